@@ -1,0 +1,131 @@
+"""Reading and writing prompt banks: JSON, the report's dictionaries, built-in names."""
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+from ._prompt_bank import PromptBank
+from .exceptions import PromptBankError
+
+__all__ = ["BUILTIN_BANKS", "load_prompt_bank", "save_prompt_bank", "bank_from_report_dict"]
+
+#: Names accepted by :func:`load_prompt_bank`, each with its constructor.
+BUILTIN_BANKS = {
+    "default": PromptBank.default,
+    "report": lambda: PromptBank.report_best(spelling="original"),
+    "report-corrected": lambda: PromptBank.report_best(spelling="corrected"),
+    "openai": PromptBank.openai_fer2013,
+    "gender": PromptBank.gender,
+}
+
+_JSON_KEYS = {"templates", "synonyms"}
+
+
+def bank_to_dict(bank):
+    """The JSON-ready form of a bank: ``{"templates": [...], "synonyms": {...}}``."""
+    fitted = bank.fit() if not hasattr(bank, "classes_") else bank
+    synonyms = {}
+    for word, c in zip(fitted.words_, fitted.word_class_):
+        synonyms.setdefault(str(fitted.classes_[c]), []).append(word)
+    return {"templates": list(fitted.templates_), "synonyms": synonyms}
+
+
+def bank_from_dict(data, source="the prompt bank"):
+    """A validated bank from ``{"templates": [...], "synonyms": {...}}``."""
+    if not isinstance(data, Mapping):
+        raise PromptBankError(
+            f"{source} must be a JSON object with keys 'templates' and 'synonyms'. "
+            f"Got {type(data).__name__} instead."
+        )
+    unknown = sorted(set(data) - _JSON_KEYS)
+    missing = sorted(_JSON_KEYS - set(data))
+    if unknown or missing:
+        raise PromptBankError(
+            f"{source} has unknown keys {unknown} and lacks keys {missing}; "
+            "a prompt bank has exactly 'templates' and 'synonyms'."
+        )
+    return PromptBank(data["templates"], data["synonyms"]).fit()
+
+
+def bank_from_report_dict(data, category="emotions"):
+    """A bank from the report's dictionary format.
+
+    Parameters
+    ----------
+    data : dict
+        ``{"emotions": {"labels": {class: [words]}, "templates": [...],
+        "topk": 3}, "gender": {...}}`` as the report stored it.
+    category : str, default="emotions"
+        Which category of the dictionary to read ("emotions" or "gender").
+
+    Returns
+    -------
+    bank : PromptBank
+        Fitted. The report's ``topk`` belongs to ``RankVoteDecider(top_k=...)``.
+    """
+    if not isinstance(data, Mapping) or category not in data:
+        keys = sorted(data) if isinstance(data, Mapping) else type(data).__name__
+        raise PromptBankError(
+            f"The report dictionary has no category {category!r}; it has {keys}."
+        )
+    entry = data[category]
+    for key in ("labels", "templates"):
+        if not isinstance(entry, Mapping) or key not in entry:
+            raise PromptBankError(
+                f"The report dictionary's {category!r} entry lacks the key {key!r}."
+            )
+    return PromptBank(entry["templates"], entry["labels"]).fit()
+
+
+def load_prompt_bank(source, category="emotions"):
+    """Load a prompt bank from a built-in name, a JSON file or a report ``.pt`` file.
+
+    Parameters
+    ----------
+    source : str or path-like
+        A name in :data:`BUILTIN_BANKS` (``"default"``, ``"report"``,
+        ``"report-corrected"``, ``"openai"``, ``"gender"``), a ``.json`` file in the
+        format :func:`save_prompt_bank` writes (or the report's dictionary format),
+        or one of the report's ``.pt`` dictionaries. ``.pt`` files are read with
+        ``torch.load(weights_only=True)``, which runs no code from the file.
+    category : str, default="emotions"
+        The category to read from a report dictionary.
+
+    Returns
+    -------
+    bank : PromptBank
+        Fitted, so that a malformed file fails here.
+    """
+    if isinstance(source, str) and source in BUILTIN_BANKS:
+        return BUILTIN_BANKS[source]().fit()
+    path = Path(source)
+    if not path.is_file():
+        raise PromptBankError(
+            f"No prompt bank {str(source)!r}: it is neither a built-in name "
+            f"({', '.join(BUILTIN_BANKS)}) nor an existing file."
+        )
+    if path.suffix == ".pt":
+        import torch
+
+        try:
+            data = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise PromptBankError(
+                f"{path} could not be read as a plain dictionary with "
+                f"torch.load(weights_only=True): {exc}"
+            ) from exc
+        return bank_from_report_dict(data, category)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PromptBankError(f"{path} is not valid JSON: {exc}") from exc
+    if isinstance(data, Mapping) and ("emotions" in data or "gender" in data):
+        return bank_from_report_dict(data, category)
+    return bank_from_dict(data, source=str(path))
+
+
+def save_prompt_bank(bank, path):
+    """Write ``bank`` as JSON (UTF-8) to ``path``; :func:`load_prompt_bank` reads it back."""
+    Path(path).write_text(
+        json.dumps(bank_to_dict(bank), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )

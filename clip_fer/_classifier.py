@@ -1,0 +1,255 @@
+"""ZeroShotEmotionClassifier: CLIP + prompt bank + folder + decider, as an sklearn classifier."""
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._deciders import MeanProbaDecider, RankVoteDecider
+from ._folding import SynonymFolder
+from ._images import check_image_sequence
+from ._model import encode_images, encode_text, load_model
+from ._prompt_bank import PromptBank
+from ._validation import check_instance, check_int, check_positive_float
+from .exceptions import InvalidParameterError
+
+__all__ = ["ZeroShotEmotionClassifier"]
+
+_OWNER = "ZeroShotEmotionClassifier"
+
+
+class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
+    """Zero-shot facial emotion recognition with CLIP, after the C.U report.
+
+    Each image is scored against every sentence of the prompt bank (templates x
+    synonyms) as ``logit_scale * cosine``; the folder merges each class's
+    synonyms, template by template; the decider ranks the classes. Nothing is
+    learned from images: ``fit`` only encodes the prompts.
+
+    Parameters
+    ----------
+    model : str or path-like, default="ViT-B/32"
+        An OpenAI CLIP name (downloaded on first use) or the path of a local
+        checkpoint, a JIT archive or a state dict, which loads offline. The model
+        is loaded once per process and shared; it is never copied or pickled.
+    prompt_bank : PromptBank, default=None
+        Templates and synonyms; None is ``PromptBank()`` (the default bank).
+    folder : SynonymFolder, default=None
+        How synonym scores fold into class scores; None is ``SynonymFolder()``.
+    decider : RankVoteDecider or MeanProbaDecider, default=None
+        How per-template class scores become a ranking; None is
+        ``RankVoteDecider()``, the report's per-rank vote.
+    device : str, default="auto"
+        ``"auto"`` uses CUDA when present, else the CPU.
+    precision : {"auto", "fp32", "fp16"}, default="auto"
+        ``"auto"`` is fp16 on CUDA and fp32 on CPU.
+    batch_size : int, default=32
+        Images encoded per forward pass.
+    logit_scale : float, default=100.0
+        Multiplies cosine similarities before folding and softmax; 100 is CLIP's
+        trained scale and the report's constant.
+    precomputed : bool, default=False
+        If True, ``X`` is an (n_samples, dim) array of image embeddings (as
+        returned by :meth:`embed`) instead of images.
+    download_root : str, default=None
+        Where model names are downloaded; None is ``~/.cache/clip``.
+    verbose : bool, default=False
+        Show a progress bar while encoding images.
+
+    Attributes
+    ----------
+    classes_ : ndarray of str, shape (n_classes,)
+        Sorted class names of the prompt bank; columns of ``predict_proba``.
+    prompt_bank_, folder_, decider_ : estimators
+        Fitted clones of the components.
+    text_features_ : ndarray of shape (n_sentences, dim)
+        L2-normalised embeddings of ``prompt_bank_.sentences_``.
+    n_features_in_ : int
+        Embedding width; set only when ``precomputed=True``.
+
+    Examples
+    --------
+    >>> clf = ZeroShotEmotionClassifier(model="ViT-B/32").fit()   # doctest: +SKIP
+    >>> clf.predict(["face.jpg"])                                  # doctest: +SKIP
+    array(['happy'], dtype=object)
+    """
+
+    def __init__(
+        self,
+        model="ViT-B/32",
+        *,
+        prompt_bank=None,
+        folder=None,
+        decider=None,
+        device="auto",
+        precision="auto",
+        batch_size=32,
+        logit_scale=100.0,
+        precomputed=False,
+        download_root=None,
+        verbose=False,
+    ):
+        self.model = model
+        self.prompt_bank = prompt_bank
+        self.folder = folder
+        self.decider = decider
+        self.device = device
+        self.precision = precision
+        self.batch_size = batch_size
+        self.logit_scale = logit_scale
+        self.precomputed = precomputed
+        self.download_root = download_root
+        self.verbose = verbose
+
+    # Fitting --------------------------------------------------------------------
+
+    def fit(self, X=None, y=None):
+        """Encode the prompt bank's sentences; images are not used.
+
+        Parameters
+        ----------
+        X : ignored, or array of shape (n_samples, dim) when ``precomputed=True``
+            Only its width is checked in the precomputed case.
+        y : array-like of shape (n_samples,), default=None
+            If given, every label must be one of the bank's classes.
+
+        Returns
+        -------
+        self : ZeroShotEmotionClassifier
+        """
+        check_int(self.batch_size, "batch_size", _OWNER, 1)
+        check_positive_float(self.logit_scale, "logit_scale", _OWNER)
+        for name in ("precomputed", "verbose"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise InvalidParameterError(
+                    f"The '{name}' parameter of {_OWNER} must be a bool. "
+                    f"Got {getattr(self, name)!r} instead."
+                )
+        bank = check_instance(self.prompt_bank, "prompt_bank", _OWNER, PromptBank, PromptBank)
+        folder = check_instance(self.folder, "folder", _OWNER, SynonymFolder, SynonymFolder)
+        decider = check_instance(
+            self.decider, "decider", _OWNER, (RankVoteDecider, MeanProbaDecider), RankVoteDecider
+        )
+        self.prompt_bank_ = clone(bank).fit()
+        self.folder_ = clone(folder).fit()
+        self.decider_ = clone(decider).fit()
+        self.classes_ = self.prompt_bank_.classes_
+        # A dry run checks the decider against this bank (e.g. top_k <= n_classes).
+        self.decider_.decide(np.zeros((1, len(self.prompt_bank_.templates_), len(self.classes_))))
+        if y is not None:
+            self._check_labels(y)
+
+        loaded = self._loaded_model()
+        self.text_features_ = encode_text(loaded, self.prompt_bank_.sentences_)
+        if self.precomputed:
+            self.n_features_in_ = self.text_features_.shape[1]
+            if X is not None:
+                self._check_embeddings(X)
+        return self
+
+    def _check_labels(self, y):
+        labels = np.unique(np.asarray(y, dtype=object))
+        unknown = [label for label in labels if label not in set(self.classes_)]
+        if unknown:
+            raise ValueError(
+                f"y has labels {unknown} that the prompt bank does not know; its "
+                f"classes are {list(self.classes_)}. Add them to the bank's synonyms "
+                "or relabel y."
+            )
+
+    # Encoding -------------------------------------------------------------------
+
+    def _loaded_model(self):
+        return load_model(self.model, self.device, self.precision, self.download_root)
+
+    def _check_embeddings(self, X):
+        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
+        norms = np.linalg.norm(X, axis=1, keepdims=True)
+        return np.divide(X, norms, out=np.zeros_like(X), where=norms > 0)
+
+    def embed(self, X):
+        """L2-normalised CLIP image embeddings.
+
+        Parameters
+        ----------
+        X : sequence of images
+            File paths, PIL images, arrays or tensors (see the README), or a
+            stacked array of images.
+
+        Returns
+        -------
+        embeddings : ndarray of float32, shape (n_samples, dim)
+            Accepted as ``X`` by an estimator with ``precomputed=True``.
+        """
+        images = check_image_sequence(X)
+        batch_size = check_int(self.batch_size, "batch_size", _OWNER, 1)
+        return encode_images(self._loaded_model(), images, batch_size, self.verbose)
+
+    def _decide(self, X):
+        check_is_fitted(self, "text_features_")
+        embeddings = self._check_embeddings(X) if self.precomputed else self.embed(X)
+        scores = self.logit_scale * (embeddings @ self.text_features_.T.astype(embeddings.dtype))
+        n_templates = len(self.prompt_bank_.templates_)
+        scores = scores.reshape(len(scores), n_templates, -1)  # sentences are template-major
+        class_scores = self.folder_.fold(scores, self.prompt_bank_.word_class_, len(self.classes_))
+        return self.decider_.decide(class_scores)
+
+    # Prediction -----------------------------------------------------------------
+
+    def predict(self, X):
+        """The top-ranked class of each image.
+
+        Returns
+        -------
+        labels : ndarray of str, shape (n_samples,)
+        """
+        return self.classes_[self._decide(X).ranking[:, 0]]
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in ``classes_`` order.
+
+        The numbers are the prompt ensemble's: for each template, a softmax over
+        classes of its folded scores (``logit_scale * cosine``); then the mean over
+        templates. With :class:`RankVoteDecider` they are re-assigned along the
+        voted ranking, so the voted first class holds the largest value. Rows sum
+        to 1 and ``argmax`` gives ``predict``. They are relative scores among the
+        bank's classes, not calibrated frequencies.
+
+        Returns
+        -------
+        proba : ndarray of float64, shape (n_samples, n_classes)
+        """
+        return self._decide(X).proba
+
+    def predict_topk(self, X, k=3, return_scores=False):
+        """The ``k`` best classes of each image, best first.
+
+        Parameters
+        ----------
+        X : sequence of images, or embeddings when ``precomputed=True``
+        k : int, default=3
+            Number of classes per image, in [1, n_classes].
+        return_scores : bool, default=False
+            Also return the score behind each rank: with :class:`RankVoteDecider`
+            the share of templates that put the class at that rank (in [0, 1]);
+            with :class:`MeanProbaDecider` the class probability.
+
+        Returns
+        -------
+        labels : ndarray of str, shape (n_samples, k)
+        scores : ndarray of float, shape (n_samples, k)
+            Only when ``return_scores`` is True.
+        """
+        check_is_fitted(self, "text_features_")
+        k = check_int(k, "k", "predict_topk", 1, len(self.classes_))
+        decision = self._decide(X)
+        labels = self.classes_[decision.ranking[:, :k]]
+        return (labels, decision.scores[:, :k]) if return_scores else labels
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.poor_score = True  # zero-shot: nothing is learned from y
+        tags.target_tags.required = False
+        tags.input_tags.two_d_array = bool(self.precomputed)
+        return tags

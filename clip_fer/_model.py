@@ -1,0 +1,219 @@
+"""Loading CLIP once per process, and the one loop that encodes text and images."""
+
+import os
+import threading
+import urllib.error
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ._images import to_rgb_image
+from ._validation import check_option
+from .exceptions import InvalidParameterError, ModelLoadError, PromptBankError
+
+__all__ = ["LoadedModel", "load_model", "clear_model_cache", "resolve_device"]
+
+_CACHE = {}
+_CACHE_LOCK = threading.Lock()
+_PRECISIONS = ("auto", "fp32", "fp16")
+
+
+def import_clip():
+    """Import OpenAI's ``clip`` module (PyPI: clip-anytorch), quietly."""
+    with warnings.catch_warnings():
+        # clip imports pkg_resources, deprecated by setuptools; we pin setuptools<81.
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+        try:
+            import clip
+        except ImportError as exc:
+            raise ModelLoadError(
+                f"The 'clip' package cannot be imported ({exc}). Install it with "
+                "`pip install clip-anytorch \"setuptools<81\"`."
+            ) from exc
+    return clip
+
+
+@dataclass
+class LoadedModel:
+    """A CLIP model ready for inference, as kept in the process-wide cache."""
+
+    model: torch.nn.Module
+    preprocess: object
+    device: torch.device
+    dtype: torch.dtype
+
+    @property
+    def context_length(self):
+        return self.model.context_length
+
+    @property
+    def embed_dim(self):
+        return self.model.text_projection.shape[1]
+
+
+def resolve_device(device):
+    """``"auto"`` -> CUDA when present, else CPU; any other value is checked."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InvalidParameterError(
+            "The 'device' parameter of ZeroShotEmotionClassifier must be 'auto' or a "
+            f"torch device such as 'cpu' or 'cuda:0'. Got {device!r} instead."
+        ) from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidParameterError(
+            f"The 'device' parameter is {device!r} but CUDA is not available here; "
+            "use device='auto' or 'cpu'."
+        )
+    return resolved
+
+
+def _resolve_dtype(precision, device):
+    check_option(precision, "precision", "ZeroShotEmotionClassifier", _PRECISIONS)
+    if precision == "auto":
+        precision = "fp16" if device.type == "cuda" else "fp32"
+    if precision == "fp16" and device.type != "cuda":
+        raise InvalidParameterError(
+            "The 'precision' parameter is 'fp16' but the device is "
+            f"{device.type!r}; fp16 needs CUDA. Use precision='auto' or 'fp32'."
+        )
+    return torch.float16 if precision == "fp16" else torch.float32
+
+
+def _cache_key(model, device, dtype):
+    if os.path.isfile(model):
+        stat = os.stat(model)
+        source = ("file", os.path.abspath(model), stat.st_mtime_ns, stat.st_size)
+    else:
+        source = ("name", model)
+    return source, str(device), str(dtype)
+
+
+def _load_uncached(name, device, dtype, download_root):
+    clip = import_clip()
+    if name in clip.available_models():
+        try:
+            model, preprocess = clip.load(
+                name, device=device, jit=False, download_root=download_root
+            )
+        except (urllib.error.URLError, OSError) as exc:
+            target = name.replace("/", "-")
+            raise ModelLoadError(
+                f"The CLIP model {name!r} could not be downloaded ({exc}). Without "
+                "network access, copy the checkpoint file here and pass its path, "
+                f"e.g. ZeroShotEmotionClassifier(model='/path/to/{target}.pt'), or "
+                f"place it as ~/.cache/clip/{target}.pt."
+            ) from exc
+    elif os.path.isfile(name):
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", category=DeprecationWarning)
+                warnings.filterwarnings("ignore", category=FutureWarning)
+                model, preprocess = clip.load(name, device=device, jit=False)
+        except Exception as exc:
+            raise ModelLoadError(
+                f"The checkpoint {name!r} could not be loaded as a CLIP model "
+                f"({type(exc).__name__}: {exc}). It must be an OpenAI CLIP JIT "
+                "archive or a state dict saved with torch.save(model.state_dict())."
+            ) from exc
+    else:
+        raise ModelLoadError(
+            f"The model {name!r} is neither a CLIP model name "
+            f"({', '.join(clip.available_models())}) nor an existing checkpoint file."
+        )
+    model = model.to(device=device, dtype=dtype).eval()
+    return LoadedModel(model, preprocess, device, dtype)
+
+
+def load_model(model, device="auto", precision="auto", download_root=None):
+    """Load a CLIP model through the process-wide cache.
+
+    Parameters
+    ----------
+    model : str or path-like
+        An OpenAI CLIP name (``clip.available_models()``, downloaded on first use
+        to ``download_root``) or the path of a local checkpoint: a JIT archive or
+        a state dict. A JIT archive is code; load only ones from a trusted source.
+    device : str, default="auto"
+        ``"auto"`` picks CUDA when present, else CPU.
+    precision : {"auto", "fp32", "fp16"}, default="auto"
+        ``"auto"`` is fp16 on CUDA and fp32 on CPU.
+    download_root : str, default=None
+        Where names are downloaded; None is ``~/.cache/clip``.
+
+    Returns
+    -------
+    loaded : LoadedModel
+        Shared by every caller that asks for the same (model, device, precision);
+        a checkpoint file that changes on disk is loaded again.
+    """
+    if not isinstance(model, (str, os.PathLike)):
+        raise InvalidParameterError(
+            "The 'model' parameter of ZeroShotEmotionClassifier must be a CLIP model "
+            f"name or a checkpoint path. Got {type(model).__name__} instead."
+        )
+    model = os.fspath(model)
+    device = resolve_device(device)
+    dtype = _resolve_dtype(precision, device)
+    key = _cache_key(model, device, dtype)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = _load_uncached(model, device, dtype, download_root)
+        return _CACHE[key]
+
+
+def clear_model_cache():
+    """Forget every loaded model, so the next use loads it again."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def _normalized(features):
+    features = features.float()
+    return (features / features.norm(dim=-1, keepdim=True).clamp_min(1e-12)).cpu().numpy()
+
+
+def encode_text(loaded, sentences, batch_size=256):
+    """L2-normalised text embeddings, float32 array of shape (n_sentences, dim)."""
+    clip = import_clip()
+    chunks = []
+    for start in range(0, len(sentences), batch_size):
+        batch = list(sentences[start:start + batch_size])
+        try:
+            tokens = clip.tokenize(batch, context_length=loaded.context_length)
+        except RuntimeError:
+            long = max(batch, key=len)
+            raise PromptBankError(
+                f"A sentence is longer than the model's {loaded.context_length}-token "
+                f"context, e.g. {long!r}; shorten its template or words."
+            ) from None
+        with torch.inference_mode():
+            chunks.append(_normalized(loaded.model.encode_text(tokens.to(loaded.device))))
+    return np.concatenate(chunks)
+
+
+def encode_images(loaded, images, batch_size, verbose=False):
+    """L2-normalised image embeddings, float32 array of shape (n_images, dim).
+
+    ``images`` is a sequence of anything :func:`to_rgb_image` takes. Images are
+    decoded and preprocessed one fixed-size batch at a time, so memory holds one
+    batch of pixels plus the (n_images, dim) result.
+    """
+    n_images = len(images)
+    out = np.empty((n_images, loaded.embed_dim), dtype=np.float32)
+    progress = tqdm(total=n_images, unit="img", desc="Encoding images", disable=not verbose)
+    with progress, torch.inference_mode():
+        for start in range(0, n_images, batch_size):
+            stop = min(start + batch_size, n_images)
+            pixels = torch.stack(
+                [loaded.preprocess(to_rgb_image(images[i], i)) for i in range(start, stop)]
+            )
+            pixels = pixels.to(loaded.device, dtype=loaded.dtype, non_blocking=True)
+            out[start:stop] = _normalized(loaded.model.encode_image(pixels))
+            progress.update(stop - start)
+    return out

@@ -1,0 +1,209 @@
+"""PromptBank: templates x synonyms -> sentences, with explicit index arrays."""
+
+import re
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from . import _vocabularies as vocab
+from .exceptions import PromptBankError
+
+__all__ = ["PromptBank", "PLACEHOLDER_PATTERN"]
+
+#: A template's blank: ``{}`` or the report's run of two or more underscores.
+PLACEHOLDER_PATTERN = re.compile(r"\{\}|_{2,}")
+
+
+def _split_template(template, position):
+    if not isinstance(template, str):
+        raise PromptBankError(
+            f"Template {position} must be a str. Got {type(template).__name__} instead."
+        )
+    parts = PLACEHOLDER_PATTERN.split(template)
+    if len(parts) != 2:
+        raise PromptBankError(
+            f"Template {position} {template!r} has {len(parts) - 1} placeholders; "
+            "it needs exactly one, written '{}' or '____' (e.g. 'a photo of a {} "
+            "looking face.')."
+        )
+    return parts
+
+
+def _check_words(cls, words):
+    if isinstance(words, str) or not isinstance(words, Sequence):
+        raise PromptBankError(
+            f"The synonyms of class {cls!r} must be a list of words. Got "
+            f"{words!r} instead; write [{words!r}] for a single word."
+        )
+    if len(words) == 0:
+        raise PromptBankError(
+            f"Class {cls!r} has no words. Give it at least one, e.g. {{{cls!r}: "
+            f"[{cls!r}]}}, or remove the class."
+        )
+    for word in words:
+        if not isinstance(word, str) or not word.strip():
+            raise PromptBankError(
+                f"Class {cls!r} has the word {word!r}; every word must be a "
+                "non-empty str."
+            )
+    return tuple(words)
+
+
+class PromptBank(BaseEstimator):
+    """Sentence templates crossed with per-class synonyms.
+
+    Every template is filled with every word, template-major: sentence ``s`` uses
+    template ``s // n_words`` and word ``s % n_words``. The fitted index arrays
+    map each sentence and word back to its class by position, never by string.
+
+    Parameters
+    ----------
+    templates : sequence of str, default=None
+        Sentence templates, each with exactly one placeholder written ``{}`` or as a
+        run of underscores (``____``, as in the report). None uses the default bank.
+    synonyms : mapping of str to sequence of str, default=None
+        Class name to the words that stand for it, e.g.
+        ``{"angry": ["annoyed", "furious", "frown"], ...}``. A word may belong to
+        one class only. None uses the default bank.
+
+    Attributes
+    ----------
+    classes_ : ndarray of str, shape (n_classes,)
+        Class names, sorted.
+    templates_ : tuple of str
+        The templates as given.
+    words_ : tuple of str, shape (n_words,)
+        All words, grouped by class in ``classes_`` order.
+    word_class_ : ndarray of int, shape (n_words,)
+        Index into ``classes_`` of each word.
+    sentences_ : tuple of str, shape (n_templates * n_words,)
+        Every template filled with every word, template-major.
+    sentence_template_ : ndarray of int, shape (n_sentences,)
+        Index into ``templates_`` of each sentence.
+    sentence_word_ : ndarray of int, shape (n_sentences,)
+        Index into ``words_`` of each sentence.
+
+    Examples
+    --------
+    >>> bank = PromptBank(["this is {} person"], {"happy": ["glad"], "sad": ["sad"]})
+    >>> bank.fit().sentences_
+    ('this is glad person', 'this is sad person')
+    """
+
+    def __init__(self, templates=None, synonyms=None):
+        self.templates = templates
+        self.synonyms = synonyms
+
+    def fit(self, X=None, y=None):
+        """Validate the vocabulary and build the sentences and index arrays.
+
+        Parameters
+        ----------
+        X, y : ignored
+            Present for scikit-learn API consistency.
+
+        Returns
+        -------
+        self : PromptBank
+        """
+        templates, synonyms = self._resolved_vocabulary()
+        if isinstance(templates, str) or not isinstance(templates, Sequence):
+            raise PromptBankError(
+                f"'templates' must be a list of str. Got {templates!r} instead."
+            )
+        if len(templates) == 0:
+            raise PromptBankError("'templates' is empty; give at least one template.")
+        if len(set(templates)) != len(templates):
+            raise PromptBankError("'templates' lists the same template twice.")
+        parts = [_split_template(t, i) for i, t in enumerate(templates)]
+
+        if not isinstance(synonyms, Mapping) or len(synonyms) == 0:
+            raise PromptBankError(
+                "'synonyms' must be a non-empty dict of class name to words. "
+                f"Got {synonyms!r} instead."
+            )
+        for cls in synonyms:
+            if not isinstance(cls, str) or not cls:
+                raise PromptBankError(
+                    f"Class names must be non-empty str. Got {cls!r} instead."
+                )
+        classes = sorted(synonyms)
+        words, word_class, owner = [], [], {}
+        for c, cls in enumerate(classes):
+            for word in _check_words(cls, synonyms[cls]):
+                if word in owner:
+                    if owner[word] == cls:
+                        raise PromptBankError(
+                            f"The word {word!r} is listed twice under {cls!r}; list it once."
+                        )
+                    raise PromptBankError(
+                        f"The word {word!r} is listed under both {owner[word]!r} and "
+                        f"{cls!r}; a word may stand for one class only."
+                    )
+                owner[word] = cls
+                words.append(word)
+                word_class.append(c)
+
+        self.templates_ = tuple(templates)
+        self.classes_ = np.array(classes, dtype=object)
+        self.words_ = tuple(words)
+        self.word_class_ = np.asarray(word_class, dtype=np.intp)
+        self.sentences_ = tuple(pre + word + post for pre, post in parts for word in words)
+        n_templates, n_words = len(templates), len(words)
+        self.sentence_template_ = np.repeat(np.arange(n_templates), n_words)
+        self.sentence_word_ = np.tile(np.arange(n_words), n_templates)
+        return self
+
+    def _resolved_vocabulary(self):
+        if self.templates is None and self.synonyms is None:
+            return vocab.REPORT_TEMPLATES, vocab.REPORT_SYNONYMS_CORRECTED
+        if self.templates is None or self.synonyms is None:
+            missing = "templates" if self.templates is None else "synonyms"
+            raise PromptBankError(
+                f"'{missing}' is None while the other is given; give both, or "
+                "neither for the default bank."
+            )
+        return self.templates, self.synonyms
+
+    # Built-in banks -------------------------------------------------------------
+
+    @classmethod
+    def report_best(cls, spelling="original"):
+        """The report's best configuration, "3 templates 3 labels 1".
+
+        Parameters
+        ----------
+        spelling : {"original", "corrected"}, default="original"
+            ``"original"`` keeps the report's words as printed ("furios",
+            "nervus", "fearness", "non emotinal"); ``"corrected"`` fixes them.
+        """
+        if spelling not in ("original", "corrected"):
+            raise PromptBankError(
+                "'spelling' must be 'original' or 'corrected'. "
+                f"Got {spelling!r} instead."
+            )
+        words = vocab.REPORT_SYNONYMS if spelling == "original" else vocab.REPORT_SYNONYMS_CORRECTED
+        return cls(_as_lists(vocab.REPORT_TEMPLATES), _as_lists(words))
+
+    @classmethod
+    def openai_fer2013(cls):
+        """OpenAI's FER2013 prompts (6 templates), keyed by FER2013 class names."""
+        return cls(_as_lists(vocab.OPENAI_FER2013_TEMPLATES), _as_lists(vocab.OPENAI_FER2013_SYNONYMS))
+
+    @classmethod
+    def default(cls):
+        """The bank used when none is given: the report's best, spelling corrected."""
+        return cls.report_best(spelling="corrected")
+
+    @classmethod
+    def gender(cls):
+        """The report's second category: female / male."""
+        return cls(_as_lists(vocab.GENDER_TEMPLATES), _as_lists(vocab.GENDER_SYNONYMS))
+
+
+def _as_lists(data):
+    """Fresh mutable copies of built-in tuples, so users can edit a bank's params."""
+    if isinstance(data, Mapping):
+        return {key: list(value) for key, value in data.items()}
+    return list(data)

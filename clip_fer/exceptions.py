@@ -1,0 +1,49 @@
+"""Every exception clip-fer raises on purpose.
+
+Each one subclasses the built-in type a caller would already catch (``ValueError``
+for bad input, ``RuntimeError`` for a model that cannot be loaded), so code written
+against plain Python keeps working.
+"""
+
+__all__ = [
+    "ClipFerError",
+    "InvalidParameterError",
+    "PromptBankError",
+    "ImageInputError",
+    "ModelLoadError",
+]
+
+
+class ClipFerError(Exception):
+    """Base class of the errors raised by clip-fer."""
+
+
+class InvalidParameterError(ClipFerError, ValueError):
+    """A constructor parameter has a value outside what is allowed.
+
+    Raised by ``fit`` (never by ``__init__``), so that ``clone`` and ``set_params``
+    keep working on any value.
+    """
+
+
+class PromptBankError(ClipFerError, ValueError):
+    """A prompt bank's templates or synonyms are malformed."""
+
+
+class ImageInputError(ClipFerError, ValueError):
+    """One input image cannot be read or converted.
+
+    Attributes
+    ----------
+    index : int
+        Position of the offending item in the input sequence.
+    """
+
+    def __init__(self, index, reason):
+        self.index = index
+        self.reason = reason
+        super().__init__(f"Image at index {index}: {reason}")
+
+
+class ModelLoadError(ClipFerError, RuntimeError):
+    """A CLIP model name or checkpoint path cannot be loaded."""
