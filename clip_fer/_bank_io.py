@@ -4,6 +4,8 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
+from sklearn.base import clone
+
 from ._prompt_bank import PromptBank
 from .exceptions import PromptBankError
 
@@ -23,7 +25,7 @@ _JSON_KEYS = {"templates", "synonyms"}
 
 def bank_to_dict(bank):
     """The JSON-ready form of a bank: ``{"templates": [...], "synonyms": {...}}``."""
-    fitted = bank.fit() if not hasattr(bank, "classes_") else bank
+    fitted = clone(bank).fit()  # from the current params, never stale fitted state
     synonyms = {}
     for word, c in zip(fitted.words_, fitted.word_class_):
         synonyms.setdefault(str(fitted.classes_[c]), []).append(word)

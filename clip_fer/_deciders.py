@@ -25,7 +25,8 @@ class Decision:
         that rank (in [0, 1]); for :class:`MeanProbaDecider` the class probability.
     proba : ndarray of float, shape (n_images, n_classes)
         Probabilities in class order; rows sum to 1 and ``argmax(proba)`` is
-        ``ranking[:, 0]``.
+        ``ranking[:, 0]`` (unless two probabilities are exactly equal, where
+        ``argmax`` returns the earlier class).
     """
 
     ranking: np.ndarray
@@ -141,8 +142,9 @@ class RankVoteDecider(BaseEstimator):
             best = votes.max(axis=1, keepdims=True)
             # Candidates: most votes (or, with no votes left, every unchosen class).
             candidates = np.where(best > 0, votes == best, ~chosen)
-            tie_break = np.where(candidates, mean_scores, -np.inf)
-            winner = tie_break.argmax(axis=1)  # first max: earlier class on ties
+            # The first candidate in mean-score order (ties: earlier class) wins.
+            first = np.take_along_axis(candidates, by_mean, axis=1).argmax(axis=1)
+            winner = by_mean[rows, first]
             ranking[:, r] = winner
             chosen[rows, winner] = True
         # Remaining ranks: unchosen classes by mean score, stable.

@@ -66,6 +66,9 @@ def report_experiment_banks(
     -------
     banks : dict of str to PromptBank
         Named as the report named its files, e.g. ``"3 templates 3 labels 1"``.
+        The draws are this library's, seeded by ``random_state``; they are not
+        the report's own files, of which only the best was printed
+        (:meth:`PromptBank.report_best`).
     """
     rng = check_random_state(random_state)
     banks = {}

@@ -62,6 +62,11 @@ class SynonymFolder(BaseEstimator):
                 f"scores has {scores.shape[-1]} words on its last axis but word_class "
                 f"has {word_class.shape[0]}."
             )
+        if word_class.size and (word_class.min() < 0 or word_class.max() >= n_classes):
+            raise ValueError(
+                f"word_class holds class indices outside [0, {n_classes - 1}]: "
+                f"{sorted(set(word_class.tolist()))}."
+            )
         members = word_class[:, None] == np.arange(n_classes)  # (n_words, n_classes)
         counts = members.sum(axis=0)
         if (counts == 0).any():

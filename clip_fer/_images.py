@@ -78,13 +78,14 @@ def _to_rgb(image, index):
 
 
 def _array_to_rgb(array, index):
-    if array.ndim == 3 and array.shape[-1] in (1, 3, 4):
-        array = array[..., :3] if array.shape[-1] != 1 else array[..., 0]
-    if array.ndim not in (2, 3) or min(array.shape[:2]) < 1:
+    shape = array.shape
+    if array.ndim == 3 and shape[-1] in (1, 3, 4):
+        array = array[..., 0] if shape[-1] == 1 else array[..., :3]  # alpha dropped
+    if array.size == 0 or not (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] == 3)):
         raise ImageInputError(
             index,
-            f"array of shape {array.shape} is not an image; give (H, W) grayscale "
-            "or (H, W, 3) RGB.",
+            f"array of shape {shape} is not an image; give (H, W) grayscale "
+            "or (H, W, 1|3|4) channels-last.",
         )
     if array.dtype == np.uint8:
         pixels = array
