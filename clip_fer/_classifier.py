@@ -4,7 +4,8 @@ import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._deciders import MeanProbaDecider, RankVoteDecider
 from ._folding import SynonymFolder
@@ -17,6 +18,19 @@ from .exceptions import InvalidParameterError
 __all__ = ["ZeroShotEmotionClassifier"]
 
 _OWNER = "ZeroShotEmotionClassifier"
+
+
+def _check_labels(y, classes):
+    """Every label of ``y`` must be one of the prompt bank's classes."""
+    check_classification_targets(y)
+    known = set(classes)
+    labels = np.asarray(y, dtype=object).ravel().tolist()
+    unknown = sorted({label for label in labels if label not in known}, key=str)
+    if unknown:
+        raise ValueError(
+            f"y has labels {unknown} that the prompt bank does not know; its classes "
+            f"are {list(classes)}. Add them to the bank's synonyms or relabel y."
+        )
 
 
 class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
@@ -131,40 +145,39 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         decider = check_instance(
             self.decider, "decider", _OWNER, (RankVoteDecider, MeanProbaDecider), RankVoteDecider
         )
-        self.prompt_bank_ = clone(bank).fit()
-        self.folder_ = clone(folder).fit()
-        self.decider_ = clone(decider).fit()
-        self.classes_ = self.prompt_bank_.classes_
+        # Everything is computed before any attribute is set, so a failed refit
+        # leaves the previous fit intact.
+        bank, folder, decider = clone(bank).fit(), clone(folder).fit(), clone(decider).fit()
         # A dry run checks the decider against this bank (e.g. top_k <= n_classes).
-        self.decider_.decide(np.zeros((1, len(self.prompt_bank_.templates_), len(self.classes_))))
+        decider.decide(np.zeros((1, len(bank.templates_), len(bank.classes_))))
+        text_features = encode_text(self._loaded_model(), bank.sentences_)
+        if self.precomputed and X is not None:
+            self._check_embeddings(X, text_features.shape[1])
         if y is not None:
-            self._check_labels(y)
+            _check_labels(y, bank.classes_)
 
-        loaded = self._loaded_model()
-        self.text_features_ = encode_text(loaded, self.prompt_bank_.sentences_)
+        self.prompt_bank_, self.folder_, self.decider_ = bank, folder, decider
+        self.classes_ = bank.classes_
+        self.text_features_ = text_features
         if self.precomputed:
-            self.n_features_in_ = self.text_features_.shape[1]
-            if X is not None:
-                self._check_embeddings(X)
+            self.n_features_in_ = text_features.shape[1]
+        elif hasattr(self, "n_features_in_"):
+            del self.n_features_in_
         return self
-
-    def _check_labels(self, y):
-        labels = np.unique(np.asarray(y, dtype=object))
-        unknown = [label for label in labels if label not in set(self.classes_)]
-        if unknown:
-            raise ValueError(
-                f"y has labels {unknown} that the prompt bank does not know; its "
-                f"classes are {list(self.classes_)}. Add them to the bank's synonyms "
-                "or relabel y."
-            )
 
     # Encoding -------------------------------------------------------------------
 
     def _loaded_model(self):
         return load_model(self.model, self.device, self.precision, self.download_root)
 
-    def _check_embeddings(self, X):
-        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
+    def _check_embeddings(self, X, width):
+        X = check_array(X, dtype=[np.float32, np.float64])
+        if X.shape[1] != width:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {_OWNER} is expecting {width} "
+                "features as input: precomputed X holds image embeddings of the "
+                "model's width (see embed)."
+            )
         norms = np.linalg.norm(X, axis=1, keepdims=True)
         return np.divide(X, norms, out=np.zeros_like(X), where=norms > 0)
 
@@ -188,7 +201,10 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
 
     def _decide(self, X):
         check_is_fitted(self, "text_features_")
-        embeddings = self._check_embeddings(X) if self.precomputed else self.embed(X)
+        if self.precomputed:
+            embeddings = self._check_embeddings(X, self.text_features_.shape[1])
+        else:
+            embeddings = self.embed(X)
         scores = self.logit_scale * (embeddings @ self.text_features_.T.astype(embeddings.dtype))
         n_templates = len(self.prompt_bank_.templates_)
         scores = scores.reshape(len(scores), n_templates, -1)  # sentences are template-major
@@ -204,7 +220,8 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         -------
         labels : ndarray of str, shape (n_samples,)
         """
-        return self.classes_[self._decide(X).ranking[:, 0]]
+        decision = self._decide(X)
+        return self.classes_[decision.ranking[:, 0]]
 
     def predict_proba(self, X):
         """Class probabilities, columns in ``classes_`` order.

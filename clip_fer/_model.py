@@ -94,13 +94,19 @@ def _cache_key(model, device, dtype):
     return source, str(device), str(dtype)
 
 
+def _quiet_clip_load(clip, name, device, download_root):
+    # clip.load first tries torch.jit.load, which torch >= 2.10 flags as deprecated.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*torch.jit", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        return clip.load(name, device=device, jit=False, download_root=download_root)
+
+
 def _load_uncached(name, device, dtype, download_root):
     clip = import_clip()
     if name in clip.available_models():
         try:
-            model, preprocess = clip.load(
-                name, device=device, jit=False, download_root=download_root
-            )
+            model, preprocess = _quiet_clip_load(clip, name, device, download_root)
         except (urllib.error.URLError, OSError) as exc:
             target = name.replace("/", "-")
             raise ModelLoadError(
@@ -111,10 +117,7 @@ def _load_uncached(name, device, dtype, download_root):
             ) from exc
     elif os.path.isfile(name):
         try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", category=DeprecationWarning)
-                warnings.filterwarnings("ignore", category=FutureWarning)
-                model, preprocess = clip.load(name, device=device, jit=False)
+            model, preprocess = _quiet_clip_load(clip, name, device, download_root)
         except Exception as exc:
             raise ModelLoadError(
                 f"The checkpoint {name!r} could not be loaded as a CLIP model "

@@ -21,7 +21,6 @@ def test_state_dict_checkpoint_loads_offline(toy_checkpoint, face_arrays):
     assert clf.predict(face_arrays[:3]).shape == (3,)
 
 
-@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
 def test_jit_archive_loads_like_its_state_dict(tmp_path, face_arrays):
     clip = import_clip()
     model = build_toy_clip(seed=1)
