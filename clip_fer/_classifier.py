@@ -199,7 +199,20 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         batch_size = check_int(self.batch_size, "batch_size", _OWNER, 1)
         return encode_images(self._loaded_model(), images, batch_size, self.verbose)
 
-    def _decide(self, X):
+    def decide(self, X):
+        """The full decision for each image: ranking, per-rank scores, probabilities.
+
+        Parameters
+        ----------
+        X : sequence of images, or embeddings when ``precomputed=True``
+
+        Returns
+        -------
+        decision : Decision
+            ``ranking`` (class indices into ``classes_``, best first), ``scores``
+            (the score behind each rank, see :meth:`predict_topk`) and ``proba``
+            (as :meth:`predict_proba`).
+        """
         check_is_fitted(self, "text_features_")
         if self.precomputed:
             embeddings = self._check_embeddings(X, self.text_features_.shape[1])
@@ -220,7 +233,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         -------
         labels : ndarray of str, shape (n_samples,)
         """
-        decision = self._decide(X)
+        decision = self.decide(X)
         return self.classes_[decision.ranking[:, 0]]
 
     def predict_proba(self, X):
@@ -237,7 +250,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of float64, shape (n_samples, n_classes)
         """
-        return self._decide(X).proba
+        return self.decide(X).proba
 
     def predict_topk(self, X, k=3, return_scores=False):
         """The ``k`` best classes of each image, best first.
@@ -260,7 +273,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "text_features_")
         k = check_int(k, "k", "predict_topk", 1, len(self.classes_))
-        decision = self._decide(X)
+        decision = self.decide(X)
         labels = self.classes_[decision.ranking[:, :k]]
         return (labels, decision.scores[:, :k]) if return_scores else labels
 
