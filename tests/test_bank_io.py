@@ -185,3 +185,10 @@ def test_report_dict_entry_lacks_labels(tmp_path):
         match=r"^The report dictionary's 'emotions' entry lacks the key 'labels'\.$",
     ):
         load_prompt_bank(path)
+
+
+def test_save_uses_current_params_not_a_stale_fit(tmp_path):
+    bank = PromptBank(["this is {} person"], {"happy": ["glad"], "sad": ["sad"]}).fit()
+    bank.set_params(synonyms={"happy": ["joyful"], "sad": ["sad"]})
+    save_prompt_bank(bank, tmp_path / "b.json")
+    assert load_prompt_bank(tmp_path / "b.json").words_ == ("joyful", "sad")

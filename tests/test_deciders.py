@@ -179,3 +179,10 @@ def test_reference_disagrees_with_report_bug():
     first_inserted = next(iter(Counter(o[0] for o in [[2, 1, 0], [0, 2, 1], [0, 1, 2]])))
     assert first_inserted == 2
     assert reference_vote(BUG[0], 3)[0] == [0, 1, 2]
+
+
+def test_minus_infinity_scores_never_repeat_a_class():
+    # Every candidate's mean is -inf at rank 2: the masked choice must still pick an
+    # unchosen class (a -inf placeholder once let argmax return a chosen one).
+    d = decide([[[0.0, -np.inf, -np.inf], [0.0, -np.inf, -np.inf]]], top_k=2)
+    np.testing.assert_array_equal(d.ranking, [[0, 1, 2]])

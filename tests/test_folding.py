@@ -82,3 +82,8 @@ def test_word_count_mismatch():
 def test_class_without_words():
     with pytest.raises(ValueError, match=r"^Classes \[1, 3\] have no words in word_class\.$"):
         SynonymFolder().fold(SCORES, np.array([0, 0, 2, 2, 0]), 4)
+
+
+def test_class_index_out_of_range():
+    with pytest.raises(ValueError, match=r"word_class holds class indices outside \[0, 1\]: \[0, 1, 5\]"):
+        SynonymFolder("sum").fold(np.ones((1, 3)), np.array([0, 1, 5]), n_classes=2)
