@@ -4,12 +4,23 @@ The estimator :class:`ZeroShotEmotionClassifier` scores images against sentences
 made from templates x synonyms (:class:`PromptBank`), folds synonym scores into
 classes (:class:`SynonymFolder`) and decides a ranking by per-rank vote across
 templates (:class:`RankVoteDecider`) or by averaging (:class:`MeanProbaDecider`).
+
+:mod:`clip_fer.datasets` loads FER2013 (Kaggle CSV or image folders) and folders of
+labelled faces; :mod:`clip_fer.metrics` scores ranked predictions;
+:func:`run_experiment` compares prompt configurations as the report did.
 """
 
+from . import datasets, metrics
 from ._bank_io import BUILTIN_BANKS, load_prompt_bank, save_prompt_bank
 from ._classifier import ZeroShotEmotionClassifier
 from ._deciders import Decision, MeanProbaDecider, RankVoteDecider
-from ._experiment import report_experiment_banks, sample_prompt_banks
+from ._experiment import (
+    ExperimentResult,
+    report_experiment_banks,
+    report_experiment_configurations,
+    run_experiment,
+    sample_prompt_banks,
+)
 from ._folding import SynonymFolder
 from ._model import clear_model_cache, load_model
 from ._prompt_bank import PromptBank
@@ -20,6 +31,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BUILTIN_BANKS",
     "Decision",
+    "ExperimentResult",
     "FER2013_CLASSES",
     "MeanProbaDecider",
     "PromptBank",
@@ -27,9 +39,13 @@ __all__ = [
     "SynonymFolder",
     "ZeroShotEmotionClassifier",
     "clear_model_cache",
+    "datasets",
     "load_model",
     "load_prompt_bank",
+    "metrics",
     "report_experiment_banks",
+    "report_experiment_configurations",
+    "run_experiment",
     "sample_prompt_banks",
     "save_prompt_bank",
 ]

@@ -17,6 +17,7 @@ BUILTIN_BANKS = {
     "report": lambda: PromptBank.report_best(spelling="original"),
     "report-corrected": lambda: PromptBank.report_best(spelling="corrected"),
     "openai": PromptBank.openai_fer2013,
+    "baseline": PromptBank.baseline,
     "gender": PromptBank.gender,
 }
 
@@ -86,7 +87,7 @@ def load_prompt_bank(source, category="emotions"):
     ----------
     source : str or path-like
         A name in :data:`BUILTIN_BANKS` (``"default"``, ``"report"``,
-        ``"report-corrected"``, ``"openai"``, ``"gender"``), a ``.json`` file in the
+        ``"report-corrected"``, ``"openai"``, ``"baseline"``, ``"gender"``), a ``.json`` file in the
         format :func:`save_prompt_bank` writes (or the report's dictionary format),
         or one of the report's ``.pt`` dictionaries. ``.pt`` files are read with
         ``torch.load(weights_only=True)``, which runs no code from the file.

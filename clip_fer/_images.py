@@ -9,7 +9,10 @@ from PIL import Image, UnidentifiedImageError
 
 from .exceptions import ImageInputError
 
-__all__ = ["check_image_sequence", "to_rgb_image"]
+__all__ = ["IMAGE_SUFFIXES", "check_image_sequence", "to_rgb_image"]
+
+#: File suffixes (lower case) that folder walks treat as images.
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 
 
 def check_image_sequence(X):

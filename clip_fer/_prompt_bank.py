@@ -192,6 +192,11 @@ class PromptBank(BaseEstimator):
         return cls(_as_lists(vocab.OPENAI_FER2013_TEMPLATES), _as_lists(vocab.OPENAI_FER2013_SYNONYMS))
 
     @classmethod
+    def baseline(cls):
+        """One template, ``"a photo of a {} looking face."``, one adjective per class."""
+        return cls(_as_lists(vocab.BASELINE_TEMPLATES), _as_lists(vocab.BASELINE_SYNONYMS))
+
+    @classmethod
     def default(cls):
         """The bank used when none is given: the report's best, spelling corrected."""
         return cls.report_best(spelling="corrected")

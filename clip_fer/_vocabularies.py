@@ -11,9 +11,14 @@ REPORT_*
 OPENAI_FER2013_*
     The FER2013 class names and templates of ``data/prompts.md`` in the openai/CLIP
     repository, with each class keyed by its FER2013 folder name.
+BASELINE_*
+    OpenAI's first FER2013 template with one word per class, the adjective of its
+    class name: the single-prompt baseline of zero-shot CLIP evaluations.
 """
 
 FER2013_CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+# The Kaggle CSV's ``emotion`` codes 0..6, in code order.
+FER2013_CSV_CODES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 REPORT_TEMPLATES = (
     "person with ____ look ",
@@ -56,6 +61,52 @@ REPORT_SYNONYM_POOL = {
     "neutral": ("non emotinal", "expressionless", "blank", "neutral"),
     "sad": ("pitiful", "miserable", "sad", "tragic", "unfortunate"),
     "surprise": ("shocked", "surprise", "astonished", "amazed", "stunned"),
+}
+# The same pool with the report's misspellings corrected, word for word in the same
+# positions, so a seeded draw from either pool picks the same words.
+REPORT_SYNONYM_POOL_CORRECTED = {
+    cls: tuple(REPORT_SPELLING_FIXES.get(word, word) for word in words)
+    for cls, words in REPORT_SYNONYM_POOL.items()
+}
+
+# The report's two other printed dictionaries, "1 templates 1 labels 1" and "3 templates
+# 3 labels 3". Their blanks are printed lost or garbled ("' face'", "'this is _ person'",
+# "'person with look '"); they are restored from the template pool above.
+REPORT_DICTIONARY_1_1_1 = (
+    ("A photo of a ____ face, a type of expression",),
+    {
+        "angry": ("outraged",),
+        "disgust": ("dislike",),
+        "fear": ("nervus",),
+        "happy": ("pleased",),
+        "neutral": ("neutral",),
+        "sad": ("pitiful",),
+        "surprise": ("amazed",),
+    },
+)
+REPORT_DICTIONARY_3_3_3 = (
+    ("____ face", "this is ____ person", "person with ____ look "),
+    {
+        "angry": ("angry", "furios", "frown"),
+        "disgust": ("distaste", "disgust", "rejected"),
+        "fear": ("fearness", "fear", "nervus"),
+        "happy": ("happy", "thrilled", "delighted"),
+        "neutral": ("blank", "neutral", "expressionless"),
+        "sad": ("tragic", "sad", "unfortunate"),
+        "surprise": ("stunned", "amazed", "shocked"),
+    },
+)
+
+# The usual single-prompt zero-shot baseline: one template, each class's adjective.
+BASELINE_TEMPLATES = ("a photo of a {} looking face.",)
+BASELINE_SYNONYMS = {
+    "angry": ("angry",),
+    "disgust": ("disgusted",),
+    "fear": ("fearful",),
+    "happy": ("happy",),
+    "neutral": ("neutral",),
+    "sad": ("sad",),
+    "surprise": ("surprised",),
 }
 
 OPENAI_FER2013_TEMPLATES = (

@@ -1,4 +1,4 @@
-"""The ``clip-fer`` command line: ``clip-fer predict PATH...``."""
+"""The ``clip-fer`` command line: ``predict``, ``evaluate`` and ``experiment``."""
 
 import argparse
 import csv
@@ -6,10 +6,10 @@ import json
 import sys
 from pathlib import Path
 
+from . import _cli_evaluate, _cli_experiment
 from ._bank_io import BUILTIN_BANKS, load_prompt_bank
+from ._images import IMAGE_SUFFIXES
 from .exceptions import ClipFerError
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
 def expand_paths(paths):
@@ -50,6 +50,8 @@ def _parser():
     )
     predict.add_argument("--batch-size", type=int, default=32, help="Images per forward pass. Default: 32.")
     predict.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda[:N]'. Default: auto.")
+    _cli_evaluate.add_parser(commands)
+    _cli_experiment.add_parser(commands)
     return parser
 
 
@@ -86,6 +88,8 @@ def main(argv=None):
     """Run the command line; returns the exit code (0 ok, 1 failure, 2 usage)."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command != "predict":
+        return args.run(args)
     if args.top_k < 1 or args.batch_size < 1:
         parser.error("--top-k and --batch-size must be at least 1")
     from ._classifier import ZeroShotEmotionClassifier  # torch import only when needed

@@ -11,6 +11,7 @@ __all__ = [
     "PromptBankError",
     "ImageInputError",
     "ModelLoadError",
+    "DatasetError",
 ]
 
 
@@ -47,3 +48,7 @@ class ImageInputError(ClipFerError, ValueError):
 
 class ModelLoadError(ClipFerError, RuntimeError):
     """A CLIP model name or checkpoint path cannot be loaded."""
+
+
+class DatasetError(ClipFerError, ValueError):
+    """A data set path, layout, split or CSV file cannot be read as asked."""

@@ -67,12 +67,17 @@ def test_builtin_names_load(name):
 
 
 def test_builtin_names_content():
-    assert set(BUILTIN_BANKS) == {"default", "report", "report-corrected", "openai", "gender"}
+    assert set(BUILTIN_BANKS) == {"default", "report", "report-corrected", "openai", "baseline", "gender"}
     assert "furios" in load_prompt_bank("report").words_
     assert "furious" in load_prompt_bank("report-corrected").words_
     assert_same_bank(load_prompt_bank("default"), PromptBank().fit())
     assert len(load_prompt_bank("openai").templates_) == 6
     assert list(load_prompt_bank("gender").classes_) == ["female", "male"]
+    baseline = load_prompt_bank("baseline")
+    assert baseline.sentences_ == tuple(
+        f"a photo of a {word} looking face."
+        for word in ("angry", "disgusted", "fearful", "happy", "neutral", "sad", "surprised")
+    )
 
 
 def check_report_category(bank, category):

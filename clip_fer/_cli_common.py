@@ -1,0 +1,100 @@
+"""What the ``evaluate`` and ``experiment`` commands share: options, data, estimator, errors."""
+
+import argparse
+import sys
+
+from ._bank_io import BUILTIN_BANKS
+from .exceptions import ClipFerError
+
+__all__ = ["add_data_options", "add_model_options", "build_estimator", "load_data", "positive_int", "run_safely"]
+
+_DECIDERS = ("vote", "mean")
+_REDUCTIONS = ("mean", "sum", "max", "logsumexp")
+
+
+def positive_int(text):
+    """argparse type: an int >= 1 (anything else exits 2 with a usage message)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value}")
+    return value
+
+
+def add_data_options(parser):
+    """``--data`` and ``--split``."""
+    parser.add_argument(
+        "--data", required=True, metavar="PATH",
+        help="The labelled images: a folder of class/*.jpg (e.g. ../shared/data/fer2013/public_test), "
+        "a folder of split/class/*.jpg (e.g. ../shared/data/fer2013), or FER2013's Kaggle CSV "
+        "(emotion,pixels,Usage). Each image's class is its folder name, or its CSV emotion code.",
+    )
+    parser.add_argument(
+        "--split", nargs="+", metavar="NAME",
+        help="Keep only these splits of a split/class/*.jpg tree or of the CSV's Usage column, "
+        "e.g. public_test (PublicTest, Training, train, ... are understood). Default: every image.",
+    )
+
+
+def add_model_options(parser):
+    """``--model``, ``--reduce``, ``--decider``, ``--batch-size``, ``--device``."""
+    parser.add_argument(
+        "--model", default="ViT-B/32", metavar="NAME_OR_PATH",
+        help="OpenAI CLIP name (downloaded on first use) or local checkpoint path, e.g. "
+        "../shared/models/tiny-fer-clip.pt. Default: ViT-B/32.",
+    )
+    parser.add_argument(
+        "--reduce", choices=_REDUCTIONS, default="mean",
+        help="How the scores of a class's words fold into one class score (SynonymFolder): "
+        "mean, or sum as in the report, max, logsumexp. Default: mean.",
+    )
+    parser.add_argument(
+        "--decider", choices=_DECIDERS, default="vote",
+        help="How templates decide the ranking: vote, the report's per-rank vote "
+        "(RankVoteDecider), or mean, the averaged probabilities (MeanProbaDecider). Default: vote.",
+    )
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=32, help="Images per forward pass. Default: 32."
+    )
+    parser.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda[:N]'. Default: auto.")
+
+
+def bank_help():
+    return f"a built-in name ({', '.join(BUILTIN_BANKS)}) or a JSON file"
+
+
+def load_data(args):
+    """The data set named by ``--data`` and ``--split``; an empty one is an error."""
+    from .datasets import load_dataset
+
+    return load_dataset(args.data, args.split)
+
+
+def build_estimator(args, prompt_bank=None, n_images=0):
+    """The classifier the options describe; a progress bar when there is more than a batch."""
+    from ._classifier import ZeroShotEmotionClassifier
+    from ._deciders import MeanProbaDecider, RankVoteDecider
+    from ._folding import SynonymFolder
+
+    return ZeroShotEmotionClassifier(
+        model=args.model,
+        prompt_bank=prompt_bank,
+        folder=SynonymFolder(args.reduce),
+        decider=RankVoteDecider() if args.decider == "vote" else MeanProbaDecider(),
+        device=args.device,
+        batch_size=args.batch_size,
+        verbose=n_images > args.batch_size,
+    )
+
+
+def run_safely(command, args):
+    """Run ``command(args)``; a failure prints one ``clip-fer: error:`` line and gives 1."""
+    try:
+        command(args)
+    except (ClipFerError, ValueError, ImportError, OSError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"clip-fer: error: {reason}", file=sys.stderr)
+        return 1
+    return 0
