@@ -58,6 +58,8 @@ def evaluate(args):
     from . import metrics
     from ._bank_io import load_prompt_bank
 
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)  # fail before the long part
     start = time.perf_counter()
     data = load_data(args)
     clf = build_estimator(args, load_prompt_bank(args.bank), len(data.images)).fit(y=data.target)
@@ -97,7 +99,6 @@ def _write_outputs(out, args, data, clf, proba, ranked, summary, k):
     from ._reports import has_matplotlib, plot_confusion_matrix, require
 
     pd = require("pandas", "Writing the --out files of clip-fer evaluate")
-    out.mkdir(parents=True, exist_ok=True)
     y, y_pred = data.target, ranked[:, 0]
     labels = list(clf.classes_)
     matrix, _ = metrics.confusion(y, y_pred, labels)

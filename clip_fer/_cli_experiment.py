@@ -2,6 +2,7 @@
 
 import argparse
 import time
+from pathlib import Path
 
 from ._cli_common import (
     add_data_options,
@@ -75,6 +76,7 @@ def experiment(args):
     from ._reports import has_matplotlib, markdown_table, require
 
     require("pandas", "clip-fer experiment")
+    Path(args.out).mkdir(parents=True, exist_ok=True)  # fail before the long part
     start = time.perf_counter()
     data = load_data(args)
     clf = build_estimator(args, n_images=len(data.images)).fit(y=data.target)

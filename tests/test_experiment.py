@@ -1,8 +1,8 @@
-"""sample_prompt_banks and report_experiment_banks: the report's random configurations."""
+"""sample_prompt_banks, report_experiment_banks and report_experiment_configurations."""
 
 import pytest
 
-from clip_fer import PromptBank, report_experiment_banks, sample_prompt_banks
+from clip_fer import PromptBank, report_experiment_banks, report_experiment_configurations, sample_prompt_banks
 from clip_fer._vocabularies import REPORT_SYNONYM_POOL, REPORT_TEMPLATE_POOL
 from clip_fer.exceptions import InvalidParameterError
 
@@ -94,4 +94,48 @@ def test_report_experiment_banks_reproducible():
     assert params(report_experiment_banks().values()) == params(report_experiment_banks().values())
     assert params(report_experiment_banks(random_state=1).values()) != params(
         report_experiment_banks().values()
+    )
+
+
+def test_report_experiment_configurations():
+    from clip_fer._vocabularies import REPORT_SPELLING_FIXES
+
+    configurations = report_experiment_configurations()
+    names = list(configurations)
+    assert names[:4] == [
+        "report: 3 templates 3 labels 1",
+        "report: 3 templates 3 labels 1, corrected",
+        "report: 1 templates 1 labels 1",
+        "report: 3 templates 3 labels 3",
+    ]
+    assert names[-2:] == ["openai: FER2013 prompts", "baseline: a photo of a {} looking face."]
+    draws = report_experiment_banks()
+    assert names[4:13] == [f"draw: {name}" for name in draws]
+    assert params(configurations[n] for n in names[4:13]) == params(draws.values())
+    corrected = [n for n in names if n.startswith("draw: ") and n.endswith(", corrected")]
+    assert corrected, "the default seed draws misspelled words"
+    for name in corrected:
+        twin = configurations[name.removesuffix(", corrected")]
+        fixed = {cls: [REPORT_SPELLING_FIXES.get(w, w) for w in words] for cls, words in twin.synonyms.items()}
+        assert configurations[name].synonyms == fixed != twin.synonyms
+        assert configurations[name].templates == twin.templates
+    # A draw without a misspelled word is not repeated under a corrected name.
+    for name in draws:
+        misspelled = any(w in REPORT_SPELLING_FIXES for ws in draws[name].synonyms.values() for w in ws)
+        assert (f"draw: {name}, corrected" in configurations) == misspelled
+    assert len(names) == 4 + 9 + len(corrected) + 2
+    assert configurations["report: 1 templates 1 labels 1"].fit().sentences_[:2] == (
+        "A photo of a outraged face, a type of expression",
+        "A photo of a dislike face, a type of expression",
+    )
+    for bank in configurations.values():
+        assert list(bank.fit().classes_) == sorted(REPORT_SYNONYM_POOL)
+
+
+def test_report_experiment_configurations_seeded():
+    assert params(report_experiment_configurations(random_state=3).values()) == params(
+        report_experiment_configurations(random_state=3).values()
+    )
+    assert params(report_experiment_configurations(random_state=3).values()) != params(
+        report_experiment_configurations().values()
     )
