@@ -157,7 +157,7 @@ def test_unknown_name_or_missing_file(tmp_path, source):
     with pytest.raises(
         PromptBankError,
         match=rf"^No prompt bank '{source}': it is neither a built-in name "
-              r"\(default, report, report-corrected, openai, gender\) nor an existing file\.$",
+              r"\(default, report, report-corrected, openai, baseline, gender\) nor an existing file\.$",
     ):
         load_prompt_bank(source)
 
