@@ -212,7 +212,7 @@ def test_load_dataset_dispatches_on_the_path(tmp_path, split_tree, fer_csv):
 
 @pytest.mark.parametrize(
     "name, expected",
-    [("Training", "train"), ("train", "train"), ("PublicTest", "public_test"), ("public-test", "public_test"),
+    [("Training", "train"), ("train", "train"), ("Train", "train"), ("PublicTest", "public_test"), ("public-test", "public_test"),
      ("PrivateTest", "private_test"), ("val", "val"), ("Validation", "Validation")],
 )
 def test_split_name(name, expected):
