@@ -6,7 +6,14 @@ import sys
 from ._bank_io import BUILTIN_BANKS
 from .exceptions import ClipFerError
 
-__all__ = ["add_data_options", "add_model_options", "build_estimator", "load_data", "positive_int", "run_safely"]
+__all__ = [
+    "add_data_options",
+    "add_model_options",
+    "build_estimator",
+    "load_data",
+    "positive_int",
+    "run_safely",
+]
 
 _DECIDERS = ("vote", "mean")
 _REDUCTIONS = ("mean", "sum", "max", "logsumexp")

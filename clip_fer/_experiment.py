@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_consistent_length
 from tqdm.auto import tqdm
 
 from . import _vocabularies as vocab
@@ -141,9 +142,9 @@ def report_experiment_configurations(random_state=0):
         "report: 1 templates 1 labels 1": PromptBank(*map(_as_lists, vocab.REPORT_DICTIONARY_1_1_1)),
         "report: 3 templates 3 labels 3": PromptBank(*map(_as_lists, vocab.REPORT_DICTIONARY_3_3_3)),
     }
-    draws = report_experiment_banks(vocab.REPORT_TEMPLATE_POOL, vocab.REPORT_SYNONYM_POOL, random_state=random_state)
-    corrected = report_experiment_banks(
-        vocab.REPORT_TEMPLATE_POOL, vocab.REPORT_SYNONYM_POOL_CORRECTED, random_state=random_state
+    draws, corrected = (
+        report_experiment_banks(vocab.REPORT_TEMPLATE_POOL, pool, random_state=random_state)
+        for pool in (vocab.REPORT_SYNONYM_POOL, vocab.REPORT_SYNONYM_POOL_CORRECTED)
     )
     dictionaries.update({f"draw: {name}": bank for name, bank in draws.items()})
     dictionaries.update({
@@ -156,7 +157,7 @@ def report_experiment_configurations(random_state=0):
     return dictionaries
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ExperimentResult:
     """What :func:`run_experiment` measured.
 
@@ -182,7 +183,7 @@ class ExperimentResult:
     """
 
     table: object
-    per_class: object
+    per_class: object = field(repr=False)
     rankings: dict = field(repr=False)
     banks: dict = field(repr=False)
     k: int
@@ -217,16 +218,20 @@ class ExperimentResult:
         n_best = check_int(n_best, "n_best", "ExperimentResult.save", 1)
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        paths = [directory / name for name in ("results.csv", "results.md", "per_class.csv", "configurations.json")]
+        names = ("results.csv", "results.md", "per_class.csv", "configurations.json")
+        paths = [directory / name for name in names]
         self.table.to_csv(paths[0], index=False)
-        paths[1].write_text((header + "\n\n" if header else "") + markdown_table(self.table) + "\n", encoding="utf-8")
+        markdown = (header + "\n\n" if header else "") + markdown_table(self.table) + "\n"
+        paths[1].write_text(markdown, encoding="utf-8")
         self.per_class.to_csv(paths[2], index=False)
         banks = {name: bank_to_dict(bank) for name, bank in self.banks.items()}
         paths[3].write_text(json.dumps(banks, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         if plots:
             best = list(self.table["configuration"][:n_best])
             for prefix, what in (("top1", "top-1 prediction"), (f"top{self.k}", f"top-{self.k} rule")):
-                bars = self.per_class.pivot(index="class", columns="configuration", values=f"{prefix}_f1")[best]
+                bars = self.per_class.pivot(
+                    index="class", columns="configuration", values=f"{prefix}_f1"
+                )[best]
                 path = directory / f"per_class_{prefix}_f1.png"
                 plot_bars(bars, path, f"Per-class F1, {what}: the {len(best)} best configurations", "F1")
                 paths.append(path)
@@ -299,11 +304,13 @@ def run_experiment(estimator, embeddings, y, configurations=None, *, k=3, rank_b
                 f"The configuration {name!r} of {owner} must be a PromptBank. "
                 f"Got {type(bank).__name__} instead."
             )
+    check_consistent_length(embeddings, y)
     y = np.asarray(y, dtype=object)
 
     rows, per_class, rankings = [], [], {}
     for name, bank in tqdm(configurations.items(), desc="Scoring configurations", disable=not verbose):
-        clf = clone(estimator).set_params(prompt_bank=bank, precomputed=True, verbose=False).fit(embeddings, y)
+        clf = clone(estimator).set_params(prompt_bank=bank, precomputed=True, verbose=False)
+        clf.fit(embeddings, y)
         ranked = clf.predict_topk(embeddings, k=k)
         fitted = clf.prompt_bank_
         rows.append({

@@ -58,6 +58,11 @@ def _check_ranked(y_true, y_ranked, k):
     return y_true, y_ranked
 
 
+def _union_labels(*label_arrays):
+    """Every label found in the arrays, sorted."""
+    return np.unique(np.concatenate([np.asarray(a, dtype=object).ravel() for a in label_arrays]))
+
+
 def top_k_accuracy(y_true, y_ranked, k=3):
     """Share of samples whose true class is among their ``k`` best ranked labels.
 
@@ -85,7 +90,7 @@ def top_k_accuracy(y_true, y_ranked, k=3):
     0.5
     """
     y_true, y_ranked = _check_ranked(y_true, y_ranked, k)
-    labels = np.unique(np.concatenate([y_true, y_ranked.ravel()]))
+    labels = _union_labels(y_true, y_ranked)
     if len(labels) == 1:  # every label is the true one; sklearn needs two classes
         return 1.0
     # Score n_ranks for the first label, n_ranks - 1 for the second, ..., 0 for unranked.
@@ -182,8 +187,7 @@ def per_class_metrics(y_true, y_pred, labels=None):
         "support": int}}``, as :func:`sklearn.metrics.precision_recall_fscore_support`
         computes them (0 where undefined).
     """
-    if labels is None:
-        labels = np.unique(np.concatenate([np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object)]))
+    labels = _union_labels(y_true, y_pred) if labels is None else labels
     precision, recall, f1, support = precision_recall_fscore_support(
         y_true, y_pred, labels=labels, zero_division=0
     )
@@ -208,9 +212,7 @@ def confusion(y_true, y_pred, labels=None):
         ``matrix[i, j]``: samples of true class ``labels[i]`` predicted as ``labels[j]``.
     labels : ndarray of str
     """
-    if labels is None:
-        labels = np.unique(np.concatenate([np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object)]))
-    labels = np.asarray(labels, dtype=object)
+    labels = np.asarray(_union_labels(y_true, y_pred) if labels is None else labels, dtype=object)
     return confusion_matrix(y_true, y_pred, labels=labels), labels
 
 

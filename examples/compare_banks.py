@@ -12,7 +12,13 @@ import argparse
 
 import pandas as pd
 
-from clip_fer import MeanProbaDecider, RankVoteDecider, ZeroShotEmotionClassifier, load_prompt_bank, run_experiment
+from clip_fer import (
+    MeanProbaDecider,
+    RankVoteDecider,
+    ZeroShotEmotionClassifier,
+    load_prompt_bank,
+    run_experiment,
+)
 from clip_fer.datasets import load_dataset
 
 

@@ -114,7 +114,8 @@ def main():
     start = time.perf_counter()
     search.fit(embeddings, y)
     results = search.cv_results_
-    print(f"grid search: {len(results['params'])} candidates x 3 folds in {time.perf_counter() - start:.1f} s")
+    elapsed = time.perf_counter() - start
+    print(f"grid search: {len(results['params'])} candidates x 3 folds in {elapsed:.1f} s")
     names = {id(bank): name for name, bank in banks.items()}
     order = results["rank_test_top3"].argsort(kind="stable")
     print("best by 3-fold top-3 accuracy:")

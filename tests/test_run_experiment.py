@@ -125,6 +125,8 @@ def test_bad_arguments(known):
         run_experiment(clf, embeddings, classes, {"x": ["a photo of {}"]})
     with pytest.raises(InvalidParameterError, match=r"'rank_by' parameter of run_experiment must be one of 'top1_accuracy', 'top3_accuracy', 'macro_f1', 'uar', 'top3_macro_f1'\. Got 'top5_accuracy'"):
         run_experiment(clf, embeddings, classes, rank_by="top5_accuracy")
+    with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[7, 6\]"):
+        run_experiment(clf, embeddings, classes[:6])
     other = PromptBank(["a {} face"], {"calm": ["calm"], "happy": ["happy"], "sad": ["sad"]})
     with pytest.raises(ValueError, match=r"y has labels \['angry', 'disgust', 'fear', 'neutral', 'surprise'\] that the prompt bank does not know; its classes are \['calm', 'happy', 'sad'\]"):
         run_experiment(clf, embeddings, classes, {"other": other})
