@@ -6,6 +6,7 @@ classes (:class:`SynonymFolder`) and decides a ranking by per-rank vote across
 templates (:class:`RankVoteDecider`) or by averaging (:class:`MeanProbaDecider`).
 """
 
+from ._cache import CacheInfo, EmbeddingCache, clear_embedding_cache, embedding_cache
 from ._bank_io import BUILTIN_BANKS, load_prompt_bank, save_prompt_bank
 from ._classifier import ZeroShotEmotionClassifier
 from ._deciders import Decision, MeanProbaDecider, RankVoteDecider
@@ -19,6 +20,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BUILTIN_BANKS",
+    "CacheInfo",
+    "EmbeddingCache",
+    "clear_embedding_cache",
+    "embedding_cache",
     "Decision",
     "FER2013_CLASSES",
     "MeanProbaDecider",

@@ -10,7 +10,9 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from ._deciders import MeanProbaDecider, RankVoteDecider
 from ._folding import SynonymFolder
 from ._images import check_image_sequence
-from ._model import encode_images, encode_text, load_model
+from ._cache import content_key, embedding_cache
+from ._encoding import iter_image_embeddings, resolve_num_workers
+from ._model import encode_text, load_model
 from ._prompt_bank import PromptBank
 from ._validation import check_instance, check_int, check_positive_float
 from .exceptions import InvalidParameterError
@@ -56,10 +58,24 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         ``RankVoteDecider()``, the report's per-rank vote.
     device : str, default="auto"
         ``"auto"`` uses CUDA when present, else the CPU.
-    precision : {"auto", "fp32", "fp16"}, default="auto"
-        ``"auto"`` is fp16 on CUDA and fp32 on CPU.
+    precision : {"auto", "fp32", "fp16", "bf16", "int8"}, default="auto"
+        ``"auto"`` is fp16 on CUDA and fp32 on CPU. ``"bf16"`` (bfloat16
+        autocast) and ``"int8"`` (CPU: int8 image tower) are faster opt-in paths
+        whose predictions can differ slightly from fp32's.
     batch_size : int, default=32
         Images encoded per forward pass.
+    num_workers : int or "auto", default="auto"
+        Processes that decode and preprocess images while the model encodes;
+        ``"auto"`` is 0 on CPU and up to 4 on CUDA.
+    cache : bool, default=True
+        Keep image embeddings in the process-wide cache
+        (:data:`clip_fer.embedding_cache`, a bounded LRU), so an image is encoded
+        once however many estimators, clones and grid-search candidates see it.
+        Keys are the model's identity and the image's content (a file's path,
+        size and modification time; an array's bytes).
+    cache_dir : str or path-like, default=None
+        Also persist embeddings to this folder, so a new process need not
+        re-encode. Only used when ``cache`` is True.
     logit_scale : float, default=100.0
         Multiplies cosine similarities before folding and softmax; 100 is CLIP's
         trained scale and the report's constant.
@@ -99,6 +115,9 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         device="auto",
         precision="auto",
         batch_size=32,
+        num_workers="auto",
+        cache=True,
+        cache_dir=None,
         logit_scale=100.0,
         precomputed=False,
         download_root=None,
@@ -111,6 +130,9 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.precision = precision
         self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.cache = cache
+        self.cache_dir = cache_dir
         self.logit_scale = logit_scale
         self.precomputed = precomputed
         self.download_root = download_root
@@ -132,8 +154,8 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : ZeroShotEmotionClassifier
         """
-        check_int(self.batch_size, "batch_size", _OWNER, 1)
         check_positive_float(self.logit_scale, "logit_scale", _OWNER)
+        self._check_encoding_params()
         for name in ("precomputed", "verbose"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise InvalidParameterError(
@@ -196,8 +218,38 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
             Accepted as ``X`` by an estimator with ``precomputed=True``.
         """
         images = check_image_sequence(X)
+        batch_size, num_workers = self._check_encoding_params()
+        loaded = self._loaded_model()
+        embeddings = np.empty((len(images), loaded.embed_dim), dtype=np.float32)
+        keys, missing = [None] * len(images), list(range(len(images)))
+        if self.cache:
+            keys = [content_key(item) for item in images]
+            missing = []
+            for i, key in enumerate(keys):
+                found = None if key is None else embedding_cache.get(loaded.identity, key, self.cache_dir)
+                if found is None:
+                    missing.append(i)
+                else:
+                    embeddings[i] = found
+        workers = resolve_num_workers(num_workers, loaded.device)
+        batches = iter_image_embeddings(loaded, images, missing, batch_size, workers, self.verbose)
+        for indices, batch in batches:
+            embeddings[indices] = batch
+            for i, row in zip(indices, batch):
+                if keys[i] is not None:
+                    embedding_cache.put(loaded.identity, keys[i], row, self.cache_dir)
+        return embeddings
+
+    def _check_encoding_params(self):
         batch_size = check_int(self.batch_size, "batch_size", _OWNER, 1)
-        return encode_images(self._loaded_model(), images, batch_size, self.verbose)
+        workers = self.num_workers
+        if workers != "auto":
+            workers = check_int(workers, "num_workers", _OWNER, 0)
+        if not isinstance(self.cache, (bool, np.bool_)):
+            raise InvalidParameterError(
+                f"The 'cache' parameter of {_OWNER} must be a bool. Got {self.cache!r} instead."
+            )
+        return batch_size, workers
 
     def decide(self, X):
         """The full decision for each image: ranking, per-rank scores, probabilities.

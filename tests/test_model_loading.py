@@ -16,7 +16,7 @@ from conftest import build_toy_clip
 
 def test_state_dict_checkpoint_loads_offline(toy_checkpoint, face_arrays):
     loaded = load_model(toy_checkpoint)
-    assert loaded.embed_dim == 32 and loaded.dtype == torch.float32
+    assert loaded.embed_dim == 32 and loaded.precision == "fp32" and loaded.input_dtype == torch.float32
     clf = ZeroShotEmotionClassifier(model=toy_checkpoint).fit()
     assert clf.predict(face_arrays[:3]).shape == (3,)
 
