@@ -16,7 +16,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-__all__ = ["EmbeddingCache", "CacheInfo", "content_key", "embedding_cache", "clear_embedding_cache"]
+__all__ = [
+    "EmbeddingCache",
+    "CacheInfo",
+    "content_key",
+    "embedding_cache",
+    "text_embedding_cache",
+    "clear_embedding_cache",
+]
 
 
 def _digest(*parts):
@@ -140,7 +147,12 @@ def _disk_path(cache_dir, model_id, key):
 #: clones made by ``GridSearchCV`` reuse each other's embeddings.
 embedding_cache = EmbeddingCache()
 
+#: Sentence embeddings, keyed by model identity and sentence: a refit with a bank
+#: seen before (every grid-search fold) encodes nothing.
+text_embedding_cache = EmbeddingCache(max_bytes=64 * 2**20)
+
 
 def clear_embedding_cache():
-    """Empty the process-wide embedding cache."""
+    """Empty the process-wide image and sentence embedding caches."""
     embedding_cache.clear()
+    text_embedding_cache.clear()

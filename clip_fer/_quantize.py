@@ -52,13 +52,22 @@ def _replace_attention(module):
 
 
 def quantize_image_tower(visual):
-    """Return ``visual`` (a CLIP image tower, fp32, CPU) with int8 linear layers."""
+    """Return ``visual`` (a CLIP image tower, fp32, CPU) with int8 linear layers.
+
+    The ResNet towers' attention pooling reads its projections' weights directly
+    rather than calling them, so it stays in fp32.
+    """
     visual = visual.float().cpu().eval()
     _replace_attention(visual)
     with warnings.catch_warnings():
         # Eager-mode dynamic quantisation is deprecated in favour of torchao, which
         # is not a dependency; it still works in torch 2.x.
         warnings.simplefilter("ignore")
-        from torch.ao.quantization import quantize_dynamic
+        from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic
 
-        return quantize_dynamic(visual, {nn.Linear}, dtype=torch.qint8)
+        called = {
+            name: default_dynamic_qconfig
+            for name, module in visual.named_modules()
+            if type(module) is nn.Linear and not name.startswith("attnpool.")
+        }
+        return quantize_dynamic(visual, called, dtype=torch.qint8)

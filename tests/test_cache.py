@@ -157,3 +157,32 @@ def test_fast_cpu_precisions_stay_close_to_fp32(toy_checkpoint, face_arrays, pre
         assert not any(isinstance(m, torch.nn.MultiheadAttention) for m in modules)
         assert not any(type(m) is torch.nn.Linear for m in modules)  # every Linear is int8
         assert any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in modules)
+
+
+def test_short_context_text_encoding_equals_the_full_context(toy_checkpoint):
+    from clip_fer import PromptBank, load_model
+    from clip_fer._model import _encode_tokens, import_clip
+
+    clip = import_clip()
+    model = load_model(toy_checkpoint).model
+    tokens = clip.tokenize(list(PromptBank.openai_fer2013().fit().sentences_))
+    with torch.inference_mode():
+        torch.testing.assert_close(_encode_tokens(model, tokens), model.encode_text(tokens), atol=1e-5, rtol=1e-4)
+
+
+def test_refit_with_a_known_bank_encodes_no_text(toy_checkpoint, monkeypatch):
+    from sklearn.base import clone
+
+    from clip_fer import PromptBank, RankVoteDecider
+
+    clf = ZeroShotEmotionClassifier(model=toy_checkpoint).fit()
+    model = clf._loaded_model().model
+    encoded = []
+    original = model.encode_text
+    monkeypatch.setattr(model, "encode_text", lambda tokens: encoded.append(len(tokens)) or original(tokens))
+    np.testing.assert_array_equal(clone(clf).fit().text_features_, clf.text_features_)
+    assert encoded == []  # every sentence came from the sentence cache
+    new_bank = PromptBank(["this is {} person", "a {} face"], {"happy": ["glad"], "sad": ["gloomy"]})
+    clf.set_params(prompt_bank=new_bank, decider=RankVoteDecider(top_k=2)).fit()
+    clf.fit()
+    assert encoded == [4]  # the four new sentences, once

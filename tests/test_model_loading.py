@@ -33,9 +33,10 @@ def test_jit_archive_loads_like_its_state_dict(tmp_path, face_arrays):
     np.testing.assert_allclose(from_jit.embed(face_arrays), from_dict.embed(face_arrays), atol=1e-6)
 
 
-def test_resnet_checkpoint_loads(tmp_path, face_arrays):
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "int8"])
+def test_resnet_checkpoint_loads(tmp_path, face_arrays, precision):
     torch.save(build_toy_clip(vision="resnet").state_dict(), tmp_path / "rn.pt")
-    clf = ZeroShotEmotionClassifier(model=tmp_path / "rn.pt").fit()
+    clf = ZeroShotEmotionClassifier(model=tmp_path / "rn.pt", precision=precision).fit()
     assert clf.predict_proba(face_arrays[:2]).shape == (2, 7)
 
 
