@@ -182,7 +182,7 @@ def test_refit_with_a_known_bank_encodes_no_text(toy_checkpoint, monkeypatch):
     monkeypatch.setattr(model, "encode_text", lambda tokens: encoded.append(len(tokens)) or original(tokens))
     np.testing.assert_array_equal(clone(clf).fit().text_features_, clf.text_features_)
     assert encoded == []  # every sentence came from the sentence cache
-    new_bank = PromptBank(["this is {} person", "a {} face"], {"happy": ["glad"], "sad": ["gloomy"]})
+    new_bank = PromptBank(["this is {} person", "a {} face"], {"happy": ["cheerful"], "sad": ["gloomy"]})
     clf.set_params(prompt_bank=new_bank, decider=RankVoteDecider(top_k=2)).fit()
     clf.fit()
     assert encoded == [4]  # the four new sentences, once
