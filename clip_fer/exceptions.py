@@ -11,6 +11,7 @@ __all__ = [
     "PromptBankError",
     "ImageInputError",
     "ModelLoadError",
+    "SkippedImagesWarning",
 ]
 
 
@@ -47,3 +48,7 @@ class ImageInputError(ClipFerError, ValueError):
 
 class ModelLoadError(ClipFerError, RuntimeError):
     """A CLIP model name or checkpoint path cannot be loaded."""
+
+
+class SkippedImagesWarning(UserWarning):
+    """Some inputs could not be read and were skipped (``on_error="skip"``)."""
