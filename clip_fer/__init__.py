@@ -11,6 +11,7 @@ labelled faces; :mod:`clip_fer.metrics` scores ranked predictions;
 """
 
 from . import datasets, metrics
+from ._cache import CacheInfo, EmbeddingCache, clear_embedding_cache, embedding_cache
 from ._bank_io import BUILTIN_BANKS, load_prompt_bank, save_prompt_bank
 from ._classifier import ZeroShotEmotionClassifier
 from ._deciders import Decision, MeanProbaDecider, RankVoteDecider
@@ -30,6 +31,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BUILTIN_BANKS",
+    "CacheInfo",
+    "EmbeddingCache",
+    "clear_embedding_cache",
+    "embedding_cache",
     "Decision",
     "ExperimentResult",
     "FER2013_CLASSES",

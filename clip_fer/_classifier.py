@@ -1,23 +1,41 @@
 """ZeroShotEmotionClassifier: CLIP + prompt bank + folder + decider, as an sklearn classifier."""
 
-import numbers
+import os
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._deciders import MeanProbaDecider, RankVoteDecider
+from ._deciders import Decision, MeanProbaDecider, RankVoteDecider
 from ._folding import SynonymFolder
 from ._images import check_image_sequence
-from ._model import encode_images, encode_text, load_model
+from ._encoding import embed_images
+from ._model import encode_text, load_model
 from ._prompt_bank import PromptBank
-from ._validation import check_instance, check_int, check_positive_float
-from .exceptions import InvalidParameterError
+from ._validation import check_instance, check_int, check_option, check_positive_float
+from .exceptions import InvalidParameterError, SkippedImagesWarning
 
 __all__ = ["ZeroShotEmotionClassifier"]
 
 _OWNER = "ZeroShotEmotionClassifier"
+
+
+def _warn_skipped(errors, n_items, items=None, limit=5):
+    """One warning naming how many items were skipped and which."""
+    def name(i):
+        item = items[i] if items is not None else None
+        return f"{i} ({item})" if isinstance(item, (str, os.PathLike)) else f"{i}"
+
+    shown = "; ".join(f"index {name(i)}: {reason}" for i, reason in errors[:limit])
+    more = f"; and {len(errors) - limit} more" if len(errors) > limit else ""
+    warnings.warn(
+        f"{len(errors)} of {n_items} inputs were skipped (on_error='skip') and have no "
+        f"prediction: {shown}{more}",
+        SkippedImagesWarning,
+        stacklevel=4,
+    )
 
 
 def _check_labels(y, classes):
@@ -56,10 +74,32 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         ``RankVoteDecider()``, the report's per-rank vote.
     device : str, default="auto"
         ``"auto"`` uses CUDA when present, else the CPU.
-    precision : {"auto", "fp32", "fp16"}, default="auto"
-        ``"auto"`` is fp16 on CUDA and fp32 on CPU.
+    precision : {"auto", "fp32", "fp16", "bf16", "int8"}, default="auto"
+        ``"auto"`` is fp16 on CUDA and fp32 on CPU. ``"bf16"`` (bfloat16
+        autocast) and ``"int8"`` (CPU: int8 image tower) are faster opt-in paths
+        whose predictions can differ slightly from fp32's.
     batch_size : int, default=32
         Images encoded per forward pass.
+    num_workers : int or "auto", default="auto"
+        Processes that decode and preprocess images while the model encodes;
+        ``"auto"`` is 0 on CPU and up to 4 on CUDA.
+    cache : bool, default=True
+        Keep image embeddings in the process-wide cache
+        (:data:`clip_fer.embedding_cache`, a bounded LRU), so an image is encoded
+        once however many estimators, clones and grid-search candidates see it.
+        Keys are the model's identity and the image's content (a file's path,
+        size and modification time; an array's bytes).
+    cache_dir : str or path-like, default=None
+        Also persist embeddings to this folder, so a new process need not
+        re-encode. Only used when ``cache`` is True.
+    on_error : {"raise", "skip"}, default="raise"
+        What an unreadable input does. ``"raise"``: an :class:`ImageInputError`
+        naming its index and the reason. ``"skip"``: every other input is still
+        predicted; the bad ones get explicit missing results (``None`` from
+        ``predict``, a row of ``None`` from ``predict_topk``, a row of NaN from
+        ``predict_proba`` and ``embed``, ``-1`` in ``decide().ranking``) and a
+        :class:`SkippedImagesWarning` says how many and which. With
+        ``precomputed=True``, rows holding NaN or infinity are the bad inputs.
     logit_scale : float, default=100.0
         Multiplies cosine similarities before folding and softmax; 100 is CLIP's
         trained scale and the report's constant.
@@ -99,6 +139,10 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         device="auto",
         precision="auto",
         batch_size=32,
+        num_workers="auto",
+        cache=True,
+        cache_dir=None,
+        on_error="raise",
         logit_scale=100.0,
         precomputed=False,
         download_root=None,
@@ -111,6 +155,10 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.precision = precision
         self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.cache = cache
+        self.cache_dir = cache_dir
+        self.on_error = on_error
         self.logit_scale = logit_scale
         self.precomputed = precomputed
         self.download_root = download_root
@@ -132,8 +180,8 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : ZeroShotEmotionClassifier
         """
-        check_int(self.batch_size, "batch_size", _OWNER, 1)
         check_positive_float(self.logit_scale, "logit_scale", _OWNER)
+        self._check_encoding_params()
         for name in ("precomputed", "verbose"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise InvalidParameterError(
@@ -170,16 +218,18 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
     def _loaded_model(self):
         return load_model(self.model, self.device, self.precision, self.download_root)
 
-    def _check_embeddings(self, X, width):
-        X = check_array(X, dtype=[np.float32, np.float64])
+    def _check_embeddings(self, X, width, allow_nan=False):
+        X = check_array(X, dtype=[np.float32, np.float64], ensure_all_finite=not allow_nan)
         if X.shape[1] != width:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {_OWNER} is expecting {width} "
                 "features as input: precomputed X holds image embeddings of the "
                 "model's width (see embed)."
             )
+        if allow_nan:
+            X = np.where(np.isfinite(X).all(axis=1, keepdims=True), X, np.nan)
         norms = np.linalg.norm(X, axis=1, keepdims=True)
-        return np.divide(X, norms, out=np.zeros_like(X), where=norms > 0)
+        return X / np.where(norms > 0, norms, 1)  # zero rows stay zero, NaN rows NaN
 
     def embed(self, X):
         """L2-normalised CLIP image embeddings.
@@ -196,8 +246,27 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
             Accepted as ``X`` by an estimator with ``precomputed=True``.
         """
         images = check_image_sequence(X)
+        batch_size, num_workers, on_error = self._check_encoding_params()
+        embeddings, errors = embed_images(
+            self._loaded_model(), images, batch_size=batch_size, num_workers=num_workers,
+            cache=self.cache, cache_dir=self.cache_dir, verbose=self.verbose,
+            skip_errors=on_error == "skip",
+        )
+        if errors:
+            _warn_skipped(errors, len(images), images)
+        return embeddings
+
+    def _check_encoding_params(self):
         batch_size = check_int(self.batch_size, "batch_size", _OWNER, 1)
-        return encode_images(self._loaded_model(), images, batch_size, self.verbose)
+        workers = self.num_workers
+        if workers != "auto":
+            workers = check_int(workers, "num_workers", _OWNER, 0)
+        if not isinstance(self.cache, (bool, np.bool_)):
+            raise InvalidParameterError(
+                f"The 'cache' parameter of {_OWNER} must be a bool. Got {self.cache!r} instead."
+            )
+        on_error = check_option(self.on_error, "on_error", _OWNER, ("raise", "skip"))
+        return batch_size, workers, on_error
 
     def decide(self, X):
         """The full decision for each image: ranking, per-rank scores, probabilities.
@@ -215,14 +284,37 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "text_features_")
         if self.precomputed:
-            embeddings = self._check_embeddings(X, self.text_features_.shape[1])
+            skip = self._check_encoding_params()[2] == "skip"
+            embeddings = self._check_embeddings(X, self.text_features_.shape[1], allow_nan=skip)
+            bad = np.flatnonzero(np.isnan(embeddings).any(axis=1))
+            if len(bad):
+                _warn_skipped([(i, "embedding holds NaN or infinity") for i in bad], len(embeddings))
         else:
             embeddings = self.embed(X)
+        valid = ~np.isnan(embeddings).any(axis=1)
+        if valid.all():
+            return self._decide_embeddings(embeddings)
+        n, n_classes = len(embeddings), len(self.classes_)
+        ranking = np.full((n, n_classes), -1, dtype=np.intp)
+        scores, proba = np.full((n, n_classes), np.nan), np.full((n, n_classes), np.nan)
+        if valid.any():
+            decided = self._decide_embeddings(embeddings[valid])
+            ranking[valid], scores[valid], proba[valid] = decided.ranking, decided.scores, decided.proba
+        return Decision(ranking, scores, proba)
+
+    def _decide_embeddings(self, embeddings):
         scores = self.logit_scale * (embeddings @ self.text_features_.T.astype(embeddings.dtype))
         n_templates = len(self.prompt_bank_.templates_)
         scores = scores.reshape(len(scores), n_templates, -1)  # sentences are template-major
         class_scores = self.folder_.fold(scores, self.prompt_bank_.word_class_, len(self.classes_))
         return self.decider_.decide(class_scores)
+
+    def _labels(self, ranking):
+        """Class names for a ranking; ``None`` where it is -1 (a skipped input)."""
+        labels = np.empty(ranking.shape, dtype=object)
+        known = ranking >= 0
+        labels[known] = self.classes_[ranking[known]]
+        return labels
 
     # Prediction -----------------------------------------------------------------
 
@@ -231,10 +323,10 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        labels : ndarray of str, shape (n_samples,)
+        labels : ndarray of object, shape (n_samples,)
+            Class names; ``None`` for inputs skipped with ``on_error="skip"``.
         """
-        decision = self.decide(X)
-        return self.classes_[decision.ranking[:, 0]]
+        return self._labels(self.decide(X).ranking[:, 0])
 
     def predict_proba(self, X):
         """Class probabilities, columns in ``classes_`` order.
@@ -274,7 +366,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "text_features_")
         k = check_int(k, "k", "predict_topk", 1, len(self.classes_))
         decision = self.decide(X)
-        labels = self.classes_[decision.ranking[:, :k]]
+        labels = self._labels(decision.ranking[:, :k])
         return (labels, decision.scores[:, :k]) if return_scores else labels
 
     def __sklearn_tags__(self):

@@ -52,10 +52,18 @@ def _open_path(path, index):
     path = Path(path)
     if not path.is_file():
         raise ImageInputError(index, f"file {str(path)!r} does not exist.")
+    if path.stat().st_size == 0:
+        raise ImageInputError(index, f"file {str(path)!r} is empty (0 bytes).")
     try:
         with Image.open(path) as image:
             image.load()
             return _to_rgb(image, index)
+    except Image.DecompressionBombError as exc:
+        raise ImageInputError(
+            index,
+            f"file {str(path)!r} is too large to decode safely ({exc}). If you trust "
+            "it, raise PIL.Image.MAX_IMAGE_PIXELS, or shrink the image first.",
+        ) from None
     except UnidentifiedImageError:
         raise ImageInputError(
             index, f"file {str(path)!r} is not an image format Pillow can read."

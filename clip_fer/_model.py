@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
-from ._images import to_rgb_image
+from ._cache import text_embedding_cache
+from ._quantize import quantize_image_tower
 from ._validation import check_option
 from .exceptions import InvalidParameterError, ModelLoadError, PromptBankError
 
@@ -18,7 +18,7 @@ __all__ = ["LoadedModel", "load_model", "clear_model_cache", "resolve_device"]
 
 _CACHE = {}
 _CACHE_LOCK = threading.Lock()
-_PRECISIONS = ("auto", "fp32", "fp16")
+_PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
 
 
 def import_clip():
@@ -38,12 +38,17 @@ def import_clip():
 
 @dataclass
 class LoadedModel:
-    """A CLIP model ready for inference, as kept in the process-wide cache."""
+    """A CLIP model ready for inference, as kept in the process-wide cache.
+
+    ``identity`` names the weights and the numerics (source, device, precision):
+    embeddings cached under one identity are valid for every estimator with it.
+    """
 
     model: torch.nn.Module
     preprocess: object
     device: torch.device
-    dtype: torch.dtype
+    precision: str
+    identity: str
 
     @property
     def context_length(self):
@@ -52,6 +57,14 @@ class LoadedModel:
     @property
     def embed_dim(self):
         return self.model.text_projection.shape[1]
+
+    @property
+    def input_dtype(self):
+        return torch.float16 if self.precision == "fp16" else torch.float32
+
+    def autocast(self):
+        """bf16 autocast for ``precision="bf16"``; a no-op context otherwise."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
 
 def resolve_device(device):
@@ -73,25 +86,32 @@ def resolve_device(device):
     return resolved
 
 
-def _resolve_dtype(precision, device):
+def resolve_precision(precision, device):
+    """``"auto"`` -> fp16 on CUDA, fp32 on CPU; other values are checked against the device."""
     check_option(precision, "precision", "ZeroShotEmotionClassifier", _PRECISIONS)
     if precision == "auto":
-        precision = "fp16" if device.type == "cuda" else "fp32"
+        return "fp16" if device.type == "cuda" else "fp32"
     if precision == "fp16" and device.type != "cuda":
         raise InvalidParameterError(
             "The 'precision' parameter is 'fp16' but the device is "
-            f"{device.type!r}; fp16 needs CUDA. Use precision='auto' or 'fp32'."
+            f"{device.type!r}; fp16 needs CUDA. Use precision='auto', 'fp32', 'bf16' "
+            "or 'int8'."
         )
-    return torch.float16 if precision == "fp16" else torch.float32
+    if precision == "int8" and device.type != "cpu":
+        raise InvalidParameterError(
+            "The 'precision' parameter is 'int8' but the device is "
+            f"{device.type!r}; int8 is a CPU path. Use precision='auto' or 'fp16'."
+        )
+    return precision
 
 
-def _cache_key(model, device, dtype):
+def _cache_key(model, device, precision):
     if os.path.isfile(model):
         stat = os.stat(model)
         source = ("file", os.path.abspath(model), stat.st_mtime_ns, stat.st_size)
     else:
         source = ("name", model)
-    return source, str(device), str(dtype)
+    return source, str(device), precision
 
 
 def _quiet_clip_load(clip, name, device, download_root):
@@ -102,7 +122,7 @@ def _quiet_clip_load(clip, name, device, download_root):
         return clip.load(name, device=device, jit=False, download_root=download_root)
 
 
-def _load_uncached(name, device, dtype, download_root):
+def _load_uncached(name, device, precision, download_root):
     clip = import_clip()
     if name in clip.available_models():
         try:
@@ -129,8 +149,10 @@ def _load_uncached(name, device, dtype, download_root):
             f"The model {name!r} is neither a CLIP model name "
             f"({', '.join(clip.available_models())}) nor an existing checkpoint file."
         )
-    model = model.to(device=device, dtype=dtype).eval()
-    return LoadedModel(model, preprocess, device, dtype)
+    model = model.to(device=device, dtype=torch.float16 if precision == "fp16" else torch.float32)
+    if precision == "int8":
+        model.visual = quantize_image_tower(model.visual)
+    return model.eval(), preprocess
 
 
 def load_model(model, device="auto", precision="auto", download_root=None):
@@ -144,8 +166,10 @@ def load_model(model, device="auto", precision="auto", download_root=None):
         a state dict. A JIT archive is code; load only ones from a trusted source.
     device : str, default="auto"
         ``"auto"`` picks CUDA when present, else CPU.
-    precision : {"auto", "fp32", "fp16"}, default="auto"
-        ``"auto"`` is fp16 on CUDA and fp32 on CPU.
+    precision : {"auto", "fp32", "fp16", "bf16", "int8"}, default="auto"
+        ``"auto"`` is fp16 on CUDA and fp32 on CPU. ``"bf16"`` runs the model
+        under bfloat16 autocast; ``"int8"`` (CPU only) quantises the image tower's
+        linear layers to int8 with dynamic activation scales.
     download_root : str, default=None
         Where names are downloaded; None is ``~/.cache/clip``.
 
@@ -162,11 +186,12 @@ def load_model(model, device="auto", precision="auto", download_root=None):
         )
     model = os.fspath(model)
     device = resolve_device(device)
-    dtype = _resolve_dtype(precision, device)
-    key = _cache_key(model, device, dtype)
+    precision = resolve_precision(precision, device)
+    key = _cache_key(model, device, precision)
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = _load_uncached(model, device, dtype, download_root)
+            net, preprocess = _load_uncached(model, device, precision, download_root)
+            _CACHE[key] = LoadedModel(net, preprocess, device, precision, repr(key))
         return _CACHE[key]
 
 
@@ -176,17 +201,43 @@ def clear_model_cache():
         _CACHE.clear()
 
 
-def _normalized(features):
+def normalized(features):
     features = features.float()
     return (features / features.norm(dim=-1, keepdim=True).clamp_min(1e-12)).cpu().numpy()
 
 
+def _encode_tokens(model, tokens):
+    """``model.encode_text`` on tokens cut after the longest sentence's end token.
+
+    Under CLIP's causal mask, positions after the end token never reach it, so the
+    cut changes nothing but the cost (77 positions -> about 10 for FER prompts).
+    Code whose ``encode_text`` needs all 77 positions gets them.
+    """
+    length = int(tokens.argmax(dim=-1).max()) + 1  # the end token has the largest id
+    try:
+        return model.encode_text(tokens[:, :length])
+    except RuntimeError:
+        return model.encode_text(tokens)
+
+
 def encode_text(loaded, sentences, batch_size=256):
-    """L2-normalised text embeddings, float32 array of shape (n_sentences, dim)."""
+    """L2-normalised text embeddings, float32 array of shape (n_sentences, dim).
+
+    Sentences already encoded with this model come from the process-wide
+    sentence cache.
+    """
     clip = import_clip()
-    chunks = []
-    for start in range(0, len(sentences), batch_size):
-        batch = list(sentences[start:start + batch_size])
+    out = np.empty((len(sentences), loaded.embed_dim), dtype=np.float32)
+    missing = []
+    for i, sentence in enumerate(sentences):
+        found = text_embedding_cache.get(loaded.identity, sentence)
+        if found is None:
+            missing.append(i)
+        else:
+            out[i] = found
+    for start in range(0, len(missing), batch_size):
+        chunk = missing[start:start + batch_size]
+        batch = [sentences[i] for i in chunk]
         try:
             tokens = clip.tokenize(batch, context_length=loaded.context_length)
         except RuntimeError:
@@ -195,28 +246,9 @@ def encode_text(loaded, sentences, batch_size=256):
                 f"A sentence is longer than the model's {loaded.context_length}-token "
                 f"context, e.g. {long!r}; shorten its template or words."
             ) from None
-        with torch.inference_mode():
-            chunks.append(_normalized(loaded.model.encode_text(tokens.to(loaded.device))))
-    return np.concatenate(chunks)
-
-
-def encode_images(loaded, images, batch_size, verbose=False):
-    """L2-normalised image embeddings, float32 array of shape (n_images, dim).
-
-    ``images`` is a sequence of anything :func:`to_rgb_image` takes. Images are
-    decoded and preprocessed one fixed-size batch at a time, so memory holds one
-    batch of pixels plus the (n_images, dim) result.
-    """
-    n_images = len(images)
-    out = np.empty((n_images, loaded.embed_dim), dtype=np.float32)
-    progress = tqdm(total=n_images, unit="img", desc="Encoding images", disable=not verbose)
-    with progress, torch.inference_mode():
-        for start in range(0, n_images, batch_size):
-            stop = min(start + batch_size, n_images)
-            pixels = torch.stack(
-                [loaded.preprocess(to_rgb_image(images[i], i)) for i in range(start, stop)]
-            )
-            pixels = pixels.to(loaded.device, dtype=loaded.dtype, non_blocking=True)
-            out[start:stop] = _normalized(loaded.model.encode_image(pixels))
-            progress.update(stop - start)
+        with torch.inference_mode(), loaded.autocast():
+            features = normalized(_encode_tokens(loaded.model, tokens.to(loaded.device)))
+        for i, row in zip(chunk, features):
+            out[i] = row
+            text_embedding_cache.put(loaded.identity, sentences[i], row)
     return out

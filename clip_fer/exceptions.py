@@ -12,6 +12,7 @@ __all__ = [
     "ImageInputError",
     "ModelLoadError",
     "DatasetError",
+    "SkippedImagesWarning",
 ]
 
 
@@ -52,3 +53,7 @@ class ModelLoadError(ClipFerError, RuntimeError):
 
 class DatasetError(ClipFerError, ValueError):
     """A data set path, layout, split or CSV file cannot be read as asked."""
+
+
+class SkippedImagesWarning(UserWarning):
+    """Some inputs could not be read and were skipped (``on_error="skip"``)."""

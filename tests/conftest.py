@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from clip_fer import clear_model_cache
+from clip_fer import clear_embedding_cache, clear_model_cache
 from clip_fer._model import import_clip
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -48,10 +48,12 @@ def toy_checkpoint(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_model_cache():
+def _fresh_caches():
     clear_model_cache()
+    clear_embedding_cache()
     yield
     clear_model_cache()
+    clear_embedding_cache()
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from conftest import build_toy_clip
 
 def test_state_dict_checkpoint_loads_offline(toy_checkpoint, face_arrays):
     loaded = load_model(toy_checkpoint)
-    assert loaded.embed_dim == 32 and loaded.dtype == torch.float32
+    assert loaded.embed_dim == 32 and loaded.precision == "fp32" and loaded.input_dtype == torch.float32
     clf = ZeroShotEmotionClassifier(model=toy_checkpoint).fit()
     assert clf.predict(face_arrays[:3]).shape == (3,)
 
@@ -33,9 +33,10 @@ def test_jit_archive_loads_like_its_state_dict(tmp_path, face_arrays):
     np.testing.assert_allclose(from_jit.embed(face_arrays), from_dict.embed(face_arrays), atol=1e-6)
 
 
-def test_resnet_checkpoint_loads(tmp_path, face_arrays):
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "int8"])
+def test_resnet_checkpoint_loads(tmp_path, face_arrays, precision):
     torch.save(build_toy_clip(vision="resnet").state_dict(), tmp_path / "rn.pt")
-    clf = ZeroShotEmotionClassifier(model=tmp_path / "rn.pt").fit()
+    clf = ZeroShotEmotionClassifier(model=tmp_path / "rn.pt", precision=precision).fit()
     assert clf.predict_proba(face_arrays[:2]).shape == (2, 7)
 
 
