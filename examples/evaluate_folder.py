@@ -16,7 +16,7 @@ CLIP's architecture trained on FER2013's Training split; these are NOT CLIP's
 numbers), on an idle 2-core CPU (with the cores shared, encoding took 56 s):
 
     3589 images, 7 classes, model ../shared/models/tiny-fer-clip.pt
-    encoded in 4.8 s
+    encoded in 5.0 s
 
     default bank, RankVoteDecider:
       n_images: 3589
@@ -41,7 +41,7 @@ numbers), on an idle 2-core CPU (with the cores shared, encoding took 56 s):
        macro avg      0.791     0.708     0.729      3589
     weighted avg      0.790     0.786     0.782      3589
 
-    grid search: 42 candidates x 3 folds in 12.3 s
+    grid search: 42 candidates x 3 folds in 1.3 s
     best by 3-fold top-3 accuracy:
       top-3 0.788  top-1 0.450  draw: 3 templates 3 labels 3, corrected      MeanProbaDecider
       top-3 0.786  top-1 0.451  draw: 3 templates 3 labels 3, corrected      RankVoteDecider
