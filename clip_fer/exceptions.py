@@ -11,6 +11,7 @@ __all__ = [
     "PromptBankError",
     "ImageInputError",
     "ModelLoadError",
+    "MissingDependencyError",
 ]
 
 
@@ -47,3 +48,10 @@ class ImageInputError(ClipFerError, ValueError):
 
 class ModelLoadError(ClipFerError, RuntimeError):
     """A CLIP model name or checkpoint path cannot be loaded."""
+
+
+class MissingDependencyError(ClipFerError, ImportError):
+    """An optional dependency that a feature needs is not installed.
+
+    The message names the ``pip install`` command that adds it.
+    """
