@@ -79,9 +79,10 @@ def draw_faces(image, faces):
         left, top, right, bottom = draw.textbbox((0, 0), caption, font=font)
         text_w, text_h = right - left + 2 * width, bottom - top + 2 * width
         ty = y0 - text_h if y0 - text_h >= 0 else y1  # above the box, else below
-        ty = min(ty, picture.height - text_h)
-        draw.rectangle((x0, ty, x0 + text_w, ty + text_h), fill=colour)
-        draw.text((x0 + width - left, ty + width - top), caption, fill=(0, 0, 0), font=font)
+        ty = max(min(ty, picture.height - text_h), 0)
+        tx = max(min(x0, picture.width - text_w), 0)
+        draw.rectangle((tx, ty, tx + text_w, ty + text_h), fill=colour)
+        draw.text((tx + width - left, ty + width - top), caption, fill=(0, 0, 0), font=font)
     return picture
 
 

@@ -33,6 +33,9 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         Border added around each face, as a share of its side on every side.
         Crops are squares centred on the face (CLIP's preprocessing crops to a
         square anyway); parts past the image border are black.
+    grayscale : bool, default=False
+        Give crops in grayscale (as RGB), like FER2013's images: for models
+        trained on FER2013, such as the project's small checkpoint.
 
     Attributes
     ----------
@@ -48,9 +51,10 @@ class FaceCropper(TransformerMixin, BaseEstimator):
     >>> make_pipeline(FaceCropper(), clf).predict(["selfie.jpg"])   # doctest: +SKIP
     """
 
-    def __init__(self, detector=None, *, margin=0.1):
+    def __init__(self, detector=None, *, margin=0.1, grayscale=False):
         self.detector = detector
         self.margin = margin
+        self.grayscale = grayscale
 
     def fit(self, X=None, y=None):
         """Check the parameters; images are not used.
@@ -64,6 +68,11 @@ class FaceCropper(TransformerMixin, BaseEstimator):
             raise InvalidParameterError(
                 f"The 'margin' parameter of {_OWNER} must be a float in [0, 2]. "
                 f"Got {margin!r} instead."
+            )
+        if not isinstance(self.grayscale, (bool, np.bool_)):
+            raise InvalidParameterError(
+                f"The 'grayscale' parameter of {_OWNER} must be a bool. "
+                f"Got {self.grayscale!r} instead."
             )
         detector = BlazeFaceDetector() if self.detector is None else self.detector
         if not callable(getattr(detector, "detect", None)):
@@ -112,7 +121,8 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         left = round((x0 + x1 - side) / 2)
         top = round((y0 + y1 - side) / 2)
         side = max(round(side), 1)
-        return image.convert("RGB").crop((left, top, left + side, top + side))
+        crop = image.convert("RGB").crop((left, top, left + side, top + side))
+        return crop.convert("L").convert("RGB") if self.grayscale else crop
 
     def transform(self, X):
         """The crop of the best face of each image, for a Pipeline.

@@ -68,6 +68,11 @@ def _parser():
         "with its box [x0, y0, x1, y1] in pixels.",
     )
     predict.add_argument(
+        "--grayscale", action="store_true",
+        help="With --faces, classify face crops in grayscale, like FER2013 "
+        "(for models trained on it, such as ../shared/models/tiny-fer-clip.pt).",
+    )
+    predict.add_argument(
         "--annotate", metavar="DIR",
         help="Also write each image with its boxes, labels and probabilities to DIR as PNG.",
     )
@@ -149,9 +154,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.top_k < 1 or args.batch_size < 1:
         parser.error("--top-k and --batch-size must be at least 1")
+    if args.grayscale and not args.faces:
+        parser.error("--grayscale applies to face crops; add --faces")
     from ._classifier import ZeroShotEmotionClassifier  # torch import only when needed
     from ._drawing import save_annotated
-    from ._faces import predict_faces
+    from ._faces import FaceCropper, predict_faces
 
     try:
         paths = expand_paths(args.paths)
@@ -165,7 +172,8 @@ def main(argv=None):
         top_k = min(args.top_k, len(clf.classes_))
         if args.faces:
             rows = predict_faces(
-                clf, paths, top_k=top_k, as_frame=False, verbose=len(paths) > _FACES_PROGRESS
+                clf, paths, cropper=FaceCropper(grayscale=args.grayscale), top_k=top_k,
+                as_frame=False, verbose=len(paths) > _FACES_PROGRESS,
             )
             records = list(_face_records(rows))
         else:
