@@ -178,7 +178,7 @@ class BlazeFaceDetector(BaseEstimator):
     which a ``min_face_size`` face is a quarter of the side; each window keeps
     the faces of the sizes the model scores well. Overlapping candidates are
     merged, and each is looked at again, re-framed around its centre at three
-    sizes: its ``score`` is the mean of the four BlazeFace scores. About 0.4 s
+    sizes: its ``score`` is the mean of the four BlazeFace scores. About 0.6 s
     for a 960x720 photo on 2 CPU cores.
 
     Parameters
