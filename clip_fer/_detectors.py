@@ -15,7 +15,6 @@ detections of all windows are merged.
 import contextlib
 import importlib.util
 import math
-import numbers
 import os
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from PIL import Image
 from sklearn.base import BaseEstimator
 from torchvision.ops import box_iou
 
-from ._validation import check_int
+from ._validation import check_float_in, check_int
 from .exceptions import InvalidParameterError, MissingDependencyError
 
 __all__ = ["BlazeFaceDetector", "FACES_EXTRA_HINT", "merge_detections"]
@@ -235,12 +234,7 @@ class BlazeFaceDetector(BaseEstimator):
 
     def _check_params(self):
         for name in ("min_score", "iou_threshold"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 < value < 1:
-                raise InvalidParameterError(
-                    f"The '{name}' parameter of BlazeFaceDetector must be a float in "
-                    f"(0, 1). Got {value!r} instead."
-                )
+            check_float_in(getattr(self, name), name, "BlazeFaceDetector", 0, 1, closed=False)
         check_int(self.min_face_size, "min_face_size", "BlazeFaceDetector", 8)
         if self.num_threads is not None:
             check_int(self.num_threads, "num_threads", "BlazeFaceDetector", 1)

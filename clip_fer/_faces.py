@@ -1,6 +1,5 @@
 """Faces in photos: find and crop them (FaceCropper), classify each (predict_faces)."""
 
-import numbers
 import os
 import warnings
 
@@ -12,7 +11,7 @@ from tqdm.auto import tqdm
 
 from ._detectors import BlazeFaceDetector
 from ._images import check_image_sequence, to_rgb_image
-from ._validation import check_int
+from ._validation import check_float_in, check_int
 from .exceptions import ClipFerError, InvalidParameterError, MissingDependencyError
 
 __all__ = ["FaceCropper", "predict_faces", "faces_to_frame"]
@@ -63,12 +62,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         -------
         self : FaceCropper
         """
-        margin = self.margin
-        if not isinstance(margin, numbers.Real) or isinstance(margin, bool) or not 0 <= margin <= 2:
-            raise InvalidParameterError(
-                f"The 'margin' parameter of {_OWNER} must be a float in [0, 2]. "
-                f"Got {margin!r} instead."
-            )
+        check_float_in(self.margin, "margin", _OWNER, 0, 2)
         if not isinstance(self.grayscale, (bool, np.bool_)):
             raise InvalidParameterError(
                 f"The 'grayscale' parameter of {_OWNER} must be a bool. "
