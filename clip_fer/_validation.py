@@ -30,6 +30,21 @@ def check_positive_float(value, name, owner):
     return float(value)
 
 
+def check_float_in(value, name, owner, low, high, closed=True):
+    """Return ``value`` as a float if it lies in ``[low, high]`` (``(low, high)``
+    when ``closed`` is False), else raise."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if ok:
+        ok = low <= value <= high if closed else low < value < high
+    if not ok:
+        interval = f"[{low}, {high}]" if closed else f"({low}, {high})"
+        raise InvalidParameterError(
+            f"The '{name}' parameter of {owner} must be a float in {interval}. "
+            f"Got {value!r} instead."
+        )
+    return float(value)
+
+
 def check_option(value, name, owner, options):
     """Return ``value`` if it is one of ``options``, else raise."""
     if not isinstance(value, str) or value not in options:

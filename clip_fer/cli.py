@@ -2,6 +2,7 @@
 
 import argparse
 import csv
+import glob
 import json
 import sys
 from pathlib import Path
@@ -11,14 +12,25 @@ from ._bank_io import BUILTIN_BANKS, load_prompt_bank
 from ._images import IMAGE_SUFFIXES
 from .exceptions import ClipFerError
 
+_GLOB_CHARACTERS = frozenset("*?[")
+_FACES_PROGRESS = 8  # with --faces, a progress bar for more images than this
+
+
+def _is_image_file(path):
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+
 
 def expand_paths(paths):
-    """Files as given; folders walked recursively for image files, sorted."""
+    """Files as given; folders walked recursively for image files, sorted; globs
+    (``*``, ``?``, ``[...]``, ``**``) that name no existing file expanded, sorted."""
     found = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             found.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES))
+        elif not path.exists() and _GLOB_CHARACTERS & set(raw):
+            matches = sorted(Path(p) for p in glob.glob(raw, recursive=True))
+            found.extend(p for p in matches if _is_image_file(p))
         else:
             found.append(path)
     return [str(p) for p in found]
@@ -32,9 +44,12 @@ def _parser():
     predict = commands.add_parser(
         "predict",
         help="Predict the emotions of images.",
-        description="Print the top-k emotions of each image, one row per image.",
+        description="Print the top-k emotions of each image (or, with --faces, of each face).",
     )
-    predict.add_argument("paths", nargs="+", help="Image files or folders (searched recursively).")
+    predict.add_argument(
+        "paths", nargs="+",
+        help="Image files, folders (searched recursively) or quoted globs such as 'photos/*.jpg'.",
+    )
     predict.add_argument(
         "--model", default="ViT-B/32",
         help="OpenAI CLIP name (downloaded on first use) or local checkpoint path. Default: ViT-B/32.",
@@ -48,6 +63,20 @@ def _parser():
         "--format", choices=("table", "csv", "json"), default="table",
         help="Output format on stdout. Default: table.",
     )
+    predict.add_argument(
+        "--faces", action="store_true",
+        help="Find every face (BlazeFace; needs the faces extra) and print one row per face "
+        "with its box [x0, y0, x1, y1] in pixels.",
+    )
+    predict.add_argument(
+        "--grayscale", action="store_true",
+        help="With --faces, classify face crops in grayscale, like FER2013 "
+        "(for models trained on it, such as ../shared/models/tiny-fer-clip.pt).",
+    )
+    predict.add_argument(
+        "--annotate", metavar="DIR",
+        help="Also write each image with its boxes, labels and probabilities to DIR as PNG.",
+    )
     predict.add_argument("--batch-size", type=int, default=32, help="Images per forward pass. Default: 32.")
     predict.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda[:N]'. Default: auto.")
     _cli_evaluate.add_parser(commands)
@@ -55,44 +84,86 @@ def _parser():
     return parser
 
 
-def _records(paths, labels, proba, classes):
-    for path, top, row in zip(paths, labels, proba):
+def _image_records(paths, labels, proba, classes):
+    for index, (path, top, row) in enumerate(zip(paths, labels, proba)):
         yield {
+            "image_index": index,
             "image": path,
             "labels": [str(label) for label in top],
             "probabilities": {str(c): round(float(p), 6) for c, p in zip(classes, row)},
         }
 
 
-def _write(records, fmt, top_k, out):
-    records = list(records)
+def _face_records(rows):
+    """predict_faces' rows in the CLI's shape: the path first, no image index."""
+    for row in rows:
+        yield {
+            "image_index": row["image_index"], "image": row["image"], "face": row["face"],
+            "box": row["box"], "score": row["score"], "labels": row["labels"],
+            "probabilities": {c: round(p, 6) for c, p in row["probabilities"].items()},
+            "status": row["status"], "error": row["error"],
+        }
+
+
+def _write(records, fmt, top_k, classes, out):
+    faces = any("box" in r for r in records)
     if fmt == "json":
-        json.dump(records, out, indent=2)
+        shown = [{k: v for k, v in r.items() if k != "image_index"} for r in records]
+        json.dump(shown, out, indent=2)
         out.write("\n")
         return
     if fmt == "csv":
         writer = csv.writer(out)
-        classes = list(records[0]["probabilities"]) if records else []
-        writer.writerow(["image", *[f"label_{i + 1}" for i in range(top_k)], *classes])
+        head = ["image", "face", "x0", "y0", "x1", "y1", "score", "status"] if faces else ["image"]
+        writer.writerow([*head, *[f"label_{i + 1}" for i in range(top_k)], *classes])
         for r in records:
-            writer.writerow([r["image"], *r["labels"], *r["probabilities"].values()])
+            labels = r["labels"] + [""] * (top_k - len(r["labels"]))
+            probabilities = [r["probabilities"].get(c, "") for c in classes]
+            fields = [r["image"]]
+            if faces:
+                box = r["box"] or [""] * 4
+                fields += [_blank(r["face"]), *box, _blank(r["score"]), r["status"]]
+            writer.writerow([*fields, *labels, *probabilities])
         return
     width = max(len(r["image"]) for r in records)
     for r in records:
+        where = ""
+        if faces:
+            box = "" if r["box"] is None else "[" + ", ".join(map(str, r["box"])) + "]"
+            where = f"{_blank(r['face']):>4}  {box:<22}  "
+        if not r["labels"]:
+            out.write(f"{r['image']:<{width}}  {where}{r['status']}{_reason(r)}\n")
+            continue
         best = r["labels"][0]
         rest = ", ".join(r["labels"][1:])
-        out.write(f"{r['image']:<{width}}  {best:<10} {r['probabilities'][best]:.2f}  {rest}\n")
+        out.write(f"{r['image']:<{width}}  {where}{best:<10} {r['probabilities'][best]:.2f}  {rest}\n")
+
+
+def _blank(value):
+    return "" if value is None else value
+
+
+def _reason(record):
+    return f": {record['error']}" if record.get("error") else ""
 
 
 def main(argv=None):
-    """Run the command line; returns the exit code (0 ok, 1 failure, 2 usage)."""
+    """Run the command line; returns the exit code (0 ok, 1 failure, 2 usage).
+
+    With ``--faces`` an image that cannot be read is reported in its own row and
+    on stderr, the other images are still processed, and the exit code is 1.
+    """
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command != "predict":
         return args.run(args)
     if args.top_k < 1 or args.batch_size < 1:
         parser.error("--top-k and --batch-size must be at least 1")
+    if args.grayscale and not args.faces:
+        parser.error("--grayscale applies to face crops; add --faces")
     from ._classifier import ZeroShotEmotionClassifier  # torch import only when needed
+    from ._drawing import save_annotated
+    from ._faces import FaceCropper, predict_faces
 
     try:
         paths = expand_paths(args.paths)
@@ -100,15 +171,30 @@ def main(argv=None):
             raise ClipFerError(f"no image files found in {args.paths}")
         clf = ZeroShotEmotionClassifier(
             model=args.model, prompt_bank=load_prompt_bank(args.bank), device=args.device,
-            batch_size=args.batch_size, verbose=len(paths) > args.batch_size,
+            batch_size=args.batch_size,
+            verbose=not args.faces and len(paths) > args.batch_size,
         ).fit()
-        decision = clf.decide(paths)
-        top = clf.classes_[decision.ranking[:, : min(args.top_k, len(clf.classes_))]]
-        _write(_records(paths, top, decision.proba, clf.classes_), args.format, top.shape[1], sys.stdout)
-    except (ClipFerError, ValueError) as exc:
+        top_k = min(args.top_k, len(clf.classes_))
+        if args.faces:
+            rows = predict_faces(
+                clf, paths, cropper=FaceCropper(grayscale=args.grayscale), top_k=top_k,
+                as_frame=False, verbose=len(paths) > _FACES_PROGRESS,
+            )
+            records = list(_face_records(rows))
+        else:
+            decision = clf.decide(paths)
+            top = clf.classes_[decision.ranking[:, :top_k]]
+            records = list(_image_records(paths, top, decision.proba, clf.classes_))
+        _write(records, args.format, top_k, [str(c) for c in clf.classes_], sys.stdout)
+        if args.annotate:
+            save_annotated(paths, records, args.annotate)
+    except (ClipFerError, ValueError, OSError) as exc:
         print(f"clip-fer: error: {exc}", file=sys.stderr)
         return 1
-    return 0
+    failed = [r for r in records if r.get("status") == "failed"]
+    for r in failed:
+        print(f"clip-fer: error: {r['error']}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ __all__ = [
     "ModelLoadError",
     "DatasetError",
     "SkippedImagesWarning",
+    "MissingDependencyError",
 ]
 
 
@@ -57,3 +58,10 @@ class DatasetError(ClipFerError, ValueError):
 
 class SkippedImagesWarning(UserWarning):
     """Some inputs could not be read and were skipped (``on_error="skip"``)."""
+
+
+class MissingDependencyError(ClipFerError, ImportError):
+    """An optional dependency that a feature needs is not installed.
+
+    The message names the ``pip install`` command that adds it.
+    """

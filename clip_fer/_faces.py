@@ -1,0 +1,332 @@
+"""Faces in photos: find and crop them (FaceCropper), classify each (predict_faces)."""
+
+import os
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
+
+from ._detectors import BlazeFaceDetector
+from ._images import check_image_sequence, to_rgb_image
+from ._validation import check_float_in, check_int
+from .exceptions import ClipFerError, InvalidParameterError, MissingDependencyError
+
+__all__ = ["FaceCropper", "predict_faces", "faces_to_frame"]
+
+_OWNER = "FaceCropper"
+
+
+class FaceCropper(TransformerMixin, BaseEstimator):
+    """Find the faces of photos and crop them for the emotion classifier.
+
+    Parameters
+    ----------
+    detector : object, default=None
+        Anything with a method ``detect(image)`` taking an RGB ``PIL.Image`` and
+        returning a list of ``(box, score)``, ``box`` being ``(x0, y0, x1, y1)``
+        in pixels. None is :class:`BlazeFaceDetector` (the ``faces`` extra).
+    margin : float, default=0.1
+        Border added around each face, as a share of its side on every side.
+        Crops are squares centred on the face (CLIP's preprocessing crops to a
+        square anyway); parts past the image border are black.
+    grayscale : bool, default=False
+        Give crops in grayscale (as RGB), like FER2013's images: for models
+        trained on FER2013, such as the project's small checkpoint.
+
+    Attributes
+    ----------
+    detector_ : object
+        The detector in use (a clone when it is a scikit-learn style estimator).
+
+    Examples
+    --------
+    >>> cropper = FaceCropper(margin=0.2).fit()                      # doctest: +SKIP
+    >>> cropper.find_faces("class.jpg")                              # doctest: +SKIP
+    [((412, 97, 470, 155), 0.93), ((80, 120, 131, 171), 0.88)]
+    >>> from sklearn.pipeline import make_pipeline
+    >>> make_pipeline(FaceCropper(), clf).predict(["selfie.jpg"])   # doctest: +SKIP
+    """
+
+    def __init__(self, detector=None, *, margin=0.1, grayscale=False):
+        self.detector = detector
+        self.margin = margin
+        self.grayscale = grayscale
+
+    def fit(self, X=None, y=None):
+        """Check the parameters; images are not used.
+
+        Returns
+        -------
+        self : FaceCropper
+        """
+        check_float_in(self.margin, "margin", _OWNER, 0, 2)
+        if not isinstance(self.grayscale, (bool, np.bool_)):
+            raise InvalidParameterError(
+                f"The 'grayscale' parameter of {_OWNER} must be a bool. "
+                f"Got {self.grayscale!r} instead."
+            )
+        detector = BlazeFaceDetector() if self.detector is None else self.detector
+        if not callable(getattr(detector, "detect", None)):
+            raise InvalidParameterError(
+                f"The 'detector' parameter of {_OWNER} must be None or an object with a "
+                f"method detect(image) -> [(box, score), ...]. Got "
+                f"{type(detector).__name__} instead."
+            )
+        self.detector_ = clone(detector) if hasattr(detector, "get_params") else detector
+        return self
+
+    def find_faces(self, image):
+        """The faces of one image, best first.
+
+        Parameters
+        ----------
+        image : str, Path, PIL.Image, ndarray or torch.Tensor
+            Anything the classifier takes (see the README).
+
+        Returns
+        -------
+        faces : list of (box, score)
+            ``box`` is ``(x0, y0, x1, y1)``, ints, clipped to the image: the face
+            is pixels ``x0 <= x < x1``, ``y0 <= y < y1``.
+        """
+        check_is_fitted(self, "detector_")
+        image = to_rgb_image(image, 0)
+        return _clip_faces(self.detector_.detect(image), image.size)
+
+    def crop(self, image, box):
+        """The square crop of ``image`` around ``box``, with the margin.
+
+        Parameters
+        ----------
+        image : PIL.Image
+        box : sequence of 4 numbers
+            ``(x0, y0, x1, y1)`` as returned by :meth:`find_faces`.
+
+        Returns
+        -------
+        crop : PIL.Image in mode "RGB"
+        """
+        check_is_fitted(self, "detector_")
+        x0, y0, x1, y1 = box
+        side = max(x1 - x0, y1 - y0) * (1 + 2 * self.margin)
+        left = round((x0 + x1 - side) / 2)
+        top = round((y0 + y1 - side) / 2)
+        side = max(round(side), 1)
+        crop = image.convert("RGB").crop((left, top, left + side, top + side))
+        return crop.convert("L").convert("RGB") if self.grayscale else crop
+
+    def transform(self, X):
+        """The crop of the best face of each image, for a Pipeline.
+
+        One output per input, so that ``make_pipeline(FaceCropper(), clf)``
+        keeps images and labels aligned. An image in which no face is found is
+        passed on whole, with a warning naming it; use :func:`predict_faces` for
+        photos with several faces or none.
+
+        Parameters
+        ----------
+        X : sequence of images
+
+        Returns
+        -------
+        crops : list of PIL.Image
+        """
+        check_is_fitted(self, "detector_")
+        crops, faceless = [], []
+        for index, item in enumerate(check_image_sequence(X)):
+            image = to_rgb_image(item, index)
+            faces = _clip_faces(self.detector_.detect(image), image.size)
+            if faces:
+                crops.append(self.crop(image, faces[0][0]))
+            else:
+                faceless.append(index)
+                crops.append(image)
+        if faceless:
+            warnings.warn(
+                f"{_OWNER} found no face in the images at index {faceless}; they are "
+                "passed on whole. Use predict_faces to list faces per image.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return crops
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.requires_fit = True
+        return tags
+
+
+def _clip_faces(faces, size):
+    """Detector output as int boxes inside the image, best first; empty boxes dropped."""
+    width, height = size
+    clipped = []
+    for box, score in faces:
+        x0, y0, x1, y1 = (int(round(float(v))) for v in box)
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+        if x1 > x0 and y1 > y0:
+            clipped.append(((x0, y0, x1, y1), float(score)))
+    return sorted(clipped, key=lambda face: -face[1])
+
+
+def _fitted_cropper(cropper):
+    cropper = FaceCropper() if cropper is None else cropper
+    if not isinstance(cropper, FaceCropper):
+        raise InvalidParameterError(
+            "The 'cropper' parameter of predict_faces must be None or a FaceCropper. "
+            f"Got {type(cropper).__name__} instead."
+        )
+    try:
+        check_is_fitted(cropper, "detector_")
+    except NotFittedError:
+        cropper = clone(cropper).fit()
+    return cropper
+
+
+def _row(index, item, **fields):
+    row = dict(
+        image_index=index,
+        image=os.fspath(item) if isinstance(item, (str, os.PathLike)) else None,
+        face=None, box=None, score=None, labels=[], probabilities={}, status="no face",
+        error=None,
+    )
+    row.update(fields)
+    return row
+
+
+def _detect_chunk(cropper, images, start):
+    """Rows (without labels) and crops for images ``start, start + 1, ...``."""
+    rows, crops = [], []
+    for offset, item in enumerate(images):
+        index = start + offset
+        try:
+            image = to_rgb_image(item, index)
+        except ClipFerError as exc:
+            rows.append(_row(index, item, status="failed", error=str(exc)))
+            continue
+        try:
+            faces = _clip_faces(cropper.detector_.detect(image), image.size)
+        except (MissingDependencyError, InvalidParameterError):
+            raise  # the detector cannot work at all: not this image's fault
+        except Exception as exc:  # any other failure is this image's, not the batch's
+            rows.append(_row(
+                index, item, status="failed",
+                error=f"Image at index {index}: face detection failed "
+                      f"({type(exc).__name__}: {exc}).",
+            ))
+            continue
+        if not faces:
+            rows.append(_row(index, item))
+        for face, (box, score) in enumerate(faces):
+            rows.append(_row(index, item, face=face, box=list(box), score=round(score, 4), status="face"))
+            crops.append(cropper.crop(image, box))
+    return rows, crops
+
+
+def predict_faces(estimator, X, *, cropper=None, top_k=3, as_frame="auto", verbose=False):
+    """Find every face in each image and predict its emotions.
+
+    Parameters
+    ----------
+    estimator : ZeroShotEmotionClassifier
+        Fitted, with ``precomputed=False``.
+    X : sequence of images
+        File paths, PIL images, arrays or tensors, as the classifier takes.
+    cropper : FaceCropper, default=None
+        How faces are found and cropped; None is ``FaceCropper()``, which uses
+        :class:`BlazeFaceDetector` (the ``faces`` extra). Fitted if it is not.
+    top_k : int, default=3
+        Labels per face, best first, in [1, n_classes].
+    as_frame : bool or "auto", default="auto"
+        Return a pandas DataFrame (see :func:`faces_to_frame`); "auto" does when
+        pandas can be imported, else returns the list of records.
+    verbose : bool, default=False
+        Show a progress bar over the images (on stderr).
+
+    Returns
+    -------
+    faces : pandas.DataFrame or list of dict
+        One record per face, in image order then best detection first, and one
+        per image without a face or whose reading or detection failed (nothing is
+        dropped and no image's failure stops the others). Each record holds
+        ``image_index``; ``image`` (the path, when the item was one, else None);
+        ``face`` (0, 1, ... within the image, None without a face); ``box``
+        (``[x0, y0, x1, y1]`` ints in pixels of the image, x1 and y1 exclusive);
+        ``score`` (the detector's confidence); ``labels`` (top-k classes, best
+        first); ``probabilities`` (class -> probability, as ``predict_proba`` on
+        the face crop); ``status`` ("face", "no face" or "failed"); and ``error``
+        (why it failed, else None).
+
+    Examples
+    --------
+    >>> clf = ZeroShotEmotionClassifier(model="ViT-B/32").fit()   # doctest: +SKIP
+    >>> predict_faces(clf, ["class.jpg"])                          # doctest: +SKIP
+       image_index      image  face   x0   y0   x1   y1  score label_1 ...
+    0            0  class.jpg     0  412   97  470  155   0.93   happy ...
+    """
+    check_is_fitted(estimator, "text_features_")
+    if estimator.precomputed:
+        raise InvalidParameterError(
+            "predict_faces needs an estimator that takes images; this one has "
+            "precomputed=True. Fit one with precomputed=False."
+        )
+    top_k = check_int(top_k, "top_k", "predict_faces", 1, len(estimator.classes_))
+    if as_frame not in ("auto", True, False):
+        raise InvalidParameterError(
+            "The 'as_frame' parameter of predict_faces must be True, False or 'auto'. "
+            f"Got {as_frame!r} instead."
+        )
+    cropper = _fitted_cropper(cropper)
+    images = check_image_sequence(X)
+    classes = [str(c) for c in estimator.classes_]
+    records = []
+    chunk = max(int(estimator.batch_size), 1)
+    with tqdm(total=len(images), unit="img", desc="Faces", disable=not verbose) as progress:
+        for start in range(0, len(images), chunk):
+            rows, crops = _detect_chunk(cropper, images[start:start + chunk], start)
+            if crops:
+                decision = estimator.decide(crops)
+                faces = iter(zip(decision.ranking[:, :top_k], decision.proba))
+                for row in rows:
+                    if row["status"] == "face":
+                        ranking, proba = next(faces)
+                        row["labels"] = [classes[i] for i in ranking]
+                        row["probabilities"] = {c: float(p) for c, p in zip(classes, proba)}
+            records.extend(rows)
+            progress.update(min(chunk, len(images) - start))
+    if as_frame is False:
+        return records
+    try:
+        return faces_to_frame(records, classes, top_k)
+    except ImportError:
+        if as_frame == "auto":
+            return records
+        raise
+
+
+def faces_to_frame(records, classes, top_k):
+    """The records of :func:`predict_faces` as a flat pandas DataFrame.
+
+    Columns: ``image_index, image, face, x0, y0, x1, y1, score, label_1`` ...
+    ``label_<top_k>``, one probability column per class, ``status, error``.
+    Missing values (no face) are ``<NA>`` or NaN.
+    """
+    import pandas as pd
+
+    flat = []
+    for r in records:
+        box = r["box"] or [None] * 4
+        labels = list(r["labels"]) + [None] * (top_k - len(r["labels"]))
+        flat.append({
+            "image_index": r["image_index"], "image": r["image"], "face": r["face"],
+            **dict(zip(("x0", "y0", "x1", "y1"), box)), "score": r["score"],
+            **{f"label_{i + 1}": label for i, label in enumerate(labels)},
+            **{c: r["probabilities"].get(c, np.nan) for c in classes},
+            "status": r["status"], "error": r["error"],
+        })
+    frame = pd.DataFrame(flat, columns=list(flat[0]) if flat else None)
+    ints = {c: "Int64" for c in ("face", "x0", "y0", "x1", "y1")}
+    return frame.astype(ints).astype({"score": "float64"})
