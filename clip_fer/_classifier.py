@@ -30,12 +30,11 @@ def _warn_skipped(errors, n_items, items=None, limit=5):
 
     shown = "; ".join(f"index {name(i)}: {reason}" for i, reason in errors[:limit])
     more = f"; and {len(errors) - limit} more" if len(errors) > limit else ""
-    warnings.warn(
+    message = (
         f"{len(errors)} of {n_items} inputs were skipped (on_error='skip') and have no "
-        f"prediction: {shown}{more}",
-        SkippedImagesWarning,
-        stacklevel=4,
+        f"prediction: {shown}{more}"
     )
+    warnings.warn(SkippedImagesWarning(message, errors), stacklevel=4)
 
 
 def _check_labels(y, classes):

@@ -5,12 +5,13 @@ import csv
 import glob
 import json
 import sys
+import warnings
 from pathlib import Path
 
 from . import _cli_evaluate, _cli_experiment
 from ._bank_io import BUILTIN_BANKS, load_prompt_bank
 from ._images import IMAGE_SUFFIXES
-from .exceptions import ClipFerError
+from .exceptions import ClipFerError, SkippedImagesWarning
 
 _GLOB_CHARACTERS = frozenset("*?[")
 _FACES_PROGRESS = 8  # with --faces, a progress bar for more images than this
@@ -77,6 +78,12 @@ def _parser():
         "--annotate", metavar="DIR",
         help="Also write each image with its boxes, labels and probabilities to DIR as PNG.",
     )
+    predict.add_argument(
+        "--on-error", choices=("raise", "skip"), default="raise",
+        help="An unreadable image: 'raise' stops with its name (exit 1); 'skip' prints every "
+        "other image and a 'failed' row for it (exit 1). With --faces, failures are always "
+        "per-image rows. Default: raise.",
+    )
     predict.add_argument("--batch-size", type=int, default=32, help="Images per forward pass. Default: 32.")
     predict.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda[:N]'. Default: auto.")
     _cli_evaluate.add_parser(commands)
@@ -84,8 +91,12 @@ def _parser():
     return parser
 
 
-def _image_records(paths, labels, proba, classes):
+def _image_records(paths, labels, proba, classes, errors):
     for index, (path, top, row) in enumerate(zip(paths, labels, proba)):
+        if index in errors:
+            yield {"image_index": index, "image": path, "labels": [], "probabilities": {},
+                   "status": "failed", "error": f"{path}: {errors[index]}"}
+            continue
         yield {
             "image_index": index,
             "image": path,
@@ -171,7 +182,7 @@ def main(argv=None):
             raise ClipFerError(f"no image files found in {args.paths}")
         clf = ZeroShotEmotionClassifier(
             model=args.model, prompt_bank=load_prompt_bank(args.bank), device=args.device,
-            batch_size=args.batch_size,
+            batch_size=args.batch_size, on_error=args.on_error,
             verbose=not args.faces and len(paths) > args.batch_size,
         ).fit()
         top_k = min(args.top_k, len(clf.classes_))
@@ -182,9 +193,12 @@ def main(argv=None):
             )
             records = list(_face_records(rows))
         else:
-            decision = clf.decide(paths)
-            top = clf.classes_[decision.ranking[:, :top_k]]
-            records = list(_image_records(paths, top, decision.proba, clf.classes_))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", SkippedImagesWarning)
+                decision = clf.decide(paths)
+            errors = dict(e for w in caught if isinstance(w.message, SkippedImagesWarning) for e in w.message.errors)
+            top = clf._labels(decision.ranking[:, :top_k])
+            records = list(_image_records(paths, top, decision.proba, clf.classes_, errors))
         _write(records, args.format, top_k, [str(c) for c in clf.classes_], sys.stdout)
         if args.annotate:
             save_annotated(paths, records, args.annotate)

@@ -57,7 +57,17 @@ class DatasetError(ClipFerError, ValueError):
 
 
 class SkippedImagesWarning(UserWarning):
-    """Some inputs could not be read and were skipped (``on_error="skip"``)."""
+    """Some inputs could not be read and were skipped (``on_error="skip"``).
+
+    Attributes
+    ----------
+    errors : list of (int, str)
+        Index and reason of every skipped input.
+    """
+
+    def __init__(self, message, errors=()):
+        super().__init__(message)
+        self.errors = list(errors)
 
 
 class MissingDependencyError(ClipFerError, ImportError):

@@ -62,3 +62,18 @@ def test_bad_arguments_exit_2(toy_checkpoint, tmp_path):
 def test_python_dash_m_runs(toy_checkpoint):
     result = subprocess.run([sys.executable, "-m", "clip_fer", "predict", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "--model" in result.stdout
+
+
+def test_on_error_skip_prints_the_other_images(toy_checkpoint, image_folder, tmp_path, capsys):
+    broken = image_folder / "a" / "broken.png"
+    broken.write_bytes(b"not a png")
+    assert main(["predict", str(image_folder), "--model", toy_checkpoint, "--format", "json", "--on-error", "skip"]) == 1
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)
+    assert len(rows) == 5
+    failed = [r for r in rows if r.get("status") == "failed"]
+    assert [r["image"] for r in failed] == [str(broken)] and failed[0]["labels"] == []
+    assert all(len(r["labels"]) == 3 for r in rows if r not in failed)
+    assert "broken.png' is not an image format Pillow can read" in captured.err
+    assert main(["predict", str(image_folder), "--model", toy_checkpoint]) == 1
+    assert "Image at index 0: file" in capsys.readouterr().err
