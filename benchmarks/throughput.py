@@ -31,7 +31,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import clip_fer
 from clip_fer import PromptBank, SynonymFolder, ZeroShotEmotionClassifier, report_experiment_banks
-from clip_fer._model import import_clip
+from clip_fer.backends._loading import import_clip
 
 ROOT = Path(__file__).resolve().parents[1]
 FER2013 = ROOT.parent / "shared" / "data" / "fer2013"

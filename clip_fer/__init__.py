@@ -1,66 +1,80 @@
-"""clip-fer: zero-shot facial emotion recognition with OpenAI's CLIP.
+"""clip-fer: zero-shot facial emotion recognition with CLIP-family models.
 
 The estimator :class:`ZeroShotEmotionClassifier` scores images against sentences
 made from templates x synonyms (:class:`PromptBank`), folds synonym scores into
 classes (:class:`SynonymFolder`) and decides a ranking by per-rank vote across
 templates (:class:`RankVoteDecider`) or by averaging (:class:`MeanProbaDecider`).
 
-:mod:`clip_fer.datasets` loads FER2013 (Kaggle CSV or image folders) and folders of
-labelled faces; :mod:`clip_fer.metrics` scores ranked predictions;
-:func:`run_experiment` compares prompt configurations as the report did.
-For photos of people, :func:`predict_faces` finds each face (:class:`FaceCropper`,
-:class:`BlazeFaceDetector`) and classifies it; :func:`draw_faces` draws the result.
+The package is laid out by what each part does:
+
+- the estimator core (this package): the classifier, prompt banks, folding,
+  deciders, :mod:`clip_fer.datasets` and :mod:`clip_fer.metrics`;
+- :mod:`clip_fer.backends`: loading models, reading images, the encoding loop,
+  quantisation and the embedding caches;
+- :mod:`clip_fer.faces`: face detection, cropping and drawing (the ``faces`` extra);
+- :mod:`clip_fer.experiments`: the report's experiment and its tables and figures;
+- :mod:`clip_fer.cli`: the ``clip-fer`` command, one module per command.
+
+Names are imported on first use (PEP 562), so ``import clip_fer`` is fast and
+does not import torch until a model is needed.
 """
 
-from . import datasets, metrics
-from ._cache import CacheInfo, EmbeddingCache, clear_embedding_cache, embedding_cache
-from ._bank_io import BUILTIN_BANKS, load_prompt_bank, save_prompt_bank
-from ._classifier import ZeroShotEmotionClassifier
-from ._deciders import Decision, MeanProbaDecider, RankVoteDecider
-from ._detectors import BlazeFaceDetector
-from ._drawing import draw_faces
-from ._experiment import (
-    ExperimentResult,
-    report_experiment_banks,
-    report_experiment_configurations,
-    run_experiment,
-    sample_prompt_banks,
-)
-from ._faces import FaceCropper, faces_to_frame, predict_faces
-from ._folding import SynonymFolder
-from ._model import clear_model_cache, load_model
-from ._prompt_bank import PromptBank
-from ._vocabularies import FER2013_CLASSES
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "BUILTIN_BANKS",
-    "BlazeFaceDetector",
-    "CacheInfo",
-    "EmbeddingCache",
-    "clear_embedding_cache",
-    "embedding_cache",
-    "Decision",
-    "ExperimentResult",
-    "FER2013_CLASSES",
-    "FaceCropper",
-    "MeanProbaDecider",
-    "PromptBank",
-    "RankVoteDecider",
-    "SynonymFolder",
-    "ZeroShotEmotionClassifier",
-    "clear_model_cache",
-    "datasets",
-    "draw_faces",
-    "faces_to_frame",
-    "load_model",
-    "load_prompt_bank",
-    "metrics",
-    "predict_faces",
-    "report_experiment_banks",
-    "report_experiment_configurations",
-    "run_experiment",
-    "sample_prompt_banks",
-    "save_prompt_bank",
-]
+# Public name -> the module that defines it.
+_EXPORTS = {
+    "BUILTIN_BANKS": "._bank_io",
+    "load_prompt_bank": "._bank_io",
+    "save_prompt_bank": "._bank_io",
+    "ZeroShotEmotionClassifier": "._classifier",
+    "Decision": "._deciders",
+    "MeanProbaDecider": "._deciders",
+    "RankVoteDecider": "._deciders",
+    "SynonymFolder": "._folding",
+    "PromptBank": "._prompt_bank",
+    "FER2013_CLASSES": "._vocabularies",
+    "CacheInfo": ".backends._cache",
+    "EmbeddingCache": ".backends._cache",
+    "clear_embedding_cache": ".backends._cache",
+    "embedding_cache": ".backends._cache",
+    "clear_model_cache": ".backends._loading",
+    "load_model": ".backends._loading",
+    "BlazeFaceDetector": ".faces._detectors",
+    "FaceCropper": ".faces._cropping",
+    "faces_to_frame": ".faces._cropping",
+    "predict_faces": ".faces._cropping",
+    "draw_faces": ".faces._drawing",
+    "ExperimentResult": ".experiments._experiment",
+    "report_experiment_banks": ".experiments._experiment",
+    "report_experiment_configurations": ".experiments._experiment",
+    "run_experiment": ".experiments._experiment",
+    "sample_prompt_banks": ".experiments._experiment",
+    "ClipFerError": ".exceptions",
+    "DatasetError": ".exceptions",
+    "ImageInputError": ".exceptions",
+    "InvalidParameterError": ".exceptions",
+    "MissingDependencyError": ".exceptions",
+    "ModelLoadError": ".exceptions",
+    "PromptBankError": ".exceptions",
+    "SkippedImagesWarning": ".exceptions",
+}
+_SUBMODULES = ("backends", "cli", "datasets", "exceptions", "experiments", "faces", "metrics")
+
+__all__ = sorted([*_EXPORTS, "datasets", "metrics"])
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *_EXPORTS, *_SUBMODULES})

@@ -10,11 +10,11 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._deciders import Decision, MeanProbaDecider, RankVoteDecider
 from ._folding import SynonymFolder
-from ._images import check_image_sequence
-from ._encoding import embed_images
-from ._model import encode_text, load_model
+from .backends._images import check_image_sequence
+from .backends._encoding import embed_images
+from .backends._loading import encode_text, load_model
 from ._prompt_bank import PromptBank
-from ._validation import check_instance, check_int, check_option, check_positive_float
+from .utils._param_validation import check_instance, check_int, check_option, check_positive_float
 from .exceptions import InvalidParameterError, SkippedImagesWarning
 
 __all__ = ["ZeroShotEmotionClassifier"]

@@ -6,7 +6,7 @@ import numpy as np
 from scipy.special import softmax
 from sklearn.base import BaseEstimator
 
-from ._validation import check_int
+from .utils._param_validation import check_int
 
 __all__ = ["Decision", "RankVoteDecider", "MeanProbaDecider", "ensemble_proba"]
 

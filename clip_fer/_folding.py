@@ -4,7 +4,7 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator
 
-from ._validation import check_option
+from .utils._param_validation import check_option
 
 __all__ = ["SynonymFolder"]
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._images import IMAGE_SUFFIXES
+from .backends._images import IMAGE_SUFFIXES
 from ._vocabularies import FER2013_CLASSES, FER2013_CSV_CODES
 from .exceptions import DatasetError, ImageInputError
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from clip_fer import clear_embedding_cache, clear_model_cache
-from clip_fer._model import import_clip
+from clip_fer.backends._loading import import_clip
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 TINY_FER_CLIP = SHARED / "models" / "tiny-fer-clip.pt"

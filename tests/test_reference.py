@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from clip_fer import MeanProbaDecider, PromptBank, RankVoteDecider, SynonymFolder, ZeroShotEmotionClassifier
-from clip_fer._model import import_clip
+from clip_fer.backends._loading import import_clip
 
 from conftest import needs_fer2013, needs_tiny_fer_clip, FER2013, TINY_FER_CLIP
 

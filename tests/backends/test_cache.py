@@ -9,8 +9,8 @@ from PIL import Image
 from sklearn.model_selection import GridSearchCV
 
 from clip_fer import EmbeddingCache, SynonymFolder, ZeroShotEmotionClassifier, embedding_cache, report_experiment_banks
-from clip_fer._cache import content_key
-from clip_fer._quantize import LinearAttention
+from clip_fer.backends._cache import content_key
+from clip_fer.backends._quantize import LinearAttention
 from clip_fer.exceptions import ImageInputError, InvalidParameterError
 
 
@@ -128,7 +128,7 @@ def test_encoding_parameters_are_checked(toy_checkpoint):
     with pytest.raises(InvalidParameterError, match="'cache' parameter .* must be a bool. Got 'yes'"):
         ZeroShotEmotionClassifier(model=toy_checkpoint, cache="yes").fit()
     with pytest.raises(InvalidParameterError, match="int8 is a CPU path"):
-        from clip_fer._model import resolve_precision
+        from clip_fer.backends._loading import resolve_precision
 
         resolve_precision("int8", torch.device("cuda"))
 
@@ -161,7 +161,7 @@ def test_fast_cpu_precisions_stay_close_to_fp32(toy_checkpoint, face_arrays, pre
 
 def test_short_context_text_encoding_equals_the_full_context(toy_checkpoint):
     from clip_fer import PromptBank, load_model
-    from clip_fer._model import _encode_tokens, import_clip
+    from clip_fer.backends._loading import _encode_tokens, import_clip
 
     clip = import_clip()
     model = load_model(toy_checkpoint).model

@@ -5,7 +5,7 @@ import json
 import time
 from pathlib import Path
 
-from ._cli_common import (
+from ._common import (
     add_data_options,
     add_model_options,
     bank_help,
@@ -55,8 +55,8 @@ def add_parser(commands):
 
 def evaluate(args):
     """Run the command for parsed ``args``; raises on failure."""
-    from . import metrics
-    from ._bank_io import load_prompt_bank
+    from .. import metrics
+    from .._bank_io import load_prompt_bank
 
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)  # fail before the long part
@@ -95,8 +95,8 @@ def _write_outputs(out, args, data, clf, proba, ranked, summary, k):
     """Write the files; returns the lines to print about them."""
     from sklearn.metrics import classification_report
 
-    from . import metrics
-    from ._reports import has_matplotlib, plot_confusion_matrix, require
+    from .. import metrics
+    from ..experiments._reports import has_matplotlib, plot_confusion_matrix, require
 
     pd = require("pandas", "Writing the --out files of clip-fer evaluate")
     y, y_pred = data.target, ranked[:, 0]

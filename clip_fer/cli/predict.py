@@ -1,6 +1,5 @@
-"""The ``clip-fer`` command line: ``predict``, ``evaluate`` and ``experiment``."""
+"""``clip-fer predict``: the top-k emotions of images, or of every face in them."""
 
-import argparse
 import csv
 import glob
 import json
@@ -8,10 +7,10 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import _cli_evaluate, _cli_experiment
-from ._bank_io import BUILTIN_BANKS, load_prompt_bank
-from ._images import IMAGE_SUFFIXES
-from .exceptions import ClipFerError, SkippedImagesWarning
+from .._bank_io import load_prompt_bank
+from ..backends._images import IMAGE_SUFFIXES
+from ..exceptions import ClipFerError, SkippedImagesWarning
+from ._common import add_model_options, bank_help, build_estimator
 
 _GLOB_CHARACTERS = frozenset("*?[")
 _FACES_PROGRESS = 8  # with --faces, a progress bar for more images than this
@@ -37,58 +36,45 @@ def expand_paths(paths):
     return [str(p) for p in found]
 
 
-def _parser():
-    parser = argparse.ArgumentParser(
-        prog="clip-fer", description="Zero-shot facial emotion recognition with CLIP."
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    predict = commands.add_parser(
+def add_parser(commands):
+    """Register ``predict`` on the ``clip-fer`` subcommands."""
+    parser = commands.add_parser(
         "predict",
         help="Predict the emotions of images.",
         description="Print the top-k emotions of each image (or, with --faces, of each face).",
     )
-    predict.add_argument(
+    parser.add_argument(
         "paths", nargs="+",
         help="Image files, folders (searched recursively) or quoted globs such as 'photos/*.jpg'.",
     )
-    predict.add_argument(
-        "--model", default="ViT-B/32",
-        help="OpenAI CLIP name (downloaded on first use) or local checkpoint path. Default: ViT-B/32.",
-    )
-    predict.add_argument(
-        "--bank", default="default",
-        help=f"Prompt bank: a built-in name ({', '.join(BUILTIN_BANKS)}) or a JSON file. Default: default.",
-    )
-    predict.add_argument("--top-k", type=int, default=3, help="Classes per image, best first. Default: 3.")
-    predict.add_argument(
+    add_model_options(parser)
+    parser.add_argument("--bank", default="default", help=f"Prompt bank: {bank_help()}. Default: default.")
+    parser.add_argument("--top-k", type=int, default=3, help="Classes per image, best first. Default: 3.")
+    parser.add_argument(
         "--format", choices=("table", "csv", "json"), default="table",
         help="Output format on stdout. Default: table.",
     )
-    predict.add_argument(
+    parser.add_argument(
         "--faces", action="store_true",
         help="Find every face (BlazeFace; needs the faces extra) and print one row per face "
         "with its box [x0, y0, x1, y1] in pixels.",
     )
-    predict.add_argument(
+    parser.add_argument(
         "--grayscale", action="store_true",
         help="With --faces, classify face crops in grayscale, like FER2013 "
-        "(for models trained on it, such as ../shared/models/tiny-fer-clip.pt).",
+        "(for models trained only on gray faces).",
     )
-    predict.add_argument(
+    parser.add_argument(
         "--annotate", metavar="DIR",
         help="Also write each image with its boxes, labels and probabilities to DIR as PNG.",
     )
-    predict.add_argument(
+    parser.add_argument(
         "--on-error", choices=("raise", "skip"), default="raise",
         help="An unreadable image: 'raise' stops with its name (exit 1); 'skip' prints every "
         "other image and a 'failed' row for it (exit 1). With --faces, failures are always "
         "per-image rows. Default: raise.",
     )
-    predict.add_argument("--batch-size", type=int, default=32, help="Images per forward pass. Default: 32.")
-    predict.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda[:N]'. Default: auto.")
-    _cli_evaluate.add_parser(commands)
-    _cli_experiment.add_parser(commands)
-    return parser
+    parser.set_defaults(run=lambda args: predict(args, parser))
 
 
 def _image_records(paths, labels, proba, classes, errors):
@@ -158,33 +144,27 @@ def _reason(record):
     return f": {record['error']}" if record.get("error") else ""
 
 
-def main(argv=None):
-    """Run the command line; returns the exit code (0 ok, 1 failure, 2 usage).
+def predict(args, parser):
+    """Run the command for parsed ``args``; returns the exit code.
 
     With ``--faces`` an image that cannot be read is reported in its own row and
     on stderr, the other images are still processed, and the exit code is 1.
     """
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if args.command != "predict":
-        return args.run(args)
-    if args.top_k < 1 or args.batch_size < 1:
-        parser.error("--top-k and --batch-size must be at least 1")
+    if args.top_k < 1:
+        parser.error("--top-k must be at least 1")
     if args.grayscale and not args.faces:
         parser.error("--grayscale applies to face crops; add --faces")
-    from ._classifier import ZeroShotEmotionClassifier  # torch import only when needed
-    from ._drawing import save_annotated
-    from ._faces import FaceCropper, predict_faces
+    from ..faces._cropping import FaceCropper, predict_faces
+    from ..faces._drawing import save_annotated
 
     try:
         paths = expand_paths(args.paths)
         if not paths:
             raise ClipFerError(f"no image files found in {args.paths}")
-        clf = ZeroShotEmotionClassifier(
-            model=args.model, prompt_bank=load_prompt_bank(args.bank), device=args.device,
-            batch_size=args.batch_size, on_error=args.on_error,
-            verbose=not args.faces and len(paths) > args.batch_size,
-        ).fit()
+        clf = build_estimator(
+            args, prompt_bank=load_prompt_bank(args.bank),
+            n_images=0 if args.faces else len(paths),
+        ).set_params(on_error=args.on_error).fit()
         top_k = min(args.top_k, len(clf.classes_))
         if args.faces:
             rows = predict_faces(
@@ -210,6 +190,3 @@ def main(argv=None):
         print(f"clip-fer: error: {r['error']}", file=sys.stderr)
     return 1 if failed else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

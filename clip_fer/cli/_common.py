@@ -3,8 +3,8 @@
 import argparse
 import sys
 
-from ._bank_io import BUILTIN_BANKS
-from .exceptions import ClipFerError
+from .._bank_io import BUILTIN_BANKS
+from ..exceptions import ClipFerError
 
 __all__ = [
     "add_data_options",
@@ -74,16 +74,16 @@ def bank_help():
 
 def load_data(args):
     """The data set named by ``--data`` and ``--split``; an empty one is an error."""
-    from .datasets import load_dataset
+    from ..datasets import load_dataset
 
     return load_dataset(args.data, args.split)
 
 
 def build_estimator(args, prompt_bank=None, n_images=0):
     """The classifier the options describe; a progress bar when there is more than a batch."""
-    from ._classifier import ZeroShotEmotionClassifier
-    from ._deciders import MeanProbaDecider, RankVoteDecider
-    from ._folding import SynonymFolder
+    from .._classifier import ZeroShotEmotionClassifier
+    from .._deciders import MeanProbaDecider, RankVoteDecider
+    from .._folding import SynonymFolder
 
     return ZeroShotEmotionClassifier(
         model=args.model,

@@ -131,7 +131,7 @@ def test_experiment_passes_the_random_state(toy_checkpoint, faces, tmp_path, cap
         drawn = report_experiment_configurations(random_state=random_state)
         return {name: drawn[name] for name in ("draw: 3 templates 3 labels 2", "draw: 2 templates 2 labels 1")}
 
-    monkeypatch.setattr("clip_fer._experiment.report_experiment_configurations", two_draws)
+    monkeypatch.setattr("clip_fer.experiments._experiment.report_experiment_configurations", two_draws)
     code, _, _ = run(capsys, "experiment", "--data", faces / "train", "--model", toy_checkpoint,
                      "--out", tmp_path / "exp", "--random-state", "5")
     assert code == 0 and seeds == [5]

@@ -4,7 +4,7 @@ import argparse
 import time
 from pathlib import Path
 
-from ._cli_common import (
+from ._common import (
     add_data_options,
     add_model_options,
     build_estimator,
@@ -72,8 +72,8 @@ def add_parser(commands):
 
 def experiment(args):
     """Run the command for parsed ``args``; raises on failure."""
-    from ._experiment import report_experiment_configurations, run_experiment
-    from ._reports import has_matplotlib, markdown_table, require
+    from ..experiments._experiment import report_experiment_configurations, run_experiment
+    from ..experiments._reports import has_matplotlib, markdown_table, require
 
     require("pandas", "clip-fer experiment")
     Path(args.out).mkdir(parents=True, exist_ok=True)  # fail before the long part

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 from clip_fer import PromptBank
-from clip_fer._images import check_image_sequence, to_rgb_image
+from clip_fer.backends._images import check_image_sequence, to_rgb_image
 from clip_fer.exceptions import ImageInputError, PromptBankError
 
 text = st.text(max_size=12)

@@ -19,13 +19,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length
 from tqdm.auto import tqdm
 
-from . import _vocabularies as vocab
-from ._bank_io import bank_to_dict
-from ._classifier import ZeroShotEmotionClassifier
-from ._prompt_bank import PromptBank, _as_lists
-from ._validation import check_int, check_option
-from .exceptions import InvalidParameterError
-from .metrics import per_class_metrics, summarize, top_k_predictions
+from .. import _vocabularies as vocab
+from .._bank_io import bank_to_dict
+from .._classifier import ZeroShotEmotionClassifier
+from .._prompt_bank import PromptBank, _as_lists
+from ..utils._param_validation import check_int, check_option
+from ..exceptions import InvalidParameterError
+from ..metrics import per_class_metrics, summarize, top_k_predictions
 
 __all__ = [
     "ExperimentResult",

@@ -11,8 +11,8 @@ import torch
 
 from ._cache import text_embedding_cache
 from ._quantize import quantize_image_tower
-from ._validation import check_option
-from .exceptions import InvalidParameterError, ModelLoadError, PromptBankError
+from ..utils._param_validation import check_option
+from ..exceptions import InvalidParameterError, ModelLoadError, PromptBankError
 
 __all__ = ["LoadedModel", "load_model", "clear_model_cache", "resolve_device"]
 

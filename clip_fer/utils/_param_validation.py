@@ -2,7 +2,7 @@
 
 import numbers
 
-from .exceptions import InvalidParameterError
+from ..exceptions import InvalidParameterError
 
 
 def check_int(value, name, owner, low=None, high=None):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from PIL import ImageDraw, ImageFont
 
-from ._images import to_rgb_image
+from ..backends._images import to_rgb_image
 
 __all__ = ["draw_faces", "save_annotated"]
 

@@ -10,9 +10,9 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ._detectors import BlazeFaceDetector
-from ._images import check_image_sequence, to_rgb_image
-from ._validation import check_float_in, check_int
-from .exceptions import ClipFerError, InvalidParameterError, MissingDependencyError
+from ..backends._images import check_image_sequence, to_rgb_image
+from ..utils._param_validation import check_float_in, check_int
+from ..exceptions import ClipFerError, InvalidParameterError, MissingDependencyError
 
 __all__ = ["FaceCropper", "predict_faces", "faces_to_frame"]
 

@@ -26,8 +26,8 @@ from PIL import Image
 from sklearn.base import BaseEstimator
 from torchvision.ops import box_iou
 
-from ._validation import check_float_in, check_int
-from .exceptions import InvalidParameterError, MissingDependencyError
+from ..utils._param_validation import check_float_in, check_int
+from ..exceptions import InvalidParameterError, MissingDependencyError
 
 __all__ = ["BlazeFaceDetector", "FACES_EXTRA_HINT", "merge_detections"]
 

@@ -10,8 +10,8 @@ from tqdm.auto import tqdm
 
 from ._cache import content_key, embedding_cache
 from ._images import to_rgb_image
-from ._model import normalized
-from .exceptions import ImageInputError
+from ._loading import normalized
+from ..exceptions import ImageInputError
 
 __all__ = ["embed_images", "iter_image_embeddings", "resolve_num_workers"]
 

