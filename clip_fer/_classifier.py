@@ -1,7 +1,9 @@
 """ZeroShotEmotionClassifier: CLIP + prompt bank + folder + decider, as an sklearn classifier."""
 
+import copy
 import os
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -14,7 +16,15 @@ from .backends._images import check_image_sequence
 from .backends._encoding import embed_images
 from .backends._loading import encode_text, load_model
 from ._prompt_bank import PromptBank
-from .utils._param_validation import check_instance, check_int, check_option, check_positive_float
+from .utils._param_validation import (
+    Choices,
+    ParamsValidationMixin,
+    Protocol,
+    check_device,
+    check_int,
+    validate_parameter_constraints,
+)
+from .utils._sklearn_compat import Hidden, Interval, StrOptions, _fit_context
 from .exceptions import InvalidParameterError, SkippedImagesWarning
 
 __all__ = ["ZeroShotEmotionClassifier"]
@@ -34,7 +44,24 @@ def _warn_skipped(errors, n_items, items=None, limit=5):
         f"{len(errors)} of {n_items} inputs were skipped (on_error='skip') and have no "
         f"prediction: {shown}{more}"
     )
-    warnings.warn(SkippedImagesWarning(message, errors), stacklevel=4)
+    # stacklevel 3: the line that called the public method.
+    warnings.warn(SkippedImagesWarning(message, errors), stacklevel=3)
+
+
+# The component protocols: any object with these methods plugs in.
+_BANK = Protocol(
+    ["fit"], (PromptBank,), "a prompt bank",
+    "fit() setting classes_, templates_, word_class_ and sentences_ (template-major)",
+)
+_FOLDER = Protocol(
+    ["fit", "fold"], (SynonymFolder,), "a folder",
+    "fit() and fold(scores, word_class, n_classes)",
+)
+_DECIDER = Protocol(
+    ["fit", "decide"], (RankVoteDecider, MeanProbaDecider), "a decider",
+    "fit() and decide(class_scores) -> Decision",
+)
+_BANK_ATTRIBUTES = ("classes_", "templates_", "word_class_", "sentences_")
 
 
 def _check_labels(y, classes):
@@ -50,7 +77,20 @@ def _check_labels(y, classes):
         )
 
 
-class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
+def _fitted_component(component, default):
+    """A fitted copy of a component (``default()`` for None); the original is untouched.
+
+    scikit-learn style components are cloned; any other object (the protocols
+    only ask for ``fit`` and the role's method) is deep-copied.
+    """
+    if component is None:
+        component = default()
+    copied = clone(component) if hasattr(component, "get_params") else copy.deepcopy(component)
+    copied.fit()
+    return copied
+
+
+class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstimator):
     """Zero-shot facial emotion recognition with CLIP, after the C.U report.
 
     Each image is scored against every sentence of the prompt bank (templates x
@@ -66,11 +106,16 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         is loaded once per process and shared; it is never copied or pickled.
     prompt_bank : PromptBank, default=None
         Templates and synonyms; None is ``PromptBank()`` (the default bank).
-    folder : SynonymFolder, default=None
+        Any object with the prompt-bank protocol works (see
+        ``docs/architecture.md``).
+    synonym_folder : SynonymFolder, default=None
         How synonym scores fold into class scores; None is ``SynonymFolder()``.
+        Any object with ``fit()`` and ``fold(scores, word_class, n_classes)``
+        works.
     decider : RankVoteDecider or MeanProbaDecider, default=None
         How per-template class scores become a ranking; None is
-        ``RankVoteDecider()``, the report's per-rank vote.
+        ``RankVoteDecider()``, the report's per-rank vote. Any object with
+        ``fit()`` and ``decide(class_scores) -> Decision`` works.
     device : str, default="auto"
         ``"auto"`` uses CUDA when present, else the CPU.
     precision : {"auto", "fp32", "fp16", "bf16", "int8"}, default="auto"
@@ -109,13 +154,17 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         Where model names are downloaded; None is ``~/.cache/clip``.
     verbose : bool, default=False
         Show a progress bar while encoding images.
+    folder : SynonymFolder, default="deprecated"
+        The former name of ``synonym_folder`` (it sat beside file-system
+        folders); still accepted with a ``FutureWarning``, removed in 0.3.
 
     Attributes
     ----------
     classes_ : ndarray of str, shape (n_classes,)
         Sorted class names of the prompt bank; columns of ``predict_proba``.
-    prompt_bank_, folder_, decider_ : estimators
-        Fitted clones of the components.
+    prompt_bank_, synonym_folder_, decider_ : estimators
+        Fitted clones of the components (``clone`` for scikit-learn style
+        ones, ``copy.deepcopy`` for others).
     text_features_ : ndarray of shape (n_sentences, dim)
         L2-normalised embeddings of ``prompt_bank_.sentences_``.
     n_features_in_ : int
@@ -133,7 +182,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         model="ViT-B/32",
         *,
         prompt_bank=None,
-        folder=None,
+        synonym_folder=None,
         decider=None,
         device="auto",
         precision="auto",
@@ -146,10 +195,11 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         precomputed=False,
         download_root=None,
         verbose=False,
+        folder="deprecated",
     ):
         self.model = model
         self.prompt_bank = prompt_bank
-        self.folder = folder
+        self.synonym_folder = synonym_folder
         self.decider = decider
         self.device = device
         self.precision = precision
@@ -162,9 +212,31 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         self.precomputed = precomputed
         self.download_root = download_root
         self.verbose = verbose
+        self.folder = folder
+
+    _parameter_constraints = {
+        "model": [str, os.PathLike],
+        "prompt_bank": [None, _BANK],
+        "synonym_folder": [None, _FOLDER],
+        "decider": [None, _DECIDER],
+        "device": [str],  # which strings torch accepts is checked by hand in fit
+        "precision": [Choices("auto", "fp32", "fp16", "bf16", "int8")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "num_workers": [Choices("auto"), Interval(Integral, 0, None, closed="left")],
+        "cache": ["boolean"],
+        "cache_dir": [None, str, os.PathLike],
+        "on_error": [Choices("raise", "skip")],
+        "logit_scale": [Interval(Real, 0, np.inf, closed="neither")],
+        "precomputed": ["boolean"],
+        "download_root": [None, str, os.PathLike],
+        "verbose": ["boolean"],
+        "folder": [None, _FOLDER, Hidden(StrOptions({"deprecated"}))],
+    }
+    _parameter_descriptions = {"model": "a CLIP model name or a checkpoint path"}
 
     # Fitting --------------------------------------------------------------------
 
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X=None, y=None):
         """Encode the prompt bank's sentences; images are not used.
 
@@ -179,31 +251,31 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : ZeroShotEmotionClassifier
         """
-        check_positive_float(self.logit_scale, "logit_scale", _OWNER)
-        self._check_encoding_params()
-        for name in ("precomputed", "verbose"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise InvalidParameterError(
-                    f"The '{name}' parameter of {_OWNER} must be a bool. "
-                    f"Got {getattr(self, name)!r} instead."
-                )
-        bank = check_instance(self.prompt_bank, "prompt_bank", _OWNER, PromptBank, PromptBank)
-        folder = check_instance(self.folder, "folder", _OWNER, SynonymFolder, SynonymFolder)
-        decider = check_instance(
-            self.decider, "decider", _OWNER, (RankVoteDecider, MeanProbaDecider), RankVoteDecider
-        )
+        # _fit_context has checked the declared _parameter_constraints.
+        check_device(self.device, "device", _OWNER)
+        folder = self._chosen_folder()
         # Everything is computed before any attribute is set, so a failed refit
         # leaves the previous fit intact.
-        bank, folder, decider = clone(bank).fit(), clone(folder).fit(), clone(decider).fit()
-        # A dry run checks the decider against this bank (e.g. top_k <= n_classes).
-        decider.decide(np.zeros((1, len(bank.templates_), len(bank.classes_))))
+        bank = _fitted_component(self.prompt_bank, PromptBank)
+        missing = [a for a in _BANK_ATTRIBUTES if not hasattr(bank, a)]
+        if missing:
+            raise InvalidParameterError(
+                f"The 'prompt_bank' parameter of {_OWNER} must set {', '.join(missing)} "
+                f"in fit(); {type(bank).__name__} did not. See PromptBank's attributes."
+            )
+        folder = _fitted_component(folder, SynonymFolder)
+        decider = _fitted_component(self.decider, RankVoteDecider)
+        # A decider's top_k can only be checked against the bank's classes.
+        top_k = getattr(decider, "top_k", None)
+        if isinstance(top_k, Integral) and not isinstance(top_k, bool):
+            check_int(top_k, "top_k", type(decider).__name__, 1, len(bank.classes_))
         text_features = encode_text(self._loaded_model(), bank.sentences_)
         if self.precomputed and X is not None:
             self._check_embeddings(X, text_features.shape[1])
         if y is not None:
             _check_labels(y, bank.classes_)
 
-        self.prompt_bank_, self.folder_, self.decider_ = bank, folder, decider
+        self.prompt_bank_, self.synonym_folder_, self.decider_ = bank, folder, decider
         self.classes_ = bank.classes_
         self.text_features_ = text_features
         if self.precomputed:
@@ -211,6 +283,28 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         elif hasattr(self, "n_features_in_"):
             del self.n_features_in_
         return self
+
+    def _chosen_folder(self):
+        """``synonym_folder``, or the deprecated ``folder`` with a FutureWarning."""
+        if isinstance(self.folder, str) and self.folder == "deprecated":
+            return self.synonym_folder
+        if self.synonym_folder is not None:
+            raise InvalidParameterError(
+                f"{_OWNER} got both 'folder' and 'synonym_folder'; 'folder' is the "
+                "deprecated name of 'synonym_folder': give only synonym_folder."
+            )
+        warnings.warn(
+            f"The 'folder' parameter of {_OWNER} was renamed 'synonym_folder' in 0.2 "
+            "and will be removed in 0.3; pass synonym_folder=... instead.",
+            FutureWarning,
+            stacklevel=4,  # _chosen_folder, fit, _fit_context's wrapper, the caller
+        )
+        return self.folder
+
+    @property
+    def folder_(self):
+        """Deprecated alias of ``synonym_folder_``."""
+        return self.synonym_folder_
 
     # Encoding -------------------------------------------------------------------
 
@@ -242,30 +336,63 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         embeddings : ndarray of float32, shape (n_samples, dim)
+            Unit-length rows (cosine geometry; dim is the model's embedding
+            width); a row of NaN for an input skipped with ``on_error="skip"``.
             Accepted as ``X`` by an estimator with ``precomputed=True``.
         """
         images = check_image_sequence(X)
-        batch_size, num_workers, on_error = self._check_encoding_params()
-        embeddings, errors = embed_images(
-            self._loaded_model(), images, batch_size=batch_size, num_workers=num_workers,
-            cache=self.cache, cache_dir=self.cache_dir, verbose=self.verbose,
-            skip_errors=on_error == "skip",
-        )
+        embeddings, errors = self._embed(images)
         if errors:
             _warn_skipped(errors, len(images), images)
         return embeddings
 
+    def _embed(self, images):
+        """Embeddings and the ``(index, reason)`` of every skipped image; no warning."""
+        batch_size, num_workers, on_error = self._check_encoding_params()
+        return embed_images(
+            self._loaded_model(), images, batch_size=batch_size, num_workers=num_workers,
+            cache=self.cache, cache_dir=self.cache_dir, verbose=self.verbose,
+            skip_errors=on_error == "skip",
+        )
+
     def _check_encoding_params(self):
-        batch_size = check_int(self.batch_size, "batch_size", _OWNER, 1)
-        workers = self.num_workers
-        if workers != "auto":
-            workers = check_int(workers, "num_workers", _OWNER, 0)
-        if not isinstance(self.cache, (bool, np.bool_)):
-            raise InvalidParameterError(
-                f"The 'cache' parameter of {_OWNER} must be a bool. Got {self.cache!r} instead."
-            )
-        on_error = check_option(self.on_error, "on_error", _OWNER, ("raise", "skip"))
-        return batch_size, workers, on_error
+        names = ("batch_size", "num_workers", "cache", "on_error")
+        validate_parameter_constraints(
+            {n: self._parameter_constraints[n] for n in names},
+            {n: getattr(self, n) for n in names}, _OWNER,
+        )
+        return self.batch_size, self.num_workers, self.on_error
+
+    def _decision(self, X):
+        """The Decision for ``X`` and the inputs it skipped (as data, no warning)."""
+        check_is_fitted(self, "text_features_")
+        items = None
+        if self.precomputed:
+            skip = self._check_encoding_params()[2] == "skip"
+            embeddings = self._check_embeddings(X, self.text_features_.shape[1], allow_nan=skip)
+            errors = [
+                (int(i), "embedding holds NaN or infinity")
+                for i in np.flatnonzero(np.isnan(embeddings).any(axis=1))
+            ]
+        else:
+            items = check_image_sequence(X)
+            embeddings, errors = self._embed(items)
+        valid = ~np.isnan(embeddings).any(axis=1)
+        if valid.all():
+            return self._decide_embeddings(embeddings), items
+        n, n_classes = len(embeddings), len(self.classes_)
+        ranking = np.full((n, n_classes), -1, dtype=np.intp)
+        scores, proba = np.full((n, n_classes), np.nan), np.full((n, n_classes), np.nan)
+        if valid.any():
+            decided = self._decide_embeddings(embeddings[valid])
+            ranking[valid], scores[valid], proba[valid] = decided.ranking, decided.scores, decided.proba
+        return Decision(ranking, scores, proba, errors=list(errors)), items
+
+    def _warned_decision(self, X):
+        decision, items = self._decision(X)
+        if decision.errors:
+            _warn_skipped(decision.errors, len(decision.ranking), items)
+        return decision
 
     def decide(self, X):
         """The full decision for each image: ranking, per-rank scores, probabilities.
@@ -273,43 +400,53 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of images, or embeddings when ``precomputed=True``
+            Images as :meth:`embed` takes them.
 
         Returns
         -------
         decision : Decision
             ``ranking`` (class indices into ``classes_``, best first), ``scores``
-            (the score behind each rank, see :meth:`predict_topk`) and ``proba``
-            (as :meth:`predict_proba`).
+            (the score behind each rank, in [0, 1], see :meth:`predict_topk`),
+            ``proba`` (as :meth:`predict_proba`) and ``errors`` (the
+            ``(index, reason)`` of every input skipped with ``on_error="skip"``;
+            a :class:`SkippedImagesWarning` says the same).
         """
-        check_is_fitted(self, "text_features_")
-        if self.precomputed:
-            skip = self._check_encoding_params()[2] == "skip"
-            embeddings = self._check_embeddings(X, self.text_features_.shape[1], allow_nan=skip)
-            bad = np.flatnonzero(np.isnan(embeddings).any(axis=1))
-            if len(bad):
-                _warn_skipped([(i, "embedding holds NaN or infinity") for i in bad], len(embeddings))
-        else:
-            embeddings = self.embed(X)
-        valid = ~np.isnan(embeddings).any(axis=1)
-        if valid.all():
-            return self._decide_embeddings(embeddings)
-        n, n_classes = len(embeddings), len(self.classes_)
-        ranking = np.full((n, n_classes), -1, dtype=np.intp)
-        scores, proba = np.full((n, n_classes), np.nan), np.full((n, n_classes), np.nan)
-        if valid.any():
-            decided = self._decide_embeddings(embeddings[valid])
-            ranking[valid], scores[valid], proba[valid] = decided.ranking, decided.scores, decided.proba
-        return Decision(ranking, scores, proba)
+        return self._warned_decision(X)
 
-    def _decide_embeddings(self, embeddings):
+    def _word_scores(self, embeddings):
+        """(n, n_templates, n_words) image-sentence scores, ``logit_scale * cosine``."""
         scores = self.logit_scale * (embeddings @ self.text_features_.T.astype(embeddings.dtype))
         n_templates = len(self.prompt_bank_.templates_)
-        scores = scores.reshape(len(scores), n_templates, -1)  # sentences are template-major
-        class_scores = self.folder_.fold(scores, self.prompt_bank_.word_class_, len(self.classes_))
-        return self.decider_.decide(class_scores)
+        return scores.reshape(len(scores), n_templates, -1)  # sentences are template-major
 
-    def _labels(self, ranking):
-        """Class names for a ranking; ``None`` where it is -1 (a skipped input)."""
+    def _decide_embeddings(self, embeddings):
+        class_scores = self.synonym_folder_.fold(
+            self._word_scores(embeddings), self.prompt_bank_.word_class_, len(self.classes_)
+        )
+        decision = self.decider_.decide(class_scores)
+        if not isinstance(decision, Decision):
+            raise TypeError(
+                f"The decider {type(self.decider_).__name__} returned "
+                f"{type(decision).__name__}; decide(class_scores) must return a "
+                "clip_fer.Decision."
+            )
+        return decision
+
+    def labels_of(self, ranking):
+        """Class names for class indices, such as ``decide(X).ranking``.
+
+        Parameters
+        ----------
+        ranking : array-like of int
+            Indices into ``classes_``, of any shape; ``-1`` marks a skipped input.
+
+        Returns
+        -------
+        labels : ndarray of object, same shape as ``ranking``
+            Class names; ``None`` where ``ranking`` is -1.
+        """
+        check_is_fitted(self, "text_features_")
+        ranking = np.asarray(ranking, dtype=np.intp)
         labels = np.empty(ranking.shape, dtype=object)
         known = ranking >= 0
         labels[known] = self.classes_[ranking[known]]
@@ -320,28 +457,41 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X):
         """The top-ranked class of each image.
 
+        Parameters
+        ----------
+        X : sequence of images, or embeddings when ``precomputed=True``
+            Images as :meth:`embed` takes them.
+
         Returns
         -------
         labels : ndarray of object, shape (n_samples,)
             Class names; ``None`` for inputs skipped with ``on_error="skip"``.
         """
-        return self._labels(self.decide(X).ranking[:, 0])
+        return self.labels_of(self._warned_decision(X).ranking[:, 0])
 
     def predict_proba(self, X):
         """Class probabilities, columns in ``classes_`` order.
 
-        The numbers are the prompt ensemble's: for each template, a softmax over
-        classes of its folded scores (``logit_scale * cosine``); then the mean over
-        templates. With :class:`RankVoteDecider` they are re-assigned along the
-        voted ranking, so the voted first class holds the largest value. Rows sum
-        to 1 and ``argmax`` gives ``predict``. They are relative scores among the
-        bank's classes, not calibrated frequencies.
+        Each number is about its column's class: the prompt ensemble's
+        probability (for each template, a softmax over classes of its folded
+        scores, ``logit_scale * cosine``; then the mean over templates). With
+        :class:`RankVoteDecider`, when the vote's first class is not the
+        ensemble's first, that class is lifted to the top as its Notes describe
+        and the other columns shrink by one factor. Values are in [0, 1], rows
+        sum to 1 and ``argmax`` gives ``predict``. They are relative scores
+        among the bank's classes, not calibrated frequencies.
+
+        Parameters
+        ----------
+        X : sequence of images, or embeddings when ``precomputed=True``
+            Images as :meth:`embed` takes them.
 
         Returns
         -------
         proba : ndarray of float64, shape (n_samples, n_classes)
+            A row of NaN for an input skipped with ``on_error="skip"``.
         """
-        return self.decide(X).proba
+        return self._warned_decision(X).proba
 
     def predict_topk(self, X, k=3, return_scores=False):
         """The ``k`` best classes of each image, best first.
@@ -349,24 +499,115 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of images, or embeddings when ``precomputed=True``
+            Images as :meth:`embed` takes them.
         k : int, default=3
             Number of classes per image, in [1, n_classes].
         return_scores : bool, default=False
-            Also return the score behind each rank: with :class:`RankVoteDecider`
-            the share of templates that put the class at that rank (in [0, 1]);
-            with :class:`MeanProbaDecider` the class probability.
+            Also return the score behind each rank, in [0, 1]: with
+            :class:`RankVoteDecider` the share of templates that put the class
+            at that rank; with :class:`MeanProbaDecider` the class probability.
 
         Returns
         -------
-        labels : ndarray of str, shape (n_samples, k)
+        labels : ndarray of object, shape (n_samples, k)
+            Class names; ``None`` for inputs skipped with ``on_error="skip"``.
         scores : ndarray of float, shape (n_samples, k)
-            Only when ``return_scores`` is True.
+            Only when ``return_scores`` is True; NaN for skipped inputs.
         """
         check_is_fitted(self, "text_features_")
         k = check_int(k, "k", "predict_topk", 1, len(self.classes_))
-        decision = self.decide(X)
-        labels = self._labels(decision.ranking[:, :k])
+        decision = self._warned_decision(X)
+        labels = self.labels_of(decision.ranking[:, :k])
         return (labels, decision.scores[:, :k]) if return_scores else labels
+
+    def explain(self, X, as_frame="auto"):
+        """Why each image got its ranking: what every template ranked, and by which words.
+
+        For each image and template: the template's own ranking of the
+        classes, each class's folded score under it, and the synonym that
+        scored highest for each class (the word that spoke for the class).
+        The decider turns these per-template rankings into the answer of
+        :meth:`decide`.
+
+        Parameters
+        ----------
+        X : sequence of images, or embeddings when ``precomputed=True``
+            Images as :meth:`embed` takes them.
+        as_frame : bool or "auto", default="auto"
+            Return a pandas DataFrame; ``"auto"`` does when pandas is
+            installed, else returns the list of records.
+
+        Returns
+        -------
+        explanation : pandas.DataFrame or list of dict
+            One record per (image, template), images in order, templates in
+            ``prompt_bank_.templates_`` order: ``image_index``, ``template``,
+            ``ranking`` (class names, best first, as this template alone ranks
+            them; ties go to the earlier class), ``class_scores`` (class ->
+            folded score, in the unit of ``logit_scale * cosine``) and
+            ``best_words`` (class -> the class's synonym with the highest score
+            under this template). In a DataFrame, ``ranking`` becomes columns
+            ``rank_1`` ... and the dicts become ``score_<class>`` and
+            ``word_<class>`` columns. Inputs skipped with ``on_error="skip"``
+            have no records (a :class:`SkippedImagesWarning` names them).
+        """
+        check_is_fitted(self, "text_features_")
+        if as_frame not in ("auto", True, False):
+            raise InvalidParameterError(
+                "The 'as_frame' parameter of explain must be True, False or 'auto'. "
+                f"Got {as_frame!r} instead."
+            )
+        if self.precomputed:
+            skip = self._check_encoding_params()[2] == "skip"
+            embeddings = self._check_embeddings(X, self.text_features_.shape[1], allow_nan=skip)
+            items = None
+            errors = [(int(i), "embedding holds NaN or infinity")
+                      for i in np.flatnonzero(np.isnan(embeddings).any(axis=1))]
+        else:
+            items = check_image_sequence(X)
+            embeddings, errors = self._embed(items)
+        if errors:
+            _warn_skipped(errors, len(embeddings), items)
+        valid = np.flatnonzero(~np.isnan(embeddings).any(axis=1))
+        bank = self.prompt_bank_
+        word_scores = self._word_scores(embeddings[valid])
+        class_scores = self.synonym_folder_.fold(word_scores, bank.word_class_, len(self.classes_))
+        orders = np.argsort(-class_scores, axis=-1, kind="stable")
+        classes = [str(c) for c in self.classes_]
+        words = np.asarray(bank.words_, dtype=object) if hasattr(bank, "words_") else None
+        members = [np.flatnonzero(bank.word_class_ == c) for c in range(len(classes))]
+        records = []
+        for row, index in enumerate(valid):
+            for t, template in enumerate(bank.templates_):
+                best = {}
+                for c, cls in enumerate(classes):
+                    word = members[c][np.argmax(word_scores[row, t, members[c]])]
+                    best[cls] = str(words[word]) if words is not None else int(word)
+                records.append({
+                    "image_index": int(index),
+                    "template": template,
+                    "ranking": [classes[c] for c in orders[row, t]],
+                    "class_scores": {cls: float(class_scores[row, t, c]) for c, cls in enumerate(classes)},
+                    "best_words": best,
+                })
+        if as_frame is False:
+            return records
+        try:
+            import pandas as pd
+        except ImportError:
+            if as_frame == "auto":
+                return records
+            raise
+        flat = [
+            {
+                "image_index": r["image_index"], "template": r["template"],
+                **{f"rank_{i + 1}": c for i, c in enumerate(r["ranking"])},
+                **{f"score_{c}": v for c, v in r["class_scores"].items()},
+                **{f"word_{c}": w for c, w in r["best_words"].items()},
+            }
+            for r in records
+        ]
+        return pd.DataFrame(flat)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

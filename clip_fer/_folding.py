@@ -4,14 +4,14 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator
 
-from .utils._param_validation import check_option
+from ._options import REDUCTIONS
+from .utils._param_validation import Choices, ParamsValidationMixin
+from .utils._sklearn_compat import _fit_context
 
 __all__ = ["SynonymFolder"]
 
-_REDUCTIONS = ("sum", "mean", "max", "logsumexp")
 
-
-class SynonymFolder(BaseEstimator):
+class SynonymFolder(ParamsValidationMixin, BaseEstimator):
     """Fold the scores of a class's synonyms into one score for the class.
 
     Parameters
@@ -22,6 +22,13 @@ class SynonymFolder(BaseEstimator):
         words, which ``"mean"`` does not. ``"max"`` keeps the best word;
         ``"logsumexp"`` is a smooth maximum.
 
+    Notes
+    -----
+    A folder is any object with ``fit()`` and ``fold(scores, word_class,
+    n_classes)``; this is the one clip-fer ships (see ``docs/architecture.md``).
+    Folded scores keep the unit of the word scores (``logit_scale * cosine``;
+    a ``"sum"`` grows with the number of words).
+
     Examples
     --------
     >>> import numpy as np
@@ -30,12 +37,24 @@ class SynonymFolder(BaseEstimator):
     array([[4., 2.]])
     """
 
+    _parameter_constraints = {"reduce": [Choices(*REDUCTIONS)]}
+
     def __init__(self, reduce="mean"):
         self.reduce = reduce
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):
-        """Check ``reduce``; returns ``self``."""
-        check_option(self.reduce, "reduce", type(self).__name__, _REDUCTIONS)
+        """Check ``reduce``; returns ``self``.
+
+        Parameters
+        ----------
+        X, y : ignored
+            Present for scikit-learn API consistency.
+
+        Returns
+        -------
+        self : SynonymFolder
+        """
         return self
 
     def fold(self, scores, word_class, n_classes):
@@ -54,7 +73,8 @@ class SynonymFolder(BaseEstimator):
         -------
         class_scores : ndarray of shape (..., n_classes)
         """
-        reduce = check_option(self.reduce, "reduce", type(self).__name__, _REDUCTIONS)
+        self._validate_params()  # fold may be called without fit
+        reduce = self.reduce
         scores = np.asarray(scores, dtype=np.float64)
         word_class = np.asarray(word_class)
         if scores.shape[-1] != word_class.shape[0]:

@@ -5,6 +5,8 @@ for bad input, ``RuntimeError`` for a model that cannot be loaded), so code writ
 against plain Python keeps working.
 """
 
+from sklearn.utils._param_validation import InvalidParameterError as _SklearnInvalidParameterError
+
 __all__ = [
     "ClipFerError",
     "InvalidParameterError",
@@ -21,11 +23,13 @@ class ClipFerError(Exception):
     """Base class of the errors raised by clip-fer."""
 
 
-class InvalidParameterError(ClipFerError, ValueError):
+class InvalidParameterError(ClipFerError, _SklearnInvalidParameterError):
     """A constructor parameter has a value outside what is allowed.
 
     Raised by ``fit`` (never by ``__init__``), so that ``clone`` and ``set_params``
-    keep working on any value.
+    keep working on any value. It subclasses scikit-learn's
+    ``InvalidParameterError`` (itself a ``ValueError`` and a ``TypeError``), so
+    code and checks written against scikit-learn catch it too.
     """
 
 

@@ -82,13 +82,36 @@ def test_top_k_only_changes_ranks_after_it():
     np.testing.assert_array_equal(decide(BUG, top_k=2).ranking, [[0, 1, 2]])
 
 
-def test_proba_is_ensemble_reassigned_along_ranking():
+def test_proba_is_the_ensemble_when_the_vote_agrees():
+    # Each column holds its own class's ensemble probability: the vote's first
+    # class (0) is also the ensemble's first, so nothing moves, whatever the
+    # later ranks (the vote puts class 1 second, the ensemble class 2).
     ensemble = ensemble_by_hand(BUG[0])  # about [0.473, 0.194, 0.333]
     assert ensemble[0] > ensemble[2] > ensemble[1]
     voted = decide(BUG, top_k=3)  # ranking [0, 1, 2]
-    np.testing.assert_allclose(voted.proba, [[ensemble[0], ensemble[2], ensemble[1]]])
+    np.testing.assert_array_equal(voted.ranking, [[0, 1, 2]])
+    np.testing.assert_allclose(voted.proba, [ensemble])
     agreed = decide(BUG, top_k=1)  # ranking [0, 2, 1] = ensemble order: unchanged
     np.testing.assert_allclose(agreed.proba, [ensemble])
+
+
+def test_proba_lifts_the_voted_class_when_the_vote_overrules_the_ensemble():
+    # Two templates narrowly put class 0 first; one puts class 1 first by far,
+    # so the ensemble prefers class 1 while the vote chooses class 0.
+    scores = [[[1.0, 0.9, 0.0], [1.0, 0.9, 0.0], [0.0, 10.0, 0.0]]]
+    ensemble = ensemble_by_hand(scores[0])
+    assert ensemble[1] > ensemble[0]
+    decision = decide(scores, top_k=1)
+    assert decision.ranking[0, 0] == 0
+    lag = ensemble[1] - ensemble[0]
+    alpha = 2 * lag / (1 + 2 * lag)
+    expected = [(1 - alpha) * ensemble[0] + alpha, (1 - alpha) * ensemble[1], (1 - alpha) * ensemble[2]]
+    np.testing.assert_allclose(decision.proba, [expected])
+    # The voted class leads by the margin it trailed by, scaled like the rest.
+    np.testing.assert_allclose(decision.proba[0, 0] - decision.proba[0, 1], (1 - alpha) * lag)
+    # The other columns keep their classes' ensemble ratio.
+    np.testing.assert_allclose(decision.proba[0, 1] / decision.proba[0, 2], ensemble[1] / ensemble[2])
+    assert decision.proba.argmax() == 0 and decision.proba.sum() == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("top_k", [0, 4])
@@ -146,10 +169,11 @@ def reference_vote(scores, top_k):
     rest = sorted((c for c in range(n_classes) if c not in chosen), key=lambda c: (-mean[c], c))
     ranking = chosen + rest
     shares = [sum(order[r] == ranking[r] for order in orders) / n_templates for r in range(n_classes)]
-    ensemble = sorted(ensemble_by_hand(scores), reverse=True)
-    proba = [0.0] * n_classes
-    for r, c in enumerate(ranking):
-        proba[c] = ensemble[r]
+    ensemble = ensemble_by_hand(scores)
+    voted = ranking[0]
+    lag = max(ensemble) - ensemble[voted]
+    alpha = 2 * lag / (1 + 2 * lag)
+    proba = [(1 - alpha) * p + (alpha if c == voted else 0.0) for c, p in enumerate(ensemble)]
     return ranking, shares, proba
 
 

@@ -86,7 +86,7 @@ def test_is_a_classifier_with_clean_params(precomputed):
     params = precomputed.get_params()
     assert params["precomputed"] is True and params["prompt_bank"] is None
     assert "decider__top_k" not in params  # None components are not expanded
-    with_parts = precomputed.set_params(decider=RankVoteDecider(), folder=SynonymFolder())
+    with_parts = precomputed.set_params(decider=RankVoteDecider(), synonym_folder=SynonymFolder())
     assert with_parts.get_params()["decider__top_k"] == 3
 
 
@@ -161,16 +161,16 @@ def test_grid_search_over_prompt_configurations(toy_checkpoint, face_arrays):
     y = np.array(["happy", "sad", "angry", "neutral"] * 3)
     grid = {
         "prompt_bank": [PromptBank.report_best(), PromptBank.openai_fer2013()],
-        "folder__reduce": ["sum", "mean", "max"],
+        "synonym_folder__reduce": ["sum", "mean", "max"],
         "decider": [RankVoteDecider()],
         "decider__top_k": [1, 3],
     }
-    clf = ZeroShotEmotionClassifier(model=toy_checkpoint, folder=SynonymFolder())
+    clf = ZeroShotEmotionClassifier(model=toy_checkpoint, synonym_folder=SynonymFolder())
     search = GridSearchCV(clf, grid, cv=2).fit(face_arrays, y)
     assert len(search.cv_results_["params"]) == 12
     assert 0.0 <= search.best_score_ <= 1.0
     best = search.best_estimator_
-    assert best.get_params()["folder__reduce"] in ("sum", "mean", "max")
+    assert best.get_params()["synonym_folder__reduce"] in ("sum", "mean", "max")
     # The refit best estimator predicts like a fresh one with the best params.
     fresh = clone(clf).set_params(**search.best_params_).fit()
     np.testing.assert_array_equal(best.predict(face_arrays), fresh.predict(face_arrays))

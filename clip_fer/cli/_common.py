@@ -88,7 +88,7 @@ def build_estimator(args, prompt_bank=None, n_images=0):
     return ZeroShotEmotionClassifier(
         model=args.model,
         prompt_bank=prompt_bank,
-        folder=SynonymFolder(args.reduce),
+        synonym_folder=SynonymFolder(args.reduce),
         decider=RankVoteDecider() if args.decider == "vote" else MeanProbaDecider(),
         device=args.device,
         batch_size=args.batch_size,

@@ -86,10 +86,10 @@ def test_entries_are_per_model(toy_checkpoint, tmp_path, face_arrays):
 
 def test_grid_search_encodes_each_image_once(toy_checkpoint, face_arrays, count_encoded):
     y = np.array(["happy", "sad", "angry", "neutral"] * 3)
-    clf = ZeroShotEmotionClassifier(model=toy_checkpoint, folder=SynonymFolder())
+    clf = ZeroShotEmotionClassifier(model=toy_checkpoint, synonym_folder=SynonymFolder())
     counter = count_encoded(clf.fit())
     banks = list(report_experiment_banks().values())
-    search = GridSearchCV(clf, {"prompt_bank": banks, "folder__reduce": ["sum", "mean"]}, cv=3)
+    search = GridSearchCV(clf, {"prompt_bank": banks, "synonym_folder__reduce": ["sum", "mean"]}, cv=3)
     search.fit(face_arrays, y)
     assert len(search.cv_results_["params"]) == 18
     assert counter["images"] == 12

@@ -80,7 +80,7 @@ def test_evaluate_a_csv_with_a_bank_and_no_out(toy_checkpoint, tmp_path, capsys)
 
     clf = ZeroShotEmotionClassifier(
         model=toy_checkpoint, prompt_bank=PromptBank.openai_fer2013(),
-        decider=MeanProbaDecider(), folder=SynonymFolder("sum"),
+        decider=MeanProbaDecider(), synonym_folder=SynonymFolder("sum"),
     ).fit()
     expected = summarize(["sad", "neutral"], clf.predict_topk([face(1), face(2)], k=3), k=3)
     assert f"| macro F1 | {expected['macro_f1']:.3f} |" in out

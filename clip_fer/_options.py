@@ -1,0 +1,14 @@
+"""Names of the built-in choices, in one place that imports nothing.
+
+The command line builds its ``--help`` from them without importing numpy,
+scikit-learn or torch; the modules that implement the choices import them from
+here, so each list is written once.
+"""
+
+__all__ = ["BUILTIN_BANK_NAMES", "REDUCTIONS"]
+
+#: The ways :class:`~clip_fer.SynonymFolder` can fold a class's word scores.
+REDUCTIONS = ("sum", "mean", "max", "logsumexp")
+
+#: Names accepted by :func:`~clip_fer.load_prompt_bank` (see ``BUILTIN_BANKS``).
+BUILTIN_BANK_NAMES = ("default", "report", "report-corrected", "openai", "baseline", "gender")
