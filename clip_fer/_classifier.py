@@ -232,7 +232,11 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         "verbose": ["boolean"],
         "folder": [None, _FOLDER, Hidden(StrOptions({"deprecated"}))],
     }
-    _parameter_descriptions = {"model": "a CLIP model name or a checkpoint path"}
+    _parameter_descriptions = {
+        "model": "a CLIP model name or a checkpoint path",
+        "num_workers": "an int in [0, inf]",
+    }
+    _parameter_notes = {"num_workers": "'auto' is also accepted (0 on CPU, up to 4 on CUDA)"}
 
     # Fitting --------------------------------------------------------------------
 
@@ -360,6 +364,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         validate_parameter_constraints(
             {n: self._parameter_constraints[n] for n in names},
             {n: getattr(self, n) for n in names}, _OWNER,
+            self._parameter_descriptions, self._parameter_notes,
         )
         return self.batch_size, self.num_workers, self.on_error
 

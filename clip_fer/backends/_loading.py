@@ -75,7 +75,7 @@ def resolve_device(device):
         resolved = torch.device(device)
     except (RuntimeError, TypeError):
         raise InvalidParameterError(
-            "The 'device' parameter of ZeroShotEmotionClassifier must be 'auto' or a "
+            "The 'device' parameter of load_model must be 'auto' or a "
             f"torch device such as 'cpu' or 'cuda:0'. Got {device!r} instead."
         ) from None
     if resolved.type == "cuda" and not torch.cuda.is_available():
@@ -88,7 +88,7 @@ def resolve_device(device):
 
 def resolve_precision(precision, device):
     """``"auto"`` -> fp16 on CUDA, fp32 on CPU; other values are checked against the device."""
-    check_option(precision, "precision", "ZeroShotEmotionClassifier", _PRECISIONS)
+    check_option(precision, "precision", "load_model", _PRECISIONS)
     if precision == "auto":
         return "fp16" if device.type == "cuda" else "fp32"
     if precision == "fp16" and device.type != "cuda":
@@ -181,7 +181,7 @@ def load_model(model, device="auto", precision="auto", download_root=None):
     """
     if not isinstance(model, (str, os.PathLike)):
         raise InvalidParameterError(
-            "The 'model' parameter of ZeroShotEmotionClassifier must be a CLIP model "
+            "The 'model' parameter of load_model must be a CLIP model "
             f"name or a checkpoint path. Got {type(model).__name__} instead."
         )
     model = os.fspath(model)

@@ -3,8 +3,10 @@
 import argparse
 import sys
 
-from .._bank_io import BUILTIN_BANKS
-from ..exceptions import ClipFerError
+from .._options import BUILTIN_BANK_NAMES, REDUCTIONS
+
+# Nothing heavy at import time: ``clip-fer --help`` builds every parser, so
+# numpy, scikit-learn and torch are imported only when a command runs.
 
 __all__ = [
     "add_data_options",
@@ -16,7 +18,6 @@ __all__ = [
 ]
 
 _DECIDERS = ("vote", "mean")
-_REDUCTIONS = ("mean", "sum", "max", "logsumexp")
 
 
 def positive_int(text):
@@ -34,8 +35,8 @@ def add_data_options(parser):
     """``--data`` and ``--split``."""
     parser.add_argument(
         "--data", required=True, metavar="PATH",
-        help="The labelled images: a folder of class/*.jpg (e.g. ../shared/data/fer2013/public_test), "
-        "a folder of split/class/*.jpg (e.g. ../shared/data/fer2013), or FER2013's Kaggle CSV "
+        help="The labelled images: a folder of class/*.jpg (e.g. fer2013/public_test), "
+        "a folder of split/class/*.jpg (e.g. fer2013), or FER2013's Kaggle CSV "
         "(emotion,pixels,Usage). Each image's class is its folder name, or its CSV emotion code.",
     )
     parser.add_argument(
@@ -50,10 +51,10 @@ def add_model_options(parser):
     parser.add_argument(
         "--model", default="ViT-B/32", metavar="NAME_OR_PATH",
         help="OpenAI CLIP name (downloaded on first use) or local checkpoint path, e.g. "
-        "../shared/models/tiny-fer-clip.pt. Default: ViT-B/32.",
+        "models/my-clip.pt. Default: ViT-B/32.",
     )
     parser.add_argument(
-        "--reduce", choices=_REDUCTIONS, default="mean",
+        "--reduce", choices=REDUCTIONS, default="mean",
         help="How the scores of a class's words fold into one class score (SynonymFolder): "
         "mean, or sum as in the report, max, logsumexp. Default: mean.",
     )
@@ -69,7 +70,7 @@ def add_model_options(parser):
 
 
 def bank_help():
-    return f"a built-in name ({', '.join(BUILTIN_BANKS)}) or a JSON file"
+    return f"a built-in name ({', '.join(BUILTIN_BANK_NAMES)}) or a JSON file"
 
 
 def load_data(args):
@@ -98,6 +99,8 @@ def build_estimator(args, prompt_bank=None, n_images=0):
 
 def run_safely(command, args):
     """Run ``command(args)``; a failure prints one ``clip-fer: error:`` line and gives 1."""
+    from ..exceptions import ClipFerError
+
     try:
         command(args)
     except (ClipFerError, ValueError, ImportError, OSError) as exc:

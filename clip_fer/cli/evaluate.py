@@ -5,6 +5,7 @@ import json
 import time
 from pathlib import Path
 
+from ..utils._install import install_hint
 from ._common import (
     add_data_options,
     add_model_options,
@@ -27,8 +28,8 @@ outputs (with --out DIR):
   confusion_matrix.png       top-1 confusion matrix (needs matplotlib; skipped without)
 
 example:
-  clip-fer evaluate --data ../shared/data/fer2013 --split public_test \\
-      --model ../shared/models/tiny-fer-clip.pt --out results/evaluate
+  clip-fer evaluate --data fer2013 --split public_test \\
+      --model models/my-clip.pt --out results/evaluate
 """
 
 
@@ -140,5 +141,5 @@ def _write_outputs(out, args, data, clf, proba, ranked, summary, k):
         written.append("confusion_matrix.png")
     else:
         notes.append("note: matplotlib is not installed, so confusion_matrix.png was skipped "
-                     "(pip install \"clip-fer[report]\")")
+                     f"({install_hint('report')})")
     return [f"\nwrote {', '.join(written)} to {out}", *notes]

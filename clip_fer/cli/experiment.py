@@ -4,6 +4,7 @@ import argparse
 import time
 from pathlib import Path
 
+from ..utils._install import install_hint
 from ._common import (
     add_data_options,
     add_model_options,
@@ -33,8 +34,8 @@ outputs (in --out DIR):
   per_class_top3_f1.png     as bars (needs matplotlib; skipped without)
 
 example:
-  clip-fer experiment --data ../shared/data/fer2013/public_test \\
-      --model ../shared/models/tiny-fer-clip.pt --out results/experiment
+  clip-fer experiment --data fer2013/public_test \\
+      --model models/my-clip.pt --out results/experiment
 """
 
 
@@ -104,5 +105,5 @@ def experiment(args):
     print(f"\nwrote {', '.join(p.name for p in paths)} to {args.out}")
     if not plots:
         print("note: matplotlib is not installed, so the bar charts were skipped "
-              "(pip install \"clip-fer[report]\")")
+              f"({install_hint('report')})")
     print(f"done in {time.perf_counter() - start:.1f} s")

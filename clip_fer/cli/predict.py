@@ -7,22 +7,25 @@ import sys
 import warnings
 from pathlib import Path
 
-from .._bank_io import load_prompt_bank
-from ..backends._images import IMAGE_SUFFIXES
-from ..exceptions import ClipFerError, SkippedImagesWarning
 from ._common import add_model_options, bank_help, build_estimator
+
+# Nothing heavy at import time: ``clip-fer --help`` builds every parser.
 
 _GLOB_CHARACTERS = frozenset("*?[")
 _FACES_PROGRESS = 8  # with --faces, a progress bar for more images than this
 
 
 def _is_image_file(path):
+    from ..backends._images import IMAGE_SUFFIXES
+
     return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
 
 
 def expand_paths(paths):
     """Files as given; folders walked recursively for image files, sorted; globs
     (``*``, ``?``, ``[...]``, ``**``) that name no existing file expanded, sorted."""
+    from ..backends._images import IMAGE_SUFFIXES
+
     found = []
     for raw in paths:
         path = Path(raw)
@@ -77,36 +80,11 @@ def add_parser(commands):
     parser.set_defaults(run=lambda args: predict(args, parser))
 
 
-def _image_records(paths, labels, proba, classes, errors):
-    for index, (path, top, row) in enumerate(zip(paths, labels, proba)):
-        if index in errors:
-            yield {"image_index": index, "image": path, "labels": [], "probabilities": {},
-                   "status": "failed", "error": f"{path}: {errors[index]}"}
-            continue
-        yield {
-            "image_index": index,
-            "image": path,
-            "labels": [str(label) for label in top],
-            "probabilities": {str(c): round(float(p), 6) for c, p in zip(classes, row)},
-        }
-
-
-def _face_records(rows):
-    """predict_faces' rows in the CLI's shape: the path first, no image index."""
-    for row in rows:
-        yield {
-            "image_index": row["image_index"], "image": row["image"], "face": row["face"],
-            "box": row["box"], "score": row["score"], "labels": row["labels"],
-            "probabilities": {c: round(p, 6) for c, p in row["probabilities"].items()},
-            "status": row["status"], "error": row["error"],
-        }
-
-
-def _write(records, fmt, top_k, classes, out):
-    faces = any("box" in r for r in records)
+def _write(records, fmt, top_k, classes, out, faces):
+    """Records as a table, CSV or JSON; ``faces`` adds the face columns."""
     if fmt == "json":
-        shown = [{k: v for k, v in r.items() if k != "image_index"} for r in records]
-        json.dump(shown, out, indent=2)
+        shown = [r.to_dict(faces=faces, ndigits=6) for r in records]
+        json.dump([{k: v for k, v in r.items() if k != "image_index"} for r in shown], out, indent=2)
         out.write("\n")
         return
     if fmt == "csv":
@@ -114,34 +92,31 @@ def _write(records, fmt, top_k, classes, out):
         head = ["image", "face", "x0", "y0", "x1", "y1", "score", "status"] if faces else ["image"]
         writer.writerow([*head, *[f"label_{i + 1}" for i in range(top_k)], *classes])
         for r in records:
-            labels = r["labels"] + [""] * (top_k - len(r["labels"]))
-            probabilities = [r["probabilities"].get(c, "") for c in classes]
-            fields = [r["image"]]
+            labels = r.labels + [""] * (top_k - len(r.labels))
+            probabilities = [round(r.probabilities[c], 6) if c in r.probabilities else "" for c in classes]
+            fields = [r.image]
             if faces:
-                box = r["box"] or [""] * 4
-                fields += [_blank(r["face"]), *box, _blank(r["score"]), r["status"]]
+                box = r.box or [""] * 4
+                fields += [_blank(r.face), *box, _blank(r.score), r.status]
             writer.writerow([*fields, *labels, *probabilities])
         return
-    width = max(len(r["image"]) for r in records)
+    width = max(len(r.image) for r in records)
     for r in records:
         where = ""
         if faces:
-            box = "" if r["box"] is None else "[" + ", ".join(map(str, r["box"])) + "]"
-            where = f"{_blank(r['face']):>4}  {box:<22}  "
-        if not r["labels"]:
-            out.write(f"{r['image']:<{width}}  {where}{r['status']}{_reason(r)}\n")
+            box = "" if r.box is None else "[" + ", ".join(map(str, r.box)) + "]"
+            where = f"{_blank(r.face):>4}  {box:<22}  "
+        if r.caption is None:
+            reason = f": {r.error}" if r.error else ""
+            out.write(f"{r.image:<{width}}  {where}{r.status}{reason}\n")
             continue
-        best = r["labels"][0]
-        rest = ", ".join(r["labels"][1:])
-        out.write(f"{r['image']:<{width}}  {where}{best:<10} {r['probabilities'][best]:.2f}  {rest}\n")
+        best, probability = r.caption
+        rest = ", ".join(r.labels[1:])
+        out.write(f"{r.image:<{width}}  {where}{best:<10} {probability:.2f}  {rest}\n")
 
 
 def _blank(value):
     return "" if value is None else value
-
-
-def _reason(record):
-    return f": {record['error']}" if record.get("error") else ""
 
 
 def predict(args, parser):
@@ -154,6 +129,9 @@ def predict(args, parser):
         parser.error("--top-k must be at least 1")
     if args.grayscale and not args.faces:
         parser.error("--grayscale applies to face crops; add --faces")
+    from .._bank_io import load_prompt_bank
+    from .._records import as_records, image_records
+    from ..exceptions import ClipFerError, SkippedImagesWarning
     from ..faces._cropping import FaceCropper, predict_faces
     from ..faces._drawing import save_annotated
 
@@ -171,22 +149,20 @@ def predict(args, parser):
                 clf, paths, cropper=FaceCropper(grayscale=args.grayscale), top_k=top_k,
                 as_frame=False, verbose=len(paths) > _FACES_PROGRESS,
             )
-            records = list(_face_records(rows))
+            records = as_records(rows)
         else:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", SkippedImagesWarning)
+            with warnings.catch_warnings():  # skipped images are in decision.errors,
+                warnings.simplefilter("ignore", SkippedImagesWarning)  # printed below
                 decision = clf.decide(paths)
-            errors = dict(e for w in caught if isinstance(w.message, SkippedImagesWarning) for e in w.message.errors)
-            top = clf._labels(decision.ranking[:, :top_k])
-            records = list(_image_records(paths, top, decision.proba, clf.classes_, errors))
-        _write(records, args.format, top_k, [str(c) for c in clf.classes_], sys.stdout)
+            records = image_records(paths, decision, clf.classes_, top_k)
+        _write(records, args.format, top_k, [str(c) for c in clf.classes_], sys.stdout, args.faces)
         if args.annotate:
             save_annotated(paths, records, args.annotate)
     except (ClipFerError, ValueError, OSError) as exc:
         print(f"clip-fer: error: {exc}", file=sys.stderr)
         return 1
-    failed = [r for r in records if r.get("status") == "failed"]
+    failed = [r for r in records if r.status == "failed"]
     for r in failed:
-        print(f"clip-fer: error: {r['error']}", file=sys.stderr)
+        print(f"clip-fer: error: {r.error}", file=sys.stderr)
     return 1 if failed else 0
 

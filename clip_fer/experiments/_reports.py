@@ -7,9 +7,11 @@ objects, never through pyplot's global state, so a notebook's figures are left a
 
 import importlib
 
+from ..utils._install import install_hint
+
 __all__ = ["has_matplotlib", "markdown_table", "plot_bars", "plot_confusion_matrix", "require"]
 
-_INSTALL = "install it with `pip install \"clip-fer[report]\"`"
+_INSTALL = f"install it with `{install_hint('report')}`"
 
 
 def require(module, purpose):

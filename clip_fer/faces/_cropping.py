@@ -2,16 +2,24 @@
 
 import os
 import warnings
+from numbers import Real
 
-import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ._detectors import BlazeFaceDetector
+from .._records import PredictionRecord, prediction_fields, records_to_frame
 from ..backends._images import check_image_sequence, to_rgb_image
-from ..utils._param_validation import check_float_in, check_int
+from ..utils._param_validation import (
+    Choices,
+    ParamsValidationMixin,
+    Protocol,
+    check_int,
+    validate_args,
+)
+from ..utils._sklearn_compat import Interval, _fit_context
 from ..exceptions import ClipFerError, InvalidParameterError, MissingDependencyError
 
 __all__ = ["FaceCropper", "predict_faces", "faces_to_frame"]
@@ -19,7 +27,12 @@ __all__ = ["FaceCropper", "predict_faces", "faces_to_frame"]
 _OWNER = "FaceCropper"
 
 
-class FaceCropper(TransformerMixin, BaseEstimator):
+_DETECTOR = Protocol(
+    ["detect"], (BlazeFaceDetector,), "a detector", "detect(image) -> [(box, score), ...]"
+)
+
+
+class FaceCropper(TransformerMixin, ParamsValidationMixin, BaseEstimator):
     """Find the faces of photos and crop them for the emotion classifier.
 
     Parameters
@@ -50,31 +63,34 @@ class FaceCropper(TransformerMixin, BaseEstimator):
     >>> make_pipeline(FaceCropper(), clf).predict(["selfie.jpg"])   # doctest: +SKIP
     """
 
+    _parameter_constraints = {
+        "detector": [None, _DETECTOR],
+        "margin": [Interval(Real, 0, 2, closed="both")],
+        "grayscale": ["boolean"],
+    }
+    _parameter_descriptions = {
+        "detector": "None or an object with a method detect(image) -> [(box, score), ...]"
+    }
+
     def __init__(self, detector=None, *, margin=0.1, grayscale=False):
         self.detector = detector
         self.margin = margin
         self.grayscale = grayscale
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):
         """Check the parameters; images are not used.
+
+        Parameters
+        ----------
+        X, y : ignored
+            Present for scikit-learn API consistency.
 
         Returns
         -------
         self : FaceCropper
         """
-        check_float_in(self.margin, "margin", _OWNER, 0, 2)
-        if not isinstance(self.grayscale, (bool, np.bool_)):
-            raise InvalidParameterError(
-                f"The 'grayscale' parameter of {_OWNER} must be a bool. "
-                f"Got {self.grayscale!r} instead."
-            )
         detector = BlazeFaceDetector() if self.detector is None else self.detector
-        if not callable(getattr(detector, "detect", None)):
-            raise InvalidParameterError(
-                f"The 'detector' parameter of {_OWNER} must be None or an object with a "
-                f"method detect(image) -> [(box, score), ...]. Got "
-                f"{type(detector).__name__} instead."
-            )
         self.detector_ = clone(detector) if hasattr(detector, "get_params") else detector
         return self
 
@@ -174,11 +190,6 @@ def _clip_faces(faces, size):
 
 def _fitted_cropper(cropper):
     cropper = FaceCropper() if cropper is None else cropper
-    if not isinstance(cropper, FaceCropper):
-        raise InvalidParameterError(
-            "The 'cropper' parameter of predict_faces must be None or a FaceCropper. "
-            f"Got {type(cropper).__name__} instead."
-        )
     try:
         check_is_fitted(cropper, "detector_")
     except NotFittedError:
@@ -187,14 +198,8 @@ def _fitted_cropper(cropper):
 
 
 def _row(index, item, **fields):
-    row = dict(
-        image_index=index,
-        image=os.fspath(item) if isinstance(item, (str, os.PathLike)) else None,
-        face=None, box=None, score=None, labels=[], probabilities={}, status="no face",
-        error=None,
-    )
-    row.update(fields)
-    return row
+    path = os.fspath(item) if isinstance(item, (str, os.PathLike)) else None
+    return PredictionRecord(index, path, **{"status": "no face", **fields})
 
 
 def _detect_chunk(cropper, images, start):
@@ -226,6 +231,14 @@ def _detect_chunk(cropper, images, start):
     return rows, crops
 
 
+@validate_args(
+    {
+        "cropper": [None, FaceCropper],
+        "as_frame": ["boolean", Choices("auto")],
+        "verbose": ["boolean"],
+    },
+    {"cropper": "None or a FaceCropper", "as_frame": "True, False or 'auto'"},
+)
 def predict_faces(estimator, X, *, cropper=None, top_k=3, as_frame="auto", verbose=False):
     """Find every face in each image and predict its emotions.
 
@@ -273,12 +286,8 @@ def predict_faces(estimator, X, *, cropper=None, top_k=3, as_frame="auto", verbo
             "predict_faces needs an estimator that takes images; this one has "
             "precomputed=True. Fit one with precomputed=False."
         )
+    # The bound depends on the estimator's classes: checked by hand.
     top_k = check_int(top_k, "top_k", "predict_faces", 1, len(estimator.classes_))
-    if as_frame not in ("auto", True, False):
-        raise InvalidParameterError(
-            "The 'as_frame' parameter of predict_faces must be True, False or 'auto'. "
-            f"Got {as_frame!r} instead."
-        )
     cropper = _fitted_cropper(cropper)
     images = check_image_sequence(X)
     classes = [str(c) for c in estimator.classes_]
@@ -291,42 +300,39 @@ def predict_faces(estimator, X, *, cropper=None, top_k=3, as_frame="auto", verbo
                 decision = estimator.decide(crops)
                 faces = iter(zip(decision.ranking[:, :top_k], decision.proba))
                 for row in rows:
-                    if row["status"] == "face":
+                    if row.status == "face":
                         ranking, proba = next(faces)
-                        row["labels"] = [classes[i] for i in ranking]
-                        row["probabilities"] = {c: float(p) for c, p in zip(classes, proba)}
+                        fields = prediction_fields(ranking, proba, classes)
+                        row.labels, row.probabilities = fields["labels"], fields["probabilities"]
             records.extend(rows)
             progress.update(min(chunk, len(images) - start))
-    if as_frame is False:
-        return records
+    if not as_frame:
+        return [record.to_dict() for record in records]
     try:
         return faces_to_frame(records, classes, top_k)
     except ImportError:
         if as_frame == "auto":
-            return records
+            return [record.to_dict() for record in records]
         raise
 
 
 def faces_to_frame(records, classes, top_k):
     """The records of :func:`predict_faces` as a flat pandas DataFrame.
 
-    Columns: ``image_index, image, face, x0, y0, x1, y1, score, label_1`` ...
-    ``label_<top_k>``, one probability column per class, ``status, error``.
-    Missing values (no face) are ``<NA>`` or NaN.
-    """
-    import pandas as pd
+    Parameters
+    ----------
+    records : list of dict or PredictionRecord
+        As :func:`predict_faces` returns them with ``as_frame=False``.
+    classes : sequence of str
+        The estimator's ``classes_``: one probability column each.
+    top_k : int
+        Number of ``label_<i>`` columns.
 
-    flat = []
-    for r in records:
-        box = r["box"] or [None] * 4
-        labels = list(r["labels"]) + [None] * (top_k - len(r["labels"]))
-        flat.append({
-            "image_index": r["image_index"], "image": r["image"], "face": r["face"],
-            **dict(zip(("x0", "y0", "x1", "y1"), box)), "score": r["score"],
-            **{f"label_{i + 1}": label for i, label in enumerate(labels)},
-            **{c: r["probabilities"].get(c, np.nan) for c in classes},
-            "status": r["status"], "error": r["error"],
-        })
-    frame = pd.DataFrame(flat, columns=list(flat[0]) if flat else None)
-    ints = {c: "Int64" for c in ("face", "x0", "y0", "x1", "y1")}
-    return frame.astype(ints).astype({"score": "float64"})
+    Returns
+    -------
+    frame : pandas.DataFrame
+        Columns: ``image_index, image, face, x0, y0, x1, y1, score, label_1``
+        ... ``label_<top_k>``, one probability column per class, ``status,
+        error``. Missing values (no face) are ``<NA>`` or NaN.
+    """
+    return records_to_frame(records, classes, top_k)

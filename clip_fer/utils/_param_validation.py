@@ -124,25 +124,31 @@ def _satisfied(constraint, value):
     return constraint.is_satisfied_by(value)
 
 
-def constraint_message(name, owner, constraints, value, description=None):
-    """The message for ``value`` failing ``constraints`` of parameter ``name``."""
+def constraint_message(name, owner, constraints, value, description=None, note=None):
+    """The message for ``value`` failing ``constraints`` of parameter ``name``.
+
+    ``description`` replaces the generated "must be ..." words; ``note`` is
+    added after "Got ... instead".
+    """
     shown = [c for c in constraints if not isinstance(c, Hidden)]
     must = description or _join([_describe(c) for c in shown])
     by_type = any(isinstance(c, (HasMethods, type)) for c in shown)
     plain = value is None or isinstance(value, (str, bool, numbers.Number, np.bool_))
     got = type(value).__name__ if by_type or not plain else repr(value)
     message = f"The '{name}' parameter of {owner} must be {must}. Got {got} instead."
-    for c in shown:
+    for c in [] if description else shown:
         if isinstance(c, Protocol):
             missing = [m for m in c.methods if not callable(getattr(value, m, None))]
             lacks = f" (it lacks {', '.join(m + '()' for m in missing)})" if missing else ""
             message = (
                 message[:-1] + f"{lacks}; {c.role} may also be any object with {c.signature}."
             )
+    if note:
+        message = message[:-1] + f"; {note}."
     return message
 
 
-def validate_parameter_constraints(constraints, params, owner, descriptions=None):
+def validate_parameter_constraints(constraints, params, owner, descriptions=None, notes=None):
     """Check ``params`` against declared ``constraints``; raise on the first failure.
 
     Parameters
@@ -156,13 +162,15 @@ def validate_parameter_constraints(constraints, params, owner, descriptions=None
         The estimator or function named in messages.
     descriptions : dict of str to str, default=None
         Words replacing the generated "must be ..." part for some parameters.
+    notes : dict of str to str, default=None
+        Words added after "Got ... instead" for some parameters.
 
     Raises
     ------
     InvalidParameterError
         "The 'x' parameter of Y must be ... Got ... instead."
     """
-    descriptions = descriptions or {}
+    descriptions, notes = descriptions or {}, notes or {}
     for name, value in params.items():
         allowed = constraints.get(name, "no_validation")
         if isinstance(allowed, str) and allowed == "no_validation":
@@ -171,7 +179,9 @@ def validate_parameter_constraints(constraints, params, owner, descriptions=None
         if any(_satisfied(c, value) for c in made):
             continue
         raise InvalidParameterError(
-            constraint_message(name, owner, allowed, value, descriptions.get(name))
+            constraint_message(
+                name, owner, allowed, value, descriptions.get(name), notes.get(name)
+            )
         )
 
 
@@ -179,10 +189,13 @@ class ParamsValidationMixin:
     """``_validate_params`` that reports in clip-fer's message form.
 
     Put it left of ``BaseEstimator``. A subclass declares
-    ``_parameter_constraints`` (and optionally ``_parameter_descriptions``).
+    ``_parameter_constraints``, and optionally ``_parameter_descriptions``
+    (words replacing the generated "must be ...") and ``_parameter_notes``
+    (words after "Got ... instead").
     """
 
     _parameter_descriptions = {}
+    _parameter_notes = {}
 
     def _validate_params(self):
         validate_parameter_constraints(
@@ -190,6 +203,7 @@ class ParamsValidationMixin:
             self.get_params(deep=False),
             type(self).__name__,
             self._parameter_descriptions,
+            self._parameter_notes,
         )
 
 
