@@ -8,7 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d
 
 from ._deciders import Decision, MeanProbaDecider, RankVoteDecider
 from ._folding import SynonymFolder
@@ -77,7 +77,7 @@ def _check_labels(y, classes):
         )
 
 
-def _fitted_component(component, default):
+def _fitted_component(component, default, *fit_args):
     """A fitted copy of a component (``default()`` for None); the original is untouched.
 
     scikit-learn style components are cloned; any other object (the protocols
@@ -86,7 +86,7 @@ def _fitted_component(component, default):
     if component is None:
         component = default()
     copied = clone(component) if hasattr(component, "get_params") else copy.deepcopy(component)
-    copied.fit()
+    copied.fit(*fit_args)
     return copied
 
 
@@ -258,9 +258,15 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         # _fit_context has checked the declared _parameter_constraints.
         check_device(self.device, "device", _OWNER)
         folder = self._chosen_folder()
+        if self.precomputed and X is not None:
+            X = check_array(X, dtype=[np.float32, np.float64])
+        if y is not None:
+            y = column_or_1d(y, warn=True)
+            if X is not None:
+                check_consistent_length(X, y)
         # Everything is computed before any attribute is set, so a failed refit
         # leaves the previous fit intact.
-        bank = _fitted_component(self.prompt_bank, PromptBank)
+        bank = _fitted_component(self.prompt_bank, PromptBank, X, y)
         missing = [a for a in _BANK_ATTRIBUTES if not hasattr(bank, a)]
         if missing:
             raise InvalidParameterError(
@@ -273,7 +279,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         top_k = getattr(decider, "top_k", None)
         if isinstance(top_k, Integral) and not isinstance(top_k, bool):
             check_int(top_k, "top_k", type(decider).__name__, 1, len(bank.classes_))
-        text_features = encode_text(self._loaded_model(), bank.sentences_)
+        text_features = self._text_features(bank)
         if self.precomputed and X is not None:
             self._check_embeddings(X, text_features.shape[1])
         if y is not None:
@@ -287,6 +293,20 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         elif hasattr(self, "n_features_in_"):
             del self.n_features_in_
         return self
+
+    def _text_features(self, bank):
+        """The bank's sentences encoded by the model, unless the bank brings them."""
+        if not hasattr(bank, "text_features_"):
+            return encode_text(self._loaded_model(), bank.sentences_)
+        features = check_array(bank.text_features_, dtype=np.float32)
+        if len(features) != len(bank.sentences_):
+            raise InvalidParameterError(
+                f"The 'prompt_bank' parameter of {_OWNER} set text_features_ with "
+                f"{len(features)} rows for {len(bank.sentences_)} sentences; give one "
+                "row per sentence, in sentences_ order."
+            )
+        norms = np.linalg.norm(features, axis=1, keepdims=True)
+        return features / np.where(norms > 0, norms, 1)
 
     def _chosen_folder(self):
         """``synonym_folder``, or the deprecated ``folder`` with a FutureWarning."""
@@ -447,11 +467,14 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
 
         Returns
         -------
-        labels : ndarray of object, same shape as ``ranking``
-            Class names; ``None`` where ``ranking`` is -1.
+        labels : ndarray, same shape as ``ranking``
+            Class names, of the dtype of ``classes_``; an object array with
+            ``None`` where ``ranking`` is -1.
         """
         check_is_fitted(self, "text_features_")
         ranking = np.asarray(ranking, dtype=np.intp)
+        if (ranking >= 0).all():
+            return self.classes_[ranking]  # the dtype of classes_
         labels = np.empty(ranking.shape, dtype=object)
         known = ranking >= 0
         labels[known] = self.classes_[ranking[known]]

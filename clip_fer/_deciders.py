@@ -59,6 +59,9 @@ def ensemble_proba(class_scores):
     return softmax(np.asarray(class_scores, dtype=np.float64), axis=-1).mean(axis=1)
 
 
+_TIE_LAG = 1e-9
+
+
 def _lift_voted(ensemble, voted):
     """The ensemble probabilities with the voted class lifted to the top.
 
@@ -67,10 +70,13 @@ def _lift_voted(ensemble, voted):
     ``lag``; every probability is scaled by ``1 - alpha`` and ``alpha`` is added
     to the voted class, with ``alpha = 2 lag / (1 + 2 lag)``, so that the voted
     class then leads by ``(1 - alpha) lag``: the margin it trailed by, scaled
-    like the rest.
+    like the rest. A voted class that only ties an earlier class for the
+    ensemble's first place (saturated softmaxes do that) counts as trailing by
+    ``_TIE_LAG``, so that ``argmax`` still names it.
     """
     rows = np.arange(len(ensemble))
     lag = ensemble.max(axis=1) - ensemble[rows, voted]
+    lag = np.where(ensemble.argmax(axis=1) != voted, np.maximum(lag, _TIE_LAG), lag)
     alpha = 2 * lag / (1 + 2 * lag)
     proba = ensemble * (1 - alpha)[:, None]
     proba[rows, voted] += alpha
@@ -152,7 +158,8 @@ class RankVoteDecider(ParamsValidationMixin, BaseEstimator):
     usual case. When the vote overrules the ensemble, the voted class trails the
     ensemble's first by some ``lag``; then every column is scaled by
     ``1 - alpha`` and ``alpha = 2 lag / (1 + 2 lag)`` is added to the voted
-    class, which then leads by the margin it trailed by (scaled like the rest).
+    class, which then leads by the margin it trailed by (scaled like the rest;
+    a tie for first place counts as a lag of 1e-9).
     So rows sum to 1, ``argmax`` is the voted class, every other column is its
     own class's ensemble probability times one factor per row, and the voted
     class's column is its ensemble probability raised by the vote. Ranks after

@@ -114,6 +114,15 @@ def test_proba_lifts_the_voted_class_when_the_vote_overrules_the_ensemble():
     assert decision.proba.argmax() == 0 and decision.proba.sum() == pytest.approx(1.0)
 
 
+def test_proba_argmax_is_the_vote_when_saturated_templates_tie():
+    # Each template's softmax saturates on a different class: the ensemble ties
+    # classes 0 and 2 exactly; the vote (1-1) goes to class 2 by mean score.
+    decision = decide([[[0.0, -900.0, -50.0], [-800.0, -900.0, 0.0]]], top_k=1)
+    assert decision.ranking[0, 0] == 2
+    assert decision.proba.argmax() == 2 and decision.proba.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(decision.proba, [[0.5, 0.0, 0.5]], atol=1e-8)
+
+
 @pytest.mark.parametrize("top_k", [0, 4])
 def test_top_k_out_of_range(top_k):
     decider = RankVoteDecider(top_k=top_k)
@@ -172,6 +181,8 @@ def reference_vote(scores, top_k):
     ensemble = ensemble_by_hand(scores)
     voted = ranking[0]
     lag = max(ensemble) - ensemble[voted]
+    if ensemble.index(max(ensemble)) != voted:  # ties: the voted class must still be argmax
+        lag = max(lag, 1e-9)
     alpha = 2 * lag / (1 + 2 * lag)
     proba = [(1 - alpha) * p + (alpha if c == voted else 0.0) for c, p in enumerate(ensemble)]
     return ranking, shares, proba
