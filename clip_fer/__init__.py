@@ -34,6 +34,7 @@ _EXPORTS = {
     "RankVoteDecider": "._deciders",
     "SynonymFolder": "._folding",
     "PromptBank": "._prompt_bank",
+    "PredictionRecord": "._records",
     "FER2013_CLASSES": "._vocabularies",
     "CacheInfo": ".backends._cache",
     "EmbeddingCache": ".backends._cache",

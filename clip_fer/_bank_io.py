@@ -128,7 +128,15 @@ def load_prompt_bank(source, category="emotions"):
 
 
 def save_prompt_bank(bank, path):
-    """Write ``bank`` as JSON (UTF-8) to ``path``; :func:`load_prompt_bank` reads it back."""
+    """Write ``bank`` as JSON (UTF-8) to ``path``; :func:`load_prompt_bank` reads it back.
+
+    Parameters
+    ----------
+    bank : PromptBank
+        Written from its parameters (fitted or not).
+    path : str or path-like
+        The file to write; replaced if it exists.
+    """
     Path(path).write_text(
         json.dumps(bank_to_dict(bank), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )

@@ -85,7 +85,19 @@ class PredictionRecord:
         return {key: data[key] for key in keys}
 
     def to_flat(self, classes, top_k):
-        """One flat row: box corners, ``label_1`` ... ``label_<top_k>``, one column per class."""
+        """One flat row: box corners, ``label_1`` ... ``label_<top_k>``, one column per class.
+
+        Parameters
+        ----------
+        classes : sequence of str
+            One probability column each (NaN when there is no prediction).
+        top_k : int
+            Number of ``label_<i>`` columns.
+
+        Returns
+        -------
+        row : dict
+        """
         box = self.box or [None] * 4
         labels = list(self.labels) + [None] * (top_k - len(self.labels))
         return {

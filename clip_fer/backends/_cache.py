@@ -57,7 +57,17 @@ def content_key(item):
 
 @dataclass(frozen=True)
 class CacheInfo:
-    """Counters of an :class:`EmbeddingCache` (as ``functools.lru_cache`` has)."""
+    """Counters of an :class:`EmbeddingCache` (as ``functools.lru_cache`` has).
+
+    Attributes
+    ----------
+    hits, misses : int
+        Look-ups that found an embedding, and that did not.
+    entries : int
+        Embeddings held in memory.
+    nbytes, max_bytes : int
+        Bytes they take, and the bound.
+    """
 
     hits: int
     misses: int
@@ -84,7 +94,21 @@ class EmbeddingCache:
         self._lock = threading.Lock()
 
     def get(self, model_id, key, cache_dir=None):
-        """The cached embedding, or None. Looks on disk when ``cache_dir`` is given."""
+        """The cached embedding, or None. Looks on disk when ``cache_dir`` is given.
+
+        Parameters
+        ----------
+        model_id : str
+            The model's identity (embeddings of different models never mix).
+        key : str
+            The image's content key.
+        cache_dir : str or path-like, default=None
+            Also look in this folder.
+
+        Returns
+        -------
+        embedding : ndarray of float32 or None
+        """
         with self._lock:
             value = self._entries.get((model_id, key))
             if value is not None:
@@ -107,7 +131,19 @@ class EmbeddingCache:
         return None
 
     def put(self, model_id, key, value, cache_dir=None):
-        """Store an embedding (a 1-D float32 array); also on disk with ``cache_dir``."""
+        """Store an embedding (a 1-D float32 array); also on disk with ``cache_dir``.
+
+        Parameters
+        ----------
+        model_id : str
+            The model's identity.
+        key : str
+            The image's content key.
+        value : array-like of shape (dim,)
+            The embedding; stored as a read-only float32 copy.
+        cache_dir : str or path-like, default=None
+            Also write it to this folder.
+        """
         value = np.array(value, dtype=np.float32, copy=True)
         value.setflags(write=False)
         with self._lock:

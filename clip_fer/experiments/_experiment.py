@@ -89,6 +89,19 @@ def report_experiment_banks(
 ):
     """The report's nine configurations: n templates x n words, n in 1..3, 3 draws.
 
+    Parameters
+    ----------
+    template_pool : sequence of str, default=the report's template pool
+        Templates to draw from.
+    synonym_pool : dict of str to sequence of str, default=the report's pool
+        Per class, the words to draw from.
+    sizes : sequence of int, default=(1, 2, 3)
+        Each ``n``: draws of ``n`` templates and ``n`` words per class.
+    n_draws : int, default=3
+        Draws per size.
+    random_state : int, RandomState instance or None, default=0
+        Seeds the draws.
+
     Returns
     -------
     banks : dict of str to PromptBank
