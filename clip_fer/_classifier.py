@@ -32,7 +32,7 @@ __all__ = ["ZeroShotEmotionClassifier"]
 _OWNER = "ZeroShotEmotionClassifier"
 
 
-def _warn_skipped(errors, n_items, items=None, limit=5):
+def _warn_skipped(errors, n_items, items=None, limit=5, stacklevel=3):
     """One warning naming how many items were skipped and which."""
     def name(i):
         item = items[i] if items is not None else None
@@ -44,8 +44,8 @@ def _warn_skipped(errors, n_items, items=None, limit=5):
         f"{len(errors)} of {n_items} inputs were skipped (on_error='skip') and have no "
         f"prediction: {shown}{more}"
     )
-    # stacklevel 3: the line that called the public method.
-    warnings.warn(SkippedImagesWarning(message, errors), stacklevel=3)
+    # The default stacklevel names the line that called the public method.
+    warnings.warn(SkippedImagesWarning(message, errors), stacklevel=stacklevel)
 
 
 # The component protocols: any object with these methods plugs in.
@@ -416,7 +416,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
     def _warned_decision(self, X):
         decision, items = self._decision(X)
         if decision.errors:
-            _warn_skipped(decision.errors, len(decision.ranking), items)
+            _warn_skipped(decision.errors, len(decision.ranking), items, stacklevel=4)
         return decision
 
     def decide(self, X):

@@ -169,10 +169,12 @@ def as_records(rows):
         for row in rows.to_dict("records"):
             has_box = all(present(row.get(c)) for c in _BOX)
             out.append(PredictionRecord(
-                image_index=int(row["image_index"]), image=row.get("image"),
+                image_index=int(row["image_index"]),
+                image=row.get("image") if present(row.get("image")) else None,
                 labels=[row[c] for c in labels if present(row[c])],
                 probabilities={c: float(row[c]) for c in classes if present(row[c])},
-                status=row.get("status", "face"), error=row.get("error"),
+                status=row.get("status", "face"),
+                error=row.get("error") if present(row.get("error")) else None,
                 face=int(row["face"]) if present(row.get("face")) else None,
                 box=[int(row[c]) for c in _BOX] if has_box else None,
                 score=float(row["score"]) if present(row.get("score")) else None,
