@@ -210,7 +210,7 @@ def main():
         if not cache and args.skip_uncached_grid:
             continue
         clip_fer.clear_embedding_cache()
-        search = GridSearchCV(ZeroShotEmotionClassifier(model=checkpoint, cache=cache, folder=SynonymFolder()), grid, cv=KFold(5, shuffle=True, random_state=0))
+        search = GridSearchCV(ZeroShotEmotionClassifier(model=checkpoint, cache=cache, synonym_folder=SynonymFolder()), grid, cv=KFold(5, shuffle=True, random_state=0))
         seconds, _ = timed(lambda: search.fit(grid_paths, y))
         rows.append((f"GridSearchCV 9 configs x 5 folds, cache={cache}", seconds / one_pass,
                      f"x one predict pass on {len(grid_paths)} images ({seconds:.1f} s vs {one_pass:.1f} s)"))
