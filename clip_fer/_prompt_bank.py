@@ -91,6 +91,10 @@ class PromptBank(BaseEstimator):
     ('this is glad person', 'this is sad person')
     """
 
+    # The vocabulary is checked item by item in fit, with PromptBankError messages
+    # that name the template or class at fault, which a constraint cannot say.
+    _parameter_constraints = {"templates": "no_validation", "synonyms": "no_validation"}
+
     def __init__(self, templates=None, synonyms=None):
         self.templates = templates
         self.synonyms = synonyms
