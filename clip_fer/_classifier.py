@@ -388,20 +388,24 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         )
         return self.batch_size, self.num_workers, self.on_error
 
-    def _decision(self, X):
-        """The Decision for ``X`` and the inputs it skipped (as data, no warning)."""
+    def _embeddings(self, X):
+        """Unit embeddings of ``X`` (NaN rows for skipped inputs), the ``(index,
+        reason)`` of each skipped input, and the input items (None when precomputed)."""
         check_is_fitted(self, "text_features_")
-        items = None
-        if self.precomputed:
-            skip = self._check_encoding_params()[2] == "skip"
-            embeddings = self._check_embeddings(X, self.text_features_.shape[1], allow_nan=skip)
-            errors = [
-                (int(i), "embedding holds NaN or infinity")
-                for i in np.flatnonzero(np.isnan(embeddings).any(axis=1))
-            ]
-        else:
+        if not self.precomputed:
             items = check_image_sequence(X)
-            embeddings, errors = self._embed(items)
+            return (*self._embed(items), items)
+        skip = self._check_encoding_params()[2] == "skip"
+        embeddings = self._check_embeddings(X, self.text_features_.shape[1], allow_nan=skip)
+        errors = [
+            (int(i), "embedding holds NaN or infinity")
+            for i in np.flatnonzero(np.isnan(embeddings).any(axis=1))
+        ]
+        return embeddings, errors, None
+
+    def _decision(self, X):
+        """The Decision for ``X`` (skipped inputs in ``errors``, no warning) and the items."""
+        embeddings, errors, items = self._embeddings(X)
         valid = ~np.isnan(embeddings).any(axis=1)
         if valid.all():
             return self._decide_embeddings(embeddings), items
@@ -585,15 +589,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
                 "The 'as_frame' parameter of explain must be True, False or 'auto'. "
                 f"Got {as_frame!r} instead."
             )
-        if self.precomputed:
-            skip = self._check_encoding_params()[2] == "skip"
-            embeddings = self._check_embeddings(X, self.text_features_.shape[1], allow_nan=skip)
-            items = None
-            errors = [(int(i), "embedding holds NaN or infinity")
-                      for i in np.flatnonzero(np.isnan(embeddings).any(axis=1))]
-        else:
-            items = check_image_sequence(X)
-            embeddings, errors = self._embed(items)
+        embeddings, errors, items = self._embeddings(X)
         if errors:
             _warn_skipped(errors, len(embeddings), items)
         valid = np.flatnonzero(~np.isnan(embeddings).any(axis=1))

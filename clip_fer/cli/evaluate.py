@@ -66,7 +66,7 @@ def evaluate(args):
     clf = build_estimator(args, load_prompt_bank(args.bank), len(data.images)).fit(y=data.target)
     decision = clf.decide(data.images)
     k = min(K, len(clf.classes_))
-    ranked = clf.classes_[decision.ranking[:, :k]]
+    ranked = clf.labels_of(decision.ranking[:, :k])
     summary = metrics.summarize(data.target, ranked, k=k)
     elapsed = time.perf_counter() - start
 

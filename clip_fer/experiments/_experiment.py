@@ -261,7 +261,7 @@ def run_experiment(estimator, embeddings, y, configurations=None, *, k=3, rank_b
     Parameters
     ----------
     estimator : ZeroShotEmotionClassifier
-        Gives the model and everything but the bank (folder, decider, device,
+        Gives the model and everything but the bank (synonym_folder, decider, device,
         logit scale); its ``prompt_bank`` and ``precomputed`` are replaced.
     embeddings : ndarray of shape (n_samples, dim)
         Image embeddings from ``estimator.embed(images)``, with the same model.
