@@ -247,9 +247,11 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         Parameters
         ----------
         X : ignored, or array of shape (n_samples, dim) when ``precomputed=True``
-            Only its width is checked in the precomputed case.
+            Only its width is checked in the precomputed case. Passed on to the
+            prompt bank's ``fit`` (clip-fer's ignores it).
         y : array-like of shape (n_samples,), default=None
-            If given, every label must be one of the bank's classes.
+            If given, every label must be one of the bank's classes. Passed on
+            to the prompt bank's ``fit`` (clip-fer's ignores it).
 
         Returns
         -------
