@@ -28,10 +28,8 @@ __all__ = [
     "ParamsValidationMixin",
     "Protocol",
     "check_device",
-    "check_float_in",
     "check_int",
     "check_option",
-    "check_positive_float",
     "validate_args",
     "validate_parameter_constraints",
 ]
@@ -261,32 +259,6 @@ def check_int(value, name, owner, low=None, high=None):
             f"Got {value!r} instead."
         )
     return int(value)
-
-
-def check_positive_float(value, name, owner):
-    """Return ``value`` as a float if it is a finite number > 0, else raise."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not ok or not (0 < float(value) < float("inf")):
-        raise InvalidParameterError(
-            f"The '{name}' parameter of {owner} must be a finite float > 0. "
-            f"Got {value!r} instead."
-        )
-    return float(value)
-
-
-def check_float_in(value, name, owner, low, high, closed=True):
-    """Return ``value`` as a float if it lies in ``[low, high]`` (``(low, high)``
-    when ``closed`` is False), else raise."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if ok:
-        ok = low <= value <= high if closed else low < value < high
-    if not ok:
-        interval = f"[{low}, {high}]" if closed else f"({low}, {high})"
-        raise InvalidParameterError(
-            f"The '{name}' parameter of {owner} must be a float in {interval}. "
-            f"Got {value!r} instead."
-        )
-    return float(value)
 
 
 def check_option(value, name, owner, options):
