@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._deciders import Decision, MeanProbaDecider, RankVoteDecider
 from ._folding import SynonymFolder
+from .backends._cache import check_cache_dir
 from .backends._images import check_image_sequence
 from .backends._encoding import embed_images
 from .backends._loading import encode_text, load_model
@@ -86,11 +87,15 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         Keep image embeddings in the process-wide cache
         (:data:`clip_fer.embedding_cache`, a bounded LRU), so an image is encoded
         once however many estimators, clones and grid-search candidates see it.
-        Keys are the model's identity and the image's content (a file's path,
-        size and modification time; an array's bytes).
+        Keys are the model's identity and the image's content (a hash of a
+        file's bytes, so a file replaced by ``cp -p`` or ``rsync -t`` is seen as
+        new; an array's bytes).
     cache_dir : str or path-like, default=None
-        Also persist embeddings to this folder, so a new process need not
-        re-encode. Only used when ``cache`` is True.
+        Also persist embeddings to this folder (created if missing; not a file,
+        not ""), so a new process need not re-encode. Only used when ``cache``
+        is True. Entries read back are validated (checksum, width, finite, unit
+        norm) and re-encoded if damaged; a folder that cannot be written gives
+        one :class:`~clip_fer.exceptions.CacheWriteWarning` and the results.
     on_error : {"raise", "skip"}, default="raise"
         What an unreadable input does. ``"raise"``: an :class:`ImageInputError`
         naming its index and the reason. ``"skip"``: every other input is still
@@ -195,7 +200,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         # Everything is computed before any attribute is set, so a failed refit
         # leaves the previous fit intact.
         bank, folder, decider = clone(bank).fit(), clone(folder).fit(), clone(decider).fit()
-        # A dry run checks the decider against this bank (e.g. top_k <= n_classes).
+        # A dry run checks the decider against this bank.
         decider.decide(np.zeros((1, len(bank.templates_), len(bank.classes_))))
         text_features = encode_text(self._loaded_model(), bank.sentences_)
         if self.precomputed and X is not None:
@@ -265,6 +270,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
                 f"The 'cache' parameter of {_OWNER} must be a bool. Got {self.cache!r} instead."
             )
         on_error = check_option(self.on_error, "on_error", _OWNER, ("raise", "skip"))
+        check_cache_dir(self.cache_dir, _OWNER)
         return batch_size, workers, on_error
 
     def decide(self, X):
@@ -367,6 +373,36 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         decision = self.decide(X)
         labels = self._labels(decision.ranking[:, :k])
         return (labels, decision.scores[:, :k]) if return_scores else labels
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of :meth:`predict` over the inputs that have a prediction.
+
+        Inputs skipped with ``on_error="skip"`` have no prediction; they are
+        left out of the score, and a :class:`SkippedImagesWarning` says how many
+        (so ``GridSearchCV`` scores every candidate over the readable images).
+        If no input has a prediction the score is NaN.
+
+        Parameters
+        ----------
+        X : sequence of images, or embeddings when ``precomputed=True``
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        from sklearn.metrics import accuracy_score
+
+        from .metrics import drop_unpredicted
+
+        y_pred = self.predict(X)
+        weights = None if sample_weight is None else np.asarray(sample_weight)
+        kept = drop_unpredicted(np.asarray(y, dtype=object), y_pred, owner=f"{_OWNER}.score")
+        if kept is None:
+            return float("nan")
+        keep, y_true, y_pred = kept
+        return float(accuracy_score(y_true, y_pred, sample_weight=None if weights is None else weights[keep]))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -65,7 +65,7 @@ def evaluate(args):
     clf = build_estimator(args, load_prompt_bank(args.bank), len(data.images)).fit(y=data.target)
     decision = clf.decide(data.images)
     k = min(K, len(clf.classes_))
-    ranked = clf.classes_[decision.ranking[:, :k]]
+    ranked = clf._labels(decision.ranking[:, :k])  # None for a skipped image, never classes_[-1]
     summary = metrics.summarize(data.target, ranked, k=k)
     elapsed = time.perf_counter() - start
 
