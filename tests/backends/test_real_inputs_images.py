@@ -96,7 +96,7 @@ def test_stacks_are_still_stacks(clf, face_arrays):
 
 # 6. Extreme shapes ------------------------------------------------------------------
 
-@kind(6, "20000x1, 1x20000 and 60000x1 PNGs, a (20000, 1) array", "refused (aspect ratio over 100:1) before any resize; skip: the rest identical")
+@kind(6, "20000x1, 1x20000 and 60000x1 PNG files in a batch", "refused (aspect ratio over 100:1) before any resize; skip: the rest identical")
 @pytest.mark.parametrize("size", [(20000, 1), (1, 20000), (60000, 1)])
 def test_extreme_aspect_ratio_file_is_refused_per_item(clf, tmp_path, face_arrays, size):
     path = tmp_path / "line.png"
