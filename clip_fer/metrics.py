@@ -48,7 +48,7 @@ __all__ = [
 
 
 def _is_missing(value):
-    return value is None or (isinstance(value, (float, np.floating)) and value != value)
+    return value is None or (isinstance(value, (float, np.floating)) and np.isnan(value))
 
 
 def drop_unpredicted(y_true, y_pred, owner="score", stacklevel=3):

@@ -17,7 +17,8 @@ The rules (also in ``docs/bad-inputs.md``):
 
 import os
 import warnings
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import numpy as np
@@ -116,8 +117,8 @@ def check_image_sequence(X):
         if shape[0] == 0:
             raise ImageInputError(0, f"X is empty (an {kind} of shape {shape}); give at least one image.")
         return X  # a stack of images along the first axis
-    if isinstance(X, (Set, Mapping)):
-        what = "a set" if isinstance(X, Set) else "a mapping"
+    if isinstance(X, (AbstractSet, Mapping)):
+        what = "a set" if isinstance(X, AbstractSet) else "a mapping"
         raise ImageInputError(
             0,
             f"X is {what} ({type(X).__name__}), whose order is not the order you gave; "
@@ -217,7 +218,6 @@ def _open_path(path, index):
 
 def _to_rgb(image, index):
     try:
-        image.size, image.mode  # noqa: B018
         image = _upright(image)
         image.load()
     except ValueError as exc:  # "Operation on closed image"

@@ -8,7 +8,6 @@ import io
 from collections import Counter
 
 import numpy as np
-import pytest
 import torch
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
