@@ -54,8 +54,9 @@ def test_score_leaves_skipped_items_out(toy_checkpoint, labelled):
         score = clf.score(paths, y)
     assert score == pytest.approx(expected)
     assert any("1 of 12 samples have no prediction" in str(w.message) for w in record)
-    with pytest.warns(SkippedImagesWarning, match="2 of 2 samples have no prediction"):
+    with pytest.warns(SkippedImagesWarning) as record:
         assert np.isnan(clf.score([paths[4], paths[4]], y[:2]))
+    assert any("2 of 2 samples have no prediction" in str(w.message) for w in record)
 
 
 @kind(10, "GridSearchCV over 2 folders x 3 folds with one bad path of 12", "no NaN score: each split scored over its readable images")
