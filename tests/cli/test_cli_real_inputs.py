@@ -68,3 +68,17 @@ def test_cli_small_bank_and_vote_top_k(toy_checkpoint, twelve, capsys, vote_top_
     assert [r["labels"] for r in rows] == clf.predict_topk(paths, k=2).tolist()
     proba = np.array([[r["probabilities"][c] for c in clf.classes_] for r in rows])
     np.testing.assert_allclose(proba, clf.predict_proba(paths), atol=1e-6)
+
+
+@kind(11, "Ctrl-C during clip-fer evaluate", "one line on stderr, exit 130")
+def test_ctrl_c_in_evaluate_is_one_line(toy_checkpoint, tmp_path, face_arrays, monkeypatch, capsys):
+    for i, name in enumerate(["happy", "sad"]):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        Image.fromarray(face_arrays[i]).save(tmp_path / "data" / name / "0.png")
+
+    def interrupted(self, X):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ZeroShotEmotionClassifier, "decide", interrupted)
+    assert main(["evaluate", "--data", str(tmp_path / "data"), "--model", toy_checkpoint]) == 130
+    assert capsys.readouterr().err.strip() == "clip-fer: interrupted (evaluate)."
