@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_array, check_consistent_length, check
 
 from ._deciders import Decision, MeanProbaDecider, RankVoteDecider
 from ._folding import SynonymFolder
+from .backends._cache import check_cache_dir
 from .backends._images import check_image_sequence
 from .backends._encoding import embed_images
 from .backends._loading import encode_text, load_model
@@ -131,11 +132,15 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         Keep image embeddings in the process-wide cache
         (:data:`clip_fer.embedding_cache`, a bounded LRU), so an image is encoded
         once however many estimators, clones and grid-search candidates see it.
-        Keys are the model's identity and the image's content (a file's path,
-        size and modification time; an array's bytes).
+        Keys are the model's identity and the image's content (a hash of a
+        file's bytes, so a file replaced by ``cp -p`` or ``rsync -t`` is seen as
+        new; an array's bytes).
     cache_dir : str or path-like, default=None
-        Also persist embeddings to this folder, so a new process need not
-        re-encode. Only used when ``cache`` is True.
+        Also persist embeddings to this folder (created if missing; not a file,
+        not ""), so a new process need not re-encode. Only used when ``cache``
+        is True. Entries read back are validated (checksum, width, finite, unit
+        norm) and re-encoded if damaged; a folder that cannot be written gives
+        one :class:`~clip_fer.exceptions.CacheWriteWarning` and the results.
     on_error : {"raise", "skip"}, default="raise"
         What an unreadable input does. ``"raise"``: an :class:`ImageInputError`
         naming its index and the reason. ``"skip"``: every other input is still
@@ -224,7 +229,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "num_workers": [Choices("auto"), Interval(Integral, 0, None, closed="left")],
         "cache": ["boolean"],
-        "cache_dir": [None, str, os.PathLike],
+        "cache_dir": "no_validation",  # check_cache_dir: also refuses "" and files
         "on_error": [Choices("raise", "skip")],
         "logit_scale": [Interval(Real, 0, np.inf, closed="neither")],
         "precomputed": ["boolean"],
@@ -259,6 +264,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         """
         # _fit_context has checked the declared _parameter_constraints.
         check_device(self.device, "device", _OWNER)
+        check_cache_dir(self.cache_dir, _OWNER)
         folder = self._chosen_folder()
         if self.precomputed and X is not None:
             X = check_array(X, dtype=[np.float32, np.float64])
@@ -280,7 +286,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         # A decider's top_k can only be checked against the bank's classes.
         top_k = getattr(decider, "top_k", None)
         if isinstance(top_k, Integral) and not isinstance(top_k, bool):
-            check_int(top_k, "top_k", type(decider).__name__, 1, len(bank.classes_))
+            check_int(top_k, "top_k", type(decider).__name__, 1)  # capped at n_classes
         text_features = self._text_features(bank)
         if self.precomputed and X is not None:
             self._check_embeddings(X, text_features.shape[1])
@@ -388,6 +394,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
             {n: getattr(self, n) for n in names}, _OWNER,
             self._parameter_descriptions, self._parameter_notes,
         )
+        check_cache_dir(self.cache_dir, _OWNER)
         return self.batch_size, self.num_workers, self.on_error
 
     def _embeddings(self, X):
@@ -634,6 +641,42 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
             for r in records
         ]
         return pd.DataFrame(flat)
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of :meth:`predict` over the inputs that have a prediction.
+
+        Inputs skipped with ``on_error="skip"`` have no prediction; they are
+        left out of the score, and a :class:`SkippedImagesWarning` says how many
+        (so ``GridSearchCV`` scores every candidate over the readable images).
+        If no input has a prediction the score is NaN.
+
+        Parameters
+        ----------
+        X : sequence of images, or embeddings when ``precomputed=True``
+            Images as :meth:`embed` takes them.
+        y : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples.
+
+        Returns
+        -------
+        score : float
+            Accuracy in [0, 1] over the predicted inputs, or NaN.
+        """
+        from sklearn.metrics import accuracy_score
+
+        from .metrics import drop_unpredicted
+
+        y_pred = self.predict(X)
+        y = column_or_1d(y)
+        weights = None if sample_weight is None else np.asarray(sample_weight)
+        kept = drop_unpredicted(y, y_pred, owner=f"{_OWNER}.score")
+        if kept is None:
+            return float("nan")
+        keep = kept[0]  # compare the original arrays, so their label types stay as given
+        y_pred = y_pred[keep].astype(self.classes_.dtype) if y_pred.dtype == object else y_pred[keep]
+        return float(accuracy_score(y[keep], y_pred, sample_weight=None if weights is None else weights[keep]))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

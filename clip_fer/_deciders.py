@@ -142,7 +142,9 @@ class RankVoteDecider(ParamsValidationMixin, BaseEstimator):
     Parameters
     ----------
     top_k : int, default=3
-        Number of ranks decided by vote; at most the number of classes.
+        Number of ranks decided by vote. A bank with fewer classes votes on all
+        of them: the number used is ``min(top_k, n_classes)``, so the default
+        works for 1- and 2-class banks such as ``PromptBank.gender()``.
 
     Notes
     -----
@@ -206,7 +208,7 @@ class RankVoteDecider(ParamsValidationMixin, BaseEstimator):
         """
         class_scores = np.asarray(class_scores, dtype=np.float64)
         n_images, n_templates, n_classes = class_scores.shape
-        top_k = check_int(self.top_k, "top_k", type(self).__name__, 1, n_classes)
+        top_k = min(check_int(self.top_k, "top_k", type(self).__name__, 1), n_classes)
 
         per_template = _descending(class_scores)  # (n, T, C): class at each rank
         # at_rank[i, r, c]: how many templates put class c at rank r for image i

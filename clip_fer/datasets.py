@@ -287,7 +287,13 @@ class Fer2013CsvImages(Sequence):
 
 
 def _csv_columns(header, path):
-    names = [_field(name).decode("utf-8-sig").lower() for name in header.split(b",")]
+    try:
+        names = [_field(name).decode("utf-8-sig").lower() for name in header.split(b",")]
+    except UnicodeDecodeError as exc:
+        raise DatasetError(
+            f"The header (line 1) of {path} is not UTF-8 text ({exc.reason} at byte "
+            f"{exc.start}); is it a FER2013 CSV? It starts with 'emotion,pixels,Usage'."
+        ) from None
     missing = [name for name in ("emotion", "pixels") if name not in names]
     if missing:
         raise DatasetError(
@@ -375,7 +381,13 @@ def load_fer2013_csv(path, split=None):
             lines.append(line)
             codes.append(_CSV_CODES[code])
             if usage is not None:
-                usages.append(split_name(_field(fields[usage]).decode()))
+                try:
+                    usages.append(split_name(_field(fields[usage]).decode()))
+                except UnicodeDecodeError as exc:
+                    raise DatasetError(
+                        f"Line {line} of {path} has a Usage field that is not UTF-8 text "
+                        f"({exc.reason}); FER2013's are Training, PublicTest and PrivateTest."
+                    ) from None
 
     keep = np.ones(len(offsets), dtype=bool)
     if wanted is not None:

@@ -16,6 +16,8 @@ __all__ = [
     "DatasetError",
     "SkippedImagesWarning",
     "MissingDependencyError",
+    "CacheWriteWarning",
+    "MultiFrameWarning",
 ]
 
 
@@ -79,3 +81,14 @@ class MissingDependencyError(ClipFerError, ImportError):
 
     The message names the ``pip install`` command that adds it.
     """
+
+
+class CacheWriteWarning(UserWarning):
+    """Embeddings could not be written to ``cache_dir``; results are unaffected.
+
+    Issued once per call; the images are encoded again by the next process.
+    """
+
+
+class MultiFrameWarning(UserWarning):
+    """An animated GIF or multi-page TIFF was read at its first frame only."""

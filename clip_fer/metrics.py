@@ -11,11 +11,21 @@ table: a prediction counts as the true class when the true class is among the
 top 3, and as the top-1 class otherwise (:func:`top_k_predictions`). Its
 accuracy is the top-3 accuracy; its per-class precision, recall and F1 are the
 report's 0.716 table.
+
+Inputs skipped with ``on_error="skip"`` have no prediction (``None``, or a row
+of ``None`` from ``predict_topk``). Every score here, and
+:meth:`ZeroShotEmotionClassifier.score`, leaves such samples out and is computed
+over the others, with one :class:`~clip_fer.exceptions.SkippedImagesWarning`
+saying how many were left out; :func:`summarize` reports the count as
+``n_skipped``. With no prediction at all, the scores are NaN (and
+:func:`per_class_metrics` and :func:`confusion` raise ``ValueError``).
 """
 
 import warnings
 
 import numpy as np
+
+from .exceptions import SkippedImagesWarning
 from sklearn.metrics import (
     accuracy_score,
     balanced_accuracy_score,
@@ -27,6 +37,7 @@ from sklearn.metrics import (
 
 __all__ = [
     "confusion",
+    "drop_unpredicted",
     "macro_f1",
     "per_class_metrics",
     "summarize",
@@ -34,6 +45,62 @@ __all__ = [
     "top_k_predictions",
     "unweighted_average_recall",
 ]
+
+
+def _is_missing(value):
+    return value is None or (isinstance(value, (float, np.floating)) and np.isnan(value))
+
+
+def drop_unpredicted(y_true, y_pred, owner="score", stacklevel=3):
+    """Leave out the samples that have no prediction, with one warning.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+    y_pred : array-like of shape (n_samples,) or (n_samples, k)
+        Predictions; ``None`` (or NaN) marks an input skipped with
+        ``on_error="skip"``, and a ranked row with any ``None`` is missing.
+    owner : str
+        Named in the warning.
+
+    Returns
+    -------
+    kept : tuple (keep, y_true, y_pred) or None
+        The boolean mask of the samples kept and both arrays restricted to
+        them; None when no sample has a prediction.
+    """
+    y_true = np.asarray(y_true, dtype=object)
+    y_pred = np.asarray(y_pred, dtype=object)
+    flat = y_pred.reshape(len(y_pred), -1) if y_pred.ndim else y_pred
+    missing = np.array([any(_is_missing(v) for v in row) for row in flat], dtype=bool)
+    if missing.any():
+        n, left = len(missing), int(missing.sum())
+        warnings.warn(
+            SkippedImagesWarning(
+                f"{owner}: {left} of {n} samples have no prediction (inputs skipped with "
+                f"on_error='skip') and are left out; scored over the other {n - left}.",
+                [(int(i), "no prediction") for i in np.flatnonzero(missing)],
+            ),
+            stacklevel=stacklevel,
+        )
+    if missing.all():
+        return None
+    keep = ~missing
+    return keep, y_true[keep], y_pred[keep]
+
+
+def _scored(owner, y_true, *predictions):
+    """``y_true`` and each prediction array without the unpredicted samples (or None)."""
+    y_true = np.asarray(y_true, dtype=object).ravel()
+    arrays = [np.asarray(p, dtype=object) for p in predictions]
+    if any(len(a) != len(y_true) for a in arrays):
+        return (y_true, *arrays)  # sklearn names the length mismatch
+    stacked = np.column_stack([a.reshape(len(a), -1) for a in arrays]) if len(y_true) else arrays[0]
+    kept = drop_unpredicted(y_true, stacked, owner, stacklevel=4)
+    if kept is None:
+        return None
+    keep = kept[0]
+    return (y_true[keep], *[a[keep] for a in arrays])
 
 
 def _check_ranked(y_true, y_ranked, k):
@@ -90,6 +157,10 @@ def top_k_accuracy(y_true, y_ranked, k=3):
     0.5
     """
     y_true, y_ranked = _check_ranked(y_true, y_ranked, k)
+    kept = _scored("top_k_accuracy", y_true, y_ranked)
+    if kept is None:
+        return float("nan")
+    y_true, y_ranked = kept
     labels = _union_labels(y_true, y_ranked)
     if len(labels) == 1:  # every label is the true one; sklearn needs two classes
         return 1.0
@@ -129,7 +200,8 @@ def top_k_predictions(y_true, y_ranked, k=3):
     """
     y_true, y_ranked = _check_ranked(y_true, y_ranked, k)
     hit = (y_ranked[:, :k] == y_true[:, None]).any(axis=1)
-    return np.where(hit, y_true, y_ranked[:, 0])
+    hit &= ~np.array([_is_missing(v) for v in y_ranked[:, 0]], dtype=bool)
+    return np.where(hit, y_true, y_ranked[:, 0])  # no prediction stays None
 
 
 def macro_f1(y_true, y_pred, labels=None):
@@ -146,6 +218,10 @@ def macro_f1(y_true, y_pred, labels=None):
     -------
     f1 : float
     """
+    kept = _scored("macro_f1", y_true, y_pred)
+    if kept is None:
+        return float("nan")
+    y_true, y_pred = kept
     return float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
 
 
@@ -164,6 +240,10 @@ def unweighted_average_recall(y_true, y_pred):
     -------
     uar : float
     """
+    kept = _scored("unweighted_average_recall", y_true, y_pred)
+    if kept is None:
+        return float("nan")
+    y_true, y_pred = kept
     with warnings.catch_warnings():
         # A predicted class absent from y_true is expected in zero-shot use.
         warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
@@ -187,6 +267,10 @@ def per_class_metrics(y_true, y_pred, labels=None):
         "support": int}}``, as :func:`sklearn.metrics.precision_recall_fscore_support`
         computes them (0 where undefined).
     """
+    kept = _scored("per_class_metrics", y_true, y_pred)
+    if kept is None:
+        raise ValueError("per_class_metrics: no sample has a prediction (every input was skipped).")
+    y_true, y_pred = kept
     labels = _union_labels(y_true, y_pred) if labels is None else labels
     precision, recall, f1, support = precision_recall_fscore_support(
         y_true, y_pred, labels=labels, zero_division=0
@@ -212,6 +296,10 @@ def confusion(y_true, y_pred, labels=None):
         ``matrix[i, j]``: samples of true class ``labels[i]`` predicted as ``labels[j]``.
     labels : ndarray of str
     """
+    kept = _scored("confusion", y_true, y_pred)
+    if kept is None:
+        raise ValueError("confusion: no sample has a prediction (every input was skipped).")
+    y_true, y_pred = kept
     labels = np.asarray(_union_labels(y_true, y_pred) if labels is None else labels, dtype=object)
     return confusion_matrix(y_true, y_pred, labels=labels), labels
 
@@ -232,7 +320,8 @@ def summarize(y_true, y_ranked, k=3, labels=None):
     Returns
     -------
     summary : dict of str to number
-        ``n_images``; ``top1_accuracy``, ``macro_f1`` and ``uar`` of the best
+        ``n_images`` (the samples scored) and ``n_skipped`` (those left out,
+        having no prediction); ``top1_accuracy``, ``macro_f1`` and ``uar`` of the best
         label; ``top{k}_accuracy``; and ``top{k}_macro_f1``, the macro F1 of the
         report's top-k predictions (:func:`top_k_predictions`).
 
@@ -242,9 +331,17 @@ def summarize(y_true, y_ranked, k=3, labels=None):
     0.75
     """
     y_true, y_ranked = _check_ranked(y_true, y_ranked, k)
+    n_given = len(y_true)
+    kept = _scored("summarize", y_true, y_ranked)
+    if kept is None:
+        nan = float("nan")
+        return {"n_images": 0, "n_skipped": n_given, "top1_accuracy": nan, f"top{k}_accuracy": nan,
+                "macro_f1": nan, "uar": nan, f"top{k}_macro_f1": nan}
+    y_true, y_ranked = kept
     y_pred = y_ranked[:, 0]
     return {
         "n_images": len(y_true),
+        "n_skipped": n_given - len(y_true),
         "top1_accuracy": float(accuracy_score(y_true, y_pred)),
         f"top{k}_accuracy": top_k_accuracy(y_true, y_ranked, k),
         "macro_f1": macro_f1(y_true, y_pred, labels),

@@ -113,7 +113,7 @@ def test_labels_must_be_known_classes(toy_checkpoint):
         ({"prompt_bank": {"happy": ["glad"]}}, "The 'prompt_bank' parameter .* must be None or an instance of PromptBank. Got dict"),
         ({"folder": "sum"}, "must be None or an instance of SynonymFolder. Got str"),
         ({"decider": SynonymFolder()}, "must be None or an instance of RankVoteDecider or MeanProbaDecider"),
-        ({"decider": RankVoteDecider(top_k=8)}, r"The 'top_k' parameter of RankVoteDecider must be an int in \[1, 7\]. Got 8 instead."),
+        ({"decider": RankVoteDecider(top_k=0)}, r"The 'top_k' parameter of RankVoteDecider must be an int in \[1, inf\]. Got 0 instead."),
         ({"folder": SynonymFolder("median")}, "The 'reduce' parameter of SynonymFolder must be one of"),
     ],
 )

@@ -123,15 +123,19 @@ def test_proba_argmax_is_the_vote_when_saturated_templates_tie():
     np.testing.assert_allclose(decision.proba, [[0.5, 0.0, 0.5]], atol=1e-8)
 
 
-@pytest.mark.parametrize("top_k", [0, 4])
-def test_top_k_out_of_range(top_k):
-    decider = RankVoteDecider(top_k=top_k)
+def test_top_k_out_of_range():
     with pytest.raises(
         InvalidParameterError,
-        match=rf"^The 'top_k' parameter of RankVoteDecider must be an int in \[1, 3\]\. "
-        rf"Got {top_k} instead\.$",
+        match=r"^The 'top_k' parameter of RankVoteDecider must be an int in \[1, inf\]\. Got 0 instead\.$",
     ):
-        decider.decide(np.array(BUG, dtype=float))
+        RankVoteDecider(top_k=0).decide(np.array(BUG, dtype=float))
+
+
+def test_top_k_above_the_classes_is_capped():
+    capped = RankVoteDecider(top_k=4).decide(np.array(BUG, dtype=float))
+    exact = RankVoteDecider(top_k=3).decide(np.array(BUG, dtype=float))
+    np.testing.assert_array_equal(capped.ranking, exact.ranking)
+    np.testing.assert_array_equal(capped.proba, exact.proba)
 
 
 def test_top_k_checked_at_fit():

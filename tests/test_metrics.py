@@ -98,7 +98,7 @@ def test_confusion_by_hand():
 def test_summarize_by_hand():
     # Best labels: a, c, b, c -> only the first is right; top-2 hits: 1st, 2nd, 4th.
     summary = summarize(Y_RANKED_TRUE, RANKED, k=2)
-    assert list(summary) == ["n_images", "top1_accuracy", "top2_accuracy", "macro_f1", "uar", "top2_macro_f1"]
+    assert list(summary) == ["n_images", "n_skipped", "top1_accuracy", "top2_accuracy", "macro_f1", "uar", "top2_macro_f1"]
     assert summary["n_images"] == 4
     assert summary["top1_accuracy"] == pytest.approx(0.25)
     assert summary["top2_accuracy"] == pytest.approx(0.75)
@@ -107,7 +107,7 @@ def test_summarize_by_hand():
     assert summary["uar"] == pytest.approx(1 / 6)
     # Top-2 rule predictions a, b, b, a: F1 a 1, b 2/3 (tp 1, fp 1), c 0 -> 5/9.
     assert summary["top2_macro_f1"] == pytest.approx(5 / 9)
-    assert all(isinstance(v, float) for k, v in summary.items() if k != "n_images")
+    assert all(isinstance(v, float) for k, v in summary.items() if k not in ("n_images", "n_skipped"))
 
 
 @pytest.mark.parametrize(

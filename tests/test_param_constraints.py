@@ -77,7 +77,7 @@ def test_every_parameter_of_every_estimator_is_declared():
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"cache_dir": 3}, r"The 'cache_dir' parameter of ZeroShotEmotionClassifier must be None, a str or a path\. Got int instead\."),
+        ({"cache_dir": 3}, r"The 'cache_dir' parameter of ZeroShotEmotionClassifier must be None or a folder path \(str or path-like\)\. Got 3 instead\."),
         ({"download_root": ["x"]}, r"The 'download_root' parameter .* Got list instead\."),
         ({"on_error": "ignore"}, r"The 'on_error' parameter .* must be one of 'raise', 'skip'\. Got 'ignore' instead\."),
         ({"num_workers": "many"}, r"must be an int in \[0, inf\]\. Got 'many' instead; 'auto' is also accepted"),

@@ -132,9 +132,14 @@ def test_top_k_is_checked_against_the_bank_without_a_dry_run(toy_checkpoint):
 
     ZeroShotEmotionClassifier(model=toy_checkpoint, decider=CountingDecider(top_k=7)).fit()
     assert CountingDecider.calls == 0  # fit decides nothing
-    with pytest.raises(InvalidParameterError, match=r"The 'top_k' parameter of CountingDecider must be an int in \[1, 2\]"):
+    # top_k above the bank's classes is capped (issue 10), never refused; 0 is refused.
+    ZeroShotEmotionClassifier(
+        model=toy_checkpoint, prompt_bank=PromptBank.gender(), decider=CountingDecider(top_k=3)
+    ).fit()
+    assert CountingDecider.calls == 0
+    with pytest.raises(InvalidParameterError, match=r"The 'top_k' parameter of CountingDecider must be an int in \[1, "):
         ZeroShotEmotionClassifier(
-            model=toy_checkpoint, prompt_bank=PromptBank.gender(), decider=CountingDecider(top_k=3)
+            model=toy_checkpoint, prompt_bank=PromptBank.gender(), decider=CountingDecider(top_k=0)
         ).fit()
 
 

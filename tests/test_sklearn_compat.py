@@ -152,7 +152,7 @@ def test_continuous_targets_are_refused(precomputed, embeddings):
 def test_failed_refit_keeps_the_previous_fit(precomputed, embeddings):
     clf = precomputed.fit()
     before = clf.predict_proba(embeddings)
-    clf.set_params(decider=RankVoteDecider(top_k=99))
+    clf.set_params(decider=RankVoteDecider(top_k=0))
     with pytest.raises(ValueError, match="top_k"):
         clf.fit()
     np.testing.assert_array_equal(clf.predict_proba(embeddings), before)

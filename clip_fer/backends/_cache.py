@@ -1,13 +1,27 @@
 """Image-embedding cache: bounded LRU in memory, optionally persisted to a folder.
 
-Entries are keyed by the model's identity and the image's content: a file by its
-absolute path, size and modification time; an array, tensor or PIL image by a
-hash of its bytes. A file rewritten on disk gets a new key, so stale embeddings
-are never returned.
+Entries are keyed by the model's identity and the image's content:
+
+- a file by a BLAKE2b hash of its bytes. Path, size and times are not used: ``cp -p``,
+  ``rsync -t``, ``tar`` and backups restore a file's size and modification time,
+  so a different photo copied over an old one could keep the old key. Bytes cannot
+  be carried over by a copy. The price is one read of the file per look-up (the
+  decoder reads it anyway on a miss); the gain is also that copies of one file
+  share an entry.
+- an array or tensor by a hash of its dtype, shape and bytes (a tensor as the
+  channels-last array it is read as);
+- a PIL image by a hash of its mode, size, pixels, palette, transparency and EXIF
+  orientation.
+
+Files in ``cache_dir`` carry a checksum of their content and key; an entry read back
+is used only if its checksum, width, dtype (float32), values (finite) and norm (1)
+are right. Anything else (flipped bytes, a truncated file, a folder in its place,
+an old format) is discarded, and the image is encoded again.
 """
 
 import hashlib
 import os
+import struct
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -16,14 +30,24 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..exceptions import InvalidParameterError
+from ._images import exif_orientation, tensor_to_array
+
 __all__ = [
     "EmbeddingCache",
     "CacheInfo",
+    "check_cache_dir",
     "content_key",
     "embedding_cache",
     "text_embedding_cache",
     "clear_embedding_cache",
 ]
+
+_MAGIC = b"CFEMB\x00\x01\n"  # format version 1
+_HEADER = struct.Struct("<8sI")  # magic, width
+_CHECKSUM_BYTES = 16
+_MAX_WIDTH = 1 << 16
+_NORM_TOLERANCE = 1e-3
 
 
 def _digest(*parts):
@@ -33,26 +57,61 @@ def _digest(*parts):
     return h.hexdigest()
 
 
+def _file_digest(path):
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+
+
 def content_key(item):
     """A string identifying an image's content, or None when it cannot be keyed.
 
-    Files are keyed by absolute path, size and modification time (no read);
-    arrays, tensors and PIL images by a hash of their bytes, shape and type.
+    Files by a hash of their bytes; arrays, tensors and PIL images by a hash of
+    what is read from them (see the module docstring).
     """
     try:
         if isinstance(item, (str, os.PathLike)):
-            stat = os.stat(item)
-            return _digest("file", os.path.abspath(item), stat.st_size, stat.st_mtime_ns)
+            return _digest("file", _file_digest(item))
         if isinstance(item, Image.Image):
-            return _digest("pil", item.mode, item.size, item.tobytes())
+            palette = item.getpalette() if item.mode in ("P", "PA") else None
+            return _digest(
+                "pil", item.mode, item.size, item.tobytes(), palette,
+                item.info.get("transparency"), exif_orientation(item),
+            )
         if type(item).__module__.startswith("torch") and hasattr(item, "detach"):
-            item = item.detach().cpu().numpy()
+            item = tensor_to_array(item)
         if isinstance(item, np.ndarray):
             array = np.ascontiguousarray(item)
             return _digest("array", array.dtype.str, array.shape, array.tobytes())
-    except (OSError, ValueError, TypeError):
-        return None  # unreadable items are left to the encoder, which names the error
+    except Exception:  # noqa: BLE001 - unreadable items are left to the reader, which names the error
+        return None
     return None
+
+
+def check_cache_dir(cache_dir, owner):
+    """``cache_dir`` as a Path (None stays None), or an :class:`InvalidParameterError`.
+
+    It must be a non-empty str or path-like naming a folder or nothing yet (it is
+    created on first write); a path to a file is refused.
+    """
+    if cache_dir is None:
+        return None
+    if not isinstance(cache_dir, (str, os.PathLike)) or isinstance(cache_dir, bytes):
+        raise InvalidParameterError(
+            f"The 'cache_dir' parameter of {owner} must be None or a folder path (str or "
+            f"path-like). Got {cache_dir!r} instead."
+        )
+    if os.fspath(cache_dir) == "":
+        raise InvalidParameterError(
+            f"The 'cache_dir' parameter of {owner} must be None or a non-empty folder "
+            "path. Got '' instead; give a folder such as '.clip-fer-cache'."
+        )
+    path = Path(cache_dir)
+    if path.exists() and not path.is_dir():
+        raise InvalidParameterError(
+            f"The 'cache_dir' parameter of {owner} must be a folder. Got {os.fspath(cache_dir)!r}, "
+            "which is a file, instead; give a folder path (created if missing)."
+        )
+    return path
 
 
 @dataclass(frozen=True)
@@ -67,6 +126,8 @@ class CacheInfo:
         Embeddings held in memory.
     nbytes, max_bytes : int
         Bytes they take, and the bound.
+    discarded : int
+        Entries read from ``cache_dir`` that failed validation and were deleted.
     """
 
     hits: int
@@ -74,6 +135,7 @@ class CacheInfo:
     entries: int
     nbytes: int
     max_bytes: int
+    discarded: int = 0
 
 
 class EmbeddingCache:
@@ -90,11 +152,15 @@ class EmbeddingCache:
         self.max_bytes = int(max_bytes)
         self._entries = OrderedDict()
         self._nbytes = 0
-        self._hits = self._misses = 0
+        self._hits = self._misses = self._discarded = 0
         self._lock = threading.Lock()
 
-    def get(self, model_id, key, cache_dir=None):
-        """The cached embedding, or None. Looks on disk when ``cache_dir`` is given.
+    def get(self, model_id, key, cache_dir=None, width=None):
+        """The cached embedding, or None.
+
+        Looks on disk when ``cache_dir`` is given; a file there is used only if it
+        passes validation (checksum, ``width`` when given, finite, unit norm), and
+        is deleted otherwise.
 
         Parameters
         ----------
@@ -104,6 +170,8 @@ class EmbeddingCache:
             The image's content key.
         cache_dir : str or path-like, default=None
             Also look in this folder.
+        width : int, default=None
+            The embedding width an entry read from disk must have.
 
         Returns
         -------
@@ -116,11 +184,7 @@ class EmbeddingCache:
                 self._hits += 1
                 return value
         if cache_dir is not None:
-            path = _disk_path(cache_dir, model_id, key)
-            try:
-                value = np.load(path, allow_pickle=False)
-            except (OSError, ValueError):
-                value = None
+            value = self._load(_disk_path(cache_dir, model_id, key), model_id, key, width)
             if value is not None:
                 self.put(model_id, key, value)
                 with self._lock:
@@ -128,6 +192,27 @@ class EmbeddingCache:
                 return value
         with self._lock:
             self._misses += 1
+        return None
+
+    def _load(self, path, model_id, key, width):
+        try:
+            with open(path, "rb") as file:
+                data = file.read(_HEADER.size + 4 * _MAX_WIDTH + _CHECKSUM_BYTES + 1)
+        except FileNotFoundError:
+            return None
+        except OSError:  # a folder in its place, no permission, ...
+            return self._discard(path)
+        value = _decode(data, model_id, key, width)
+        return self._discard(path) if value is None else value
+
+    def _discard(self, path):
+        with self._lock:
+            self._discarded += 1
+        try:
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+        except OSError:
+            pass  # a read-only cache: the entry is ignored all the same
         return None
 
     def put(self, model_id, key, value, cache_dir=None):
@@ -142,7 +227,8 @@ class EmbeddingCache:
         value : array-like of shape (dim,)
             The embedding; stored as a read-only float32 copy.
         cache_dir : str or path-like, default=None
-            Also write it to this folder.
+            Also write it to this folder. A disk write that fails raises
+            ``OSError`` after the in-memory entry is stored.
         """
         value = np.array(value, dtype=np.float32, copy=True)
         value.setflags(write=False)
@@ -156,27 +242,80 @@ class EmbeddingCache:
                 _, dropped = self._entries.popitem(last=False)
                 self._nbytes -= dropped.nbytes
         if cache_dir is not None:
-            path = _disk_path(cache_dir, model_id, key)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npy")
-            np.save(tmp, value)
+            self.save(model_id, key, value, cache_dir)
+
+    def save(self, model_id, key, value, cache_dir):
+        """Write one entry to ``cache_dir`` atomically, with its checksum.
+
+        Parameters
+        ----------
+        model_id : str
+            The model's identity.
+        key : str
+            The image's content key.
+        value : array-like of shape (dim,)
+            The embedding.
+        cache_dir : str or path-like
+            The folder; ``OSError`` when it cannot be written.
+        """
+        path = _disk_path(cache_dir, model_id, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            tmp.write_bytes(_encode(np.asarray(value, dtype=np.float32), model_id, key))
             os.replace(tmp, path)  # atomic: readers never see half a file
+        finally:
+            if tmp.exists():
+                tmp.unlink()
 
     def info(self):
-        """Hits, misses, entries and bytes so far."""
+        """Hits, misses, entries, bytes and discarded disk entries so far."""
         with self._lock:
-            return CacheInfo(self._hits, self._misses, len(self._entries), self._nbytes, self.max_bytes)
+            return CacheInfo(
+                self._hits, self._misses, len(self._entries), self._nbytes, self.max_bytes,
+                self._discarded,
+            )
 
     def clear(self):
         """Drop every in-memory entry and reset the counters (disk is left alone)."""
         with self._lock:
             self._entries.clear()
             self._nbytes = 0
-            self._hits = self._misses = 0
+            self._hits = self._misses = self._discarded = 0
+
+
+def _checksum(model_id, key, body):
+    h = hashlib.blake2b(digest_size=_CHECKSUM_BYTES)
+    h.update(repr((model_id, key)).encode())
+    h.update(body)
+    return h.digest()
+
+
+def _encode(value, model_id, key):
+    body = _HEADER.pack(_MAGIC, value.size) + value.astype("<f4").tobytes()
+    return body + _checksum(model_id, key, body)
+
+
+def _decode(data, model_id, key, width):
+    """The embedding in ``data``, or None when anything about it is wrong."""
+    if len(data) < _HEADER.size + _CHECKSUM_BYTES:
+        return None
+    magic, size = _HEADER.unpack_from(data)
+    if magic != _MAGIC or not 0 < size <= _MAX_WIDTH or (width is not None and size != width):
+        return None
+    if len(data) != _HEADER.size + 4 * size + _CHECKSUM_BYTES:
+        return None
+    body, checksum = data[:-_CHECKSUM_BYTES], data[-_CHECKSUM_BYTES:]
+    if _checksum(model_id, key, body) != checksum:
+        return None
+    value = np.frombuffer(body, dtype="<f4", offset=_HEADER.size).astype(np.float32)
+    if not np.isfinite(value).all() or abs(float(np.linalg.norm(value)) - 1) > _NORM_TOLERANCE:
+        return None
+    return value
 
 
 def _disk_path(cache_dir, model_id, key):
-    return Path(cache_dir) / _digest(model_id)[:16] / key[:2] / f"{key}.npy"
+    return Path(cache_dir) / _digest(model_id)[:16] / key[:2] / f"{key}.emb"
 
 
 #: The process-wide cache that every estimator with ``cache=True`` shares, so that

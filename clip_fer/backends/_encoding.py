@@ -2,6 +2,7 @@
 the model encodes, fixed-size batches, results moved to the CPU per batch."""
 
 import os
+import warnings
 
 import numpy as np
 import torch
@@ -11,7 +12,7 @@ from tqdm.auto import tqdm
 from ._cache import content_key, embedding_cache
 from ._images import to_rgb_image
 from ._loading import normalized
-from ..exceptions import ImageInputError
+from ..exceptions import CacheWriteWarning, ImageInputError
 
 __all__ = ["embed_images", "iter_image_embeddings", "resolve_num_workers"]
 
@@ -27,11 +28,16 @@ class _Images(Dataset):
 
     def __getitem__(self, position):
         index = self.indices[position]
+        # Errors are returned, not raised: an exception raised in a worker loses its type.
         try:
-            return index, self.preprocess(to_rgb_image(self.images[index], index)), None
+            item = self.images[index]
+            return index, self.preprocess(to_rgb_image(item, index)), None
         except ImageInputError as exc:
-            # Returned, not raised: an exception raised in a worker loses its type.
             return index, None, exc.reason
+        except MemoryError:
+            return index, None, "preprocessing it ran out of memory."
+        except Exception as exc:  # noqa: BLE001 - a failure on one item is that item's
+            return index, None, f"it could not be read or preprocessed ({type(exc).__name__}: {exc})."
 
 
 def _collate(items):
@@ -39,6 +45,9 @@ def _collate(items):
     errors = [(index, reason) for index, _, reason in items if reason is not None]
     pixels = torch.stack([tensor for _, tensor in good]) if good else None
     return [index for index, _ in good], pixels, errors
+
+
+_NOT_FINITE = "the model gave an embedding holding NaN or infinity for it."
 
 
 def resolve_num_workers(num_workers, device):
@@ -75,6 +84,13 @@ def iter_image_embeddings(
             if pixels is not None:
                 pixels = pixels.to(loaded.device, dtype=loaded.input_dtype, non_blocking=True)
                 embeddings = normalized(loaded.model.encode_image(pixels))
+                finite = np.isfinite(embeddings).all(axis=1)
+                if not finite.all():  # e.g. an fp16 overflow: that image's failure, not a result
+                    bad = [i for i, ok in zip(good, finite) if not ok]
+                    errors = sorted(errors + [(i, _NOT_FINITE) for i in bad])
+                    if not skip_errors:
+                        raise ImageInputError(*errors[0])
+                    good, embeddings = [i for i, ok in zip(good, finite) if ok], embeddings[finite]
             yield good, embeddings, errors
             progress.update(len(good) + len(errors))
 
@@ -89,24 +105,40 @@ def embed_images(loaded, images, *, batch_size, num_workers, cache, cache_dir, v
     errors : list of (int, str)
         Index and reason of each unreadable item, in index order.
     """
-    embeddings = np.full((len(images), loaded.embed_dim), np.nan, dtype=np.float32)
+    width = loaded.embed_dim
+    embeddings = np.full((len(images), width), np.nan, dtype=np.float32)
     keys, missing = [None] * len(images), list(range(len(images)))
     if cache:
         keys = [content_key(item) for item in images]
         missing = []
         for i, key in enumerate(keys):
-            found = None if key is None else embedding_cache.get(loaded.identity, key, cache_dir)
+            found = None if key is None else embedding_cache.get(loaded.identity, key, cache_dir, width)
             if found is None:
                 missing.append(i)
             else:
                 embeddings[i] = found
     workers = resolve_num_workers(num_workers, loaded.device)
-    errors = []
+    errors, write_error = [], None
     batches = iter_image_embeddings(loaded, images, missing, batch_size, workers, verbose, skip_errors)
     for good, batch, batch_errors in batches:
         errors.extend(batch_errors)
         embeddings[good] = batch
         for i, row in zip(good, batch):
-            if keys[i] is not None:
-                embedding_cache.put(loaded.identity, keys[i], row, cache_dir)
+            if keys[i] is None:
+                continue
+            embedding_cache.put(loaded.identity, keys[i], row)
+            if cache_dir is not None and write_error is None:
+                try:
+                    embedding_cache.save(loaded.identity, keys[i], row, cache_dir)
+                except OSError as exc:  # results stand; only the next process re-encodes
+                    write_error = exc
+    if write_error is not None:
+        warnings.warn(
+            CacheWriteWarning(
+                f"Embeddings could not be written to cache_dir {os.fspath(cache_dir)!r} "
+                f"({type(write_error).__name__}: {write_error}); the results are unaffected, "
+                "but a new process will encode these images again."
+            ),
+            stacklevel=4,
+        )
     return embeddings, sorted(errors)

@@ -64,6 +64,11 @@ def add_model_options(parser):
         "(RankVoteDecider), or mean, the averaged probabilities (MeanProbaDecider). Default: vote.",
     )
     parser.add_argument(
+        "--vote-top-k", type=positive_int, default=3, metavar="K",
+        help="With --decider vote, the ranks decided by vote (RankVoteDecider's top_k; capped "
+        "at the number of classes). Default: 3.",
+    )
+    parser.add_argument(
         "--batch-size", type=positive_int, default=32, help="Images per forward pass. Default: 32."
     )
     parser.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda[:N]'. Default: auto.")
@@ -90,7 +95,7 @@ def build_estimator(args, prompt_bank=None, n_images=0):
         model=args.model,
         prompt_bank=prompt_bank,
         synonym_folder=SynonymFolder(args.reduce),
-        decider=RankVoteDecider() if args.decider == "vote" else MeanProbaDecider(),
+        decider=RankVoteDecider(getattr(args, "vote_top_k", 3)) if args.decider == "vote" else MeanProbaDecider(),
         device=args.device,
         batch_size=args.batch_size,
         verbose=n_images > args.batch_size,

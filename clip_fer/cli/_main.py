@@ -23,9 +23,13 @@ def build_parser():
 
 
 def main(argv=None):
-    """Run the command line; returns the exit code (0 ok, 1 failure, 2 usage)."""
+    """Run the command line; returns the exit code (0 ok, 1 failure, 2 usage, 130 Ctrl-C)."""
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback
+        print(f"clip-fer: interrupted ({args.command}).", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,10 +1,7 @@
 """``clip-fer predict``: the top-k emotions of images, or of every face in them."""
 
-import csv
 import glob
-import json
 import sys
-import warnings
 from pathlib import Path
 
 from ._common import add_model_options, bank_help, build_estimator
@@ -13,6 +10,7 @@ from ._common import add_model_options, bank_help, build_estimator
 
 _GLOB_CHARACTERS = frozenset("*?[")
 _FACES_PROGRESS = 8  # with --faces, a progress bar for more images than this
+_CHUNK_BATCHES = 4  # without --faces, rows are written every this many batches
 
 
 def _is_image_file(path):
@@ -80,89 +78,154 @@ def add_parser(commands):
     parser.set_defaults(run=lambda args: predict(args, parser))
 
 
-def _write(records, fmt, top_k, classes, out, faces):
-    """Records as a table, CSV or JSON; ``faces`` adds the face columns."""
-    if fmt == "json":
-        shown = [r.to_dict(faces=faces, ndigits=6) for r in records]
-        json.dump([{k: v for k, v in r.items() if k != "image_index"} for r in shown], out, indent=2)
-        out.write("\n")
-        return
-    if fmt == "csv":
-        writer = csv.writer(out)
-        head = ["image", "face", "x0", "y0", "x1", "y1", "score", "status"] if faces else ["image"]
-        writer.writerow([*head, *[f"label_{i + 1}" for i in range(top_k)], *classes])
+class _Writer:
+    """Writes records as they are made, flushing after each chunk, so an
+    interrupted run keeps what it did (a JSON list is closed on the way out)."""
+
+    def __init__(self, fmt, top_k, classes, out, width, faces):
+        self.fmt, self.top_k, self.classes, self.out = fmt, top_k, classes, out
+        self.width, self.faces, self.count = width, faces, 0
+        if fmt == "json":
+            out.write("[")
+        elif fmt == "csv":
+            import csv
+
+            self.csv = csv.writer(out)
+            head = ["image", "face", "x0", "y0", "x1", "y1", "score", "status"] if faces else ["image"]
+            self.csv.writerow([*head, *[f"label_{i + 1}" for i in range(top_k)], *classes])
+        out.flush()
+
+    def write(self, records):
         for r in records:
-            labels = r.labels + [""] * (top_k - len(r.labels))
-            probabilities = [round(r.probabilities[c], 6) if c in r.probabilities else "" for c in classes]
-            fields = [r.image]
-            if faces:
-                box = r.box or [""] * 4
-                fields += [_blank(r.face), *box, _blank(r.score), r.status]
-            writer.writerow([*fields, *labels, *probabilities])
-        return
-    width = max(len(r.image) for r in records)
-    for r in records:
+            getattr(self, f"_{self.fmt}")(r)
+            self.count += 1
+        self.out.flush()
+
+    def close(self):
+        if self.fmt == "json":
+            self.out.write("\n]\n" if self.count else "]\n")
+        self.out.flush()
+
+    def _json(self, r):
+        import json
+        import textwrap
+
+        shown = {k: v for k, v in r.to_dict(faces=self.faces, ndigits=6).items() if k != "image_index"}
+        text = textwrap.indent(json.dumps(shown, indent=2), "  ")
+        self.out.write(("," if self.count else "") + "\n" + text)
+
+    def _csv(self, r):
+        labels = r.labels + [""] * (self.top_k - len(r.labels))
+        probabilities = [round(r.probabilities[c], 6) if c in r.probabilities else "" for c in self.classes]
+        fields = [r.image]
+        if self.faces:
+            box = r.box or [""] * 4
+            fields += [_blank(r.face), *box, _blank(r.score), r.status]
+        self.csv.writerow([*fields, *labels, *probabilities])
+
+    def _table(self, r):
         where = ""
-        if faces:
+        if self.faces:
             box = "" if r.box is None else "[" + ", ".join(map(str, r.box)) + "]"
             where = f"{_blank(r.face):>4}  {box:<22}  "
         if r.caption is None:
             reason = f": {r.error}" if r.error else ""
-            out.write(f"{r.image:<{width}}  {where}{r.status}{reason}\n")
-            continue
+            self.out.write(f"{r.image:<{self.width}}  {where}{r.status}{reason}\n")
+            return
         best, probability = r.caption
         rest = ", ".join(r.labels[1:])
-        out.write(f"{r.image:<{width}}  {where}{best:<10} {probability:.2f}  {rest}\n")
+        self.out.write(f"{r.image:<{self.width}}  {where}{best:<10} {probability:.2f}  {rest}\n")
 
 
 def _blank(value):
     return "" if value is None else value
 
 
+def _chunk_records(clf, paths, start, args, top_k):
+    """The records of ``paths``, which are images ``start, start + 1, ...`` of the run."""
+    import warnings
+
+    from .._records import as_records, image_records
+    from ..exceptions import ImageInputError, SkippedImagesWarning
+    from ..faces._cropping import FaceCropper, predict_faces
+
+    if args.faces:
+        rows = predict_faces(
+            clf, paths, cropper=FaceCropper(grayscale=args.grayscale), top_k=top_k, as_frame=False,
+        )
+        records = as_records(rows)
+    else:
+        try:
+            with warnings.catch_warnings():  # skipped images are in decision.errors,
+                warnings.simplefilter("ignore", SkippedImagesWarning)  # printed at the end
+                decision = clf.decide(paths)
+        except ImageInputError as exc:
+            raise ImageInputError(exc.index + start, exc.reason) from None
+        records = image_records(paths, decision, clf.classes_, top_k)
+    for record in records:
+        if record.error:
+            record.error = record.error.replace(
+                f"Image at index {record.image_index}:", f"Image at index {record.image_index + start}:", 1
+            )
+        record.image_index += start
+    return records
+
+
 def predict(args, parser):
     """Run the command for parsed ``args``; returns the exit code.
 
-    With ``--faces`` an image that cannot be read is reported in its own row and
-    on stderr, the other images are still processed, and the exit code is 1.
+    Rows are written as each chunk of images is done. With ``--faces`` (or
+    ``--on-error skip``) an image that cannot be read is reported in its own row
+    and on stderr, the other images are still processed, and the exit code is 1.
+    Ctrl-C stops after the rows already written, with one line on stderr and
+    exit code 130.
     """
     if args.top_k < 1:
         parser.error("--top-k must be at least 1")
     if args.grayscale and not args.faces:
         parser.error("--grayscale applies to face crops; add --faces")
+    from tqdm.auto import tqdm
+
     from .._bank_io import load_prompt_bank
-    from .._records import as_records, image_records
-    from ..exceptions import ClipFerError, SkippedImagesWarning
-    from ..faces._cropping import FaceCropper, predict_faces
+    from ..exceptions import ClipFerError
     from ..faces._drawing import save_annotated
 
+    records, writer, paths = [], None, []
     try:
         paths = expand_paths(args.paths)
         if not paths:
             raise ClipFerError(f"no image files found in {args.paths}")
-        clf = build_estimator(
-            args, prompt_bank=load_prompt_bank(args.bank),
-            n_images=0 if args.faces else len(paths),
-        ).set_params(on_error=args.on_error).fit()
+        clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank), n_images=0)
+        clf.set_params(on_error=args.on_error).fit()
         top_k = min(args.top_k, len(clf.classes_))
-        if args.faces:
-            rows = predict_faces(
-                clf, paths, cropper=FaceCropper(grayscale=args.grayscale), top_k=top_k,
-                as_frame=False, verbose=len(paths) > _FACES_PROGRESS,
-            )
-            records = as_records(rows)
-        else:
-            with warnings.catch_warnings():  # skipped images are in decision.errors,
-                warnings.simplefilter("ignore", SkippedImagesWarning)  # printed below
-                decision = clf.decide(paths)
-            records = image_records(paths, decision, clf.classes_, top_k)
-        _write(records, args.format, top_k, [str(c) for c in clf.classes_], sys.stdout, args.faces)
+        writer = _Writer(
+            args.format, top_k, [str(c) for c in clf.classes_], sys.stdout,
+            max(len(p) for p in paths), args.faces,
+        )
+        chunk = args.batch_size * (1 if args.faces else _CHUNK_BATCHES)
+        show = len(paths) > (_FACES_PROGRESS if args.faces else args.batch_size)
+        with tqdm(total=len(paths), unit="img", disable=not show, file=sys.stderr) as progress:
+            for start in range(0, len(paths), chunk):
+                done = _chunk_records(clf, paths[start:start + chunk], start, args, top_k)
+                writer.write(done)
+                records.extend(done)
+                progress.update(len(paths[start:start + chunk]))
+        writer.close()
+        writer = None
         if args.annotate:
             save_annotated(paths, records, args.annotate)
+    except KeyboardInterrupt:
+        if writer is not None:
+            writer.close()
+        done = len({r.image_index for r in records})
+        print(f"clip-fer: interrupted; the rows of {done} of {len(paths)} images were written.", file=sys.stderr)
+        return 130
     except (ClipFerError, ValueError, OSError) as exc:
+        if writer is not None:
+            writer.close()
         print(f"clip-fer: error: {exc}", file=sys.stderr)
         return 1
     failed = [r for r in records if r.status == "failed"]
     for r in failed:
         print(f"clip-fer: error: {r.error}", file=sys.stderr)
     return 1 if failed else 0
-

@@ -344,7 +344,7 @@ def run_experiment(estimator, embeddings, y, configurations=None, *, k=3, rank_b
             })
         rankings[name] = ranked
 
-    table = pd.DataFrame(rows).drop(columns="n_images")
+    table = pd.DataFrame(rows).drop(columns=["n_images", "n_skipped"])
     table = table.sort_values(rank_by, ascending=False, kind="stable").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return ExperimentResult(table, pd.DataFrame(per_class), rankings, dict(configurations), k, len(y))

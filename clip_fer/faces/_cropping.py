@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from ._detectors import BlazeFaceDetector
 from .._records import PredictionRecord, prediction_fields, records_to_frame
-from ..backends._images import check_image_sequence, to_rgb_image
+from ..backends._images import UnreadableImage, check_image_sequence, to_rgb_image
 from ..utils._param_validation import (
     Choices,
     ParamsValidationMixin,
@@ -20,7 +20,7 @@ from ..utils._param_validation import (
     validate_args,
 )
 from ..utils._sklearn_compat import Interval, _fit_context
-from ..exceptions import ClipFerError, InvalidParameterError, MissingDependencyError
+from ..exceptions import ClipFerError, ImageInputError, InvalidParameterError, MissingDependencyError
 
 __all__ = ["FaceCropper", "predict_faces", "faces_to_frame"]
 
@@ -140,7 +140,12 @@ class FaceCropper(TransformerMixin, ParamsValidationMixin, BaseEstimator):
         One output per input, so that ``make_pipeline(FaceCropper(), clf)``
         keeps images and labels aligned. An image in which no face is found is
         passed on whole, with a warning naming it; use :func:`predict_faces` for
-        photos with several faces or none.
+        photos with several faces or none. An image that cannot be read (or in
+        which detection fails) is passed on as an
+        :class:`~clip_fer.backends._images.UnreadableImage` holding the reason,
+        so the classifier after it applies its own ``on_error`` to that item:
+        with ``"raise"`` it raises ``ImageInputError`` naming the item, with
+        ``"skip"`` it predicts ``None`` for it and the others as usual.
 
         Parameters
         ----------
@@ -153,8 +158,18 @@ class FaceCropper(TransformerMixin, ParamsValidationMixin, BaseEstimator):
         check_is_fitted(self, "detector_")
         crops, faceless = [], []
         for index, item in enumerate(check_image_sequence(X)):
-            image = to_rgb_image(item, index)
-            faces = _clip_faces(self.detector_.detect(image), image.size)
+            try:
+                image = to_rgb_image(item, index)
+            except ImageInputError as exc:
+                crops.append(UnreadableImage(exc.reason))
+                continue
+            try:
+                faces = _clip_faces(self.detector_.detect(image), image.size)
+            except (MissingDependencyError, InvalidParameterError):
+                raise  # the detector cannot work at all: not this image's fault
+            except Exception as exc:  # noqa: BLE001 - this image's failure
+                crops.append(UnreadableImage(_detection_failed(exc)))
+                continue
             if faces:
                 crops.append(self.crop(image, faces[0][0]))
             else:
@@ -174,6 +189,10 @@ class FaceCropper(TransformerMixin, ParamsValidationMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.requires_fit = True
         return tags
+
+
+def _detection_failed(exc):
+    return f"face detection failed ({type(exc).__name__}: {exc})."
 
 
 def _clip_faces(faces, size):
@@ -218,9 +237,7 @@ def _detect_chunk(cropper, images, start):
             raise  # the detector cannot work at all: not this image's fault
         except Exception as exc:  # any other failure is this image's, not the batch's
             rows.append(_row(
-                index, item, status="failed",
-                error=f"Image at index {index}: face detection failed "
-                      f"({type(exc).__name__}: {exc}).",
+                index, item, status="failed", error=f"Image at index {index}: {_detection_failed(exc)}",
             ))
             continue
         if not faces:

@@ -98,7 +98,7 @@ def test_grid_search_encodes_each_image_once(toy_checkpoint, face_arrays, count_
 def test_cache_dir_survives_a_new_process(toy_checkpoint, face_arrays, tmp_path, count_encoded):
     clf = ZeroShotEmotionClassifier(model=toy_checkpoint, cache_dir=tmp_path / "emb").fit()
     first = clf.embed(face_arrays)
-    assert len(list((tmp_path / "emb").rglob("*.npy"))) == 12
+    assert len(list((tmp_path / "emb").rglob("*.emb"))) == 12
     embedding_cache.clear()  # what a restarted notebook has
     counter = count_encoded(clf)
     np.testing.assert_array_equal(clf.embed(face_arrays), first)
