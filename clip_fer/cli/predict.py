@@ -11,6 +11,7 @@ from .._bank_io import load_prompt_bank
 from ..backends._images import IMAGE_SUFFIXES
 from ..exceptions import ClipFerError, SkippedImagesWarning
 from ._common import add_model_options, bank_help, build_estimator
+from ._ray_engine import add_ray_options
 
 _GLOB_CHARACTERS = frozenset("*?[")
 _FACES_PROGRESS = 8  # with --faces, a progress bar for more images than this
@@ -74,6 +75,7 @@ def add_parser(commands):
         "other image and a 'failed' row for it (exit 1). With --faces, failures are always "
         "per-image rows. Default: raise.",
     )
+    add_ray_options(parser)
     parser.set_defaults(run=lambda args: predict(args, parser))
 
 
@@ -150,6 +152,10 @@ def predict(args, parser):
     With ``--faces`` an image that cannot be read is reported in its own row and
     on stderr, the other images are still processed, and the exit code is 1.
     """
+    if args.engine != "local" or args.output:
+        from ._ray_engine import predict_on_ray
+
+        return predict_on_ray(args, parser)
     if args.top_k < 1:
         parser.error("--top-k must be at least 1")
     if args.grayscale and not args.faces:
