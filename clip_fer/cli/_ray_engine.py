@@ -1,6 +1,7 @@
 """``clip-fer predict --engine ray``: score many images on a Ray cluster into Parquet shards."""
 
 import logging
+import re
 import sys
 
 from .._bank_io import load_prompt_bank
@@ -63,6 +64,10 @@ def _reason(exc):
         if isinstance(seen, ClipFerError):
             return str(seen)
         seen, depth = getattr(seen, "cause", None) or seen.__cause__, depth + 1
+    # Ray may carry the worker's exception only as text in its traceback.
+    found = re.search(r"clip_fer\.exceptions\.\w+: (.+)", str(exc))
+    if found:
+        return found.group(1).strip()
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return lines[-1] if lines else type(exc).__name__
 

@@ -44,7 +44,14 @@ def _column_items(batch, column):
     from ray.data.block import BlockAccessor
 
     images = BlockAccessor.for_block(batch).to_numpy(column)
-    return list(images)  # one (H, W[, C]) array per row, whatever the shapes
+    return [_unpadded(image) for image in images]  # one array per row, whatever the shapes
+
+
+def _unpadded(image):
+    """A gray (H, W) image that Ray padded to (1, H, W) to share a column with (H, W, 3) ones."""
+    if image.ndim == 3 and image.shape[0] == 1 and image.shape[-1] not in (1, 3, 4):
+        return image[0]
+    return image
 
 
 class _Scorer:
