@@ -31,7 +31,7 @@ from clip_fer.distributed import (  # noqa: E402
     written_keys,
 )
 from clip_fer.distributed import _parquet  # noqa: E402
-from clip_fer.exceptions import ClipFerError, InvalidParameterError, SkippedImagesWarning  # noqa: E402
+from clip_fer.exceptions import ClipFerError, InvalidParameterError, MissingDependencyError, SkippedImagesWarning  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
 N_GOOD = 10
@@ -132,10 +132,6 @@ class CountingClassifier(ZeroShotEmotionClassifier):
         return super().embed(X)
 
 
-class Crash(Exception):
-    pass
-
-
 def _stop_after(monkeypatch, n_shards, error):
     """Make the writer stop the run (raise ``error``) once ``n_shards`` shards are written."""
     original, written = _parquet._write_shard, []
@@ -153,10 +149,17 @@ def _stop_after(monkeypatch, n_shards, error):
 
 
 def test_import_clip_fer_imports_no_ray():
-    code = "import sys, clip_fer, clip_fer.distributed, clip_fer.cli; clip_fer.cli.build_parser(); print('ray' in sys.modules)"
+    code = "import sys, clip_fer, clip_fer.cli; clip_fer.cli.build_parser(); print('ray' in sys.modules)"
     env = {**os.environ, "PYTHONPATH": str(TESTS.parent)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_without_ray_the_error_says_how_to_install(toy_checkpoint, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now fails
+    monkeypatch.setitem(sys.modules, "ray.data", None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'clip-fer\[ray\]'"):
+        predict_dataset(None, ZeroShotEmotionClassifier(toy_checkpoint))
 
 
 def test_bad_parameters_and_options(cluster, toy_checkpoint, images, tmp_path):
@@ -231,29 +234,35 @@ def test_embeddings_of_decoded_images_to_parquet(cluster, images, reference, toy
     np.testing.assert_allclose(precomputed.predict_proba(X), expected, atol=1e-5)
 
 
-def test_interrupted_run_resumes_without_encoding_twice(cluster, images, reference, toy_checkpoint, tmp_path, monkeypatch):
+def test_resumed_run_encodes_only_what_is_missing(cluster, images, reference, toy_checkpoint, tmp_path):
+    """An output holding some rows (as a stopped run leaves it): only the others are encoded."""
+    import pyarrow as pa
+
     _, paths = images
     counter = Counter.options(name="encoded").remote()  # noqa: F841 (kept alive by reference)
     clf = CountingClassifier(toy_checkpoint, on_error="skip")
     out = tmp_path / "predictions.parquet"
-    options = dict(rows_per_shard=3, batch_size=2, concurrency=2)
+    _parquet._prepare(out, _parquet._settings(clf, "predict", "path", "path", 3))
+    done = paths[1:8:2]  # rows of the stopped run, as it wrote them
+    columns = {
+        "path": done, "id": [paths.index(p) for p in done],
+        "label": [reference["top"][p][0] for p in done], "labels": [reference["top"][p] for p in done],
+        **{c: [float(reference["proba"][p][j]) for p in done] for j, c in enumerate(reference["classes"])},
+        "error": pa.array([None] * len(done), pa.string()),
+    }
+    _parquet._write_shard(pa.table(columns), out / "part-stopped-000000.parquet")
+    (out / ".part-stopped-000001.parquet.tmp").write_bytes(b"PAR1 half a shard")
 
-    _stop_after(monkeypatch, 2, Crash())
-    with pytest.raises(Crash):
-        predict_to_parquet(ray.data.from_items([{"path": p} for p in paths]), clf, out, **options)
-    monkeypatch.undo()
-    first = written_keys(out)
-    assert len(first) == 6 and len(set(first)) == 6  # two whole shards, nothing else
-    (out / ".part-crashed-000002.parquet.tmp").write_bytes(b"PAR1 half a shard")
-    before = len(ray.get(counter.items_seen.remote()))
-
-    run = predict_to_parquet(ray.data.from_items([{"path": p} for p in paths]), clf, out, **options)
-    encoded = ray.get(counter.items_seen.remote())[before:]
-    assert sorted(encoded) == sorted(set(paths) - set(first))  # the rest, each once
-    assert (run.already, run.written) == (6, len(paths) - 6)
+    dataset = ray.data.from_items([{"path": p, "id": i} for i, p in enumerate(paths)])
+    run = predict_to_parquet(dataset, clf, out, rows_per_shard=3, batch_size=2)
+    encoded = ray.get(counter.items_seen.remote())
+    assert sorted(encoded) == sorted(set(paths) - set(done))  # each missing image once, no other
+    assert (run.already, run.written) == (len(done), len(paths) - len(done))
     assert [key for key, _ in run.errors] == [_broken(paths)]
-    assert not list(out.glob(".*.tmp"))
-    _check_against_reference(pd.read_parquet(out), paths, reference)
+    assert not list(out.glob(".*.tmp"))  # the half-written shard is gone, not read
+    frame = pd.read_parquet(out)
+    assert sorted(frame["id"]) == list(range(len(paths)))  # input columns pass through
+    _check_against_reference(frame, paths, reference)
 
 
 def test_cli_ray_engine_resumes_and_equals_local(cluster, images, toy_checkpoint, tmp_path, monkeypatch, capsys):
@@ -261,7 +270,7 @@ def test_cli_ray_engine_resumes_and_equals_local(cluster, images, toy_checkpoint
     out = tmp_path / "cli.parquet"
     command = [
         "predict", "--engine", "ray", "--output", str(out), "--model", toy_checkpoint,
-        "--on-error", "skip", "--actors", "2", "--rows-per-shard", "2", str(folder),
+        "--on-error", "skip", "--rows-per-shard", "2", str(folder),
     ]
     _stop_after(monkeypatch, 2, KeyboardInterrupt())
     assert main(command) == 130
