@@ -21,17 +21,22 @@ pytest.importorskip("ray.data")
 pytest.importorskip("pyarrow")
 pd = pytest.importorskip("pandas")
 
-from clip_fer import ZeroShotEmotionClassifier  # noqa: E402
-from clip_fer.cli import main  # noqa: E402
-from clip_fer.distributed import (  # noqa: E402
+from clip_fer import ZeroShotEmotionClassifier
+from clip_fer.cli import main
+from clip_fer.distributed import (
+    _parquet,
     embed_to_parquet,
     predict_dataset,
     predict_to_parquet,
     read_embeddings,
     written_keys,
 )
-from clip_fer.distributed import _parquet  # noqa: E402
-from clip_fer.exceptions import ClipFerError, InvalidParameterError, MissingDependencyError, SkippedImagesWarning  # noqa: E402
+from clip_fer.exceptions import (
+    ClipFerError,
+    InvalidParameterError,
+    MissingDependencyError,
+    SkippedImagesWarning,
+)
 
 TESTS = Path(__file__).resolve().parent
 N_GOOD = 10
@@ -239,7 +244,7 @@ def test_resumed_run_encodes_only_what_is_missing(cluster, images, reference, to
     import pyarrow as pa
 
     _, paths = images
-    counter = Counter.options(name="encoded").remote()  # noqa: F841 (kept alive by reference)
+    counter = Counter.options(name="encoded").remote()
     clf = CountingClassifier(toy_checkpoint, on_error="skip")
     out = tmp_path / "predictions.parquet"
     _parquet._prepare(out, _parquet._settings(clf, "predict", "path", "path", 3))

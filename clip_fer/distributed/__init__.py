@@ -12,7 +12,13 @@ first use, never by ``import clip_fer``. See ``docs/distributed.md``.
 """
 
 from ._datasets import embed_dataset, predict_dataset
-from ._parquet import ParquetRun, embed_to_parquet, predict_to_parquet, read_embeddings, written_keys
+from ._parquet import (
+    ParquetRun,
+    embed_to_parquet,
+    predict_to_parquet,
+    read_embeddings,
+    written_keys,
+)
 
 __all__ = [
     "ParquetRun",

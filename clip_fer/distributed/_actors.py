@@ -106,10 +106,11 @@ class _Scorer:
         """The error again, naming the row by its key rather than its place in a batch."""
         name = f"{self.key} {batch.column(self.key)[exc.index].as_py()!r}"
         named = ImageInputError(exc.index, exc.reason)
-        named.args = (
+        message = (
             f"Image of {name}: {exc.reason} To give unreadable images their own row "
-            "instead of stopping, set the estimator's on_error='skip'.",
+            "instead of stopping, set the estimator's on_error='skip'."
         )
+        named.args = (message,)
         return named
 
     @staticmethod

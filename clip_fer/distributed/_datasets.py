@@ -16,7 +16,7 @@ def import_ray():
     """Import ``ray`` with Ray Data, or say how to install it."""
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError as exc:
         raise MissingDependencyError(
             f"clip_fer.distributed needs Ray Data ({exc}). Install it with "
