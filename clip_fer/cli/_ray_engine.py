@@ -100,7 +100,7 @@ def predict_on_ray(args, parser):
         try:
             context = ray.data.DataContext.get_current()
             context.enable_progress_bars = False  # ours counts rows written
-            logging.getLogger("ray.data").setLevel(logging.WARNING)
+            logging.getLogger("ray.data").setLevel(logging.ERROR)
             dataset = ray.data.from_items([{"path": p} for p in paths])
             run = _to_parquet(
                 "predict", dataset, clf, args.output, column="path", key=None, k=k,
