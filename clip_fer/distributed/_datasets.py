@@ -146,6 +146,18 @@ def predict_dataset(
         best first), one float64 column per class in ``classes_`` order (as
         ``predict_proba``: rows sum to 1) and ``error`` (str, null when the image
         was read). Row order is not preserved across blocks.
+
+    Notes
+    -----
+    Actors keep no in-memory embedding cache (each image is seen once) unless
+    the estimator has a ``cache_dir``, which they then share on disk.
+
+    Examples
+    --------
+    >>> import ray                                                      # doctest: +SKIP
+    >>> paths = ray.data.from_items([{"path": p} for p in image_paths])  # doctest: +SKIP
+    >>> clf = ZeroShotEmotionClassifier("ViT-B/32", on_error="skip")     # doctest: +SKIP
+    >>> predict_dataset(paths, clf, concurrency=4, num_gpus=1).write_parquet("out/")  # doctest: +SKIP
     """
     owner = "predict_dataset"
     _check_estimator(estimator, owner)
