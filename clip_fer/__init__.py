@@ -13,6 +13,7 @@ The package is laid out by what each part does:
   quantisation and the embedding caches;
 - :mod:`clip_fer.faces`: face detection, cropping and drawing (the ``faces`` extra);
 - :mod:`clip_fer.experiments`: the report's experiment and its tables and figures;
+- :mod:`clip_fer.distributed`: scoring on Ray Data across machines (the ``ray`` extra);
 - :mod:`clip_fer.cli`: the ``clip-fer`` command, one module per command.
 
 Names are imported on first use (PEP 562), so ``import clip_fer`` is fast and
@@ -63,7 +64,9 @@ _EXPORTS = {
     "PromptBankError": ".exceptions",
     "SkippedImagesWarning": ".exceptions",
 }
-_SUBMODULES = ("backends", "cli", "datasets", "exceptions", "experiments", "faces", "metrics")
+_SUBMODULES = (
+    "backends", "cli", "datasets", "distributed", "exceptions", "experiments", "faces", "metrics",
+)
 
 __all__ = sorted([*_EXPORTS, "datasets", "metrics"])
 

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from ._common import add_model_options, bank_help, build_estimator
+from ._ray_engine import add_ray_options
 
 # Nothing heavy at import time: ``clip-fer --help`` builds every parser.
 
@@ -75,6 +76,7 @@ def add_parser(commands):
         "other image and a 'failed' row for it (exit 1). With --faces, failures are always "
         "per-image rows. Default: raise.",
     )
+    add_ray_options(parser)
     parser.set_defaults(run=lambda args: predict(args, parser))
 
 
@@ -180,6 +182,10 @@ def predict(args, parser):
     Ctrl-C stops after the rows already written, with one line on stderr and
     exit code 130.
     """
+    if args.engine != "local" or args.output:
+        from ._ray_engine import predict_on_ray
+
+        return predict_on_ray(args, parser)
     if args.top_k < 1:
         parser.error("--top-k must be at least 1")
     if args.grayscale and not args.faces:

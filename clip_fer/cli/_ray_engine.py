@@ -1,0 +1,136 @@
+"""``clip-fer predict --engine ray``: score many images on a Ray cluster into Parquet shards."""
+
+import logging
+import re
+import sys
+
+from .._bank_io import load_prompt_bank
+from ..exceptions import ClipFerError
+from ._common import build_estimator, positive_int
+
+__all__ = ["add_ray_options", "predict_on_ray"]
+
+
+def add_ray_options(parser):
+    """``--engine``, ``--output``, ``--address``, ``--actors``, ``--gpus-per-actor``."""
+    group = parser.add_argument_group("scaling out (--engine ray; needs the ray extra)")
+    group.add_argument(
+        "--engine", choices=("local", "ray"), default="local",
+        help="local: this process, results on stdout. ray: a pool of actors on Ray Data "
+        "(a local cluster, or --address), results as Parquet shards in --output; an "
+        "interrupted run started again with the same --output skips what was written. "
+        "Default: local.",
+    )
+    group.add_argument(
+        "--output", metavar="OUT.parquet",
+        help="With --engine ray: the output folder of Parquet shards (one row per image: "
+        "path, label, labels, one probability per class, error).",
+    )
+    group.add_argument(
+        "--address", metavar="ADDRESS",
+        help="With --engine ray: an existing Ray cluster, e.g. 'auto' or "
+        "'ray://head:10001'. Default: start a local one.",
+    )
+    group.add_argument(
+        "--actors", type=positive_int, default=1,
+        help="With --engine ray: model replicas (Ray actors). Default: 1.",
+    )
+    group.add_argument(
+        "--gpus-per-actor", type=float, default=0.0, metavar="N",
+        help="With --engine ray: GPUs reserved per actor (e.g. 1). Default: 0.",
+    )
+    group.add_argument(
+        "--rows-per-shard", type=positive_int, default=1024, metavar="N",
+        help="With --engine ray: rows per Parquet file. Default: 1024.",
+    )
+
+
+def _check_args(args, parser):
+    if args.top_k < 1:
+        parser.error("--top-k must be at least 1")
+    if args.engine != "ray":
+        parser.error("--output writes Parquet shards with --engine ray; add --engine ray")
+    if not args.output:
+        parser.error("--engine ray writes Parquet shards: give --output OUT.parquet")
+    for flag in ("faces", "grayscale", "annotate"):
+        if getattr(args, flag, None):
+            parser.error(f"--{flag} is not available with --engine ray; use --engine local")
+
+
+def _reason(exc):
+    """The clip-fer error inside a Ray error, else the last line Ray reports."""
+    seen, depth = exc, 0
+    while seen is not None and depth < 10:
+        if isinstance(seen, ClipFerError):
+            return str(seen)
+        seen, depth = getattr(seen, "cause", None) or seen.__cause__, depth + 1
+    # Ray may carry the worker's exception only as text in its traceback.
+    found = re.search(r"clip_fer\.exceptions\.\w+: (.+)", str(exc))
+    if found:
+        return found.group(1).strip()
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
+def _connect(ray, address):
+    """Start or join a cluster; True when this call started it (and must stop it)."""
+    if ray.is_initialized():
+        return False
+    ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
+    return True
+
+
+def predict_on_ray(args, parser):
+    """Run ``clip-fer predict --engine ray`` for parsed ``args``; returns the exit code."""
+    _check_args(args, parser)
+    from ..distributed._datasets import _classes, import_ray
+    from ..distributed._parquet import _to_parquet, written_keys
+    from .predict import expand_paths
+
+    try:
+        ray = import_ray()
+        paths = list(dict.fromkeys(expand_paths(args.paths)))  # each input once
+        if not paths:
+            raise ClipFerError(f"no image files found in {args.paths}")
+        clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank))
+        clf.set_params(on_error=args.on_error)
+        k = min(args.top_k, len(_classes(clf)))
+        todo = len(set(paths) - set(written_keys(args.output, "path")))
+        started = _connect(ray, args.address)
+        try:
+            context = ray.data.DataContext.get_current()
+            context.enable_progress_bars = False  # ours counts rows written
+            logging.getLogger("ray.data").setLevel(logging.ERROR)
+            dataset = ray.data.from_items([{"path": p} for p in paths])
+            run = _to_parquet(
+                "predict", dataset, clf, args.output, column="path", key=None, k=k,
+                rows_per_shard=args.rows_per_shard, progress=todo > args.batch_size, total=todo,
+                concurrency=args.actors, num_gpus=args.gpus_per_actor or None,
+            )
+        finally:
+            if started:
+                ray.shutdown()
+    except KeyboardInterrupt:
+        print(
+            f"clip-fer: interrupted; the shards written to {args.output} are kept: run the "
+            "same command again to score the rest.", file=sys.stderr,
+        )
+        return 130
+    except (ClipFerError, ValueError, ImportError, OSError) as exc:
+        print(f"clip-fer: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a Ray error wrapping what went wrong on a worker
+        if type(exc).__module__.split(".")[0] != "ray":
+            raise
+        print(
+            f"clip-fer: error: {_reason(exc)} (shards written so far are kept in "
+            f"{args.output}; run again to resume)", file=sys.stderr,
+        )
+        return 1
+    print(
+        f"{run.written} images scored into {run.output} ({run.already} already there; "
+        f"{len(paths)} inputs); {len(run.errors)} could not be read."
+    )
+    for path, reason in run.errors:
+        print(f"clip-fer: error: {path}: {reason}", file=sys.stderr)
+    return 1 if run.errors else 0

@@ -1,0 +1,157 @@
+"""The callable classes Ray Data runs in its actor pool: one estimator per actor.
+
+Each actor receives the estimator pickled (a fitted one carries its text
+features, never CLIP's weights), fits it if it is not fitted, loads the model
+once through the process-wide cache, and then scores the batches Ray hands it
+with the estimator's own ``decide``/``embed``: the same encoding loop as a local
+``predict``. Batches arrive and leave as ``pyarrow.Table``: every input column is
+passed through and the results are appended.
+"""
+
+import warnings
+
+import numpy as np
+import pyarrow as pa
+from sklearn.base import clone
+
+from ..exceptions import ImageInputError, InvalidParameterError, SkippedImagesWarning
+
+__all__ = ["Embedder", "Predictor", "result_columns"]
+
+
+def result_columns(classes, mode):
+    """Names of the columns that scoring appends, in order."""
+    if mode == "embed":
+        return ["embedding", "error"]
+    return ["label", "labels", *[str(c) for c in classes], "error"]
+
+
+def _is_fitted(estimator):
+    return hasattr(estimator, "text_features_")
+
+
+def _column_items(batch, column):
+    """The items of ``column`` as a list the estimator accepts (paths or arrays)."""
+    data = batch.column(column)
+    if pa.types.is_string(data.type) or pa.types.is_large_string(data.type):
+        return data.to_pylist()
+    if pa.types.is_binary(data.type) or pa.types.is_large_binary(data.type):
+        raise InvalidParameterError(
+            f"The column {column!r} holds encoded bytes; give file paths, or decoded "
+            "images, e.g. from ray.data.read_images(..., include_paths=True) with "
+            "column='image'."
+        )
+    from ray.data.block import BlockAccessor
+
+    images = BlockAccessor.for_block(batch).to_numpy(column)
+    return [_unpadded(image) for image in images]  # one array per row, whatever the shapes
+
+
+def _unpadded(image):
+    """A gray (H, W) image that Ray padded to (1, H, W) to share a column with (H, W, 3) ones."""
+    if image.ndim == 3 and image.shape[0] == 1 and image.shape[-1] not in (1, 3, 4):
+        return image[0]
+    return image
+
+
+class _Scorer:
+    """What both actors share: the estimator, ready, and the skipped-item bookkeeping."""
+
+    mode = None
+
+    def __init__(self, estimator, column, key):
+        if self.mode == "predict" and not _is_fitted(estimator):
+            estimator = clone(estimator).fit()
+        params = {"verbose": False}
+        if estimator.cache_dir is None:
+            # Every item is seen once: an in-memory cache would only hold memory.
+            params["cache"] = False
+        self.estimator = estimator.set_params(**params)
+        self.estimator._loaded_model()  # load once, in the process-wide cache
+        self.column, self.key = column, key
+        self.names = result_columns(getattr(self.estimator, "classes_", ()), self.mode)
+
+    def _check_columns(self, batch):
+        names = batch.schema.names
+        if self.column not in names:
+            raise InvalidParameterError(
+                f"The dataset has no column {self.column!r} (it has {names}); pass the "
+                "column that holds the images as column=."
+            )
+        taken = [name for name in self.names if name in names]
+        if taken:
+            raise InvalidParameterError(
+                f"The dataset already has the columns {taken} that scoring adds; drop "
+                "or rename them first (Dataset.drop_columns, Dataset.rename_columns)."
+            )
+
+    def _run(self, batch, method):
+        """``method(items)`` and ``{row: reason}`` of the items it skipped."""
+        self._check_columns(batch)
+        items = _column_items(batch, self.column)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SkippedImagesWarning)
+            try:
+                result = method(items)
+            except ImageInputError as exc:
+                raise self._named(exc, batch) from None
+        errors = {
+            index: reason
+            for w in caught if isinstance(w.message, SkippedImagesWarning)
+            for index, reason in w.message.errors
+        }
+        return result, errors
+
+    def _named(self, exc, batch):
+        """The error again, naming the row by its key rather than its place in a batch."""
+        name = f"{self.key} {batch.column(self.key)[exc.index].as_py()!r}"
+        named = ImageInputError(exc.index, exc.reason)
+        message = (
+            f"Image of {name}: {exc.reason} To give unreadable images their own row "
+            "instead of stopping, set the estimator's on_error='skip'."
+        )
+        named.args = (message,)
+        return named
+
+    @staticmethod
+    def _error_column(n, errors):
+        return pa.array([errors.get(i) for i in range(n)], type=pa.string())
+
+
+class Predictor(_Scorer):
+    """Appends ``label``, ``labels`` (top ``k``), one probability per class and ``error``."""
+
+    mode = "predict"
+
+    def __init__(self, estimator, column, key, k):
+        super().__init__(estimator, column, key)
+        self.k = k
+
+    def __call__(self, batch):
+        decision, errors = self._run(batch, self.estimator.decide)
+        n = batch.num_rows
+        top = self.estimator._labels(decision.ranking[:, : self.k])
+        failed = decision.ranking[:, 0] < 0
+        labels = [None if bad else [str(c) for c in row] for row, bad in zip(top, failed)]
+        columns = [
+            pa.array([None if bad else str(row[0]) for row, bad in zip(top, failed)], type=pa.string()),
+            pa.array(labels, type=pa.list_(pa.string())),
+            *[pa.array(np.asarray(decision.proba[:, j], dtype=np.float64)) for j in range(decision.proba.shape[1])],
+            self._error_column(n, errors),
+        ]
+        for name, values in zip(self.names, columns):
+            batch = batch.append_column(name, values)
+        return batch
+
+
+class Embedder(_Scorer):
+    """Appends ``embedding`` (float32, L2-normalised; NaN for a skipped item) and ``error``."""
+
+    mode = "embed"
+
+    def __call__(self, batch):
+        embeddings, errors = self._run(batch, self.estimator.embed)
+        flat = pa.array(np.ascontiguousarray(embeddings, dtype=np.float32).ravel())
+        column = pa.FixedSizeListArray.from_arrays(flat, embeddings.shape[1])
+        batch = batch.append_column("embedding", column)
+        return batch.append_column("error", self._error_column(batch.num_rows, errors))

@@ -1,0 +1,200 @@
+"""``predict_dataset`` and ``embed_dataset``: a classifier mapped over a Ray Dataset."""
+
+import numbers
+
+from sklearn.base import clone
+
+from .._classifier import ZeroShotEmotionClassifier
+from .._prompt_bank import PromptBank
+from ..exceptions import InvalidParameterError, MissingDependencyError
+from ..utils._param_validation import check_instance, check_int
+
+__all__ = ["embed_dataset", "import_ray", "predict_dataset"]
+
+
+def import_ray():
+    """Import ``ray`` with Ray Data, or say how to install it."""
+    try:
+        import ray
+        import ray.data
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"clip_fer.distributed needs Ray Data ({exc}). Install it with "
+            "`pip install 'clip-fer[ray]'` (ray[data] and pyarrow)."
+        ) from exc
+    return ray
+
+
+def _classes(estimator):
+    """The estimator's classes, without loading its model when it is not fitted."""
+    if hasattr(estimator, "classes_"):
+        return list(estimator.classes_)
+    bank = check_instance(
+        estimator.prompt_bank, "prompt_bank", "ZeroShotEmotionClassifier", PromptBank, PromptBank
+    )
+    return list(clone(bank).fit().classes_)
+
+
+def _check_estimator(estimator, owner):
+    if not isinstance(estimator, ZeroShotEmotionClassifier):
+        raise InvalidParameterError(
+            f"The 'estimator' parameter of {owner} must be a ZeroShotEmotionClassifier. "
+            f"Got {type(estimator).__name__} instead."
+        )
+    if estimator.precomputed:
+        raise InvalidParameterError(
+            f"{owner} scores images; the estimator has precomputed=True. Pass one with "
+            "precomputed=False (a precomputed estimator needs no cluster: call its "
+            "predict_proba on the embeddings directly)."
+        )
+
+
+def _compute(concurrency, owner):
+    """``concurrency`` (an int, or a (min, max) pair for an autoscaling pool) as a strategy."""
+    ray = import_ray()
+    if isinstance(concurrency, tuple) and len(concurrency) == 2:
+        low = check_int(concurrency[0], "concurrency", owner, 1)
+        high = check_int(concurrency[1], "concurrency", owner, low)
+        return ray.data.ActorPoolStrategy(min_size=low, max_size=high)
+    if not isinstance(concurrency, numbers.Integral) or isinstance(concurrency, bool) or concurrency < 1:
+        raise InvalidParameterError(
+            f"The 'concurrency' parameter of {owner} must be an int >= 1 or a (min, max) "
+            f"pair of them. Got {concurrency!r} instead."
+        )
+    return ray.data.ActorPoolStrategy(size=int(concurrency))
+
+
+def _resources(num_gpus, num_cpus, owner):
+    resources = {}
+    for name, value in (("num_gpus", num_gpus), ("num_cpus", num_cpus)):
+        if value is None:
+            continue
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or value < 0:
+            raise InvalidParameterError(
+                f"The '{name}' parameter of {owner} must be a number >= 0. Got {value!r} instead."
+            )
+        resources[name] = value
+    return resources
+
+
+def _map(dataset, mode, estimator, args, *, column, key, batch_size, concurrency, num_gpus, num_cpus, owner):
+    import_ray()
+    from ._actors import Embedder, Predictor  # pyarrow, only with Ray
+
+    actor = Predictor if mode == "predict" else Embedder
+    if not isinstance(column, str):
+        raise InvalidParameterError(
+            f"The 'column' parameter of {owner} must be a column name. Got {column!r} instead."
+        )
+    key = column if key is None else key
+    batch_size = check_int(batch_size, "batch_size", owner, 1)
+    return dataset.map_batches(
+        actor,
+        batch_size=batch_size,
+        batch_format="pyarrow",
+        compute=_compute(concurrency, owner),
+        fn_constructor_args=(estimator, column, key, *args),
+        **_resources(num_gpus, num_cpus, owner),
+    )
+
+
+def predict_dataset(
+    dataset, estimator, *, column="path", key=None, k=3, batch_size=256, concurrency=1,
+    num_gpus=None, num_cpus=None,
+):
+    """Classify the images of a Ray Dataset on a pool of actors.
+
+    Each actor loads the model once (the process-wide cache), fits the
+    estimator's prompts once if it is not fitted (a fitted estimator travels with
+    its text features and without weights), and scores batches with the
+    estimator's ``decide``: the same encoding loop as a local ``predict``.
+
+    Parameters
+    ----------
+    dataset : ray.data.Dataset
+        One row per image.
+    estimator : ZeroShotEmotionClassifier
+        Fitted or not; ``precomputed=False``. Its ``model`` must be a CLIP name or
+        a checkpoint path readable on every node. Its ``on_error`` decides what an
+        unreadable image does: ``"raise"`` stops the run with an
+        :class:`ImageInputError` naming the image; ``"skip"`` gives it a row with
+        a null ``label`` and ``labels``, NaN probabilities and its reason in
+        ``error``, and costs no other row.
+    column : str, default="path"
+        The column holding the images: file paths (str), or decoded images as from
+        ``ray.data.read_images`` (``column="image"``).
+    key : str, default=None
+        The column that names a row in error messages; None is ``column``.
+    k : int, default=3
+        Classes in ``labels``, in [1, n_classes].
+    batch_size : int, default=256
+        Rows handed to an actor per call. The estimator's own ``batch_size``
+        still sets the images per forward pass.
+    concurrency : int or (int, int), default=1
+        Actors: a fixed number, or (min, max) for a pool that Ray grows with the load.
+    num_gpus : float, default=None
+        GPUs reserved per actor (e.g. 1); the estimator's ``device="auto"`` then
+        uses CUDA, with fp16 under ``precision="auto"``.
+    num_cpus : float, default=None
+        CPUs reserved per actor; None is Ray's default (1). Ray sets each actor's
+        torch threads to it.
+
+    Returns
+    -------
+    dataset : ray.data.Dataset
+        Lazy; every input column, then ``label`` (str), ``labels`` (list of str,
+        best first), one float64 column per class in ``classes_`` order (as
+        ``predict_proba``: rows sum to 1) and ``error`` (str, null when the image
+        was read). Row order is not preserved across blocks.
+
+    Notes
+    -----
+    Actors keep no in-memory embedding cache (each image is seen once) unless
+    the estimator has a ``cache_dir``, which they then share on disk.
+
+    Examples
+    --------
+    >>> import ray                                                      # doctest: +SKIP
+    >>> paths = ray.data.from_items([{"path": p} for p in image_paths])  # doctest: +SKIP
+    >>> clf = ZeroShotEmotionClassifier("ViT-B/32", on_error="skip")     # doctest: +SKIP
+    >>> predict_dataset(paths, clf, concurrency=4, num_gpus=1).write_parquet("out/")  # doctest: +SKIP
+    """
+    owner = "predict_dataset"
+    _check_estimator(estimator, owner)
+    k = check_int(k, "k", owner, 1, len(_classes(estimator)))
+    return _map(
+        dataset, "predict", estimator, (k,), column=column, key=key, batch_size=batch_size,
+        concurrency=concurrency, num_gpus=num_gpus, num_cpus=num_cpus, owner=owner,
+    )
+
+
+def embed_dataset(
+    dataset, estimator, *, column="path", key=None, batch_size=256, concurrency=1,
+    num_gpus=None, num_cpus=None,
+):
+    """Image embeddings of a Ray Dataset, on a pool of actors.
+
+    The embeddings are ``estimator.embed``'s: L2-normalised, float32, what an
+    estimator with ``precomputed=True`` takes as ``X``. Written to Parquet (see
+    :func:`embed_to_parquet`), they let ``GridSearchCV`` search prompt banks
+    without touching the images again.
+
+    Parameters
+    ----------
+    dataset, estimator, column, key, batch_size, concurrency, num_gpus, num_cpus
+        As in :func:`predict_dataset`; the estimator need not be fitted (only its
+        model, device, precision, batch and error settings are used, but an
+        unfitted one is fitted once per actor).
+
+    Returns
+    -------
+    dataset : ray.data.Dataset
+        Lazy; every input column, then ``embedding`` (a fixed-size list of
+        float32; NaN for a skipped image) and ``error`` (str, null when read).
+    """
+    owner = "embed_dataset"
+    _check_estimator(estimator, owner)
+    return _map(
+        dataset, "embed", estimator, (), column=column, key=key, batch_size=batch_size,
+        concurrency=concurrency, num_gpus=num_gpus, num_cpus=num_cpus, owner=owner,
+    )

@@ -1,0 +1,295 @@
+"""Resumable Parquet output: shards written atomically as they finish, keyed by input.
+
+An output is a folder::
+
+    OUT.parquet/
+        _clip_fer.json                  what was computed, with which settings
+        part-<run>-<n>.parquet          complete shards, one per finished batch of rows
+        .part-<run>-<n>.parquet.tmp     a shard being written (removed on the next run)
+
+A shard is written under a hidden temporary name and renamed when complete, so
+every ``part-*.parquet`` holds whole rows. A run started again on the same
+output reads the key column of the shards already there and scores only the
+inputs they lack: no image is encoded twice, and each input ends up in exactly
+one row. Parquet readers (pandas, pyarrow, Ray, Spark, DuckDB) skip names that
+start with ``_`` or ``.``, so ``pandas.read_parquet("OUT.parquet")`` reads the rows.
+"""
+
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..exceptions import ClipFerError, InvalidParameterError
+from ..utils._param_validation import check_int
+from ._datasets import _check_estimator, embed_dataset, import_ray, predict_dataset
+
+__all__ = ["ParquetRun", "embed_to_parquet", "predict_to_parquet", "read_embeddings", "written_keys"]
+
+MANIFEST = "_clip_fer.json"
+_SHARDS = "part-*.parquet"
+_PARTIAL = ".part-*.parquet.tmp"
+# Settings that change neither the numbers nor their meaning: a resumed run may change them.
+_FREE = {"batch_size", "num_workers", "cache", "cache_dir", "verbose", "device", "download_root", "on_error"}
+
+
+@dataclass(frozen=True)
+class ParquetRun:
+    """What one :func:`predict_to_parquet` or :func:`embed_to_parquet` call did.
+
+    Attributes
+    ----------
+    output : str
+        The output folder.
+    written : int
+        Rows this call wrote.
+    already : int
+        Rows the output held before this call (inputs it did not score again).
+    errors : list of (key, str)
+        Key and reason of each row this call wrote for an unreadable image.
+    shards : list of str
+        The shard files this call wrote.
+    """
+
+    output: str
+    written: int
+    already: int
+    errors: list = field(default_factory=list)
+    shards: list = field(default_factory=list)
+
+
+def _shard_files(output):
+    return sorted(Path(output).glob(_SHARDS))
+
+
+def written_keys(output, key="path"):
+    """The ``key`` values of every row in the complete shards of ``output``.
+
+    Parameters
+    ----------
+    output : str or path-like
+        An output folder of :func:`predict_to_parquet` or :func:`embed_to_parquet`;
+        a missing folder holds nothing.
+    key : str, default="path"
+
+    Returns
+    -------
+    keys : list
+        In shard order; only this column is read.
+    """
+    import pyarrow.parquet as pq
+
+    keys = []
+    for shard in _shard_files(output):
+        keys.extend(pq.ParquetFile(shard).read(columns=[key]).column(key).to_pylist())
+    return keys
+
+
+def _settings(estimator, mode, column, key, k):
+    params = estimator.get_params(deep=True)
+    fixed = {
+        name: repr(value) for name, value in sorted(params.items())
+        if name not in _FREE and not hasattr(value, "get_params")  # components: by their params
+    }
+    settings = {"clip_fer": mode, "column": column, "key": key, "estimator": fixed}
+    if mode == "predict":
+        settings["k"] = k
+    return settings
+
+
+def _prepare(output, settings):
+    """Check ``output`` against ``settings``, write its manifest, drop partial shards."""
+    out = Path(output)
+    if out.exists() and not out.is_dir():
+        raise ClipFerError(
+            f"The output {str(out)!r} is a file; give a folder name such as OUT.parquet "
+            "(shards are written inside it)."
+        )
+    manifest = out / MANIFEST
+    if manifest.is_file():
+        found = json.loads(manifest.read_text())
+        if found != settings:
+            changed = _differences(found, settings)
+            raise ClipFerError(
+                f"The output {str(out)!r} holds results made with other settings "
+                f"(differing: {', '.join(changed)}). Resume it with the same settings, or "
+                "write to a new output."
+            )
+    elif out.is_dir() and any(out.iterdir()):
+        raise ClipFerError(
+            f"The output {str(out)!r} is a folder that clip-fer did not write (no "
+            f"{MANIFEST}); give a new or empty folder."
+        )
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        _replace_atomically(manifest, lambda tmp: tmp.write_text(json.dumps(settings, indent=1)))
+    for partial in out.glob(_PARTIAL):
+        partial.unlink()  # a shard a stopped run was writing: its rows are not done
+    return out
+
+
+def _differences(found, settings):
+    def flat(s):
+        return {**{n: v for n, v in s.items() if n != "estimator"}, **s.get("estimator", {})}
+
+    a, b = flat(found), flat(settings)
+    return sorted(name for name in a.keys() | b.keys() if a.get(name) != b.get(name))
+
+
+def _replace_atomically(path, write):
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _write_shard(table, path):
+    import pyarrow.parquet as pq
+
+    _replace_atomically(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def _drop_written(batch, key, written):
+    import pyarrow.compute as pc
+
+    return batch.filter(pc.invert(pc.is_in(batch.column(key), value_set=written)))
+
+
+def _to_parquet(mode, dataset, estimator, output, *, column, key, k, rows_per_shard, progress, total, **options):
+    import pyarrow as pa
+    from tqdm.auto import tqdm
+
+    import_ray()
+    owner = f"{mode}_to_parquet"
+    _check_estimator(estimator, owner)
+    rows_per_shard = check_int(rows_per_shard, "rows_per_shard", owner, 1)
+    key = column if key is None else key
+    if not isinstance(key, str):
+        raise InvalidParameterError(
+            f"The 'key' parameter of {owner} must be a column name. Got {key!r} instead."
+        )
+    out = _prepare(output, _settings(estimator, mode, column, key, k))
+    done = written_keys(out, key)
+    if done:
+        dataset = dataset.map_batches(
+            _drop_written, batch_format="pyarrow", fn_kwargs={"key": key, "written": pa.array(done)}
+        )
+    if mode == "predict":
+        results = predict_dataset(dataset, estimator, column=column, key=key, k=k, **options)
+    else:
+        results = embed_dataset(dataset, estimator, column=column, key=key, **options)
+    if column != key:
+        results = results.drop_columns([column])  # the images themselves stay where they are
+
+    run = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    shards, errors, written = [], [], 0
+    bar = tqdm(total=total, unit="img", desc="Scoring images", disable=not progress)
+    with bar:
+        batches = results.iter_batches(batch_size=rows_per_shard, batch_format="pyarrow")
+        for table in batches:
+            if table.num_rows == 0:
+                continue
+            path = out / f"part-{run}-{len(shards):06d}.parquet"
+            _write_shard(table, path)
+            shards.append(str(path))
+            written += table.num_rows
+            if table.column("error").null_count < table.num_rows:
+                keys, reasons = table.column(key).to_pylist(), table.column("error").to_pylist()
+                errors.extend((k_, r) for k_, r in zip(keys, reasons) if r is not None)
+            bar.update(table.num_rows)
+    return ParquetRun(str(out), written, len(done), errors, shards)
+
+
+def predict_to_parquet(
+    dataset, estimator, output, *, column="path", key=None, k=3, rows_per_shard=1024,
+    progress=False, **options,
+):
+    """Classify a Ray Dataset into Parquet shards, resuming what a stopped run began.
+
+    Parameters
+    ----------
+    dataset : ray.data.Dataset
+        One row per image; the ``key`` values must be unique (file paths are).
+    estimator : ZeroShotEmotionClassifier
+        As in :func:`predict_dataset`.
+    output : str or path-like
+        A folder (e.g. ``"predictions.parquet"``), created if needed. If it holds
+        shards of an earlier run with the same settings, the inputs whose key is
+        in them are not scored again. Settings that change results (model,
+        precision, prompt bank, folder, decider, ``k``, ...) must match; device,
+        batch sizes and ``on_error`` may change.
+    column : str, default="path"
+        The column holding the images (paths, or decoded images).
+    key : str, default=None
+        The column identifying an input across runs; None is ``column``, which
+        must then hold paths. With decoded images, use their path column, e.g.
+        ``ray.data.read_images(..., include_paths=True)`` with ``column="image",
+        key="path"``; the image column is then left out of the output.
+    k : int, default=3
+        Classes in ``labels``.
+    rows_per_shard : int, default=1024
+        Rows per Parquet file; a shard is written as soon as it is complete.
+    progress : bool, default=False
+        Show a progress bar of the rows written.
+    **options
+        ``batch_size``, ``concurrency``, ``num_gpus``, ``num_cpus`` of
+        :func:`predict_dataset`.
+
+    Returns
+    -------
+    run : ParquetRun
+        How many rows were written, and which failed (with ``on_error="skip"``).
+
+    Notes
+    -----
+    Two runs must not write to the same output at the same time. Rows of
+    unreadable images are results too: a resumed run does not retry them.
+    """
+    return _to_parquet(
+        "predict", dataset, estimator, output, column=column, key=key, k=k,
+        rows_per_shard=rows_per_shard, progress=progress, total=None, **options,
+    )
+
+
+def embed_to_parquet(
+    dataset, estimator, output, *, column="path", key=None, rows_per_shard=1024,
+    progress=False, **options,
+):
+    """Image embeddings of a Ray Dataset into Parquet shards, resumably.
+
+    As :func:`predict_to_parquet`, with the columns of :func:`embed_dataset`
+    (``embedding``, ``error``). Read them back with :func:`read_embeddings`.
+    """
+    return _to_parquet(
+        "embed", dataset, estimator, output, column=column, key=key, k=None,
+        rows_per_shard=rows_per_shard, progress=progress, total=None, **options,
+    )
+
+
+def read_embeddings(output, *, key="path", column="embedding"):
+    """The embeddings of an :func:`embed_to_parquet` output as arrays.
+
+    Parameters
+    ----------
+    output : str or path-like
+        The output folder (or a single Parquet file).
+    key : str, default="path"
+    column : str, default="embedding"
+
+    Returns
+    -------
+    keys : ndarray of object, shape (n_rows,)
+    embeddings : ndarray of float32, shape (n_rows, dim)
+        Rows of skipped images are NaN. Accepted as ``X`` by an estimator with
+        ``precomputed=True`` (and ``on_error="skip"`` when there are NaN rows).
+    """
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(output, columns=[key, column])
+    vectors = table.column(column).combine_chunks()
+    dim = vectors.type.list_size
+    flat = vectors.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    return np.asarray(table.column(key).to_pylist(), dtype=object), flat.reshape(-1, dim)

@@ -1,0 +1,299 @@
+"""clip_fer.distributed and ``clip-fer predict --engine ray`` on one local Ray cluster.
+
+The cluster is started once for the module (Ray startup and each actor's first
+import of torch dominate the cost). Actors are other processes: they load the
+toy checkpoint from its file and import this worktree's clip_fer and this test
+module through PYTHONPATH.
+"""
+
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ray = pytest.importorskip("ray")
+pytest.importorskip("ray.data")
+pytest.importorskip("pyarrow")
+pd = pytest.importorskip("pandas")
+
+from clip_fer import ZeroShotEmotionClassifier
+from clip_fer.cli import main
+from clip_fer.distributed import (
+    _parquet,
+    embed_to_parquet,
+    predict_dataset,
+    predict_to_parquet,
+    read_embeddings,
+    written_keys,
+)
+from clip_fer.exceptions import (
+    ClipFerError,
+    InvalidParameterError,
+    MissingDependencyError,
+    SkippedImagesWarning,
+)
+
+TESTS = Path(__file__).resolve().parent
+N_GOOD = 10
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One local cluster for the module; workers import this checkout and these tests."""
+    if ray.is_initialized():
+        pytest.skip("a Ray session is already running in this process")
+    path = os.pathsep.join(p for p in (str(TESTS.parent), str(TESTS), os.environ.get("PYTHONPATH")) if p)
+    ray.init(
+        num_cpus=2, include_dashboard=False, logging_level="ERROR",
+        runtime_env={"env_vars": {"PYTHONPATH": path, "HF_HUB_OFFLINE": "1"}},
+    )
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory, face_arrays):
+    """Ten readable images (gray 48x48, two RGB of other sizes) and one corrupt file, sorted."""
+    folder = tmp_path_factory.mktemp("faces")
+    for i, face in enumerate(face_arrays[:N_GOOD]):
+        image = Image.fromarray(face)
+        if i % 5 == 4:
+            image = image.convert("RGB").resize((40 + i, 52))
+        image.save(folder / f"face{i:02d}.png")
+    (folder / "face99_broken.png").write_bytes(b"this is not a png")
+    paths = sorted(str(p) for p in folder.glob("*.png"))
+    return folder, paths
+
+
+def _broken(paths):
+    return next(p for p in paths if "broken" in p)
+
+
+@pytest.fixture(scope="module")
+def reference(images, toy_checkpoint):
+    """Local ``predict_proba``/``predict_topk``/``embed`` of every image, by path."""
+    _, paths = images
+    clf = ZeroShotEmotionClassifier(toy_checkpoint, on_error="skip").fit()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkippedImagesWarning)
+        proba = clf.predict_proba(paths)
+        top = clf.predict_topk(paths, k=3)
+        embeddings = clf.embed(paths)
+    return {
+        "classes": [str(c) for c in clf.classes_],
+        "proba": dict(zip(paths, proba)),
+        "top": dict(zip(paths, top.tolist())),
+        "embedding": dict(zip(paths, embeddings)),
+    }
+
+
+def _missing(value):
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+
+
+def _check_against_reference(frame, paths, reference, key="path"):
+    """One row per path, probabilities and top-k as local predict; the broken row empty."""
+    assert sorted(frame[key]) == sorted(paths)
+    frame = frame.set_index(key)
+    classes = reference["classes"]
+    for path in paths:
+        row = frame.loc[path]
+        if "broken" in path:
+            assert _missing(row["label"]) and _missing(row["labels"])
+            assert np.isnan(row[classes].to_numpy(dtype=float)).all()
+            assert "not an image format" in row["error"]
+            continue
+        np.testing.assert_allclose(row[classes].to_numpy(dtype=float), reference["proba"][path], atol=1e-5)
+        assert list(row["labels"]) == reference["top"][path]
+        assert row["label"] == reference["top"][path][0] and pd.isna(row["error"])
+
+
+# Counting what actors encode: a named actor that a subclass reports to.
+
+
+@ray.remote(num_cpus=0)
+class Counter:
+    def __init__(self):
+        self.items = []
+
+    def add(self, items):
+        self.items.extend(items)
+
+    def items_seen(self):
+        return list(self.items)
+
+
+class CountingClassifier(ZeroShotEmotionClassifier):
+    """Reports every item it is asked to encode to the actor named 'encoded'."""
+
+    def embed(self, X):
+        ray.get(ray.get_actor("encoded").add.remote([str(x) for x in X]))
+        return super().embed(X)
+
+
+def _stop_after(monkeypatch, n_shards, error):
+    """Make the writer stop the run (raise ``error``) once ``n_shards`` shards are written."""
+    original, written = _parquet._write_shard, []
+
+    def write(table, path):
+        if len(written) == n_shards:
+            raise error
+        original(table, path)
+        written.append(path)
+
+    monkeypatch.setattr(_parquet, "_write_shard", write)
+
+
+# Checks before any work (the cluster fixture only keeps Ray from starting a default one).
+
+
+def test_import_clip_fer_imports_no_ray():
+    code = "import sys, clip_fer, clip_fer.cli; clip_fer.cli.build_parser(); print('ray' in sys.modules)"
+    env = {**os.environ, "PYTHONPATH": str(TESTS.parent)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_without_ray_the_error_says_how_to_install(toy_checkpoint, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now fails
+    monkeypatch.setitem(sys.modules, "ray.data", None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'clip-fer\[ray\]'"):
+        predict_dataset(None, ZeroShotEmotionClassifier(toy_checkpoint))
+
+
+def test_bad_parameters_and_options(cluster, toy_checkpoint, images, tmp_path):
+    _, paths = images
+    clf = ZeroShotEmotionClassifier(toy_checkpoint)
+    dataset = ray.data.from_items([{"path": paths[0]}])  # lazy: no cluster work
+    with pytest.raises(InvalidParameterError, match=r"The 'k' parameter of predict_dataset must be an int in \[1, 7\]. Got 0"):
+        predict_dataset(dataset, clf, k=0)
+    with pytest.raises(InvalidParameterError, match="The 'concurrency' parameter of predict_dataset must be"):
+        predict_dataset(dataset, clf, concurrency=0)
+    with pytest.raises(InvalidParameterError, match="precomputed=True"):
+        predict_dataset(dataset, clf.set_params(precomputed=True))
+    with pytest.raises(SystemExit) as info:
+        main(["predict", paths[0], "--output", str(tmp_path / "out.parquet")])
+    assert info.value.code == 2  # --output without --engine ray
+    with pytest.raises(SystemExit):
+        main(["predict", paths[0], "--engine", "ray"])  # no --output
+
+
+def test_an_output_with_other_settings_is_refused(cluster, toy_checkpoint, images, tmp_path):
+    _, paths = images
+    out = tmp_path / "out.parquet"
+    _parquet._prepare(out, _parquet._settings(ZeroShotEmotionClassifier(toy_checkpoint), "predict", "path", "path", 3))
+    dataset = ray.data.from_items([{"path": paths[0]}])
+    with pytest.raises(ClipFerError, match=r"other settings \(differing: k, logit_scale\)"):
+        predict_to_parquet(dataset, ZeroShotEmotionClassifier(toy_checkpoint, logit_scale=50.0), out, k=2)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "mine.txt").write_text("keep me")
+    with pytest.raises(ClipFerError, match="clip-fer did not write"):
+        predict_to_parquet(dataset, ZeroShotEmotionClassifier(toy_checkpoint), tmp_path / "other")
+
+
+# On the cluster.
+
+
+def test_predict_dataset_equals_local_predict(cluster, images, reference, toy_checkpoint):
+    _, paths = images
+    dataset = ray.data.from_items([{"path": p, "id": i} for i, p in enumerate(paths)])
+    clf = ZeroShotEmotionClassifier(toy_checkpoint, on_error="skip").fit()  # travels fitted
+    frame = predict_dataset(dataset, clf, batch_size=3, concurrency=2).to_pandas()
+    assert list(frame.columns) == ["path", "id", "label", "labels", *reference["classes"], "error"]
+    assert sorted(frame["id"]) == list(range(len(paths)))  # input columns pass through
+    _check_against_reference(frame, paths, reference)
+
+
+def test_unreadable_image_under_raise_names_it(cluster, images, toy_checkpoint, tmp_path, capsys):
+    _, paths = images
+    code = main([
+        "predict", "--engine", "ray", "--output", str(tmp_path / "raise.parquet"),
+        "--model", toy_checkpoint, paths[0], _broken(paths),
+    ])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "face99_broken.png" in err and "not an image format" in err and "on_error='skip'" in err
+
+
+def test_embeddings_of_decoded_images_to_parquet(cluster, images, reference, toy_checkpoint, tmp_path):
+    """read_images rows (arrays, two shapes) -> embeddings in Parquet -> a precomputed estimator."""
+    _, paths = images
+    good = [p for p in paths if "broken" not in p]
+    dataset = ray.data.read_images(good, include_paths=True)
+    out = tmp_path / "embeddings.parquet"
+    run = embed_to_parquet(dataset, ZeroShotEmotionClassifier(toy_checkpoint), out, column="image", key="path", rows_per_shard=4)
+    assert (run.written, run.already, run.errors) == (len(good), 0, [])
+    keys, X = read_embeddings(out)
+    keys = ["/" + k.lstrip("/") for k in keys]  # read_images may drop the leading slash
+    assert sorted(keys) == good
+    for key, row in zip(keys, X):
+        np.testing.assert_allclose(row, reference["embedding"][key], atol=1e-5)
+    precomputed = ZeroShotEmotionClassifier(toy_checkpoint, precomputed=True).fit(X)
+    expected = np.array([reference["proba"][k] for k in keys])
+    np.testing.assert_allclose(precomputed.predict_proba(X), expected, atol=1e-5)
+
+
+def test_resumed_run_encodes_only_what_is_missing(cluster, images, reference, toy_checkpoint, tmp_path):
+    """An output holding some rows (as a stopped run leaves it): only the others are encoded."""
+    import pyarrow as pa
+
+    _, paths = images
+    counter = Counter.options(name="encoded").remote()
+    clf = CountingClassifier(toy_checkpoint, on_error="skip")
+    out = tmp_path / "predictions.parquet"
+    _parquet._prepare(out, _parquet._settings(clf, "predict", "path", "path", 3))
+    done = paths[1:8:2]  # rows of the stopped run, as it wrote them
+    columns = {
+        "path": done, "id": [paths.index(p) for p in done],
+        "label": [reference["top"][p][0] for p in done], "labels": [reference["top"][p] for p in done],
+        **{c: [float(reference["proba"][p][j]) for p in done] for j, c in enumerate(reference["classes"])},
+        "error": pa.array([None] * len(done), pa.string()),
+    }
+    _parquet._write_shard(pa.table(columns), out / "part-stopped-000000.parquet")
+    (out / ".part-stopped-000001.parquet.tmp").write_bytes(b"PAR1 half a shard")
+
+    dataset = ray.data.from_items([{"path": p, "id": i} for i, p in enumerate(paths)])
+    run = predict_to_parquet(dataset, clf, out, rows_per_shard=3, batch_size=2)
+    encoded = ray.get(counter.items_seen.remote())
+    assert sorted(encoded) == sorted(set(paths) - set(done))  # each missing image once, no other
+    assert (run.already, run.written) == (len(done), len(paths) - len(done))
+    assert [key for key, _ in run.errors] == [_broken(paths)]
+    assert not list(out.glob(".*.tmp"))  # the half-written shard is gone, not read
+    frame = pd.read_parquet(out)
+    assert sorted(frame["id"]) == list(range(len(paths)))  # input columns pass through
+    _check_against_reference(frame, paths, reference)
+
+
+def test_cli_ray_engine_resumes_and_equals_local(cluster, images, toy_checkpoint, tmp_path, monkeypatch, capsys):
+    folder, paths = images
+    out = tmp_path / "cli.parquet"
+    command = [
+        "predict", "--engine", "ray", "--output", str(out), "--model", toy_checkpoint,
+        "--on-error", "skip", "--rows-per-shard", "2", str(folder),
+    ]
+    _stop_after(monkeypatch, 2, KeyboardInterrupt())
+    assert main(command) == 130
+    assert "run the same command again" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert len(set(written_keys(out))) == len(written_keys(out)) == 4
+
+    assert main(command) == 1  # the broken image has a failed row
+    captured = capsys.readouterr()
+    assert f"{len(paths) - 4} images scored into {out} (4 already there; {len(paths)} inputs); 1 could not be read." in captured.out
+    assert f"clip-fer: error: {_broken(paths)}: file" in captured.err
+
+    clf = ZeroShotEmotionClassifier(toy_checkpoint, on_error="skip").fit()  # the CLI's defaults
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkippedImagesWarning)
+        local = {
+            "classes": [str(c) for c in clf.classes_],
+            "proba": dict(zip(paths, clf.predict_proba(paths))),
+            "top": dict(zip(paths, clf.predict_topk(paths, k=3).tolist())),
+        }
+    _check_against_reference(pd.read_parquet(out), paths, local)
