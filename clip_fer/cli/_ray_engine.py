@@ -4,8 +4,6 @@ import logging
 import re
 import sys
 
-from .._bank_io import load_prompt_bank
-from ..exceptions import ClipFerError
 from ._common import build_estimator, positive_int
 
 __all__ = ["add_ray_options", "predict_on_ray"]
@@ -59,6 +57,8 @@ def _check_args(args, parser):
 
 def _reason(exc):
     """The clip-fer error inside a Ray error, else the last line Ray reports."""
+    from ..exceptions import ClipFerError
+
     seen, depth = exc, 0
     while seen is not None and depth < 10:
         if isinstance(seen, ClipFerError):
@@ -83,6 +83,8 @@ def _connect(ray, address):
 def predict_on_ray(args, parser):
     """Run ``clip-fer predict --engine ray`` for parsed ``args``; returns the exit code."""
     _check_args(args, parser)
+    from .._bank_io import load_prompt_bank
+    from ..exceptions import ClipFerError
     from ..distributed._datasets import _classes, import_ray
     from ..distributed._parquet import _to_parquet, written_keys
     from .predict import expand_paths

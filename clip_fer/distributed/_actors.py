@@ -130,7 +130,7 @@ class Predictor(_Scorer):
     def __call__(self, batch):
         decision, errors = self._run(batch, self.estimator.decide)
         n = batch.num_rows
-        top = self.estimator._labels(decision.ranking[:, : self.k])
+        top = self.estimator.labels_of(decision.ranking[:, : self.k])
         failed = decision.ranking[:, 0] < 0
         labels = [None if bad else [str(c) for c in row] for row, bad in zip(top, failed)]
         columns = [

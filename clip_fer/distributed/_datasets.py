@@ -2,12 +2,10 @@
 
 import numbers
 
-from sklearn.base import clone
-
-from .._classifier import ZeroShotEmotionClassifier
+from .._classifier import ZeroShotEmotionClassifier, _fitted_component
 from .._prompt_bank import PromptBank
 from ..exceptions import InvalidParameterError, MissingDependencyError
-from ..utils._param_validation import check_instance, check_int
+from ..utils._param_validation import check_int
 
 __all__ = ["embed_dataset", "import_ray", "predict_dataset"]
 
@@ -29,10 +27,7 @@ def _classes(estimator):
     """The estimator's classes, without loading its model when it is not fitted."""
     if hasattr(estimator, "classes_"):
         return list(estimator.classes_)
-    bank = check_instance(
-        estimator.prompt_bank, "prompt_bank", "ZeroShotEmotionClassifier", PromptBank, PromptBank
-    )
-    return list(clone(bank).fit().classes_)
+    return list(_fitted_component(estimator.prompt_bank, PromptBank).classes_)
 
 
 def _check_estimator(estimator, owner):
