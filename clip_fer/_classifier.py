@@ -54,16 +54,22 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
     """Zero-shot facial emotion recognition with CLIP, after the C.U report.
 
     Each image is scored against every sentence of the prompt bank (templates x
-    synonyms) as ``logit_scale * cosine``; the folder merges each class's
+    synonyms) as ``logit_scale * cosine + logit_bias``, the model's own logits;
+    the folder merges each class's
     synonyms, template by template; the decider ranks the classes. Nothing is
     learned from images: ``fit`` only encodes the prompts.
 
     Parameters
     ----------
     model : str or path-like, default="ViT-B/32"
-        An OpenAI CLIP name (downloaded on first use) or the path of a local
-        checkpoint, a JIT archive or a state dict, which loads offline. The model
-        is loaded once per process and shared; it is never copied or pickled.
+        An OpenAI CLIP name (downloaded on first use; ``"openai:ViT-B/32"`` too) or
+        the path of a local checkpoint, a JIT archive or a state dict, which loads
+        offline; ``"open_clip:ARCH/PRETRAINED"`` (a pretrained tag, or after the
+        first ``/`` a local weights file; open_clip's ``hf-hub:`` names too; the
+        ``open_clip`` extra); ``"hf_clip:NAME_OR_DIR"`` (a Hugging Face id or a
+        ``save_pretrained`` folder: CLIP, SigLIP, SigLIP 2; the ``hf`` extra). See
+        :func:`clip_fer.load_model` and docs/backbones.md. The model is loaded once
+        per process and shared; it is never copied or pickled.
     prompt_bank : PromptBank, default=None
         Templates and synonyms; None is ``PromptBank()`` (the default bank).
     folder : SynonymFolder, default=None
@@ -99,9 +105,12 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         ``predict_proba`` and ``embed``, ``-1`` in ``decide().ranking``) and a
         :class:`SkippedImagesWarning` says how many and which. With
         ``precomputed=True``, rows holding NaN or infinity are the bad inputs.
-    logit_scale : float, default=100.0
-        Multiplies cosine similarities before folding and softmax; 100 is CLIP's
-        trained scale and the report's constant.
+    logit_scale : "model" or float, default="model"
+        Multiplies cosine similarities before folding and softmax. ``"model"``
+        uses the model's learned scale and bias (OpenAI's CLIPs learned 100, the
+        report's constant; SigLIP also learned a bias, added to every score). A
+        float replaces the scale and drops any bias: scores are
+        ``logit_scale * cosine``.
     precomputed : bool, default=False
         If True, ``X`` is an (n_samples, dim) array of image embeddings (as
         returned by :meth:`embed`) instead of images.
@@ -118,6 +127,9 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         Fitted clones of the components.
     text_features_ : ndarray of shape (n_sentences, dim)
         L2-normalised embeddings of ``prompt_bank_.sentences_``.
+    logit_scale_, logit_bias_ : float
+        The scale and bias in use: the model's (``logit_scale="model"``) or the
+        given scale and 0.
     n_features_in_ : int
         Embedding width; set only when ``precomputed=True``.
 
@@ -142,7 +154,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         cache=True,
         cache_dir=None,
         on_error="raise",
-        logit_scale=100.0,
+        logit_scale="model",
         precomputed=False,
         download_root=None,
         verbose=False,
@@ -179,7 +191,13 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : ZeroShotEmotionClassifier
         """
-        check_positive_float(self.logit_scale, "logit_scale", _OWNER)
+        if not (isinstance(self.logit_scale, str) and self.logit_scale == "model"):
+            if isinstance(self.logit_scale, str):
+                raise InvalidParameterError(
+                    f"The 'logit_scale' parameter of {_OWNER} must be 'model' or a finite "
+                    f"float > 0. Got {self.logit_scale!r} instead."
+                )
+            check_positive_float(self.logit_scale, "logit_scale", _OWNER)
         self._check_encoding_params()
         for name in ("precomputed", "verbose"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
@@ -197,7 +215,12 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         bank, folder, decider = clone(bank).fit(), clone(folder).fit(), clone(decider).fit()
         # A dry run checks the decider against this bank (e.g. top_k <= n_classes).
         decider.decide(np.zeros((1, len(bank.templates_), len(bank.classes_))))
-        text_features = encode_text(self._loaded_model(), bank.sentences_)
+        loaded = self._loaded_model()
+        text_features = encode_text(loaded, bank.sentences_)
+        if isinstance(self.logit_scale, str):
+            scale, bias = loaded.logit_scale, loaded.logit_bias
+        else:
+            scale, bias = float(self.logit_scale), 0.0
         if self.precomputed and X is not None:
             self._check_embeddings(X, text_features.shape[1])
         if y is not None:
@@ -206,6 +229,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         self.prompt_bank_, self.folder_, self.decider_ = bank, folder, decider
         self.classes_ = bank.classes_
         self.text_features_ = text_features
+        self.logit_scale_, self.logit_bias_ = scale, bias
         if self.precomputed:
             self.n_features_in_ = text_features.shape[1]
         elif hasattr(self, "n_features_in_"):
@@ -302,7 +326,8 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         return Decision(ranking, scores, proba)
 
     def _decide_embeddings(self, embeddings):
-        scores = self.logit_scale * (embeddings @ self.text_features_.T.astype(embeddings.dtype))
+        scores = self.logit_scale_ * (embeddings @ self.text_features_.T.astype(embeddings.dtype))
+        scores = scores + self.logit_bias_
         n_templates = len(self.prompt_bank_.templates_)
         scores = scores.reshape(len(scores), n_templates, -1)  # sentences are template-major
         class_scores = self.folder_.fold(scores, self.prompt_bank_.word_class_, len(self.classes_))
@@ -331,11 +356,17 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         """Class probabilities, columns in ``classes_`` order.
 
         The numbers are the prompt ensemble's: for each template, a softmax over
-        classes of its folded scores (``logit_scale * cosine``); then the mean over
-        templates. With :class:`RankVoteDecider` they are re-assigned along the
-        voted ranking, so the voted first class holds the largest value. Rows sum
-        to 1 and ``argmax`` gives ``predict``. They are relative scores among the
-        bank's classes, not calibrated frequencies.
+        classes of its folded scores (``logit_scale * cosine + logit_bias``); then
+        the mean over templates. With :class:`RankVoteDecider` they are
+        re-assigned along the voted ranking, so the voted first class holds the
+        largest value. Rows sum to 1 and ``argmax`` gives ``predict``. They are
+        relative scores among the bank's classes, not calibrated frequencies.
+
+        For a sigmoid-trained model (SigLIP) they are still this softmax over
+        classes of its logits, not SigLIP's own per-sentence sigmoid
+        probabilities (which are independent yes/no scores and need not sum to
+        1). With ``SynonymFolder("mean")`` the bias shifts every class alike and
+        cancels in the softmax; with ``"sum"`` a class gets it once per word.
 
         Returns
         -------
