@@ -13,7 +13,7 @@ import torch
 
 from ..exceptions import PromptBankError
 
-__all__ = ["LoadedModel", "normalized", "file_source", "check_sentence_lengths"]
+__all__ = ["LoadedModel", "normalized", "file_source", "check_sentence_lengths", "describe"]
 
 
 class LoadedModel:
@@ -124,3 +124,8 @@ def check_sentence_lengths(sentences, too_long, context_length):
                 f"A sentence is longer than the model's {context_length}-token "
                 f"context, e.g. {sentence!r}; shorten its template or words."
             )
+
+
+def describe(exc):
+    """``"Type: message"`` of an exception on one line, for wrapping it in ours."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"

@@ -17,7 +17,7 @@ import os
 
 import torch
 
-from ._base import LoadedModel, check_sentence_lengths, file_source
+from ._base import LoadedModel, check_sentence_lengths, describe, file_source
 from ._quantize import quantize_linears
 from ..exceptions import MissingDependencyError, ModelLoadError
 
@@ -84,7 +84,7 @@ class HFModel(LoadedModel):
 
     def tokenize(self, sentences):
         """The text tower's inputs for ``sentences``, as the model was trained."""
-        lengths = [len(ids) for ids in self.tokenizer(list(sentences))["input_ids"]]
+        lengths = [len(ids) for ids in self.tokenizer(list(sentences), verbose=False)["input_ids"]]
         check_sentence_lengths(sentences, [n > self.context_length for n in lengths], self.context_length)
         if self.pad_to_max_length:
             encoded = self.tokenizer(
@@ -128,11 +128,11 @@ def load(spec, device, precision, download_root, identity):
         if local:
             raise ModelLoadError(
                 f"The folder {spec!r} could not be loaded as a transformers model "
-                f"({type(exc).__name__}: {exc}). It must hold what save_pretrained writes "
+                f"({describe(exc)}). It must hold what save_pretrained writes "
                 "for the model, its tokenizer and its image processor (or a processor)."
             ) from exc
         raise ModelLoadError(
-            f"The Hugging Face model {name!r} could not be loaded ({type(exc).__name__}: {exc}). "
+            f"The Hugging Face model {name!r} could not be loaded ({describe(exc)}). "
             "Without network access, download it where there is one (`hf download "
             f"{spec} --local-dir DIR`, or save_pretrained of the model, tokenizer and image "
             "processor) and pass the folder: model='hf_clip:/path/to/DIR'."

@@ -11,7 +11,7 @@ import os
 
 import torch
 
-from ._base import LoadedModel, check_sentence_lengths, file_source
+from ._base import LoadedModel, check_sentence_lengths, describe, file_source
 from ._quantize import quantize_image_tower
 from ..exceptions import MissingDependencyError, ModelLoadError
 
@@ -125,7 +125,7 @@ def load(spec, device, precision, download_root, identity):
         if local:
             raise ModelLoadError(
                 f"The weights file {pretrained!r} could not be loaded into open_clip's {arch} "
-                f"({type(exc).__name__}: {exc}). It must be a state dict of that architecture "
+                f"({describe(exc)}). It must be a state dict of that architecture "
                 "(.pt, .bin or .safetensors)."
             ) from exc
         if arch.startswith(_SCHEMAS):
@@ -135,7 +135,7 @@ def load(spec, device, precision, download_root, identity):
             hint = (f"download the weights where there is one and pass their path: "
                     f"'open_clip:{arch}//path/to/weights.safetensors'")
         raise ModelLoadError(
-            f"The open_clip model {name!r} could not be loaded ({type(exc).__name__}: {exc}). "
+            f"The open_clip model {name!r} could not be loaded ({describe(exc)}). "
             f"If it needs a download and this machine has no network, {hint}."
         ) from exc
     model = model.to(device=device, dtype=torch.float16 if precision == "fp16" else torch.float32)
