@@ -94,10 +94,15 @@ def quantize_image_tower(visual):
     return _quantize(visual, lambda name: not name.startswith("attnpool."))
 
 
-def quantize_linears(model, prefixes):
+def quantize_linears(model, prefixes, skip=("patch_embedding",)):
     """Quantise, in place, the ``nn.Linear`` layers of ``model`` (fp32, CPU) whose
     qualified names start with one of ``prefixes`` (the image tower's modules),
-    attention included; returns ``model``."""
+    attention included; returns ``model``.
+
+    Layers whose name contains one of ``skip`` stay in fp32: Siglip2's patch
+    embedding is a Linear whose ``weight.dtype`` its caller reads, which a
+    quantised layer no longer has.
+    """
     model = model.float().cpu().eval()
     for name, child in model.named_children():
         if name.startswith(prefixes):
@@ -105,7 +110,9 @@ def quantize_linears(model, prefixes):
                 setattr(model, name, LinearAttention(child))
             else:
                 _replace_attention(child)
-    return _quantize(model, lambda name: name.startswith(prefixes), inplace=True)
+    return _quantize(
+        model, lambda name: name.startswith(prefixes) and not any(part in name for part in skip), inplace=True
+    )
 
 
 def _quantize(module, select, inplace=False):

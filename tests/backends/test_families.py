@@ -13,6 +13,7 @@ import pytest
 import torch
 from PIL import Image
 from scipy.special import softmax
+from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 from clip_fer import (
@@ -30,7 +31,7 @@ import toy_families
 open_clip = pytest.importorskip("open_clip")
 transformers = pytest.importorskip("transformers")
 
-FAMILIES = ["open_clip-vit", "open_clip-sigmoid", "hf-clip", "hf-siglip"]
+FAMILIES = ["open_clip-vit", "open_clip-sigmoid", "hf-clip", "hf-siglip", "hf-siglip2"]
 ONE_TEMPLATE = PromptBank(
     ["a photo of a {} looking face."],
     {c: [c] for c in ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")},
@@ -50,25 +51,28 @@ class Reference:
             self.model.eval()
             self.tokenizer = open_clip.get_tokenizer(arch)
         else:
-            folder = toy_families.hf_clip_folder() if family == "hf-clip" else toy_families.hf_siglip_folder()
+            folder = getattr(toy_families, f"{family.replace('-', '_')}_folder")()
             self.name = f"hf_clip:{folder}"
             self.model = transformers.AutoModel.from_pretrained(folder).eval()
-            self.processor = transformers.AutoProcessor.from_pretrained(folder)
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+            self.image_processor = transformers.AutoImageProcessor.from_pretrained(folder)
 
     def _text_inputs(self, sentences):
-        if self.family == "hf-siglip":
+        if "siglip" in self.family:
             # As SigLIP was trained: padded to max_length, pads attended (no mask).
-            ids = self.processor(text=sentences, padding="max_length", max_length=64, return_tensors="pt")
+            ids = self.tokenizer(sentences, padding="max_length", max_length=64, return_tensors="pt")
             return {"input_ids": ids["input_ids"]}
-        return dict(self.processor(text=sentences, padding=True, return_tensors="pt"))
+        return dict(self.tokenizer(sentences, padding=True, return_tensors="pt"))
+
+    def _image_inputs(self, images):
+        return dict(self.image_processor(images=images, return_tensors="pt"))
 
     @torch.no_grad()
     def image_features(self, images):
         if self.family.startswith("open_clip"):
             pixels = torch.stack([self.preprocess(image) for image in images])
             return self.model.encode_image(pixels, normalize=True).numpy()
-        pixels = self.processor(images=images, return_tensors="pt")["pixel_values"]
-        out = self.model.get_image_features(pixel_values=pixels).pooler_output
+        out = self.model.get_image_features(**self._image_inputs(images)).pooler_output
         return torch.nn.functional.normalize(out, dim=-1).numpy()
 
     @torch.no_grad()
@@ -84,8 +88,8 @@ class Reference:
         if self.family.startswith("open_clip"):
             pixels = torch.stack([self.preprocess(image) for image in images])
             return self.model.get_logits(pixels, self.tokenizer(sentences))[0].numpy()
-        pixels = self.processor(images=images, return_tensors="pt")["pixel_values"]
-        return self.model(pixel_values=pixels, **self._text_inputs(sentences)).logits_per_image.numpy()
+        inputs = {**self._image_inputs(images), **self._text_inputs(sentences)}
+        return self.model(**inputs).logits_per_image.numpy()
 
 
 @pytest.fixture(scope="module", params=FAMILIES)
@@ -136,8 +140,8 @@ def test_rankings_and_scale_are_the_models_own_logits(reference, faces):
 
 @pytest.mark.parametrize("precision", ["bf16", "int8"])
 def test_fast_cpu_precisions_agree_with_fp32(reference, faces, precision):
-    fp32 = ZeroShotEmotionClassifier(model=reference.name, cache=False).fit()
-    fast = ZeroShotEmotionClassifier(model=reference.name, precision=precision, cache=False).fit()
+    fp32 = ZeroShotEmotionClassifier(model=reference.name, prompt_bank=ONE_TEMPLATE, cache=False).fit()
+    fast = clone(fp32).set_params(precision=precision).fit()
     cosine = _cosines(fp32.embed(faces), fast.embed(faces))
     # Toy widths (32-64) with random weights; see docs/backbones.md for real ones.
     assert cosine.min() > 0.99
@@ -145,16 +149,17 @@ def test_fast_cpu_precisions_agree_with_fp32(reference, faces, precision):
     if precision == "int8":
         model = fast._loaded_model().model
         tower = model.visual if reference.family.startswith("open_clip") else model.vision_model
-        modules = list(tower.modules())
-        assert not any(type(m) is torch.nn.Linear for m in modules)  # every Linear is int8
-        assert not any(isinstance(m, torch.nn.MultiheadAttention) for m in modules)
+        fp32_linears = [name for name, m in tower.named_modules() if type(m) is torch.nn.Linear]
+        # Every Linear is int8 but Siglip2's patch embedding (its caller reads weight.dtype).
+        assert fp32_linears == (["embeddings.patch_embedding"] if reference.family == "hf-siglip2" else [])
+        assert not any(isinstance(m, torch.nn.MultiheadAttention) for m in tower.modules())
         text = model.transformer if reference.family.startswith("open_clip") else model.text_model
         assert any(type(m) is torch.nn.Linear for m in text.modules())  # the text tower stays fp32
 
 
 def test_pickle_and_caches_keep_backends_apart(faces, tmp_path):
     names = [Reference(family).name for family in ("open_clip-vit", "hf-clip")]
-    fitted = [ZeroShotEmotionClassifier(model=name, cache_dir=tmp_path).fit() for name in names]
+    fitted = [ZeroShotEmotionClassifier(model=name, prompt_bank=ONE_TEMPLATE, cache_dir=tmp_path).fit() for name in names]
     embedding_cache.clear()
     first, second = (clf.embed(faces[:4]) for clf in fitted)
     assert first.shape[1] == 32 and second.shape[1] == 24  # two models, two embeddings
@@ -195,7 +200,7 @@ def test_siglip_sentences_are_padded_to_the_trained_length(reference):
     if not reference.family.startswith("hf"):
         pytest.skip("transformers tokenisation only")
     inputs = loaded.tokenize(["a happy face", "this is a very sad looking person"])
-    if reference.family == "hf-siglip":
+    if "siglip" in reference.family:
         assert set(inputs) == {"input_ids"} and inputs["input_ids"].shape == (2, 64)
     else:
         assert set(inputs) == {"input_ids", "attention_mask"} and inputs["input_ids"].shape[1] < 20

@@ -113,8 +113,7 @@ def hf_clip_folder():
     )
     config = CLIPConfig(
         text_config=dict(vocab_size=49408, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                         num_attention_heads=2, max_position_embeddings=77,
-                         bos_token_id=49406, eos_token_id=49407, pad_token_id=49407),
+                         num_attention_heads=2, max_position_embeddings=77),
         vision_config=dict(image_size=32, patch_size=16, hidden_size=32, intermediate_size=64,
                            num_hidden_layers=1, num_attention_heads=2),
         projection_dim=24,
@@ -159,4 +158,35 @@ def hf_siglip_folder():
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     SiglipImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
+    return str(folder)
+
+
+@functools.cache
+def hf_siglip2_folder():
+    """A ``save_pretrained`` folder of a tiny transformers Siglip2Model (NaFlex: its
+    processor returns patches, a patch mask and the patch grid's shape), with a
+    character-level Siglip2Tokenizer (released SigLIP 2 models use Gemma's vocabulary)."""
+    from transformers import Siglip2Config, Siglip2ImageProcessor, Siglip2Model, Siglip2Tokenizer
+
+    folder = _ROOT / "hf-siglip2"
+    folder.mkdir()
+    corpus = [template.format(word) for template in SENTENCES for word in WORDS]
+    vocab = {token: i for i, token in enumerate(["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"])}
+    for char in sorted({c for sentence in corpus for c in sentence.lower().replace(" ", "\u2581")}):
+        vocab.setdefault(char, len(vocab))
+    tokenizer = Siglip2Tokenizer(vocab=vocab, merges=[])
+    config = Siglip2Config(
+        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64,
+                         num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=64),
+        vision_config=dict(num_patches=16, patch_size=8, hidden_size=32, intermediate_size=64,
+                           num_hidden_layers=1, num_attention_heads=2),
+    )
+    torch.manual_seed(5)
+    model = Siglip2Model(config).eval()
+    with torch.no_grad():
+        model.logit_scale.fill_(2.302585)
+        model.logit_bias.fill_(-10.0)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    Siglip2ImageProcessor(patch_size=8, max_num_patches=16).save_pretrained(folder)
     return str(folder)
