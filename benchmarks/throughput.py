@@ -34,12 +34,12 @@ import numpy as np
 import torch
 from PIL import Image
 from sklearn.model_selection import GridSearchCV, KFold
+from torch.utils.data import default_collate
 from torch.utils.flop_counter import FlopCounterMode
 
 import clip_fer
 from clip_fer import PromptBank, SynonymFolder, ZeroShotEmotionClassifier, report_experiment_banks
 from clip_fer.backends._loading import import_clip, parse_model_name
-from torch.utils.data import default_collate
 
 ROOT = Path(__file__).resolve().parents[1]
 FER2013 = ROOT.parent / "shared" / "data" / "fer2013"
@@ -79,7 +79,8 @@ def _clip_bpe_files(folder):
 
     import clip.simple_tokenizer as simple
 
-    merges = gzip.open(simple.default_bpe()).read().decode("utf-8").split("\n")[1 : 49152 - 256 - 2 + 1]
+    with gzip.open(simple.default_bpe()) as bpe:
+        merges = bpe.read().decode("utf-8").split("\n")[1 : 49152 - 256 - 2 + 1]
     chars = list(simple.bytes_to_unicode().values())
     vocab = chars + [c + "</w>" for c in chars] + ["".join(m.split()) for m in merges]
     vocab += ["<|startoftext|>", "<|endoftext|>"]
@@ -111,7 +112,7 @@ def random_backbone(name, folder):
     folder = Path(folder)
     torch.manual_seed(0)
     if family == "openai":
-        embed, res, layers, width, patch = ARCHITECTURES[spec][:5]
+        res, width, patch = ARCHITECTURES[spec][1], ARCHITECTURES[spec][3], ARCHITECTURES[spec][4]
         return random_checkpoint(spec, folder), width, (res // patch) ** 2 + 1
     if family == "open_clip":
         import open_clip
@@ -257,8 +258,8 @@ def memory_child(model, n):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="ViT-B/32",
-                        help="architecture, random weights: an OpenAI name (" + ", ".join(ARCHITECTURES)
-                        + "), open_clip:ARCH, or hf_clip: with one of " + ", ".join(HF_CONFIGS))
+                        help=("architecture, random weights: an OpenAI name (" + ", ".join(ARCHITECTURES)
+                              + "), open_clip:ARCH, or hf_clip: with one of " + ", ".join(HF_CONFIGS)))
     parser.add_argument("--throughput-only", action="store_true",
                         help="only the images/s rows (no grid search, fit or memory rows)")
     parser.add_argument("--n", type=int, default=64, help="images for the throughput rows")

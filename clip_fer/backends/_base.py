@@ -13,7 +13,7 @@ import torch
 
 from ..exceptions import PromptBankError
 
-__all__ = ["LoadedModel", "normalized", "file_source", "check_sentence_lengths", "describe"]
+__all__ = ["LoadedModel", "check_sentence_lengths", "describe", "file_source", "normalized"]
 
 
 class LoadedModel:

@@ -13,13 +13,13 @@ import threading
 import numpy as np
 import torch
 
+from ..exceptions import InvalidParameterError
+from ..utils._param_validation import check_option
 from ._base import LoadedModel, normalized
 from ._cache import text_embedding_cache
 from .openai import _encode_tokens, import_clip  # noqa: F401  (kept importable from here)
-from ..utils._param_validation import check_option
-from ..exceptions import InvalidParameterError
 
-__all__ = ["LoadedModel", "load_model", "clear_model_cache", "resolve_device", "parse_model_name"]
+__all__ = ["LoadedModel", "clear_model_cache", "load_model", "parse_model_name", "resolve_device"]
 
 _CACHE = {}
 _CACHE_LOCK = threading.Lock()

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["quantize_image_tower", "quantize_linears", "LinearAttention"]
+__all__ = ["LinearAttention", "quantize_image_tower", "quantize_linears"]
 
 
 class LinearAttention(nn.Module):

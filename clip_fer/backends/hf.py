@@ -17,9 +17,9 @@ import os
 
 import torch
 
+from ..exceptions import MissingDependencyError, ModelLoadError
 from ._base import LoadedModel, check_sentence_lengths, describe, file_source
 from ._quantize import quantize_linears
-from ..exceptions import MissingDependencyError, ModelLoadError
 
 __all__ = ["HFModel", "load", "source"]
 

@@ -10,9 +10,9 @@ import warnings
 
 import torch
 
+from ..exceptions import ModelLoadError
 from ._base import LoadedModel, check_sentence_lengths, file_source
 from ._quantize import quantize_image_tower
-from ..exceptions import ModelLoadError
 
 __all__ = ["OpenAIModel", "import_clip", "load", "source"]
 

@@ -11,6 +11,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+import toy_families
 from PIL import Image
 from scipy.special import softmax
 from sklearn.base import clone
@@ -25,8 +26,6 @@ from clip_fer import (
     load_model,
 )
 from clip_fer.exceptions import ModelLoadError, PromptBankError
-
-import toy_families
 
 open_clip = pytest.importorskip("open_clip")
 transformers = pytest.importorskip("transformers")

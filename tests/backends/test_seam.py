@@ -4,13 +4,12 @@ and the text encoder's short-context cut decided once instead of retried."""
 import numpy as np
 import pytest
 import torch
+from conftest import build_toy_clip
 
 from clip_fer import MeanProbaDecider, ZeroShotEmotionClassifier, load_model
 from clip_fer.backends._loading import parse_model_name
 from clip_fer.backends.openai import _encode_tokens, accepts_short_context, import_clip
 from clip_fer.exceptions import InvalidParameterError
-
-from conftest import build_toy_clip
 
 
 @pytest.mark.parametrize(

@@ -87,8 +87,8 @@ def clip_bpe_tokenizer_files(folder):
     """``vocab.json`` and ``merges.txt`` of OpenAI's CLIP BPE, from the ``clip`` package's vocabulary."""
     import clip.simple_tokenizer as simple
 
-    merges = gzip.open(simple.default_bpe()).read().decode("utf-8").split("\n")
-    merges = merges[1 : 49152 - 256 - 2 + 1]
+    with gzip.open(simple.default_bpe()) as bpe:
+        merges = bpe.read().decode("utf-8").split("\n")[1 : 49152 - 256 - 2 + 1]
     byte_chars = list(simple.bytes_to_unicode().values())
     vocab = byte_chars + [c + "</w>" for c in byte_chars]
     vocab += ["".join(merge.split()) for merge in merges]
@@ -130,7 +130,12 @@ def hf_siglip_folder():
     """A ``save_pretrained`` folder of a tiny transformers SiglipModel with a trained
     SentencePiece tokenizer."""
     import sentencepiece as spm
-    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel, SiglipTokenizer
+    from transformers import (
+        SiglipConfig,
+        SiglipImageProcessor,
+        SiglipModel,
+        SiglipTokenizer,
+    )
 
     folder = _ROOT / "hf-siglip"
     folder.mkdir()
@@ -166,7 +171,12 @@ def hf_siglip2_folder():
     """A ``save_pretrained`` folder of a tiny transformers Siglip2Model (NaFlex: its
     processor returns patches, a patch mask and the patch grid's shape), with a
     character-level Siglip2Tokenizer (released SigLIP 2 models use Gemma's vocabulary)."""
-    from transformers import Siglip2Config, Siglip2ImageProcessor, Siglip2Model, Siglip2Tokenizer
+    from transformers import (
+        Siglip2Config,
+        Siglip2ImageProcessor,
+        Siglip2Model,
+        Siglip2Tokenizer,
+    )
 
     folder = _ROOT / "hf-siglip2"
     folder.mkdir()
