@@ -8,10 +8,10 @@ import torch
 from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm.auto import tqdm
 
-from ..exceptions import ImageInputError
-from ._base import normalized
 from ._cache import content_key, embedding_cache
 from ._images import to_rgb_image
+from ._base import normalized
+from ..exceptions import ImageInputError
 
 __all__ = ["embed_images", "iter_image_embeddings", "resolve_num_workers"]
 
