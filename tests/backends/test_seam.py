@@ -82,3 +82,21 @@ def test_other_runtime_errors_are_not_swallowed(error):
     # The text encoder used to retry on any RuntimeError, CUDA OOM included.
     with pytest.raises(type(error), match=str(error)):
         accepts_short_context(_FullContextOnly(build_toy_clip(), error), torch.device("cpu"))
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("kind", ["self", "cross", "padding"])
+def test_linear_attention_equals_multihead_attention_in_every_layout(batch_first, kind):
+    from clip_fer.backends._quantize import LinearAttention
+
+    torch.manual_seed(1)
+    attention = torch.nn.MultiheadAttention(32, 4, batch_first=batch_first).eval()
+    tokens = torch.randn(3, 7, 32) if batch_first else torch.randn(7, 3, 32)
+    # SigLIP's pooling head: one learned probe attending to every token.
+    query = (torch.randn(3, 1, 32) if batch_first else torch.randn(1, 3, 32)) if kind == "cross" else tokens
+    padding = torch.zeros(3, 7, dtype=torch.bool)
+    padding[0, 5:] = True
+    kwargs = {"key_padding_mask": padding} if kind == "padding" else {}
+    expected = attention(query, tokens, tokens, need_weights=False, **kwargs)[0]
+    got = LinearAttention(attention)(query, tokens, tokens, need_weights=False, **kwargs)[0]
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
