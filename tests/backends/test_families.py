@@ -194,12 +194,11 @@ def test_grid_search_over_model_and_bank_encodes_each_image_once_per_model(faces
     assert search.best_params_["model"] in names
 
 
-def test_siglip_sentences_are_padded_to_the_trained_length(reference):
-    loaded = load_model(reference.name)
-    if not reference.family.startswith("hf"):
-        pytest.skip("transformers tokenisation only")
-    inputs = loaded.tokenize(["a happy face", "this is a very sad looking person"])
-    if "siglip" in reference.family:
+@pytest.mark.parametrize("family", ["hf-clip", "hf-siglip", "hf-siglip2"])
+def test_siglip_sentences_are_padded_to_the_trained_length(family):
+    folder = getattr(toy_families, f"{family.replace('-', '_')}_folder")()
+    inputs = load_model(f"hf_clip:{folder}").tokenize(["a happy face", "this is a very sad looking person"])
+    if "siglip" in family:
         assert set(inputs) == {"input_ids"} and inputs["input_ids"].shape == (2, 64)
     else:
         assert set(inputs) == {"input_ids", "attention_mask"} and inputs["input_ids"].shape[1] < 20
