@@ -55,9 +55,9 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
 
     Each image is scored against every sentence of the prompt bank (templates x
     synonyms) as ``logit_scale * cosine + logit_bias``, the model's own logits;
-    the folder merges each class's
-    synonyms, template by template; the decider ranks the classes. Nothing is
-    learned from images: ``fit`` only encodes the prompts.
+    the folder merges each class's synonyms, template by template; the decider
+    ranks the classes. Nothing is learned from images: ``fit`` only encodes the
+    prompts.
 
     Parameters
     ----------
