@@ -2,6 +2,13 @@
 
     python benchmarks/throughput.py                 # random ViT-B/32, 64 FER2013 images
     python benchmarks/throughput.py --n 128 --model ViT-B/16
+    python benchmarks/throughput.py --model open_clip:ViT-B-32 --throughput-only
+    python benchmarks/throughput.py --model hf_clip:google/siglip-base-patch16-224 --throughput-only
+
+``--model`` takes an OpenAI architecture, ``open_clip:ARCH`` (any open_clip
+architecture whose tokenizer is the CLIP BPE), or one of the ``hf_clip:`` ids in
+``HF_CONFIGS``: each is built from the family's real architecture config with
+random weights, saved as a user would save it, and loaded by that name form.
 
 Every figure comes from this one run, side by side on the same images: images/s of
 a per-image loop written like the report's ``infer``, of ``predict`` at default
@@ -27,11 +34,12 @@ import numpy as np
 import torch
 from PIL import Image
 from sklearn.model_selection import GridSearchCV, KFold
+from torch.utils.data import default_collate
 from torch.utils.flop_counter import FlopCounterMode
 
 import clip_fer
 from clip_fer import PromptBank, SynonymFolder, ZeroShotEmotionClassifier, report_experiment_banks
-from clip_fer.backends._loading import import_clip
+from clip_fer.backends._loading import import_clip, parse_model_name
 
 ROOT = Path(__file__).resolve().parents[1]
 FER2013 = ROOT.parent / "shared" / "data" / "fer2013"
@@ -54,6 +62,84 @@ def random_checkpoint(name, folder):
     path = Path(folder) / f"random-{name.replace('/', '-')}.pt"
     torch.save(model.state_dict(), path)
     return str(path)
+
+
+# transformers ids -> (config class, its defaults are that model's architecture,
+# image processor, matmul width and tokens for the floor). CLIPConfig() is
+# clip-vit-base-patch32; SiglipConfig() is siglip-base-patch16-224.
+HF_CONFIGS = {
+    "openai/clip-vit-base-patch32": ("CLIP", 768, 50),
+    "google/siglip-base-patch16-224": ("Siglip", 768, 196),
+}
+
+
+def _clip_bpe_files(folder):
+    """vocab.json and merges.txt of CLIP's BPE, from the vocabulary ``clip`` ships."""
+    import gzip
+
+    import clip.simple_tokenizer as simple
+
+    with gzip.open(simple.default_bpe()) as bpe:
+        merges = bpe.read().decode("utf-8").split("\n")[1 : 49152 - 256 - 2 + 1]
+    chars = list(simple.bytes_to_unicode().values())
+    vocab = chars + [c + "</w>" for c in chars] + ["".join(m.split()) for m in merges]
+    vocab += ["<|startoftext|>", "<|endoftext|>"]
+    (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
+    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
+    return str(folder / "vocab.json"), str(folder / "merges.txt")
+
+
+def _sentencepiece_file(folder, sentences):
+    """A small SentencePiece model trained on the benchmark's sentences (SigLIP's
+    own vocabulary cannot be downloaded here; only the embedding table's rows differ)."""
+    import io
+
+    import sentencepiece as spm
+
+    buffer = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(sentences * 4), model_writer=buffer, vocab_size=200, hard_vocab_limit=False,
+        unk_id=2, eos_id=1, pad_id=0, bos_id=-1, minloglevel=2,
+    )
+    path = folder / "spiece.model"
+    path.write_bytes(buffer.getvalue())
+    return str(path)
+
+
+def random_backbone(name, folder):
+    """``(model name for clip-fer, matmul width, tokens)`` of a random-weight model."""
+    family, spec = parse_model_name(name)
+    folder = Path(folder)
+    torch.manual_seed(0)
+    if family == "openai":
+        res, width, patch = ARCHITECTURES[spec][1], ARCHITECTURES[spec][3], ARCHITECTURES[spec][4]
+        return random_checkpoint(spec, folder), width, (res // patch) ** 2 + 1
+    if family == "open_clip":
+        import open_clip
+
+        model = open_clip.create_model(spec)
+        path = folder / f"random-{spec}.pt"
+        torch.save(model.state_dict(), path)
+        visual = model.visual
+        width = visual.transformer.width if hasattr(visual, "transformer") else 768
+        tokens = visual.grid_size[0] * visual.grid_size[1] + 1 if hasattr(visual, "grid_size") else 50
+        return f"open_clip:{spec}/{path}", width, tokens
+    import transformers
+
+    kind, width, tokens = HF_CONFIGS[spec]
+    out = folder / spec.replace("/", "--")
+    out.mkdir(parents=True)
+    if kind == "CLIP":
+        vocab, merges = _clip_bpe_files(out)
+        tokenizer = transformers.CLIPTokenizer(vocab=vocab, merges=merges, pad_token="<|endoftext|>")
+    else:
+        sentences = list(PromptBank.report_best().fit().sentences_) + list(PromptBank().fit().sentences_)
+        tokenizer = transformers.SiglipTokenizer(vocab_file=_sentencepiece_file(out, sentences), model_max_length=64)
+    config = getattr(transformers, f"{kind}Config")()
+    getattr(transformers, f"{kind}Model")(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    getattr(transformers, f"{kind}ImageProcessor")().save_pretrained(out)
+    return f"hf_clip:{out}", width, tokens
 
 
 def face_paths(n, split="public_test"):
@@ -82,7 +168,13 @@ def timed(fn, repeat=1):
 
 
 def report_loop(checkpoint, paths, bank):
-    """One image at a time, text features already encoded, as the report's infer."""
+    """One image at a time, text features already encoded, as the report's infer.
+
+    OpenAI checkpoints go through ``clip.load`` as the report did; other families
+    through their own model, preprocessing and tokenizer, one image per call.
+    """
+    if parse_model_name(checkpoint)[0] != "openai":
+        return _family_loop(checkpoint, paths, bank)
     clip = import_clip()
     model, preprocess = clip.load(checkpoint, device="cpu", jit=False)
     model.eval()
@@ -101,11 +193,28 @@ def report_loop(checkpoint, paths, bank):
     return run
 
 
+def _family_loop(name, paths, bank):
+    loaded = clip_fer.load_model(name, device="cpu")
+    with torch.no_grad():
+        text = loaded.encode_text(list(bank.fit().sentences_)).float()
+        text /= text.norm(dim=-1, keepdim=True)
+
+    def run():
+        for path in paths:
+            image = default_collate([loaded.preprocess(Image.open(path).convert("RGB"))])
+            with torch.no_grad():
+                features = loaded.encode_image(image).float()
+            features /= features.norm(dim=-1, keepdim=True)
+            (loaded.logit_scale * features @ text.T).numpy()
+
+    return run
+
+
 def image_tower_flops(checkpoint):
     loaded = clip_fer.load_model(checkpoint, device="cpu")
-    size = loaded.model.visual.input_resolution
+    one = default_collate([loaded.preprocess(Image.new("RGB", (48, 48)))])
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
-        loaded.model.encode_image(torch.zeros(1, 3, size, size))
+        loaded.encode_image(one)
     return counter.get_total_flops()
 
 
@@ -148,7 +257,11 @@ def memory_child(model, n):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="ViT-B/32", choices=sorted(ARCHITECTURES), help="architecture, random weights")
+    parser.add_argument("--model", default="ViT-B/32",
+                        help=("architecture, random weights: an OpenAI name (" + ", ".join(ARCHITECTURES)
+                              + "), open_clip:ARCH, or hf_clip: with one of " + ", ".join(HF_CONFIGS)))
+    parser.add_argument("--throughput-only", action="store_true",
+                        help="only the images/s rows (no grid search, fit or memory rows)")
     parser.add_argument("--n", type=int, default=64, help="images for the throughput rows")
     parser.add_argument("--grid-n", type=int, default=100, help="images for the grid-search rows")
     parser.add_argument("--memory-n", type=int, default=10_000, help="images for the memory row")
@@ -162,7 +275,7 @@ def main():
 
     rows = []
     tmp = tempfile.mkdtemp()
-    checkpoint = random_checkpoint(args.model, tmp)
+    checkpoint, width, tokens = random_backbone(args.model, tmp)
     paths, source = face_paths(args.n)
     bank = PromptBank.report_best()
     print(f"clip-fer {clip_fer.__version__}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
@@ -170,8 +283,7 @@ def main():
           f"{len(paths)} {source} images", flush=True)
 
     flops = image_tower_flops(checkpoint)
-    embed, res, layers, width, patch = ARCHITECTURES[args.model][:5]
-    rate = matmul_rate(width, (res // patch) ** 2 + 1, 32)
+    rate = matmul_rate(width, tokens, 32)
     floor = rate / flops
     rows.append(("fp32 compute floor", floor, f"{flops / 1e9:.2f} GFLOP/image at {rate / 1e9:.0f} GFLOP/s"))
 
@@ -190,15 +302,19 @@ def main():
         clf.predict(paths[:4])  # load and convert outside the timing
         clip_fer.clear_embedding_cache()
         seconds, labels = timed(lambda: clf.predict(paths))
+        fast_embeddings = clf.embed(paths)
+        cosine = (fast_embeddings * fp32.embed(paths)).sum(axis=1).min()
         rows.append((f"predict, precision='{precision}'", len(paths) / seconds,
-                     f"top-1 agreement with fp32 {np.mean(labels == reference):.3f}"))
-        if TINY.is_file():
+                     f"top-1 agreement with fp32 {np.mean(labels == reference):.3f}, min cosine {cosine:.4f}"))
+        if TINY.is_file() and not args.throughput_only:
             tiny32 = ZeroShotEmotionClassifier(model=str(TINY), cache=False, batch_size=64).fit()
             tiny = ZeroShotEmotionClassifier(model=str(TINY), cache=False, batch_size=64, precision=precision).fit()
             many, _ = face_paths(1000)
             agree = np.mean(tiny.predict(many) == tiny32.predict(many))
             rows[-1] = rows[-1][:2] + (rows[-1][2] + f"; {agree:.3f} with the FER2013 checkpoint on 1000 images",)
 
+    if args.throughput_only:
+        return print_table(rows, floor, loop_ips)
     grid_paths, _ = face_paths(args.grid_n)
     y = np.array([Path(p).parent.name for p in grid_paths], dtype=object)
     if source.startswith("synthetic"):
@@ -234,6 +350,10 @@ def main():
                      f"weights {mem['weights'] / 2**20:.0f} MiB ({Path(args.memory_model).name}); "
                      f"growth after the first batch {(mem['peak'] - mem['warm']) / 2**20:.0f} MiB"))
 
+    print_table(rows, floor, loop_ips)
+
+
+def print_table(rows, floor, loop_ips):
     print()
     print("| measure | value | vs floor | vs per-image loop | notes |")
     print("|---|---:|---:|---:|---|")

@@ -95,16 +95,22 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
     """Zero-shot facial emotion recognition with CLIP, after the C.U report.
 
     Each image is scored against every sentence of the prompt bank (templates x
-    synonyms) as ``logit_scale * cosine``; the folder merges each class's
-    synonyms, template by template; the decider ranks the classes. Nothing is
-    learned from images: ``fit`` only encodes the prompts.
+    synonyms) as ``logit_scale * cosine + logit_bias``, the model's own logits;
+    the folder merges each class's synonyms, template by template; the decider
+    ranks the classes. Nothing is learned from images: ``fit`` only encodes the
+    prompts.
 
     Parameters
     ----------
     model : str or path-like, default="ViT-B/32"
-        An OpenAI CLIP name (downloaded on first use) or the path of a local
-        checkpoint, a JIT archive or a state dict, which loads offline. The model
-        is loaded once per process and shared; it is never copied or pickled.
+        An OpenAI CLIP name (downloaded on first use; ``"openai:ViT-B/32"`` too) or
+        the path of a local checkpoint, a JIT archive or a state dict, which loads
+        offline; ``"open_clip:ARCH/PRETRAINED"`` (a pretrained tag, or after the
+        first ``/`` a local weights file; open_clip's ``hf-hub:`` names too; the
+        ``open_clip`` extra); ``"hf_clip:NAME_OR_DIR"`` (a Hugging Face id or a
+        ``save_pretrained`` folder: CLIP, SigLIP, SigLIP 2; the ``hf`` extra). See
+        :func:`clip_fer.load_model` and docs/backbones.md. The model is loaded once
+        per process and shared; it is never copied or pickled.
     prompt_bank : PromptBank, default=None
         Templates and synonyms; None is ``PromptBank()`` (the default bank).
         Any object with the prompt-bank protocol works (see
@@ -149,9 +155,12 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         ``predict_proba`` and ``embed``, ``-1`` in ``decide().ranking``) and a
         :class:`SkippedImagesWarning` says how many and which. With
         ``precomputed=True``, rows holding NaN or infinity are the bad inputs.
-    logit_scale : float, default=100.0
-        Multiplies cosine similarities before folding and softmax; 100 is CLIP's
-        trained scale and the report's constant.
+    logit_scale : "model" or float, default="model"
+        Multiplies cosine similarities before folding and softmax. ``"model"``
+        uses the model's learned scale and bias (OpenAI's CLIPs learned 100, the
+        report's constant; SigLIP also learned a bias, added to every score). A
+        float replaces the scale and drops any bias: scores are
+        ``logit_scale * cosine``.
     precomputed : bool, default=False
         If True, ``X`` is an (n_samples, dim) array of image embeddings (as
         returned by :meth:`embed`) instead of images.
@@ -172,6 +181,9 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         ones, ``copy.deepcopy`` for others).
     text_features_ : ndarray of shape (n_sentences, dim)
         L2-normalised embeddings of ``prompt_bank_.sentences_``.
+    logit_scale_, logit_bias_ : float
+        The scale and bias in use: the model's (``logit_scale="model"``) or the
+        given scale and 0.
     n_features_in_ : int
         Embedding width; set only when ``precomputed=True``.
 
@@ -196,7 +208,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         cache=True,
         cache_dir=None,
         on_error="raise",
-        logit_scale=100.0,
+        logit_scale="model",
         precomputed=False,
         download_root=None,
         verbose=False,
@@ -231,7 +243,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         "cache": ["boolean"],
         "cache_dir": "no_validation",  # check_cache_dir: also refuses "" and files
         "on_error": [Choices("raise", "skip")],
-        "logit_scale": [Interval(Real, 0, np.inf, closed="neither")],
+        "logit_scale": [Interval(Real, 0, np.inf, closed="neither"), Hidden(StrOptions({"model"}))],
         "precomputed": ["boolean"],
         "download_root": [None, str, os.PathLike],
         "verbose": ["boolean"],
@@ -240,8 +252,12 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
     _parameter_descriptions = {
         "model": "a CLIP model name or a checkpoint path",
         "num_workers": "an int in [0, inf]",
+        "logit_scale": "a finite float > 0",
     }
-    _parameter_notes = {"num_workers": "'auto' is also accepted (0 on CPU, up to 4 on CUDA)"}
+    _parameter_notes = {
+        "num_workers": "'auto' is also accepted (0 on CPU, up to 4 on CUDA)",
+        "logit_scale": "'model' (the model's learned scale and bias) is also accepted",
+    }
 
     # Fitting --------------------------------------------------------------------
 
@@ -287,7 +303,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         top_k = getattr(decider, "top_k", None)
         if isinstance(top_k, Integral) and not isinstance(top_k, bool):
             check_int(top_k, "top_k", type(decider).__name__, 1)  # capped at n_classes
-        text_features = self._text_features(bank)
+        text_features, scale, bias = self._text_features(bank)
         if self.precomputed and X is not None:
             self._check_embeddings(X, text_features.shape[1])
         if y is not None:
@@ -296,6 +312,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         self.prompt_bank_, self.synonym_folder_, self.decider_ = bank, folder, decider
         self.classes_ = bank.classes_
         self.text_features_ = text_features
+        self.logit_scale_, self.logit_bias_ = scale, bias
         if self.precomputed:
             self.n_features_in_ = text_features.shape[1]
         elif hasattr(self, "n_features_in_"):
@@ -303,9 +320,22 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         return self
 
     def _text_features(self, bank):
-        """The bank's sentences encoded by the model, unless the bank brings them."""
+        """The bank's sentences encoded by the model (unless the bank brings them),
+        and the logit scale and bias to use with them."""
+        model_scale = isinstance(self.logit_scale, str)
         if not hasattr(bank, "text_features_"):
-            return encode_text(self._loaded_model(), bank.sentences_)
+            loaded = self._loaded_model()
+            features = encode_text(loaded, bank.sentences_)
+            if model_scale:
+                return features, float(loaded.logit_scale), float(loaded.logit_bias)
+            return features, float(self.logit_scale), 0.0
+        # A bank with its own text features may bring its model's scale and bias;
+        # else CLIP's trained scale, 100.
+        scale = float(getattr(bank, "logit_scale_", 100.0)) if model_scale else float(self.logit_scale)
+        bias = float(getattr(bank, "logit_bias_", 0.0)) if model_scale else 0.0
+        return self._bank_text_features(bank), scale, bias
+
+    def _bank_text_features(self, bank):
         features = check_array(bank.text_features_, dtype=np.float32)
         if len(features) != len(bank.sentences_):
             raise InvalidParameterError(
@@ -452,8 +482,9 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         return self._warned_decision(X)
 
     def _word_scores(self, embeddings):
-        """(n, n_templates, n_words) image-sentence scores, ``logit_scale * cosine``."""
-        scores = self.logit_scale * (embeddings @ self.text_features_.T.astype(embeddings.dtype))
+        """(n, n_templates, n_words) image-sentence scores, ``logit_scale_ * cosine + logit_bias_``."""
+        scores = self.logit_scale_ * (embeddings @ self.text_features_.T.astype(embeddings.dtype))
+        scores = scores + self.logit_bias_
         n_templates = len(self.prompt_bank_.templates_)
         return scores.reshape(len(scores), n_templates, -1)  # sentences are template-major
 
@@ -515,12 +546,18 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
 
         Each number is about its column's class: the prompt ensemble's
         probability (for each template, a softmax over classes of its folded
-        scores, ``logit_scale * cosine``; then the mean over templates). With
+        scores, ``logit_scale * cosine + logit_bias``; then the mean over templates). With
         :class:`RankVoteDecider`, when the vote's first class is not the
         ensemble's first, that class is lifted to the top as its Notes describe
         and the other columns shrink by one factor. Values are in [0, 1], rows
         sum to 1 and ``argmax`` gives ``predict``. They are relative scores
         among the bank's classes, not calibrated frequencies.
+
+        For a sigmoid-trained model (SigLIP) they are still this softmax over
+        classes of its logits, not SigLIP's own per-sentence sigmoid
+        probabilities (which are independent yes/no scores and need not sum to
+        1). With ``SynonymFolder("mean")`` the bias shifts every class alike and
+        cancels in the softmax; with ``"sum"`` a class gets it once per word.
 
         Parameters
         ----------

@@ -55,7 +55,7 @@ def plain_scores(clf, images):
     bank = clf.prompt_bank_
     rows = []
     for e in embeddings:
-        per_sentence = [clf.logit_scale * float(e @ t) for t in clf.text_features_]
+        per_sentence = [clf.logit_scale_ * float(e @ t) + clf.logit_bias_ for t in clf.text_features_]
         n_words = len(bank.words_)
         rows.append([per_sentence[t * n_words:(t + 1) * n_words] for t in range(len(bank.templates_))])
     return np.array(rows)

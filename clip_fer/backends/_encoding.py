@@ -6,12 +6,12 @@ import warnings
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm.auto import tqdm
 
 from ._cache import content_key, embedding_cache
 from ._images import to_rgb_image
-from ._loading import normalized
+from ._base import normalized
 from ..exceptions import CacheWriteWarning, ImageInputError
 
 __all__ = ["embed_images", "iter_image_embeddings", "resolve_num_workers"]
@@ -43,7 +43,8 @@ class _Images(Dataset):
 def _collate(items):
     good = [(index, tensor) for index, tensor, _ in items if tensor is not None]
     errors = [(index, reason) for index, _, reason in items if reason is not None]
-    pixels = torch.stack([tensor for _, tensor in good]) if good else None
+    # Tensors stack; a processor's dict of tensors (e.g. Siglip2's) stacks per key.
+    pixels = default_collate([tensor for _, tensor in good]) if good else None
     return [index for index, _ in good], pixels, errors
 
 
@@ -82,8 +83,7 @@ def iter_image_embeddings(
                 raise ImageInputError(*errors[0])
             embeddings = np.empty((0, loaded.embed_dim), dtype=np.float32)
             if pixels is not None:
-                pixels = pixels.to(loaded.device, dtype=loaded.input_dtype, non_blocking=True)
-                embeddings = normalized(loaded.model.encode_image(pixels))
+                embeddings = normalized(loaded.encode_image(pixels))
                 finite = np.isfinite(embeddings).all(axis=1)
                 if not finite.all():  # e.g. an fp16 overflow: that image's failure, not a result
                     bad = [i for i, ok in zip(good, finite) if not ok]

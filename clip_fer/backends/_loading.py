@@ -1,70 +1,31 @@
-"""Loading CLIP once per process, and the one loop that encodes text and images."""
+"""Loading a model once per process (any family), and the text-encoding loop.
 
+A model name picks its family by prefix (``"openai:"``, ``"open_clip:"``,
+``"hf_clip:"``; none is OpenAI's names and checkpoint paths, as before) and the
+family's module in this package loads it into a :class:`LoadedModel`. Nothing
+below this module's :func:`load_model` knows which family runs.
+"""
+
+import importlib
 import os
 import threading
-import urllib.error
-import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ._cache import text_embedding_cache
-from ._quantize import quantize_image_tower
+from ..exceptions import InvalidParameterError
 from ..utils._param_validation import check_option
-from ..exceptions import InvalidParameterError, ModelLoadError, PromptBankError
+from ._base import LoadedModel, normalized
+from ._cache import text_embedding_cache
+from .openai import _encode_tokens, import_clip  # noqa: F401  (kept importable from here)
 
-__all__ = ["LoadedModel", "load_model", "clear_model_cache", "resolve_device"]
+__all__ = ["LoadedModel", "clear_model_cache", "load_model", "parse_model_name", "resolve_device"]
 
 _CACHE = {}
 _CACHE_LOCK = threading.Lock()
 _PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
-
-
-def import_clip():
-    """Import OpenAI's ``clip`` module (PyPI: clip-anytorch), quietly."""
-    with warnings.catch_warnings():
-        # clip imports pkg_resources, deprecated by setuptools; we pin setuptools<81.
-        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
-        try:
-            import clip
-        except ImportError as exc:
-            raise ModelLoadError(
-                f"The 'clip' package cannot be imported ({exc}). Install it with "
-                "`pip install clip-anytorch \"setuptools<81\"`."
-            ) from exc
-    return clip
-
-
-@dataclass
-class LoadedModel:
-    """A CLIP model ready for inference, as kept in the process-wide cache.
-
-    ``identity`` names the weights and the numerics (source, device, precision):
-    embeddings cached under one identity are valid for every estimator with it.
-    """
-
-    model: torch.nn.Module
-    preprocess: object
-    device: torch.device
-    precision: str
-    identity: str
-
-    @property
-    def context_length(self):
-        return self.model.context_length
-
-    @property
-    def embed_dim(self):
-        return self.model.text_projection.shape[1]
-
-    @property
-    def input_dtype(self):
-        return torch.float16 if self.precision == "fp16" else torch.float32
-
-    def autocast(self):
-        """bf16 autocast for ``precision="bf16"``; a no-op context otherwise."""
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
+# Name prefix -> the module of this package that loads the family.
+FAMILIES = {"openai": ".openai", "open_clip": ".open_clip", "hf_clip": ".hf"}
 
 
 def resolve_device(device):
@@ -105,93 +66,82 @@ def resolve_precision(precision, device):
     return precision
 
 
-def _cache_key(model, device, precision):
-    if os.path.isfile(model):
-        stat = os.stat(model)
-        source = ("file", os.path.abspath(model), stat.st_mtime_ns, stat.st_size)
-    else:
-        source = ("name", model)
-    return source, str(device), precision
+def parse_model_name(model):
+    """``"family:spec"`` -> ``(family, spec)``; a name with no known prefix is OpenAI's.
+
+    >>> parse_model_name("open_clip:ViT-B-32/laion2b_s34b_b79k")
+    ('open_clip', 'ViT-B-32/laion2b_s34b_b79k')
+    >>> parse_model_name("ViT-B/32")
+    ('openai', 'ViT-B/32')
+    """
+    family, sep, spec = model.partition(":")
+    if sep and family in FAMILIES:
+        return family, spec
+    return "openai", model
 
 
-def _quiet_clip_load(clip, name, device, download_root):
-    # clip.load first tries torch.jit.load, which torch >= 2.10 flags as deprecated.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*torch.jit", category=FutureWarning)
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
-        return clip.load(name, device=device, jit=False, download_root=download_root)
+def _family(family):
+    return importlib.import_module(FAMILIES[family], __package__)
 
 
-def _load_uncached(name, device, precision, download_root):
-    clip = import_clip()
-    if name in clip.available_models():
-        try:
-            model, preprocess = _quiet_clip_load(clip, name, device, download_root)
-        except (urllib.error.URLError, OSError) as exc:
-            target = name.replace("/", "-")
-            raise ModelLoadError(
-                f"The CLIP model {name!r} could not be downloaded ({exc}). Without "
-                "network access, copy the checkpoint file here and pass its path, "
-                f"e.g. ZeroShotEmotionClassifier(model='/path/to/{target}.pt'), or "
-                f"place it as ~/.cache/clip/{target}.pt."
-            ) from exc
-    elif os.path.isfile(name):
-        try:
-            model, preprocess = _quiet_clip_load(clip, name, device, download_root)
-        except Exception as exc:
-            raise ModelLoadError(
-                f"The checkpoint {name!r} could not be loaded as a CLIP model "
-                f"({type(exc).__name__}: {exc}). It must be an OpenAI CLIP JIT "
-                "archive or a state dict saved with torch.save(model.state_dict())."
-            ) from exc
-    else:
-        raise ModelLoadError(
-            f"The model {name!r} is neither a CLIP model name "
-            f"({', '.join(clip.available_models())}) nor an existing checkpoint file."
-        )
-    model = model.to(device=device, dtype=torch.float16 if precision == "fp16" else torch.float32)
-    if precision == "int8":
-        model.visual = quantize_image_tower(model.visual)
-    return model.eval(), preprocess
+def _cache_key(family, spec, device, precision):
+    source = _family(family).source(spec)
+    if family == "openai":  # as before the other families existed, so caches stay valid
+        return source, str(device), precision
+    return (family, source), str(device), precision
 
 
 def load_model(model, device="auto", precision="auto", download_root=None):
-    """Load a CLIP model through the process-wide cache.
+    """Load a model through the process-wide cache.
 
     Parameters
     ----------
     model : str or path-like
-        An OpenAI CLIP name (``clip.available_models()``, downloaded on first use
-        to ``download_root``) or the path of a local checkpoint: a JIT archive or
-        a state dict. A JIT archive is code; load only ones from a trusted source.
+        One of:
+
+        - an OpenAI CLIP name (``clip.available_models()``, e.g. ``"ViT-B/32"``,
+          downloaded on first use to ``download_root``), optionally written
+          ``"openai:ViT-B/32"``, or the path of a local OpenAI checkpoint (a JIT
+          archive or a state dict; a JIT archive is code, load only trusted ones);
+        - ``"open_clip:ARCH/PRETRAINED"``: an open_clip architecture and a pretrained
+          tag (``"open_clip:ViT-L-14/laion2b_s32b_b82k"``) or, after the first
+          ``/``, the path of a local weights file; or open_clip's own
+          ``"open_clip:hf-hub:ORG/REPO"`` and ``"open_clip:local-dir:/folder"``;
+        - ``"hf_clip:NAME_OR_DIR"``: a Hugging Face model id or a folder written by
+          ``save_pretrained`` (model, tokenizer, image processor): CLIPModel,
+          SiglipModel, Siglip2Model or any model with ``get_image_features`` and
+          ``get_text_features``.
+
+        A name that needs a download that cannot happen raises
+        :class:`ModelLoadError` saying how to pass a local file or folder.
     device : str, default="auto"
         ``"auto"`` picks CUDA when present, else CPU.
     precision : {"auto", "fp32", "fp16", "bf16", "int8"}, default="auto"
         ``"auto"`` is fp16 on CUDA and fp32 on CPU. ``"bf16"`` runs the model
         under bfloat16 autocast; ``"int8"`` (CPU only) quantises the image tower's
-        linear layers to int8 with dynamic activation scales.
+        linear layers (attention included) to int8 with dynamic activation scales.
     download_root : str, default=None
-        Where names are downloaded; None is ``~/.cache/clip``.
+        Where names are downloaded; None is each library's own cache
+        (``~/.cache/clip``, the Hugging Face cache).
 
     Returns
     -------
     loaded : LoadedModel
         Shared by every caller that asks for the same (model, device, precision);
-        a checkpoint file that changes on disk is loaded again.
+        a weights file or folder that changes on disk is loaded again.
     """
     if not isinstance(model, (str, os.PathLike)):
         raise InvalidParameterError(
             "The 'model' parameter of load_model must be a CLIP model "
             f"name or a checkpoint path. Got {type(model).__name__} instead."
         )
-    model = os.fspath(model)
+    family, spec = parse_model_name(os.fspath(model))
     device = resolve_device(device)
     precision = resolve_precision(precision, device)
-    key = _cache_key(model, device, precision)
+    key = _cache_key(family, spec, device, precision)
     with _CACHE_LOCK:
         if key not in _CACHE:
-            net, preprocess = _load_uncached(model, device, precision, download_root)
-            _CACHE[key] = LoadedModel(net, preprocess, device, precision, repr(key))
+            _CACHE[key] = _family(family).load(spec, device, precision, download_root, repr(key))
         return _CACHE[key]
 
 
@@ -201,32 +151,12 @@ def clear_model_cache():
         _CACHE.clear()
 
 
-def normalized(features):
-    features = features.float()
-    return (features / features.norm(dim=-1, keepdim=True).clamp_min(1e-12)).cpu().numpy()
-
-
-def _encode_tokens(model, tokens):
-    """``model.encode_text`` on tokens cut after the longest sentence's end token.
-
-    Under CLIP's causal mask, positions after the end token never reach it, so the
-    cut changes nothing but the cost (77 positions -> about 10 for FER prompts).
-    Code whose ``encode_text`` needs all 77 positions gets them.
-    """
-    length = int(tokens.argmax(dim=-1).max()) + 1  # the end token has the largest id
-    try:
-        return model.encode_text(tokens[:, :length])
-    except RuntimeError:
-        return model.encode_text(tokens)
-
-
 def encode_text(loaded, sentences, batch_size=256):
     """L2-normalised text embeddings, float32 array of shape (n_sentences, dim).
 
     Sentences already encoded with this model come from the process-wide
-    sentence cache.
+    sentence cache; the rest are tokenised and encoded by the model's family.
     """
-    clip = import_clip()
     out = np.empty((len(sentences), loaded.embed_dim), dtype=np.float32)
     missing = []
     for i, sentence in enumerate(sentences):
@@ -237,17 +167,8 @@ def encode_text(loaded, sentences, batch_size=256):
             out[i] = found
     for start in range(0, len(missing), batch_size):
         chunk = missing[start:start + batch_size]
-        batch = [sentences[i] for i in chunk]
-        try:
-            tokens = clip.tokenize(batch, context_length=loaded.context_length)
-        except RuntimeError:
-            long = max(batch, key=len)
-            raise PromptBankError(
-                f"A sentence is longer than the model's {loaded.context_length}-token "
-                f"context, e.g. {long!r}; shorten its template or words."
-            ) from None
         with torch.inference_mode(), loaded.autocast():
-            features = normalized(_encode_tokens(loaded.model, tokens.to(loaded.device)))
+            features = normalized(loaded.encode_text([sentences[i] for i in chunk]))
         for i, row in zip(chunk, features):
             out[i] = row
             text_embedding_cache.put(loaded.identity, sentences[i], row)

@@ -1,4 +1,4 @@
-"""The opt-in int8 CPU path: dynamic int8 quantisation of CLIP's image tower.
+"""The opt-in int8 CPU path: dynamic int8 quantisation of a CLIP image tower.
 
 ``torch.ao.quantization.quantize_dynamic`` converts ``nn.Linear`` layers, but
 ``nn.MultiheadAttention`` keeps its input projection as a bare parameter, so the
@@ -12,17 +12,24 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["quantize_image_tower", "LinearAttention"]
+__all__ = ["LinearAttention", "quantize_image_tower", "quantize_linears"]
 
 
 class LinearAttention(nn.Module):
-    """Self-attention computing what an ``nn.MultiheadAttention`` computes, with
-    ``nn.Linear`` projections; inputs are sequence-first ``(L, N, D)`` like CLIP's."""
+    """What an ``nn.MultiheadAttention`` (same width for query, key and value)
+    computes, with one ``nn.Linear`` input projection and one output projection.
+
+    Sequence-first ``(L, N, D)`` inputs like OpenAI CLIP's, or batch-first when the
+    replaced module was (open_clip, SigLIP's pooling head). Self-attention runs
+    one projection; cross-attention (a pooling probe attending to the tokens)
+    projects query and key/value separately and keeps the parts it needs.
+    """
 
     def __init__(self, attention):
         super().__init__()
         dim = attention.embed_dim
         self.num_heads = attention.num_heads
+        self.batch_first = attention.batch_first
         self.in_proj = nn.Linear(dim, 3 * dim)
         self.out_proj = nn.Linear(dim, dim)
         with torch.no_grad():
@@ -31,16 +38,41 @@ class LinearAttention(nn.Module):
             self.out_proj.weight.copy_(attention.out_proj.weight)
             self.out_proj.bias.copy_(attention.out_proj.bias)
 
-    def forward(self, query, key=None, value=None, need_weights=False, attn_mask=None):
-        # Only self-attention (query is key is value) occurs in CLIP's towers.
-        length, batch, dim = query.shape
+    def _heads(self, x, part):
+        # x: (N, L, 3 * D) projections -> part ``part`` as (N, H, L, head_dim)
+        batch, length, _ = x.shape
         heads = self.num_heads
-        qkv = self.in_proj(query).reshape(length, batch, 3, heads, dim // heads)
-        q, k, v = qkv.permute(2, 1, 3, 0, 4)  # each (N, H, L, head_dim)
-        mask = None if attn_mask is None else attn_mask.to(q.dtype)
+        return x.reshape(batch, length, 3, heads, -1)[:, :, part].transpose(1, 2)
+
+    def forward(self, query, key=None, value=None, need_weights=False, attn_mask=None,
+                key_padding_mask=None):
+        key = query if key is None else key
+        value = key if value is None else value
+        if not self.batch_first:
+            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
+        projected = self.in_proj(query)
+        q = self._heads(projected, 0)
+        if key is query:
+            k, v = self._heads(projected, 1), self._heads(projected, 2)
+        else:
+            projected_key = self.in_proj(key)
+            k = self._heads(projected_key, 1)
+            v = self._heads(projected_key if value is key else self.in_proj(value), 2)
+        mask = None if attn_mask is None else _additive(attn_mask, q.dtype)
+        if key_padding_mask is not None:
+            padding = _additive(key_padding_mask, q.dtype)[:, None, None, :]
+            mask = padding if mask is None else mask + padding
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        out = out.permute(2, 0, 1, 3).reshape(length, batch, dim)
-        return self.out_proj(out), None
+        out = out.transpose(1, 2).reshape(q.shape[0], q.shape[2], -1)  # (N, L, D)
+        out = self.out_proj(out)
+        return (out if self.batch_first else out.transpose(0, 1)), None
+
+
+def _additive(mask, dtype):
+    """A boolean mask (True: not attended) or an additive one, as additive floats."""
+    if mask.dtype == torch.bool:
+        return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(mask, float("-inf"))
+    return mask.to(dtype)
 
 
 def _replace_attention(module):
@@ -59,6 +91,31 @@ def quantize_image_tower(visual):
     """
     visual = visual.float().cpu().eval()
     _replace_attention(visual)
+    return _quantize(visual, lambda name: not name.startswith("attnpool."))
+
+
+def quantize_linears(model, prefixes, skip=("patch_embedding",)):
+    """Quantise, in place, the ``nn.Linear`` layers of ``model`` (fp32, CPU) whose
+    qualified names start with one of ``prefixes`` (the image tower's modules),
+    attention included; returns ``model``.
+
+    Layers whose name contains one of ``skip`` stay in fp32: Siglip2's patch
+    embedding is a Linear whose ``weight.dtype`` its caller reads, which a
+    quantised layer no longer has.
+    """
+    model = model.float().cpu().eval()
+    for name, child in model.named_children():
+        if name.startswith(prefixes):
+            if isinstance(child, nn.MultiheadAttention) and child._qkv_same_embed_dim:
+                setattr(model, name, LinearAttention(child))
+            else:
+                _replace_attention(child)
+    return _quantize(
+        model, lambda name: name.startswith(prefixes) and not any(part in name for part in skip), inplace=True
+    )
+
+
+def _quantize(module, select, inplace=False):
     with warnings.catch_warnings():
         # Eager-mode dynamic quantisation is deprecated in favour of torchao, which
         # is not a dependency; it still works in torch 2.x.
@@ -67,7 +124,7 @@ def quantize_image_tower(visual):
 
         called = {
             name: default_dynamic_qconfig
-            for name, module in visual.named_modules()
-            if type(module) is nn.Linear and not name.startswith("attnpool.")
+            for name, child in module.named_modules()
+            if type(child) is nn.Linear and name and select(name)
         }
-        return quantize_dynamic(visual, called, dtype=torch.qint8)
+        return quantize_dynamic(module, called, dtype=torch.qint8, inplace=inplace)
