@@ -111,9 +111,24 @@ def iter_video_faces(
     yield from _decide(estimator, classes, smoother, pending, crops)
 
 
+def _predict_proba(estimator, crops):
+    """``estimator.predict_proba(crops)``, past the embedding cache for our classifier:
+    video crops never repeat, and caching them would grow memory with the video."""
+    if not (hasattr(estimator, "_loaded_model") and hasattr(estimator, "_decide_embeddings")):
+        return estimator.predict_proba(crops)
+    from ..backends._encoding import embed_images
+
+    batch_size = estimator._check_encoding_params()[0]
+    embeddings, _ = embed_images(  # crops are in memory: no worker processes
+        estimator._loaded_model(), crops, batch_size=batch_size, num_workers=0,
+        cache=False, cache_dir=None, verbose=False, skip_errors=False,
+    )
+    return estimator._decide_embeddings(embeddings).proba
+
+
 def _decide(estimator, classes, smoother, pending, crops):
     """Classify the crops of ``pending`` frames in one call; yield each frame, smoothed."""
-    proba = iter(estimator.predict_proba(crops) if crops else ())
+    proba = iter(_predict_proba(estimator, crops) if crops else ())
     for frame, faces in pending:
         for face in faces:
             raw = next(proba)
