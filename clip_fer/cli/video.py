@@ -45,6 +45,9 @@ def add_parser(commands):
     parser.add_argument("--detect-every", type=positive_int, default=2, metavar="K",
                         help="Detect faces in every K-th processed frame; tracks carry them in "
                         "between. Default: 2.")
+    parser.add_argument("--rescan", type=float, default=1.0, metavar="SECONDS",
+                        help="Seconds between detections over the whole frame; in between only "
+                        "around known faces (new faces wait for the next). Default: 1.0.")
     parser.add_argument("--smoothing", type=float, default=0.5, metavar="SECONDS",
                         help="Time constant of the moving average of each track's emotions; "
                         "0 turns it off. Default: 0.5.")
@@ -73,12 +76,18 @@ def video(args):
     from ..video._predict import iter_video_faces
 
     out = Path(args.out)
+    source = _source(args.input)
+    if isinstance(source, str) and "://" not in source and args.input_format is None \
+            and not Path(source).exists():
+        print(f"clip-fer: error: The video {source!r} does not exist. Pass the path of a video "
+              "file, a camera number, or a stream URL.", file=sys.stderr)
+        return 1
     try:
         clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank)).fit()
         classes = [str(c) for c in clf.classes_]
         out.mkdir(parents=True, exist_ok=True)
         frames = iter_video_faces(
-            clf, _source(args.input), every=args.every, fps=args.fps, detect_every=args.detect_every,
+            clf, source, every=args.every, fps=args.fps, detect_every=args.detect_every, rescan=args.rescan,
             smoothing=args.smoothing, grayscale=args.grayscale, format=args.input_format,
         )
         rows, summary = FaceRowWriter(out / "faces.csv", classes), TrackSummary(classes)

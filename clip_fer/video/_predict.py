@@ -17,6 +17,7 @@ __all__ = ["iter_video_faces", "predict_video", "video_faces_to_frame"]
 
 _OWNER = "predict_video"
 _FILE_BATCH = 8  # frames whose crops go through one encoder call, for files
+_REMEMBER = 1.0  # seconds a face missed by detection is still looked for around its box
 
 
 def _check(estimator, detector, tracker, detect_every, smoothing, batch_frames):
@@ -55,7 +56,7 @@ def _check(estimator, detector, tracker, detect_every, smoothing, batch_frames):
 
 def iter_video_faces(
     estimator, source, *, detector=None, tracker=None, every=None, fps=None, detect_every=2,
-    smoothing=0.5, margin=0.1, grayscale=False, batch_frames="auto", frame_rate=30.0, format=None,
+    rescan=1.0, smoothing=0.5, margin=0.1, grayscale=False, batch_frames="auto", frame_rate=30.0, format=None,
 ):
     """Faces of each processed frame of a video, with track ids and smoothed emotions.
 
@@ -77,6 +78,11 @@ def iter_video_faces(
     """
     check_sampling(every, fps, _OWNER)
     _check(estimator, detector, tracker, detect_every, smoothing, batch_frames)
+    if isinstance(rescan, bool) or not isinstance(rescan, numbers.Real) or not rescan >= 0:
+        raise InvalidParameterError(
+            f"The 'rescan' parameter of {_OWNER} must be a number of seconds >= 0. "
+            f"Got {rescan!r} instead."
+        )
     cropper = FaceCropper(detector, margin=margin, grayscale=grayscale).fit()
     detector = cropper.detector_
     tracker = IoUTracker() if tracker is None else tracker
@@ -87,15 +93,22 @@ def iter_video_faces(
         batch_frames = 1 if is_live_source(source) else _FILE_BATCH
     classes = np.asarray(estimator.classes_)
     pending, crops = [], []  # frames waiting for the encoder, and their crops
+    known, last_scan = {}, -math.inf  # track -> (last detected box, time); last full scan
     for processed, frame in enumerate(read_frames(source, every=every, fps=fps, frame_rate=frame_rate,
                                                   format=format)):
         picture = Image.fromarray(frame.image)
         size = picture.size
         if processed % detect_every == 0:
-            found = _clip_faces(detector.detect(picture), size)
+            known = {t: b for t, b in known.items() if frame.time - b[1] <= _REMEMBER}
+            if not known or frame.time - last_scan >= rescan - 1e-6:
+                found = _clip_faces(detector.detect(picture), size)
+                last_scan = frame.time
+            else:  # look only around the faces known: new faces wait for the next scan
+                found = _clip_faces(_detect_around(detector, picture, [b for b, _ in known.values()]), size)
             ids = tracker.update(np.array([box for box, _ in found], float).reshape(-1, 4), frame.time)
             faces = [dict(track=int(i), box=box, score=score, detected=True)
                      for i, (box, score) in zip(ids, found)]
+            known.update({face["track"]: (face["box"], frame.time) for face in faces})
         else:  # boxes carried by the tracks
             faces = []
             for track, box in tracker.predict(frame.time).items():
@@ -126,6 +139,29 @@ def _predict_proba(estimator, crops):
     return estimator._decide_embeddings(embeddings).proba
 
 
+def _detect_around(detector, picture, boxes):
+    """Detections in squares of 2.5 face sides around ``boxes``, in picture pixels."""
+    from ..faces._detectors import merge_detections
+
+    found, scores = [], []
+    for x0, y0, x1, y1 in boxes:
+        half = 1.25 * max(x1 - x0, y1 - y0)
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        left, top = round(cx - half), round(cy - half)
+        region = picture.crop((left, top, round(cx + half), round(cy + half)))
+        for (bx0, by0, bx1, by1), score in detector.detect(region):
+            # Only the face the square is about: centred near it, not cut by the square's edge.
+            near = abs((bx0 + bx1) / 2 + left - cx) < half / 2 and abs((by0 + by1) / 2 + top - cy) < half / 2
+            inside = bx0 > 1 and by0 > 1 and bx1 < region.width - 1 and by1 < region.height - 1
+            if near and inside:
+                found.append((bx0 + left, by0 + top, bx1 + left, by1 + top))
+                scores.append(score)
+    if not found:
+        return []
+    merged, merged_scores = merge_detections(np.array(found), np.array(scores))
+    return [(tuple(map(float, b)), float(sc)) for b, sc in zip(merged, merged_scores)]
+
+
 def _decide(estimator, classes, smoother, pending, crops):
     """Classify the crops of ``pending`` frames in one call; yield each frame, smoothed."""
     proba = iter(_predict_proba(estimator, crops) if crops else ())
@@ -140,7 +176,7 @@ def _decide(estimator, classes, smoother, pending, crops):
 
 def predict_video(
     estimator, source, *, detector=None, tracker=None, every=None, fps=None, detect_every=2,
-    smoothing=0.5, margin=0.1, grayscale=False, batch_frames="auto", frame_rate=30.0, format=None,
+    rescan=1.0, smoothing=0.5, margin=0.1, grayscale=False, batch_frames="auto", frame_rate=30.0, format=None,
 ):
     """Track every face of a video and predict its emotions over time.
 
@@ -173,6 +209,11 @@ def predict_video(
     detect_every : int, default=2
         Run the detector on every n-th processed frame; faces in between are
         carried by their tracks (moved at their recent velocity).
+    rescan : float, default=1.0
+        Seconds between detections over the whole frame. Detections in between
+        look only at squares of 2.5 face sides around the faces seen in the last
+        second (far cheaper), so a new face is found within ``rescan`` seconds.
+        0 scans the whole frame at every detection.
     smoothing : float, default=0.5
         Time constant in seconds of each track's moving average of
         probabilities (:class:`EmotionSmoother`); 0 turns smoothing off.
@@ -209,7 +250,7 @@ def predict_video(
     classes = [str(c) for c in estimator.classes_] if hasattr(estimator, "classes_") else []
     for frame, faces in iter_video_faces(
         estimator, source, detector=detector, tracker=tracker, every=every, fps=fps,
-        detect_every=detect_every, smoothing=smoothing, margin=margin, grayscale=grayscale,
+        detect_every=detect_every, rescan=rescan, smoothing=smoothing, margin=margin, grayscale=grayscale,
         batch_frames=batch_frames, frame_rate=frame_rate, format=format,
     ):
         rows.extend(face_rows(frame, faces, classes))

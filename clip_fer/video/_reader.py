@@ -5,6 +5,7 @@ import os
 import queue
 import sys
 import threading
+from time import monotonic
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -255,8 +256,9 @@ def _threaded(items, queue_size):
             yield item
     finally:
         stop.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue
-            try:
+        deadline = monotonic() + 2  # a live source may block until its next frame
+        while worker.is_alive() and monotonic() < deadline:
+            try:  # unblock a producer waiting on a full queue
                 waiting.get_nowait()
             except queue.Empty:
                 worker.join(0.05)

@@ -161,7 +161,8 @@ def test_smoother_is_an_exponential_moving_average_in_seconds():
 
 def test_predict_video_tracks_smooths_and_keeps_one_id_per_person(colour_scene):
     path, _, truth = colour_scene
-    faces = predict_video(ColourClassifier(), path, detector=ColourDetector(drop={5, 6}), detect_every=1)
+    faces = predict_video(ColourClassifier(), path, detector=ColourDetector(drop={5, 6}), detect_every=1,
+                          rescan=0)  # every detection over the whole frame: call n is frame n
     assert list(faces.columns[:11]) == ["frame", "time", "track", "x0", "y0", "x1", "y1", "score",
                                         "detected", "label", "raw_label"]
     assert np.allclose(faces[["happy", "neutral", "sad"]].sum(axis=1), 1)
@@ -188,6 +189,27 @@ def test_carried_boxes_between_detections_follow_the_faces(colour_scene):
     recall, tracks, unmatched = match(faces, truth)
     assert (~faces.detected).sum() > 40  # two frames of three carried
     assert recall >= 0.95 and unmatched == 0 and all(len(ids) == 1 for ids in tracks.values())
+
+
+def test_between_rescans_only_the_squares_around_known_faces_are_searched(colour_scene):
+    path, _, truth = colour_scene
+
+    class Recording(ColourDetector):
+        sizes = []
+
+        def detect(self, image):
+            self.sizes.append(image.size)
+            return super().detect(image)
+
+    detector = Recording()
+    faces = predict_video(ColourClassifier(), path, detector=detector, detect_every=1, rescan=1.0)
+    full = [s for s in detector.sizes if s == (320, 240)]
+    assert len(full) == 3  # at 0, 1 and 2 s
+    assert all(max(s) <= 2.5 * 52 + 2 for s in detector.sizes if s != (320, 240))
+    recall, tracks, unmatched = match(faces, truth)
+    assert unmatched == 0 and all(len(ids) == 1 for ids in tracks.values())
+    # The late face (from frame 15 = 1.0 s) is found by the scan at 1.0 s: nothing is missed.
+    assert recall == 1.0
 
 
 def test_sampling_is_applied_before_processing(colour_scene):
