@@ -28,7 +28,7 @@ from torchvision.ops import box_iou
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
 
-from clip_fer import BlazeFaceDetector  # noqa: E402
+from clip_fer import BlazeFaceDetector
 
 
 def detector(windowed):

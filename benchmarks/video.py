@@ -32,11 +32,11 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "video"), str(ROOT / "benchmarks")]
 
-from video_scenes import Person, match, render, write_video  # noqa: E402
+from video_scenes import Person, match, render, write_video
 
-from clip_fer import BlazeFaceDetector, ZeroShotEmotionClassifier, predict_video  # noqa: E402
-from clip_fer.faces._cropping import FaceCropper, _clip_faces  # noqa: E402
-from clip_fer.video import read_frames  # noqa: E402
+from clip_fer import BlazeFaceDetector, ZeroShotEmotionClassifier, predict_video
+from clip_fer.faces._cropping import FaceCropper, _clip_faces
+from clip_fer.video import read_frames
 
 FER = ROOT.parent / "shared" / "data" / "fer2013" / "public_test"
 TINY = ROOT.parent / "shared" / "models" / "tiny-fer-clip.pt"
@@ -113,10 +113,11 @@ def speed(path, truth, folder):
     for name, clf, grayscale in (("FER2013 checkpoint", tiny, True), ("ViT-B/32 int8", vit, False)):
         predict_video(clf, path, every=2, grayscale=grayscale)  # warm-up: model, interpreters
         if clf is tiny:
-            seconds, _ = timed(lambda: before(clf, path, 2))
+            seconds, _ = timed(lambda clf=clf: before(clf, path, 2))
             rows.append((name, "before: window pyramid, per-frame encoder, no tracks", 2, seconds, None))
         for every in (2, 1):
-            seconds, faces = timed(lambda: predict_video(clf, path, every=every, grayscale=grayscale))
+            seconds, faces = timed(lambda clf=clf, every=every, grayscale=grayscale: predict_video(
+                clf, path, every=every, grayscale=grayscale))
             recall = match(faces, [t if i % every == 0 else {} for i, t in enumerate(truth)], 0.3)[0]
             rows.append((name, "predict_video defaults", every, seconds, recall))
     print(f"{os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads; "
@@ -211,7 +212,7 @@ def trackers(path, truth):
             return ids
 
         tracker.update = timed_update
-        faces = predict_video(tiny, path, detector=Replay(detections), tracker=tracker, detect_every=1,
+        faces = predict_video(tiny, path, detector=Replay(detections), tracker=tracker, detect_every=1, rescan=0,
                               grayscale=True)
         faces = faces[faces.track < 10**6]
         recall, per_person, unmatched = match(faces, truth, 0.3)

@@ -72,7 +72,12 @@ def _status(frame, faces):
 
 def video(args):
     """Run the command for parsed ``args``; returns the exit code."""
-    from ..video._outputs import AnnotatedVideoWriter, FaceRowWriter, TrackSummary, plot_tracks
+    from ..video._outputs import (
+        AnnotatedVideoWriter,
+        FaceRowWriter,
+        TrackSummary,
+        plot_tracks,
+    )
     from ..video._predict import iter_video_faces
 
     out = Path(args.out)

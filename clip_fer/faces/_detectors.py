@@ -187,7 +187,8 @@ class BlazeFaceDetector(BaseEstimator):
     model, whose graph fixes its input size, over overlapping windows.
     Overlapping candidates are merged, and each is looked at again, re-framed
     around its centre at three sizes: its ``score`` is the mean of the four
-    BlazeFace scores. About 0.1 s for a 960x720 photo on 2 CPU cores.
+    BlazeFace scores. Five times faster than the window pyramid it replaced
+    (``benchmarks/faces_still.py``), at the same recall.
 
     Parameters
     ----------

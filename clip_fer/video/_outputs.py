@@ -12,7 +12,7 @@ from ..faces._drawing import _colour
 from ._predict import face_rows
 from ._reader import _import_av
 
-__all__ = ["FaceRowWriter", "TrackSummary", "AnnotatedVideoWriter", "draw_tracks", "plot_tracks"]
+__all__ = ["AnnotatedVideoWriter", "FaceRowWriter", "TrackSummary", "draw_tracks", "plot_tracks"]
 
 
 class FaceRowWriter:
@@ -20,7 +20,7 @@ class FaceRowWriter:
 
     def __init__(self, path, classes):
         self.classes = list(classes)
-        self._file = open(path, "w", newline="")
+        self._file = open(path, "w", newline="")  # noqa: SIM115 - open for the whole video
         self._writer = csv.writer(self._file)
         self.columns = ["frame", "time", "track", "x0", "y0", "x1", "y1", "score", "detected",
                         "label", "raw_label", *self.classes]

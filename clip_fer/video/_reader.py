@@ -5,15 +5,20 @@ import os
 import queue
 import sys
 import threading
-from time import monotonic
 from dataclasses import dataclass
 from pathlib import Path
+from time import monotonic
 
 import numpy as np
 
-from ..exceptions import ImageInputError, InvalidParameterError, MissingDependencyError, VideoInputError
+from ..exceptions import (
+    ImageInputError,
+    InvalidParameterError,
+    MissingDependencyError,
+    VideoInputError,
+)
 
-__all__ = ["Frame", "read_frames", "is_live_source"]
+__all__ = ["Frame", "is_live_source", "read_frames"]
 
 VIDEO_EXTRA_HINT = 'pip install "clip-fer[video]"'
 _END = object()
@@ -238,7 +243,7 @@ def _threaded(items, queue_size):
                         break
                     except queue.Full:
                         continue
-        except BaseException as exc:  # handed to the consumer
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
             _put(waiting, exc, stop)
         finally:
             items.close()

@@ -11,7 +11,7 @@ def _iou(a, b):
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
     inter = np.clip(rb - lt, 0, None).prod(axis=2)
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
+    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])
     return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
 
 
@@ -78,8 +78,8 @@ class IoUTracker:
         cost = np.full((len(boxes), len(ids)), 1e6)
         if len(ids) and len(boxes):
             overlap = _iou(boxes, predicted)
-            centre = lambda b: (b[:, :2] + b[:, 2:]) / 2  # noqa: E731
-            side = lambda b: np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])  # noqa: E731
+            centre = lambda b: (b[:, :2] + b[:, 2:]) / 2
+            side = lambda b: np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
             dist = np.linalg.norm(centre(boxes)[:, None] - centre(predicted)[None], axis=2)
             mean_side = (side(boxes)[:, None] + side(predicted)[None]) / 2
             ratio = side(boxes)[:, None] / np.maximum(side(predicted)[None], 1e-9)

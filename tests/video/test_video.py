@@ -11,16 +11,20 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import needs_fer2013
+from video_scenes import (
+    ColourClassifier,
+    ColourDetector,
+    colour_people,
+    fer_people,
+    match,
+    render,
+    write_video,
+)
 
 from clip_fer import EmotionSmoother, IoUTracker, predict_video, read_frames
 from clip_fer.exceptions import ImageInputError, InvalidParameterError, VideoInputError
 from clip_fer.video import iter_video_faces
-
-from conftest import needs_fer2013
-from video_scenes import (
-    BLUE, RED, ColourClassifier, ColourDetector, colour_people, colour_square, fer_people, match,
-    render, write_video,
-)
 
 av = pytest.importorskip("av", reason="the video extra (PyAV) is not installed")
 

@@ -3,11 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
-
-from clip_fer.cli import main
-
 from conftest import needs_fer2013
 from video_scenes import ColourDetector, colour_people, fer_people, render, write_video
+
+from clip_fer.cli import main
 
 av = pytest.importorskip("av", reason="the video extra (PyAV) is not installed")
 
@@ -77,7 +76,7 @@ def test_ctrl_c_keeps_every_row_so_far(tmp_path, toy_checkpoint, monkeypatch, ca
     path = write_video(tmp_path / "live.mp4", frames)
     out = tmp_path / "out"
     assert main(["video", str(path), "--model", toy_checkpoint, "--out", str(out), "--quiet"]) == 0
-    faces, tracks = _check_outputs(out, None)
+    faces, _ = _check_outputs(out, None)
     assert sorted(faces.frame.unique()) == list(range(6)) and len(faces) == 12
     assert "stopped by Ctrl-C" in capsys.readouterr().out
 

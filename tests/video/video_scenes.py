@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
+from conftest import FER2013
 from PIL import Image
 from scipy import ndimage
 from sklearn.base import BaseEstimator
-
-from conftest import FER2013
 
 
 @dataclass
@@ -137,7 +136,7 @@ class ColourDetector:
             return []
         pixels = np.asarray(image, dtype=np.int16)
         mask = (pixels.max(axis=2) - pixels.min(axis=2)) > 100
-        labels, count = ndimage.label(mask)
+        labels, _ = ndimage.label(mask)
         faces = []
         for found in ndimage.find_objects(labels):
             ys, xs = found
