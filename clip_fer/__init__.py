@@ -48,6 +48,11 @@ _EXPORTS = {
     "faces_to_frame": ".faces._cropping",
     "predict_faces": ".faces._cropping",
     "draw_faces": ".faces._drawing",
+    "EmotionSmoother": ".video._smoothing",
+    "IoUTracker": ".video._tracking",
+    "iter_video_faces": ".video._predict",
+    "predict_video": ".video._predict",
+    "read_frames": ".video._reader",
     "ExperimentResult": ".experiments._experiment",
     "report_experiment_banks": ".experiments._experiment",
     "report_experiment_configurations": ".experiments._experiment",
@@ -63,9 +68,11 @@ _EXPORTS = {
     "MultiFrameWarning": ".exceptions",
     "PromptBankError": ".exceptions",
     "SkippedImagesWarning": ".exceptions",
+    "VideoInputError": ".exceptions",
 }
 _SUBMODULES = (
     "backends", "cli", "datasets", "distributed", "exceptions", "experiments", "faces", "metrics",
+    "video",
 )
 
 __all__ = sorted([*_EXPORTS, "datasets", "metrics"])

@@ -54,6 +54,10 @@ class ImageInputError(ClipFerError, ValueError):
         super().__init__(f"Image at index {index}: {reason}")
 
 
+class VideoInputError(ClipFerError, ValueError):
+    """A video file, camera or stream cannot be opened or decoded."""
+
+
 class ModelLoadError(ClipFerError, RuntimeError):
     """A CLIP model name or checkpoint path cannot be loaded."""
 

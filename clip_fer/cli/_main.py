@@ -2,11 +2,11 @@
 
 import sys
 
-from . import evaluate, experiment, predict
+from . import evaluate, experiment, predict, video
 
 __all__ = ["build_parser", "main"]
 
-_COMMANDS = (predict, evaluate, experiment)
+_COMMANDS = (predict, evaluate, experiment, video)
 
 
 def build_parser():
