@@ -9,6 +9,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._deciders import Decision, MeanProbaDecider, RankVoteDecider
+from ._display import with_fitted_summary
 from ._folding import SynonymFolder
 from .backends._images import check_image_sequence
 from .backends._encoding import embed_images
@@ -211,6 +212,14 @@ class ZeroShotEmotionClassifier(ClassifierMixin, BaseEstimator):
         elif hasattr(self, "n_features_in_"):
             del self.n_features_in_
         return self
+
+    # Notebook display: scikit-learn's, headed by what the fit holds.
+
+    def _repr_mimebundle_(self, **kwargs):
+        return with_fitted_summary(self, super()._repr_mimebundle_(**kwargs))
+
+    def _repr_html_inner(self):
+        return with_fitted_summary(self, {"text/html": super()._repr_html_inner()})["text/html"]
 
     # Encoding -------------------------------------------------------------------
 
