@@ -10,7 +10,7 @@ from pathlib import Path
 from .._bank_io import load_prompt_bank
 from ..backends._images import IMAGE_SUFFIXES
 from ..exceptions import ClipFerError, SkippedImagesWarning
-from ._common import add_model_options, bank_help, build_estimator
+from ._common import add_model_options, bank_help, build_estimator, error_message, show_progress
 
 _GLOB_CHARACTERS = frozenset("*?[")
 _FACES_PROGRESS = 8  # with --faces, a progress bar for more images than this
@@ -122,7 +122,9 @@ def _write(records, fmt, top_k, classes, out):
                 fields += [_blank(r["face"]), *box, _blank(r["score"]), r["status"]]
             writer.writerow([*fields, *labels, *probabilities])
         return
-    width = max(len(r["image"]) for r in records)
+    width = max(len("image"), *(len(r["image"]) for r in records))
+    where = f"{'face':>4}  {'box':<22}  " if faces else ""
+    out.write(f"{'image':<{width}}  {where}{'label':<10} {'prob':<4}  next labels\n")
     for r in records:
         where = ""
         if faces:
@@ -169,7 +171,7 @@ def predict(args, parser):
         if args.faces:
             rows = predict_faces(
                 clf, paths, cropper=FaceCropper(grayscale=args.grayscale), top_k=top_k,
-                as_frame=False, verbose=len(paths) > _FACES_PROGRESS,
+                as_frame=False, verbose=len(paths) > _FACES_PROGRESS and show_progress(args),
             )
             records = list(_face_records(rows))
         else:
@@ -183,7 +185,7 @@ def predict(args, parser):
         if args.annotate:
             save_annotated(paths, records, args.annotate)
     except (ClipFerError, ValueError, OSError) as exc:
-        print(f"clip-fer: error: {exc}", file=sys.stderr)
+        print(f"clip-fer: error: {error_message(exc)}", file=sys.stderr)
         return 1
     failed = [r for r in records if r.get("status") == "failed"]
     for r in failed:
