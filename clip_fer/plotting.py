@@ -16,6 +16,8 @@ Examples
 
 from __future__ import annotations
 
+import functools
+import io
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,13 +31,30 @@ if TYPE_CHECKING:
 __all__ = ["plot_confusion_matrix", "plot_emotions", "plot_faces"]
 
 
+@functools.cache
+def _figure_class() -> type:
+    """A Figure that shows itself as a PNG in notebooks, without pyplot.
+
+    Jupyter draws a bare ``matplotlib.figure.Figure`` as text unless pyplot has been
+    imported; ``_repr_png_`` makes it show inline either way, once.
+    """
+    base = require("matplotlib.figure", "Plotting").Figure
+
+    class NotebookFigure(base):
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", dpi=100)
+            return buffer.getvalue()
+
+    NotebookFigure.__qualname__ = NotebookFigure.__name__ = "Figure"
+    return NotebookFigure
+
+
 def _axes(ax: Axes | None, width: float, height: float, ncols: int = 1) -> list[Axes]:
     """``[ax]`` when given, else the axes of a new constrained-layout figure."""
     if ax is not None:
         return [ax]
-    figure = require("matplotlib.figure", "Plotting").Figure(
-        figsize=(width, height), layout="constrained"
-    )
+    figure = _figure_class()(figsize=(width, height), layout="constrained")
     return list(np.atleast_1d(figure.subplots(1, ncols)))
 
 
@@ -144,7 +163,7 @@ def plot_faces(image: Any, faces: Any, *, ax: Axes | None = None) -> Figure:
     from .faces._drawing import draw_faces
 
     annotated = draw_faces(image, faces)
-    width = 9.0
+    width = 6.4
     (axes,) = _axes(ax, width, width * annotated.height / annotated.width)
     axes.imshow(annotated)
     axes.set_axis_off()

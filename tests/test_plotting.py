@@ -102,3 +102,15 @@ def test_experiment_result_displays_its_table(fitted, face_arrays):
     assert html.index(f"<td>{first}</td>") < html.index(f"<td>{second}</td>")  # ranked order
     assert html.count("<tr") == 1 + 2  # header and one row per configuration
     assert "2 configurations on 12 images" in html
+
+
+def test_new_figures_show_as_png_in_notebooks():
+    from matplotlib.figure import Figure
+
+    fig = plot_confusion_matrix(["a", "b"], ["a", "a"])
+    assert isinstance(fig, Figure)
+    png = fig._repr_png_()
+    assert png.startswith(b"\x89PNG")
+    from PIL import Image
+
+    assert Image.open(__import__("io").BytesIO(png)).size == (700, 600)  # 7x6 inches at 100 dpi
