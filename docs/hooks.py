@@ -38,6 +38,8 @@ _MODULE_PAGES = {
     "metrics": "Metrics (clip_fer.metrics)",
     "plotting": "Plotting (clip_fer.plotting)",
 }
+# Order of the modules on their page (others follow, by name).
+_MODULE_ORDER = ["._classifier", "._prompt_bank", "._folding", "._deciders", "._vocabularies", "._bank_io"]
 _NOTEBOOKS = {"examples/tutorial.ipynb": "Tutorial", "examples/faces.ipynb": "Faces in a group photo"}
 _API_SECTION = "API reference"
 _ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|exc|obj):<code>~?([^<]+)</code>")
@@ -48,7 +50,12 @@ def _api_pages():
     import clip_fer
 
     groups = {}
-    for name, module in sorted(clip_fer._EXPORTS.items(), key=lambda item: (item[1], item[0])):
+    def order(item):
+        name, module = item
+        rank = _MODULE_ORDER.index(module) if module in _MODULE_ORDER else len(_MODULE_ORDER)
+        return rank, module, name
+
+    for name, module in sorted(clip_fer._EXPORTS.items(), key=order):
         parts = module.lstrip(".").split(".")
         group = parts[0] if len(parts) > 1 or parts[0] == "exceptions" else ""
         groups.setdefault(group, []).append((name, f"clip_fer{module}"))
