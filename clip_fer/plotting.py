@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import io
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -38,7 +38,7 @@ def _figure_class() -> type:
     Jupyter draws a bare ``matplotlib.figure.Figure`` as text unless pyplot has been
     imported; ``_repr_png_`` makes it show inline either way, once.
     """
-    base = require("matplotlib.figure", "Plotting").Figure
+    base: Any = require("matplotlib.figure", "Plotting").Figure
 
     class NotebookFigure(base):
         def _repr_png_(self) -> bytes:
@@ -48,6 +48,10 @@ def _figure_class() -> type:
 
     NotebookFigure.__qualname__ = NotebookFigure.__name__ = "Figure"
     return NotebookFigure
+
+
+def _figure_of(axes: Axes) -> Figure:
+    return cast("Figure", axes.figure)
 
 
 def _axes(ax: Axes | None, width: float, height: float, ncols: int = 1) -> list[Axes]:
@@ -91,7 +95,7 @@ def plot_confusion_matrix(
         y_true, y_pred = np.asarray(y_true).astype(str), np.asarray(y_pred).astype(str)
     (axes,) = _axes(ax, 7, 6)
     draw_confusion_matrix(axes, y_true, y_pred, list(labels), title, normalize=normalize)
-    return axes.figure
+    return _figure_of(axes)
 
 
 def plot_emotions(
@@ -141,7 +145,7 @@ def plot_emotions(
     bars.set_xlim(0, 1)
     bars.set_xlabel("probability")
     bars.set_title(title if title is not None else f"{classes[order[0]]} {proba[order[0]]:.2f}")
-    return bars.figure
+    return _figure_of(bars)
 
 
 def plot_faces(image: Any, faces: Any, *, ax: Axes | None = None) -> Figure:
@@ -167,4 +171,4 @@ def plot_faces(image: Any, faces: Any, *, ax: Axes | None = None) -> Figure:
     (axes,) = _axes(ax, width, width * annotated.height / annotated.width)
     axes.imshow(annotated)
     axes.set_axis_off()
-    return axes.figure
+    return _figure_of(axes)
