@@ -14,6 +14,7 @@ import argparse
 import io
 import os
 import re
+import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # document the checkout, not an installed copy
 
 # Subpackage (first component of the defining module) -> (page, title, intro).
 _GROUPS = {
