@@ -28,13 +28,21 @@ for module in clip_fer._SUBMODULES:
     getattr(clip_fer, module)
 assert resources.files("clip_fer").joinpath("py.typed").is_file(), "py.typed is missing from the wheel"
 files = [str(f) for f in metadata.files("clip-fer")]
-assert any(f.endswith("licenses/LICENSE") or f.endswith("/LICENSE") for f in files), "LICENSE is not in the wheel"
+assert any(f.endswith(("licenses/LICENSE", "/LICENSE")) for f in files), "LICENSE is not in the wheel"
 
 clip = clip_fer.backends._loading.import_clip()
 torch.manual_seed(0)
 toy = clip.model.CLIP(
-    embed_dim=32, context_length=77, vocab_size=49408, transformer_width=64, transformer_heads=1,
-    transformer_layers=1, image_resolution=32, vision_layers=1, vision_width=64, vision_patch_size=16,
+    embed_dim=32,
+    context_length=77,
+    vocab_size=49408,
+    transformer_width=64,
+    transformer_heads=1,
+    transformer_layers=1,
+    image_resolution=32,
+    vision_layers=1,
+    vision_width=64,
+    vision_patch_size=16,
 ).eval()
 with tempfile.TemporaryDirectory() as tmp:
     checkpoint = Path(tmp) / "toy.pt"
@@ -53,7 +61,9 @@ with tempfile.TemporaryDirectory() as tmp:
     Image.fromarray(faces[0]).save(Path(tmp) / "face.png")
     run = subprocess.run(
         ["clip-fer", "predict", "--model", str(checkpoint), str(Path(tmp) / "face.png"), "--format", "csv"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert run.returncode == 0 and run.stdout.startswith("image,label_1"), run
 print("wheel smoke test passed:", installed.parent)

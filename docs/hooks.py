@@ -26,14 +26,23 @@ sys.path.insert(0, str(ROOT))  # document the checkout, not an installed copy
 
 # Subpackage (first component of the defining module) -> (page, title, intro).
 _GROUPS = {
-    "": ("estimator", "Estimator and components",
-         "The classifier, its components (prompt banks, folding, deciders) and bank files."),
-    "backends": ("backends", "Models and caches",
-                 "Loading models (cached once per process) and the embedding cache."),
+    "": (
+        "estimator",
+        "Estimator and components",
+        "The classifier, its components (prompt banks, folding, deciders) and bank files.",
+    ),
+    "backends": (
+        "backends",
+        "Models and caches",
+        "Loading models (cached once per process) and the embedding cache.",
+    ),
     "faces": ("faces", "Faces", "Face detection, cropping, per-face predictions and drawing."),
     "experiments": ("experiments", "Experiments", "The report's prompt experiment."),
-    "exceptions": ("exceptions", "Exceptions and warnings",
-                   "Every error clip-fer raises derives from `ClipFerError`."),
+    "exceptions": (
+        "exceptions",
+        "Exceptions and warnings",
+        "Every error clip-fer raises derives from `ClipFerError`.",
+    ),
 }
 _MODULE_PAGES = {
     "datasets": "Data sets (clip_fer.datasets)",
@@ -52,6 +61,7 @@ def _api_pages():
     import clip_fer
 
     groups = {}
+
     def order(item):
         name, module = item
         rank = _MODULE_ORDER.index(module) if module in _MODULE_ORDER else len(_MODULE_ORDER)
@@ -107,9 +117,7 @@ def on_config(config):
     config["_clip_fer_api"] = _api_pages()
     for entry in config["nav"] or []:
         if isinstance(entry, dict) and _API_SECTION in entry:
-            entry[_API_SECTION] = [
-                {title: uri} for uri, (title, _) in config["_clip_fer_api"].items()
-            ]
+            entry[_API_SECTION] = [{title: uri} for uri, (title, _) in config["_clip_fer_api"].items()]
     return config
 
 

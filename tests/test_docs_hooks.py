@@ -27,7 +27,9 @@ def test_api_reference_has_every_public_name_once(hooks):
         assert text.count(f"::: clip_fer{module}.{name}\n") == 1, name
     for module in ("datasets", "metrics", "plotting"):
         assert f"::: clip_fer.{module}\n" in text
-    assert pages["reference/estimator.md"][1].index("ZeroShotEmotionClassifier") < pages["reference/estimator.md"][1].index("load_prompt_bank")
+    assert pages["reference/estimator.md"][1].index("ZeroShotEmotionClassifier") < pages[
+        "reference/estimator.md"
+    ][1].index("load_prompt_bank")
 
 
 def test_a_new_export_gets_a_page(hooks, monkeypatch):
@@ -50,4 +52,7 @@ def test_cli_reference_is_the_help_of_every_command(hooks):
 
 def test_sphinx_roles_render_as_code(hooks):
     html = "see :class:<code>PromptBank</code> and :func:<code>~clip_fer.predict_faces</code>"
-    assert hooks.on_page_content(html, None, None, None) == "see <code>PromptBank</code> and <code>clip_fer.predict_faces</code>"
+    assert (
+        hooks.on_page_content(html, None, None, None)
+        == "see <code>PromptBank</code> and <code>clip_fer.predict_faces</code>"
+    )

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import FER2013, needs_fer2013, needs_tiny_fer_clip
 
 nbformat = pytest.importorskip("nbformat")
@@ -63,7 +62,9 @@ def test_tutorial_runs_and_shows_its_figures_and_tables():
     assert any("GridSearchCV(" in src for src in tables)  # cv_results_ as a DataFrame
     assert any(src.strip().endswith("result") for src in tables)  # ExperimentResult
     summary = next(out for src, out in outputs(notebook) if src.strip() == "clf")
-    assert "templates x" in summary["data"]["text/html"] and "tiny-fer-clip.pt" in summary["data"]["text/html"]
+    assert (
+        "templates x" in summary["data"]["text/html"] and "tiny-fer-clip.pt" in summary["data"]["text/html"]
+    )
     assert FER2013.is_dir()
 
 
@@ -74,16 +75,26 @@ def test_faces_notebook_runs_and_shows_the_annotated_photo():
     assert not [out for _, out in outputs(notebook) if out.output_type == "error"]
     assert any("plot_faces(" in src for src in shown(notebook, "image/png"))
     assert any("draw_faces(" in src for src in shown(notebook, "image/png"))
-    table = next(out for src, out in outputs(notebook) if src.rstrip().endswith("faces") and "text/html" in out.get("data", {}))
+    table = next(
+        out
+        for src, out in outputs(notebook)
+        if src.rstrip().endswith("faces") and "text/html" in out.get("data", {})
+    )
     html = table["data"]["text/html"]
     assert html.count("<tr") == 1 + 8  # a header and the photo's eight faces
-    labels = {label for label in ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise") if f"<td>{label}</td>" in html}
+    labels = {
+        label
+        for label in ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+        if f"<td>{label}</td>" in html
+    }
     assert len(labels) >= 2  # grayscale crops: not every face "surprise"
 
 
 if __name__ == "__main__":  # python tests/test_notebooks.py --write
     if "--write" not in sys.argv:
-        sys.exit("usage: python tests/test_notebooks.py --write   (runs examples/*.ipynb and saves their outputs)")
+        sys.exit(
+            "usage: python tests/test_notebooks.py --write   (runs examples/*.ipynb and saves their outputs)"
+        )
     for path in sorted(EXAMPLES.glob("*.ipynb")):
         nbformat.write(run_notebook(path.name), path)
         print("ran and saved", path)

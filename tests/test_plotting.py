@@ -55,7 +55,9 @@ def test_emotion_bars_of_an_embedding(fitted, face_arrays):
     pre = ZeroShotEmotionClassifier(model=fitted.model, precomputed=True).fit()
     fig = plot_emotions(pre, embeddings[1], title="second")
     (ax,) = fig.axes
-    assert sorted(p.get_width() for p in ax.patches) == pytest.approx(sorted(pre.predict_proba(embeddings[1:])[0]))
+    assert sorted(p.get_width() for p in ax.patches) == pytest.approx(
+        sorted(pre.predict_proba(embeddings[1:])[0])
+    )
 
 
 def test_faces_figure_shows_the_annotated_photo():
@@ -94,8 +96,12 @@ def test_fitted_classifier_shows_model_bank_and_classes(fitted):
 def test_experiment_result_displays_its_table(fitted, face_arrays):
     embeddings = fitted.embed(face_arrays)
     y = np.array(["happy", "sad", "angry"] * 4)
-    banks = {"one": PromptBank(["a {} face"], {"happy": ["happy"], "sad": ["sad"], "angry": ["angry"]}),
-             "two": PromptBank(["a {} face", "a {} person"], {"happy": ["glad"], "sad": ["sad"], "angry": ["mad"]})}
+    banks = {
+        "one": PromptBank(["a {} face"], {"happy": ["happy"], "sad": ["sad"], "angry": ["angry"]}),
+        "two": PromptBank(
+            ["a {} face", "a {} person"], {"happy": ["glad"], "sad": ["sad"], "angry": ["mad"]}
+        ),
+    }
     result = run_experiment(fitted, embeddings, y, configurations=banks, k=2)
     html = result._repr_html_()
     first, second = result.table["configuration"]

@@ -13,7 +13,6 @@ import shlex
 from pathlib import Path
 
 import pytest
-
 from conftest import FER2013, TINY_FER_CLIP, needs_fer2013, needs_tiny_fer_clip
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -32,7 +32,9 @@ def test_table_has_a_header_row_aligned_with_the_rows(toy_checkpoint, faces, cap
     ("flag", "tty", "expected"),
     [(None, False, False), (None, True, True), ("--progress", False, True), ("--no-progress", True, False)],
 )
-def test_progress_bars_only_on_a_terminal_unless_asked(toy_checkpoint, faces, monkeypatch, capsys, flag, tty, expected):
+def test_progress_bars_only_on_a_terminal_unless_asked(
+    toy_checkpoint, faces, monkeypatch, capsys, flag, tty, expected
+):
     monkeypatch.setattr("sys.stderr.isatty", lambda: tty)
     argv = ["predict", str(faces), "--model", toy_checkpoint, "--batch-size", "1"]  # 3 images > 1 batch
     assert main(argv + ([flag] if flag else [])) == 0
