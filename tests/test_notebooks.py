@@ -61,6 +61,8 @@ def test_tutorial_runs_and_shows_its_figures_and_tables():
     assert any(src.strip() == "clf" for src in tables)  # the fitted classifier's summary
     assert any("GridSearchCV(" in src for src in tables)  # cv_results_ as a DataFrame
     assert any(src.strip().endswith("result") for src in tables)  # ExperimentResult
+    # verbose=True draws tqdm.auto's bar, a Jupyter widget rather than text on stderr.
+    assert any("verbose=True" in src for src in shown(notebook, "application/vnd.jupyter.widget-view+json"))
     summary = next(out for src, out in outputs(notebook) if src.strip() == "clf")
     assert (
         "templates x" in summary["data"]["text/html"] and "tiny-fer-clip.pt" in summary["data"]["text/html"]
