@@ -8,7 +8,8 @@ templates (:class:`RankVoteDecider`) or by averaging (:class:`MeanProbaDecider`)
 The package is laid out by what each part does:
 
 - the estimator core (this package): the classifier, prompt banks, folding,
-  deciders, :mod:`clip_fer.datasets` and :mod:`clip_fer.metrics`;
+  deciders, :mod:`clip_fer.datasets`, :mod:`clip_fer.metrics` and
+  :mod:`clip_fer.plotting` (figures for notebooks);
 - :mod:`clip_fer.backends`: loading models, reading images, the encoding loop,
   quantisation and the embedding caches;
 - :mod:`clip_fer.faces`: face detection, cropping and drawing (the ``faces`` extra);
@@ -72,10 +73,10 @@ _EXPORTS = {
 }
 _SUBMODULES = (
     "backends", "cli", "datasets", "distributed", "exceptions", "experiments", "faces", "metrics",
-    "video",
+    "plotting", "video",
 )
 
-__all__ = sorted([*_EXPORTS, "datasets", "metrics"])
+__all__ = sorted([*_EXPORTS, "datasets", "metrics", "plotting"])
 
 
 def __getattr__(name):

@@ -11,6 +11,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d
 
 from ._deciders import Decision, MeanProbaDecider, RankVoteDecider
+from ._display import with_fitted_summary
 from ._folding import SynonymFolder
 from .backends._cache import check_cache_dir
 from .backends._images import check_image_sequence
@@ -367,6 +368,14 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
     def folder_(self):
         """Deprecated alias of ``synonym_folder_``."""
         return self.synonym_folder_
+
+    # Notebook display: scikit-learn's, headed by what the fit holds.
+
+    def _repr_mimebundle_(self, **kwargs):
+        return with_fitted_summary(self, super()._repr_mimebundle_(**kwargs))
+
+    def _repr_html_inner(self):
+        return with_fitted_summary(self, {"text/html": super()._repr_html_inner()})["text/html"]
 
     # Encoding -------------------------------------------------------------------
 

@@ -114,9 +114,10 @@ class _StubNet:
     """Stands in for the LiteRT interpreter: finds nothing."""
 
     side = 128
+    tiled = False  # the window scan
     spec = {"band": (0.25, 0.6), "reframe": (0.3,)}
 
-    def scan_level(self, image, scale, top):
+    def scan_level_windows(self, image, scale, top):
         return np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
 
 

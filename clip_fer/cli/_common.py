@@ -1,6 +1,7 @@
 """What the ``evaluate`` and ``experiment`` commands share: options, data, estimator, errors."""
 
 import argparse
+import re
 import sys
 
 from .._options import BUILTIN_BANK_NAMES, REDUCTIONS
@@ -12,9 +13,11 @@ __all__ = [
     "add_data_options",
     "add_model_options",
     "build_estimator",
+    "error_message",
     "load_data",
     "positive_int",
     "run_safely",
+    "show_progress",
 ]
 
 _DECIDERS = ("vote", "mean")
@@ -72,6 +75,17 @@ def add_model_options(parser):
         "--batch-size", type=positive_int, default=32, help="Images per forward pass. Default: 32."
     )
     parser.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda[:N]'. Default: auto.")
+    parser.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        help="Progress bars on stderr. Default: only when stderr is a terminal.",
+    )
+
+
+def show_progress(args):
+    """Whether to draw progress bars: ``--progress``/``--no-progress``, else only when
+    stderr is a terminal (so piped or logged output carries no bars)."""
+    progress = getattr(args, "progress", None)
+    return sys.stderr.isatty() if progress is None else progress
 
 
 def bank_help():
@@ -98,7 +112,7 @@ def build_estimator(args, prompt_bank=None, n_images=0):
         decider=RankVoteDecider(getattr(args, "vote_top_k", 3)) if args.decider == "vote" else MeanProbaDecider(),
         device=args.device,
         batch_size=args.batch_size,
-        verbose=n_images > args.batch_size,
+        verbose=n_images > args.batch_size and show_progress(args),
     )
 
 
@@ -109,7 +123,21 @@ def run_safely(command, args):
     try:
         command(args)
     except (ClipFerError, ValueError, ImportError, OSError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"clip-fer: error: {reason}", file=sys.stderr)
+        print(f"clip-fer: error: {error_message(exc)}", file=sys.stderr)
         return 1
     return 0
+
+
+_PYTHON_MODEL_FIX = re.compile(r"ZeroShotEmotionClassifier\(model=(['\"])(.*?)\1\)")
+
+
+def error_message(exc):
+    """``exc`` on one line, with a model-loading fix given in command-line syntax."""
+    from ..exceptions import ModelLoadError
+
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, ModelLoadError):
+        message = _PYTHON_MODEL_FIX.sub(r"--model \2", message)
+        if "--model" not in message:
+            message += " Choose another model with --model NAME_OR_PATH."
+    return message

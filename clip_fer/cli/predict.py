@@ -4,7 +4,7 @@ import glob
 import sys
 from pathlib import Path
 
-from ._common import add_model_options, bank_help, build_estimator
+from ._common import add_model_options, bank_help, build_estimator, error_message, show_progress
 from ._ray_engine import add_ray_options
 
 # Nothing heavy at import time: ``clip-fer --help`` builds every parser.
@@ -95,6 +95,10 @@ class _Writer:
             self.csv = csv.writer(out)
             head = ["image", "face", "x0", "y0", "x1", "y1", "score", "status"] if faces else ["image"]
             self.csv.writerow([*head, *[f"label_{i + 1}" for i in range(top_k)], *classes])
+        else:
+            self.width = max(len("image"), width)
+            where = f"{'face':>4}  {'box':<22}  " if faces else ""
+            out.write(f"{'image':<{self.width}}  {where}{'label':<10} {'prob':<4}  next labels\n")
         out.flush()
 
     def write(self, records):
@@ -209,8 +213,10 @@ def predict(args, parser):
             max(len(p) for p in paths), args.faces,
         )
         chunk = args.batch_size * (1 if args.faces else _CHUNK_BATCHES)
-        show = len(paths) > (_FACES_PROGRESS if args.faces else args.batch_size)
-        with tqdm(total=len(paths), unit="img", disable=not show, file=sys.stderr) as progress:
+        show = len(paths) > (_FACES_PROGRESS if args.faces else args.batch_size) and show_progress(args)
+        with tqdm(
+            total=len(paths), unit="img", desc="Encoding images", disable=not show, file=sys.stderr
+        ) as progress:
             for start in range(0, len(paths), chunk):
                 done = _chunk_records(clf, paths[start:start + chunk], start, args, top_k)
                 writer.write(done)
@@ -229,7 +235,7 @@ def predict(args, parser):
     except (ClipFerError, ValueError, OSError) as exc:
         if writer is not None:
             writer.close()
-        print(f"clip-fer: error: {exc}", file=sys.stderr)
+        print(f"clip-fer: error: {error_message(exc)}", file=sys.stderr)
         return 1
     failed = [r for r in records if r.status == "failed"]
     for r in failed:

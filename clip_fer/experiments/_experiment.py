@@ -202,6 +202,11 @@ class ExperimentResult:
     k: int
     n_images: int
 
+    def _repr_html_(self):
+        # Notebooks show the ranked table.
+        caption = f"<p>{len(self.table)} configurations on {self.n_images} images, best first</p>"
+        return caption + self.table.to_html(index=False, float_format="{:.3f}".format)
+
     def save(self, directory, n_best=5, plots=True, header=""):
         """Write the tables and figures into ``directory`` (created if needed).
 

@@ -9,7 +9,14 @@ import importlib
 
 from ..utils._install import install_hint
 
-__all__ = ["has_matplotlib", "markdown_table", "plot_bars", "plot_confusion_matrix", "require"]
+__all__ = [
+    "draw_confusion_matrix",
+    "has_matplotlib",
+    "markdown_table",
+    "plot_bars",
+    "plot_confusion_matrix",
+    "require",
+]
 
 _INSTALL = f"install it with `{install_hint('report')}`"
 
@@ -44,16 +51,26 @@ def _figure(width, height):
     return figure.Figure(figsize=(width, height), layout="constrained")
 
 
-def plot_confusion_matrix(y_true, y_pred, labels, path, title):
-    """Save the confusion matrix of ``y_pred`` as a PNG (counts; rows are true classes)."""
+def draw_confusion_matrix(ax, y_true, y_pred, labels, title=None, normalize=None):
+    """Draw the confusion matrix of ``y_pred`` on ``ax`` (rows are true classes).
+
+    ``normalize`` is scikit-learn's: None (counts), "true", "pred" or "all".
+    """
     from sklearn.metrics import ConfusionMatrixDisplay
 
-    fig = _figure(7, 6)
-    ax = fig.subplots()
     ConfusionMatrixDisplay.from_predictions(
-        y_true, y_pred, labels=labels, ax=ax, colorbar=False, xticks_rotation=45
+        y_true, y_pred, labels=labels, ax=ax, colorbar=False, xticks_rotation=45,
+        normalize=normalize, values_format=None if normalize is None else ".2f",
     )
-    ax.set_title(title)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_confusion_matrix(y_true, y_pred, labels, path, title):
+    """Save the confusion matrix of ``y_pred`` as a PNG (counts; rows are true classes)."""
+    fig = _figure(7, 6)
+    draw_confusion_matrix(fig.subplots(), y_true, y_pred, labels, title)
     fig.savefig(path, dpi=120)
 
 

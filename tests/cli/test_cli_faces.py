@@ -63,7 +63,8 @@ def test_csv_and_table_with_faces(toy_checkpoint, photos, stub_detector, capsys)
     ]
     assert main(["predict", str(photos / "group.png"), str(photos / "alone.jpg"), "--faces", "--model", toy_checkpoint]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert "[10, 10, 50, 50]" in lines[0] and lines[2].endswith("no face")
+    assert lines[0].split() == ["image", "face", "box", "label", "prob", "next", "labels"]
+    assert "[10, 10, 50, 50]" in lines[1] and lines[3].endswith("no face")
 
 
 def test_annotate_writes_one_picture_per_image(toy_checkpoint, photos, stub_detector, tmp_path, capsys):

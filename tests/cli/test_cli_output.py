@@ -1,0 +1,58 @@
+"""What people see from the command line: a table header, progress only on a
+terminal, and a model error whose fix is written as an option."""
+
+import urllib.error
+
+import pytest
+from PIL import Image
+
+from clip_fer.backends._loading import import_clip
+from clip_fer.cli import main
+
+
+@pytest.fixture
+def faces(tmp_path, face_arrays):
+    for i, face in enumerate(face_arrays[:3]):
+        Image.fromarray(face).save(tmp_path / f"face{i}.png")
+    return tmp_path
+
+
+def test_table_has_a_header_row_aligned_with_the_rows(toy_checkpoint, faces, capsys):
+    assert main(["predict", str(faces), "--model", toy_checkpoint, "--top-k", "2"]) == 0
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert header.split() == ["image", "label", "prob", "next", "labels"]
+    assert len(rows) == 3
+    for row in rows:
+        image, label, prob, nxt = row.split()
+        assert row.index(label) == header.index("label") and row.index(prob) == header.index("prob")
+        assert 0 <= float(prob) <= 1 and image.endswith(".png")
+
+
+@pytest.mark.parametrize(
+    ("flag", "tty", "expected"),
+    [(None, False, False), (None, True, True), ("--progress", False, True), ("--no-progress", True, False)],
+)
+def test_progress_bars_only_on_a_terminal_unless_asked(
+    toy_checkpoint, faces, monkeypatch, capsys, flag, tty, expected
+):
+    monkeypatch.setattr("sys.stderr.isatty", lambda: tty)
+    argv = ["predict", str(faces), "--model", toy_checkpoint, "--batch-size", "1"]  # 3 images > 1 batch
+    assert main(argv + ([flag] if flag else [])) == 0
+    captured = capsys.readouterr()
+    assert ("Encoding images" in captured.err) is expected
+    assert "Encoding images" not in captured.out
+
+
+def test_offline_model_error_gives_the_fix_as_an_option(faces, monkeypatch, tmp_path, capsys):
+    clip = import_clip()
+
+    def no_network(url, root):
+        raise urllib.error.URLError("network is unreachable")
+
+    monkeypatch.setattr(clip.clip, "_download", no_network)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no cached ~/.cache/clip checkpoint
+    assert main(["predict", str(faces), "--model", "ViT-B/32"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("clip-fer: error: The CLIP model 'ViT-B/32' could not be downloaded")
+    assert "--model /path/to/ViT-B-32.pt" in err and "ZeroShotEmotionClassifier(" not in err
+    assert "\n" not in err
