@@ -19,8 +19,9 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from clip_fer import ZeroShotEmotionClassifier  # noqa: E402
-from real_inputs import save_with_orientation  # noqa: E402
+from real_inputs import save_with_orientation
+
+from clip_fer import ZeroShotEmotionClassifier
 
 SHARED = ROOT.parent / "shared"
 

@@ -52,8 +52,14 @@ def evaluate(det):
         total += len(truth)
         false += int((overlap < 0.2).all(0).sum()) if len(boxes) else 0
     hit = sum(bool(det.detect(image)) for _, image in ev.no_people())
-    return dict(recall=found / total, found=found, total=total, false=false, no_people_hit=hit,
-                ms_960x720=1000 * seconds / images)
+    return dict(
+        recall=found / total,
+        found=found,
+        total=total,
+        false=false,
+        no_people_hit=hit,
+        ms_960x720=1000 * seconds / images,
+    )
 
 
 def _peak_rss_mib():
@@ -67,7 +73,11 @@ def _rss_mib():
 
 
 def big_photo_child(windowed):
-    image = Image.open(ROOT / "examples" / "group.jpg").convert("RGB").resize((4000, 3000), Image.Resampling.BICUBIC)
+    image = (
+        Image.open(ROOT / "examples" / "group.jpg")
+        .convert("RGB")
+        .resize((4000, 3000), Image.Resampling.BICUBIC)
+    )
     det = detector(windowed)
     det.detect(image.resize((320, 240)))  # the interpreter, built
     # VmHWM is the peak since the process started: reset it (Linux >= 4.0).
@@ -77,21 +87,37 @@ def big_photo_child(windowed):
     start, cpu = time.perf_counter(), time.process_time()
     faces = det.detect(image)
     seconds = time.perf_counter() - start
-    print(json.dumps(dict(seconds=seconds, cpu_seconds=time.process_time() - cpu,
-                          extra_mib=_peak_rss_mib() - before, faces=len(faces))))
+    print(
+        json.dumps(
+            dict(
+                seconds=seconds,
+                cpu_seconds=time.process_time() - cpu,
+                extra_mib=_peak_rss_mib() - before,
+                faces=len(faces),
+            )
+        )
+    )
 
 
 def big_photo(windowed):
-    out = subprocess.run([sys.executable, __file__, "--big-child", str(int(windowed))],
-                         capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, __file__, "--big-child", str(int(windowed))],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--big-child", help=argparse.SUPPRESS)
-    parser.add_argument("--skip-windows-big", action="store_true",
-                        help="Skip the 12-megapixel photo with the window pyramid (about 30 s).")
+    parser.add_argument(
+        "--skip-windows-big",
+        action="store_true",
+        help="Skip the 12-megapixel photo with the window pyramid (about 30 s).",
+    )
     args = parser.parse_args()
     if args.big_child is not None:
         return big_photo_child(bool(int(args.big_child)))
@@ -104,12 +130,26 @@ def main():
         rows[name] = result
     print(f"{os.cpu_count()} cores; BlazeFaceDetector() defaults; scenes of examples/evaluate_faces.py")
     print(f"load average: {os.getloadavg()[0]:.1f}")
-    print("| detector | recall (of 200) | false in scenes | no-people images hit (of 45) | ms / 960x720 | 12 MP: s | 12 MP: CPU s | 12 MP: extra MiB | 12 MP: faces (of 8) |")
+    print(
+        "| detector | recall (of 200) | false in scenes | no-people images hit (of 45) | ms / 960x720 | 12 MP: s | 12 MP: CPU s | 12 MP: extra MiB | 12 MP: faces (of 8) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in rows.items():
-        big = [f"{r['big_seconds']:.2f}", f"{r['big_cpu_seconds']:.2f}", f"{r['big_extra_mib']:.0f}",
-               str(r["big_faces"])] if "big_seconds" in r else ["", "", "", ""]
-        print(f"| {name} | {r['recall']:.3f} ({r['found']}) | {r['false']} | {r['no_people_hit']} | {r['ms_960x720']:.0f} | " + " | ".join(big) + " |")
+        big = (
+            [
+                f"{r['big_seconds']:.2f}",
+                f"{r['big_cpu_seconds']:.2f}",
+                f"{r['big_extra_mib']:.0f}",
+                str(r["big_faces"]),
+            ]
+            if "big_seconds" in r
+            else ["", "", "", ""]
+        )
+        print(
+            f"| {name} | {r['recall']:.3f} ({r['found']}) | {r['false']} | {r['no_people_hit']} | {r['ms_960x720']:.0f} | "
+            + " | ".join(big)
+            + " |"
+        )
     old, new = rows.values()
     print(f"speed-up at 960x720: {old['ms_960x720'] / new['ms_960x720']:.2f}x")
 

@@ -53,9 +53,7 @@ def time_local(clf, paths):
 def time_ray(ray, predict_dataset, clf, paths, actors, cpus, batch_size):
     """(end-to-end seconds, {path: proba row}): from submitting to the last row."""
     dataset = ray.data.from_items([{"path": p} for p in paths])
-    results = predict_dataset(
-        dataset, clf, batch_size=batch_size, concurrency=actors, num_cpus=cpus
-    )
+    results = predict_dataset(dataset, clf, batch_size=batch_size, concurrency=actors, num_cpus=cpus)
     classes = [str(c) for c in clf.classes_]
     rows = {}
     start = time.perf_counter()
@@ -69,9 +67,7 @@ def time_parquet(ray, predict_to_parquet, clf, paths, batch_size):
     out = Path(tempfile.mkdtemp()) / "predictions.parquet"
     dataset = ray.data.from_items([{"path": p} for p in paths])
     start = time.perf_counter()
-    run = predict_to_parquet(
-        dataset, clf, out, batch_size=batch_size, concurrency=1, num_cpus=1
-    )
+    run = predict_to_parquet(dataset, clf, out, batch_size=batch_size, concurrency=1, num_cpus=1)
     seconds = time.perf_counter() - start
     assert run.written == len(paths), run
     return seconds
@@ -81,7 +77,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="images (FER2013 public_test, then train)")
     parser.add_argument("--model", default=str(TINY), help="checkpoint (default: tiny-fer-clip)")
-    parser.add_argument("--batch-size", type=int, default=256, help="rows per actor call; images per forward pass is 64")
+    parser.add_argument(
+        "--batch-size", type=int, default=256, help="rows per actor call; images per forward pass is 64"
+    )
     parser.add_argument("--repeat", type=int, default=2, help="alternating rounds; best of each kept")
     args = parser.parse_args()
 
@@ -114,11 +112,15 @@ def main():
         for config in configs:
             actors, cpus, _ = config
             m = args.batch_size * actors
-            short[config].append(time_ray(ray, predict_dataset, clf, paths[:m], actors, cpus, args.batch_size)[0])
+            short[config].append(
+                time_ray(ray, predict_dataset, clf, paths[:m], actors, cpus, args.batch_size)[0]
+            )
             total, rows = time_ray(ray, predict_dataset, clf, paths, actors, cpus, args.batch_size)
             e2e[config].append(total)
             diffs.append(max(np.abs(rows[p] - row).max() for p, row in zip(paths, proba)))
-    parquet = min(time_parquet(ray, predict_to_parquet, clf, paths, args.batch_size) for _ in range(args.repeat))
+    parquet = min(
+        time_parquet(ray, predict_to_parquet, clf, paths, args.batch_size) for _ in range(args.repeat)
+    )
     ray.shutdown()
 
     local_ips = {t: len(paths) / min(seconds) for t, seconds in local.items()}

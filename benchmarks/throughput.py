@@ -98,8 +98,15 @@ def _sentencepiece_file(folder, sentences):
 
     buffer = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(sentences * 4), model_writer=buffer, vocab_size=200, hard_vocab_limit=False,
-        unk_id=2, eos_id=1, pad_id=0, bos_id=-1, minloglevel=2,
+        sentence_iterator=iter(sentences * 4),
+        model_writer=buffer,
+        vocab_size=200,
+        hard_vocab_limit=False,
+        unk_id=2,
+        eos_id=1,
+        pad_id=0,
+        bos_id=-1,
+        minloglevel=2,
     )
     path = folder / "spiece.model"
     path.write_bytes(buffer.getvalue())
@@ -134,7 +141,9 @@ def random_backbone(name, folder):
         tokenizer = transformers.CLIPTokenizer(vocab=vocab, merges=merges, pad_token="<|endoftext|>")
     else:
         sentences = list(PromptBank.report_best().fit().sentences_) + list(PromptBank().fit().sentences_)
-        tokenizer = transformers.SiglipTokenizer(vocab_file=_sentencepiece_file(out, sentences), model_max_length=64)
+        tokenizer = transformers.SiglipTokenizer(
+            vocab_file=_sentencepiece_file(out, sentences), model_max_length=64
+        )
     config = getattr(transformers, f"{kind}Config")()
     getattr(transformers, f"{kind}Model")(config).save_pretrained(out)
     tokenizer.save_pretrained(out)
@@ -257,16 +266,29 @@ def memory_child(model, n):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="ViT-B/32",
-                        help=("architecture, random weights: an OpenAI name (" + ", ".join(ARCHITECTURES)
-                              + "), open_clip:ARCH, or hf_clip: with one of " + ", ".join(HF_CONFIGS)))
-    parser.add_argument("--throughput-only", action="store_true",
-                        help="only the images/s rows (no grid search, fit or memory rows)")
+    parser.add_argument(
+        "--model",
+        default="ViT-B/32",
+        help=(
+            "architecture, random weights: an OpenAI name ("
+            + ", ".join(ARCHITECTURES)
+            + "), open_clip:ARCH, or hf_clip: with one of "
+            + ", ".join(HF_CONFIGS)
+        ),
+    )
+    parser.add_argument(
+        "--throughput-only",
+        action="store_true",
+        help="only the images/s rows (no grid search, fit or memory rows)",
+    )
     parser.add_argument("--n", type=int, default=64, help="images for the throughput rows")
     parser.add_argument("--grid-n", type=int, default=100, help="images for the grid-search rows")
     parser.add_argument("--memory-n", type=int, default=10_000, help="images for the memory row")
-    parser.add_argument("--memory-model", default=str(TINY) if TINY.is_file() else None,
-                        help="checkpoint for the memory row (default: the small FER2013 model)")
+    parser.add_argument(
+        "--memory-model",
+        default=str(TINY) if TINY.is_file() else None,
+        help="checkpoint for the memory row (default: the small FER2013 model)",
+    )
     parser.add_argument("--skip-uncached-grid", action="store_true", help="skip the slow grid without cache")
     parser.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -278,9 +300,12 @@ def main():
     checkpoint, width, tokens = random_backbone(args.model, tmp)
     paths, source = face_paths(args.n)
     bank = PromptBank.report_best()
-    print(f"clip-fer {clip_fer.__version__}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.model} random weights; "
-          f"{len(paths)} {source} images", flush=True)
+    print(
+        f"clip-fer {clip_fer.__version__}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.model} random weights; "
+        f"{len(paths)} {source} images",
+        flush=True,
+    )
 
     flops = image_tower_flops(checkpoint)
     rate = matmul_rate(width, tokens, 32)
@@ -295,23 +320,31 @@ def main():
     fp32 = ZeroShotEmotionClassifier(model=checkpoint, prompt_bank=bank).fit()
     clip_fer.clear_embedding_cache()
     seconds, reference = timed(lambda: fp32.predict(paths))
-    predict_seconds = seconds
     rows.append(("predict, default settings (fp32)", len(paths) / seconds, ""))
     for precision in ("bf16", "int8"):
         clf = ZeroShotEmotionClassifier(model=checkpoint, prompt_bank=bank, precision=precision).fit()
         clf.predict(paths[:4])  # load and convert outside the timing
         clip_fer.clear_embedding_cache()
-        seconds, labels = timed(lambda: clf.predict(paths))
+        seconds, labels = timed(lambda: clf.predict(paths))  # noqa: B023 (called at once)
         fast_embeddings = clf.embed(paths)
         cosine = (fast_embeddings * fp32.embed(paths)).sum(axis=1).min()
-        rows.append((f"predict, precision='{precision}'", len(paths) / seconds,
-                     f"top-1 agreement with fp32 {np.mean(labels == reference):.3f}, min cosine {cosine:.4f}"))
+        rows.append(
+            (
+                f"predict, precision='{precision}'",
+                len(paths) / seconds,
+                f"top-1 agreement with fp32 {np.mean(labels == reference):.3f}, min cosine {cosine:.4f}",
+            )
+        )
         if TINY.is_file() and not args.throughput_only:
             tiny32 = ZeroShotEmotionClassifier(model=str(TINY), cache=False, batch_size=64).fit()
-            tiny = ZeroShotEmotionClassifier(model=str(TINY), cache=False, batch_size=64, precision=precision).fit()
+            tiny = ZeroShotEmotionClassifier(
+                model=str(TINY), cache=False, batch_size=64, precision=precision
+            ).fit()
             many, _ = face_paths(1000)
             agree = np.mean(tiny.predict(many) == tiny32.predict(many))
-            rows[-1] = rows[-1][:2] + (rows[-1][2] + f"; {agree:.3f} with the FER2013 checkpoint on 1000 images",)
+            rows[-1] = rows[-1][:2] + (
+                rows[-1][2] + f"; {agree:.3f} with the FER2013 checkpoint on 1000 images",
+            )
 
     if args.throughput_only:
         return print_table(rows, floor, loop_ips)
@@ -326,29 +359,51 @@ def main():
         if not cache and args.skip_uncached_grid:
             continue
         clip_fer.clear_embedding_cache()
-        search = GridSearchCV(ZeroShotEmotionClassifier(model=checkpoint, cache=cache, synonym_folder=SynonymFolder()), grid, cv=KFold(5, shuffle=True, random_state=0))
-        seconds, _ = timed(lambda: search.fit(grid_paths, y))
-        rows.append((f"GridSearchCV 9 configs x 5 folds, cache={cache}", seconds / one_pass,
-                     f"x one predict pass on {len(grid_paths)} images ({seconds:.1f} s vs {one_pass:.1f} s)"))
+        search = GridSearchCV(
+            ZeroShotEmotionClassifier(model=checkpoint, cache=cache, synonym_folder=SynonymFolder()),
+            grid,
+            cv=KFold(5, shuffle=True, random_state=0),
+        )
+        seconds, _ = timed(lambda: search.fit(grid_paths, y))  # noqa: B023 (called at once)
+        rows.append(
+            (
+                f"GridSearchCV 9 configs x 5 folds, cache={cache}",
+                seconds / one_pass,
+                f"x one predict pass on {len(grid_paths)} images ({seconds:.1f} s vs {one_pass:.1f} s)",
+            )
+        )
 
     def fit_uncached():
         clip_fer.clear_embedding_cache()  # sentences too; the model stays loaded
         return ZeroShotEmotionClassifier(model=checkpoint, prompt_bank=bank).fit()
 
     fit_seconds, _ = timed(fit_uncached, repeat=3)
-    rows.append(("fit, report's best bank (63 sentences), model loaded", fit_seconds, "seconds, sentences encoded"))
-    fit_seconds, _ = timed(lambda: ZeroShotEmotionClassifier(model=checkpoint, prompt_bank=bank).fit(), repeat=3)
+    rows.append(
+        ("fit, report's best bank (63 sentences), model loaded", fit_seconds, "seconds, sentences encoded")
+    )
+    fit_seconds, _ = timed(
+        lambda: ZeroShotEmotionClassifier(model=checkpoint, prompt_bank=bank).fit(), repeat=3
+    )
     rows.append(("fit again, same bank", fit_seconds, "seconds, sentences from the cache"))
 
     if args.memory_model:
-        out = subprocess.run([sys.executable, __file__, "--memory-child", args.memory_model, str(args.memory_n)],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, __file__, "--memory-child", args.memory_model, str(args.memory_n)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         mem = json.loads(out.strip().splitlines()[-1])
         over_model = (mem["peak"] - mem["base"] - mem["weights"]) / 2**20
-        rows.append((f"peak RSS predicting {mem['n']} images, over the model's size", over_model,
-                     f"MiB: peak {mem['peak'] / 2**20:.0f} MiB - {mem['base'] / 2**20:.0f} MiB before loading - "
-                     f"weights {mem['weights'] / 2**20:.0f} MiB ({Path(args.memory_model).name}); "
-                     f"growth after the first batch {(mem['peak'] - mem['warm']) / 2**20:.0f} MiB"))
+        rows.append(
+            (
+                f"peak RSS predicting {mem['n']} images, over the model's size",
+                over_model,
+                f"MiB: peak {mem['peak'] / 2**20:.0f} MiB - {mem['base'] / 2**20:.0f} MiB before loading - "
+                f"weights {mem['weights'] / 2**20:.0f} MiB ({Path(args.memory_model).name}); "
+                f"growth after the first batch {(mem['peak'] - mem['warm']) / 2**20:.0f} MiB",
+            )
+        )
 
     print_table(rows, floor, loop_ips)
 
@@ -359,7 +414,9 @@ def print_table(rows, floor, loop_ips):
     print("|---|---:|---:|---:|---|")
     for name, value, note in rows:
         if "images/s" in name or name.startswith(("per-image", "predict", "fp32 compute")):
-            print(f"| {name} (images/s) | {value:.2f} | {value / floor:.2f} | {value / loop_ips:.2f} | {note} |")
+            print(
+                f"| {name} (images/s) | {value:.2f} | {value / floor:.2f} | {value / loop_ips:.2f} | {note} |"
+            )
         else:
             print(f"| {name} | {value:.2f} | | | {note} |")
 

@@ -55,11 +55,10 @@ def lesson(n):
     ]
 
 
-
-
 def crossing(n):
     """Harder for a tracker: A and B pass each other (boxes overlapping by up to a
     third), C crosses the frame in 3 s (about 10 pixels a frame)."""
+
     def face(cls, k):
         return Image.open(sorted((FER / cls).glob("*.jpg"))[k])
 
@@ -116,18 +115,25 @@ def speed(path, truth, folder):
             seconds, _ = timed(lambda clf=clf: before(clf, path, 2))
             rows.append((name, "before: window pyramid, per-frame encoder, no tracks", 2, seconds, None))
         for every in (2, 1):
-            seconds, faces = timed(lambda clf=clf, every=every, grayscale=grayscale: predict_video(
-                clf, path, every=every, grayscale=grayscale))
+            seconds, faces = timed(
+                lambda clf=clf, every=every, grayscale=grayscale: predict_video(
+                    clf, path, every=every, grayscale=grayscale
+                )
+            )
             recall = match(faces, [t if i % every == 0 else {} for i, t in enumerate(truth)], 0.3)[0]
             rows.append((name, "predict_video defaults", every, seconds, recall))
-    print(f"{os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"{SIZE[0]}x{SIZE[1]}, {FPS} fps, {SECONDS} s, 3 faces")
+    print(
+        f"{os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"{SIZE[0]}x{SIZE[1]}, {FPS} fps, {SECONDS} s, 3 faces"
+    )
     print(f"load average before/after: {LOAD[0]:.1f} / {os.getloadavg()[0]:.1f}")
     print("| model | pipeline | every | frames/s processed | x real time | CPU s per video s | face recall |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for name, pipeline, every, seconds, recall in rows:
-        print(f"| {name} | {pipeline} | {every} | {processed[every] / seconds:.1f} | {SECONDS / seconds:.2f} | "
-              f"{CPU[seconds] / SECONDS:.2f} | " + ("" if recall is None else f"{recall:.3f}") + " |")
+        print(
+            f"| {name} | {pipeline} | {every} | {processed[every] / seconds:.1f} | {SECONDS / seconds:.2f} | "
+            f"{CPU[seconds] / SECONDS:.2f} | " + ("" if recall is None else f"{recall:.3f}") + " |"
+        )
 
 
 class Replay:
@@ -147,15 +153,17 @@ class ByteTrackAdapter:
     def __init__(self):
         from trackers import ByteTrackTracker
 
-        self.tracker = ByteTrackTracker(frame_rate=FPS, minimum_consecutive_frames=1,
-                                        lost_track_buffer=30, track_activation_threshold=0.5)
+        self.tracker = ByteTrackTracker(
+            frame_rate=FPS, minimum_consecutive_frames=1, lost_track_buffer=30, track_activation_threshold=0.5
+        )
 
     def update(self, boxes, time):
         import supervision as sv
 
         boxes = np.asarray(boxes, float).reshape(-1, 4)
-        out = self.tracker.update(sv.Detections(xyxy=boxes, confidence=np.full(len(boxes), 0.9)),
-                                  timestamp=time)
+        out = self.tracker.update(
+            sv.Detections(xyxy=boxes, confidence=np.full(len(boxes), 0.9)), timestamp=time
+        )
         ids = []
         for box in boxes:
             k = int(np.argmin(np.abs(out.xyxy - box).sum(1))) if len(out) else -1
@@ -170,8 +178,9 @@ class NorfairAdapter:
     def __init__(self):
         from norfair import Tracker
 
-        self.tracker = Tracker(distance_function="iou", distance_threshold=0.8,
-                               hit_counter_max=FPS, initialization_delay=0)
+        self.tracker = Tracker(
+            distance_function="iou", distance_threshold=0.8, hit_counter_max=FPS, initialization_delay=0
+        )
 
     def update(self, boxes, time):
         from norfair import Detection
@@ -198,7 +207,9 @@ def trackers(path, truth):
             candidates.append((name, adapter))
         except ImportError as exc:
             print(f"{name}: not installed ({exc})")
-    print("| tracker | tracks per person (1 is right) | id switches | recall | rows matching no face | ms per update |")
+    print(
+        "| tracker | tracks per person (1 is right) | id switches | recall | rows matching no face | ms per update |"
+    )
     print("|---|---|---:|---:|---:|---:|")
     for name, make in candidates:
         tracker = make()
@@ -212,8 +223,9 @@ def trackers(path, truth):
             return ids
 
         tracker.update = timed_update
-        faces = predict_video(tiny, path, detector=Replay(detections), tracker=tracker, detect_every=1, rescan=0,
-                              grayscale=True)
+        faces = predict_video(
+            tiny, path, detector=Replay(detections), tracker=tracker, detect_every=1, rescan=0, grayscale=True
+        )
         faces = faces[faces.track < 10**6]
         recall, per_person, unmatched = match(faces, truth, 0.3)
         switches = 0
@@ -222,13 +234,18 @@ def trackers(path, truth):
             for f, boxes in enumerate(truth):
                 if person in boxes:
                     rows = faces[faces.frame == f]
-                    hit = [r.track for r in rows.itertuples()
-                           if _iou(boxes[person], (r.x0, r.y0, r.x1, r.y1)) >= 0.3]
+                    hit = [
+                        r.track
+                        for r in rows.itertuples()
+                        if _iou(boxes[person], (r.x0, r.y0, r.x1, r.y1)) >= 0.3
+                    ]
                     if hit:
                         ordered.append(hit[0])
             switches += sum(a != b for a, b in zip(ordered, ordered[1:]))
         counts = ", ".join(str(len(per_person.get(p, {}))) for p in range(3))
-        print(f"| {name} | {counts} | {switches} | {recall:.3f} | {unmatched} | {1000 * np.mean(spent):.2f} |")
+        print(
+            f"| {name} | {counts} | {switches} | {recall:.3f} | {unmatched} | {1000 * np.mean(spent):.2f} |"
+        )
 
 
 def _iou(a, b):

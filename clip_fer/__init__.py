@@ -72,8 +72,16 @@ _EXPORTS = {
     "VideoInputError": ".exceptions",
 }
 _SUBMODULES = (
-    "backends", "cli", "datasets", "distributed", "exceptions", "experiments", "faces", "metrics",
-    "plotting", "video",
+    "backends",
+    "cli",
+    "datasets",
+    "distributed",
+    "exceptions",
+    "experiments",
+    "faces",
+    "metrics",
+    "plotting",
+    "video",
 )
 
 __all__ = sorted([*_EXPORTS, "datasets", "metrics", "plotting"])

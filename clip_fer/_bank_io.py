@@ -68,15 +68,11 @@ def bank_from_report_dict(data, category="emotions"):
     """
     if not isinstance(data, Mapping) or category not in data:
         keys = sorted(data) if isinstance(data, Mapping) else type(data).__name__
-        raise PromptBankError(
-            f"The report dictionary has no category {category!r}; it has {keys}."
-        )
+        raise PromptBankError(f"The report dictionary has no category {category!r}; it has {keys}.")
     entry = data[category]
     for key in ("labels", "templates"):
         if not isinstance(entry, Mapping) or key not in entry:
-            raise PromptBankError(
-                f"The report dictionary's {category!r} entry lacks the key {key!r}."
-            )
+            raise PromptBankError(f"The report dictionary's {category!r} entry lacks the key {key!r}.")
     return PromptBank(entry["templates"], entry["labels"]).fit()
 
 
@@ -114,8 +110,7 @@ def load_prompt_bank(source, category="emotions"):
             data = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
             raise PromptBankError(
-                f"{path} could not be read as a plain dictionary with "
-                f"torch.load(weights_only=True): {exc}"
+                f"{path} could not be read as a plain dictionary with torch.load(weights_only=True): {exc}"
             ) from exc
         return bank_from_report_dict(data, category)
     try:

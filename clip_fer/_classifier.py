@@ -13,11 +13,12 @@ from sklearn.utils.validation import check_array, check_consistent_length, check
 from ._deciders import Decision, MeanProbaDecider, RankVoteDecider
 from ._display import with_fitted_summary
 from ._folding import SynonymFolder
-from .backends._cache import check_cache_dir
-from .backends._images import check_image_sequence
-from .backends._encoding import embed_images
-from .backends._loading import encode_text, load_model
 from ._prompt_bank import PromptBank
+from .backends._cache import check_cache_dir
+from .backends._encoding import embed_images
+from .backends._images import check_image_sequence
+from .backends._loading import encode_text, load_model
+from .exceptions import InvalidParameterError, SkippedImagesWarning
 from .utils._param_validation import (
     Choices,
     ParamsValidationMixin,
@@ -27,7 +28,6 @@ from .utils._param_validation import (
     validate_parameter_constraints,
 )
 from .utils._sklearn_compat import Hidden, Interval, StrOptions, _fit_context
-from .exceptions import InvalidParameterError, SkippedImagesWarning
 
 __all__ = ["ZeroShotEmotionClassifier"]
 
@@ -36,6 +36,7 @@ _OWNER = "ZeroShotEmotionClassifier"
 
 def _warn_skipped(errors, n_items, items=None, limit=5, stacklevel=3):
     """One warning naming how many items were skipped and which."""
+
     def name(i):
         item = items[i] if items is not None else None
         return f"{i} ({item})" if isinstance(item, (str, os.PathLike)) else f"{i}"
@@ -52,15 +53,21 @@ def _warn_skipped(errors, n_items, items=None, limit=5, stacklevel=3):
 
 # The component protocols: any object with these methods plugs in.
 _BANK = Protocol(
-    ["fit"], (PromptBank,), "a prompt bank",
+    ["fit"],
+    (PromptBank,),
+    "a prompt bank",
     "fit() setting classes_, templates_, word_class_ and sentences_ (template-major)",
 )
 _FOLDER = Protocol(
-    ["fit", "fold"], (SynonymFolder,), "a folder",
+    ["fit", "fold"],
+    (SynonymFolder,),
+    "a folder",
     "fit() and fold(scores, word_class, n_classes)",
 )
 _DECIDER = Protocol(
-    ["fit", "decide"], (RankVoteDecider, MeanProbaDecider), "a decider",
+    ["fit", "decide"],
+    (RankVoteDecider, MeanProbaDecider),
+    "a decider",
     "fit() and decide(class_scores) -> Decision",
 )
 _BANK_ATTRIBUTES = ("classes_", "templates_", "word_class_", "sentences_")
@@ -421,8 +428,13 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         """Embeddings and the ``(index, reason)`` of every skipped image; no warning."""
         batch_size, num_workers, on_error = self._check_encoding_params()
         return embed_images(
-            self._loaded_model(), images, batch_size=batch_size, num_workers=num_workers,
-            cache=self.cache, cache_dir=self.cache_dir, verbose=self.verbose,
+            self._loaded_model(),
+            images,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            cache=self.cache,
+            cache_dir=self.cache_dir,
+            verbose=self.verbose,
             skip_errors=on_error == "skip",
         )
 
@@ -430,8 +442,10 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         names = ("batch_size", "num_workers", "cache", "on_error")
         validate_parameter_constraints(
             {n: self._parameter_constraints[n] for n in names},
-            {n: getattr(self, n) for n in names}, _OWNER,
-            self._parameter_descriptions, self._parameter_notes,
+            {n: getattr(self, n) for n in names},
+            _OWNER,
+            self._parameter_descriptions,
+            self._parameter_notes,
         )
         check_cache_dir(self.cache_dir, _OWNER)
         return self.batch_size, self.num_workers, self.on_error
@@ -662,13 +676,17 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
                 for c, cls in enumerate(classes):
                     word = members[c][np.argmax(word_scores[row, t, members[c]])]
                     best[cls] = str(words[word]) if words is not None else int(word)
-                records.append({
-                    "image_index": int(index),
-                    "template": template,
-                    "ranking": [classes[c] for c in orders[row, t]],
-                    "class_scores": {cls: float(class_scores[row, t, c]) for c, cls in enumerate(classes)},
-                    "best_words": best,
-                })
+                records.append(
+                    {
+                        "image_index": int(index),
+                        "template": template,
+                        "ranking": [classes[c] for c in orders[row, t]],
+                        "class_scores": {
+                            cls: float(class_scores[row, t, c]) for c, cls in enumerate(classes)
+                        },
+                        "best_words": best,
+                    }
+                )
         if as_frame is False:
             return records
         try:
@@ -679,7 +697,8 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
             raise
         flat = [
             {
-                "image_index": r["image_index"], "template": r["template"],
+                "image_index": r["image_index"],
+                "template": r["template"],
                 **{f"rank_{i + 1}": c for i, c in enumerate(r["ranking"])},
                 **{f"score_{c}": v for c, v in r["class_scores"].items()},
                 **{f"word_{c}": w for c, w in r["best_words"].items()},
@@ -722,7 +741,9 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
             return float("nan")
         keep = kept[0]  # compare the original arrays, so their label types stay as given
         y_pred = y_pred[keep].astype(self.classes_.dtype) if y_pred.dtype == object else y_pred[keep]
-        return float(accuracy_score(y[keep], y_pred, sample_weight=None if weights is None else weights[keep]))
+        return float(
+            accuracy_score(y[keep], y_pred, sample_weight=None if weights is None else weights[keep])
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

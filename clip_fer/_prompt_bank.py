@@ -17,9 +17,7 @@ PLACEHOLDER_PATTERN = re.compile(r"\{\}|_{2,}")
 
 def _split_template(template, position):
     if not isinstance(template, str):
-        raise PromptBankError(
-            f"Template {position} must be a str. Got {type(template).__name__} instead."
-        )
+        raise PromptBankError(f"Template {position} must be a str. Got {type(template).__name__} instead.")
     parts = PLACEHOLDER_PATTERN.split(template)
     if len(parts) != 2:
         raise PromptBankError(
@@ -43,10 +41,7 @@ def _check_words(cls, words):
         )
     for word in words:
         if not isinstance(word, str) or not word.strip():
-            raise PromptBankError(
-                f"Class {cls!r} has the word {word!r}; every word must be a "
-                "non-empty str."
-            )
+            raise PromptBankError(f"Class {cls!r} has the word {word!r}; every word must be a non-empty str.")
     return tuple(words)
 
 
@@ -113,9 +108,7 @@ class PromptBank(BaseEstimator):
         """
         templates, synonyms = self._resolved_vocabulary()
         if isinstance(templates, str) or not isinstance(templates, Sequence):
-            raise PromptBankError(
-                f"'templates' must be a list of str. Got {templates!r} instead."
-            )
+            raise PromptBankError(f"'templates' must be a list of str. Got {templates!r} instead.")
         if len(templates) == 0:
             raise PromptBankError("'templates' is empty; give at least one template.")
         if len(set(templates)) != len(templates):
@@ -124,14 +117,11 @@ class PromptBank(BaseEstimator):
 
         if not isinstance(synonyms, Mapping) or len(synonyms) == 0:
             raise PromptBankError(
-                "'synonyms' must be a non-empty dict of class name to words. "
-                f"Got {synonyms!r} instead."
+                f"'synonyms' must be a non-empty dict of class name to words. Got {synonyms!r} instead."
             )
         for cls in synonyms:
             if not isinstance(cls, str) or not cls:
-                raise PromptBankError(
-                    f"Class names must be non-empty str. Got {cls!r} instead."
-                )
+                raise PromptBankError(f"Class names must be non-empty str. Got {cls!r} instead.")
         classes = sorted(synonyms)
         words, word_class, owner = [], [], {}
         for c, cls in enumerate(classes):
@@ -165,8 +155,7 @@ class PromptBank(BaseEstimator):
         if self.templates is None or self.synonyms is None:
             missing = "templates" if self.templates is None else "synonyms"
             raise PromptBankError(
-                f"'{missing}' is None while the other is given; give both, or "
-                "neither for the default bank."
+                f"'{missing}' is None while the other is given; give both, or neither for the default bank."
             )
         return self.templates, self.synonyms
 
@@ -183,10 +172,7 @@ class PromptBank(BaseEstimator):
             "nervus", "fearness", "non emotinal"); ``"corrected"`` fixes them.
         """
         if spelling not in ("original", "corrected"):
-            raise PromptBankError(
-                "'spelling' must be 'original' or 'corrected'. "
-                f"Got {spelling!r} instead."
-            )
+            raise PromptBankError(f"'spelling' must be 'original' or 'corrected'. Got {spelling!r} instead.")
         words = vocab.REPORT_SYNONYMS if spelling == "original" else vocab.REPORT_SYNONYMS_CORRECTED
         return cls(_as_lists(vocab.REPORT_TEMPLATES), _as_lists(words))
 

@@ -101,11 +101,15 @@ class PredictionRecord:
         box = self.box or [None] * 4
         labels = list(self.labels) + [None] * (top_k - len(self.labels))
         return {
-            "image_index": self.image_index, "image": self.image, "face": self.face,
-            **dict(zip(_BOX, box)), "score": self.score,
+            "image_index": self.image_index,
+            "image": self.image,
+            "face": self.face,
+            **dict(zip(_BOX, box)),
+            "score": self.score,
             **{f"label_{i + 1}": label for i, label in enumerate(labels)},
             **{c: self.probabilities.get(c, np.nan) for c in classes},
-            "status": self.status, "error": self.error,
+            "status": self.status,
+            "error": self.error,
         }
 
 
@@ -168,23 +172,27 @@ def as_records(rows):
         out = []
         for row in rows.to_dict("records"):
             has_box = all(present(row.get(c)) for c in _BOX)
-            out.append(PredictionRecord(
-                image_index=int(row["image_index"]),
-                image=row.get("image") if present(row.get("image")) else None,
-                labels=[row[c] for c in labels if present(row[c])],
-                probabilities={c: float(row[c]) for c in classes if present(row[c])},
-                status=row.get("status", "face"),
-                error=row.get("error") if present(row.get("error")) else None,
-                face=int(row["face"]) if present(row.get("face")) else None,
-                box=[int(row[c]) for c in _BOX] if has_box else None,
-                score=float(row["score"]) if present(row.get("score")) else None,
-            ))
+            out.append(
+                PredictionRecord(
+                    image_index=int(row["image_index"]),
+                    image=row.get("image") if present(row.get("image")) else None,
+                    labels=[row[c] for c in labels if present(row[c])],
+                    probabilities={c: float(row[c]) for c in classes if present(row[c])},
+                    status=row.get("status", "face"),
+                    error=row.get("error") if present(row.get("error")) else None,
+                    face=int(row["face"]) if present(row.get("face")) else None,
+                    box=[int(row[c]) for c in _BOX] if has_box else None,
+                    score=float(row["score"]) if present(row.get("score")) else None,
+                )
+            )
         return out
     names = set(PredictionRecord.__dataclass_fields__)
     return [
-        row if isinstance(row, PredictionRecord)
-        else PredictionRecord(**{"image_index": 0, "image": None,
-                                 **{k: v for k, v in row.items() if k in names}})
+        row
+        if isinstance(row, PredictionRecord)
+        else PredictionRecord(
+            **{"image_index": 0, "image": None, **{k: v for k, v in row.items() if k in names}}
+        )
         for row in rows
     ]
 
@@ -198,5 +206,5 @@ def records_to_frame(records, classes, top_k):
 
     flat = [record.to_flat(classes, top_k) for record in as_records(records)]
     frame = pd.DataFrame(flat, columns=list(flat[0]) if flat else None)
-    ints = {c: "Int64" for c in ("face", *_BOX)}
+    ints = dict.fromkeys(("face", *_BOX), "Int64")
     return frame.astype(ints).astype({"score": "float64"})

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from .backends._images import IMAGE_SUFFIXES
 from ._vocabularies import FER2013_CLASSES, FER2013_CSV_CODES
+from .backends._images import IMAGE_SUFFIXES
 from .exceptions import DatasetError, ImageInputError
 
 __all__ = [
@@ -75,11 +75,7 @@ def _check_split(split, owner):
     if split is None:
         return None
     names = (split,) if isinstance(split, str) else split
-    if (
-        not isinstance(names, (list, tuple))
-        or not names
-        or not all(isinstance(n, str) and n for n in names)
-    ):
+    if not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) and n for n in names):
         raise DatasetError(
             f"The 'split' parameter of {owner} must be None, a split name or a list of "
             f"split names, e.g. 'public_test'. Got {split!r} instead."
@@ -115,7 +111,8 @@ def _subfolders(folder):
 
 def _image_files(folder):
     return sorted(
-        p for p in folder.iterdir()
+        p
+        for p in folder.iterdir()
         if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
     )
 
@@ -199,9 +196,7 @@ def load_image_folder(path, split=None):
             paths.extend(str(p) for p in files)
             target.extend([class_folder.name] * len(files))
             splits.extend([split_folder] * len(files))
-    return _bunch(
-        paths, target, sorted(set(target)), paths, None if None in trees else splits
-    )
+    return _bunch(paths, target, sorted(set(target)), paths, None if None in trees else splits)
 
 
 # The Kaggle CSV ---------------------------------------------------------------
@@ -349,9 +344,7 @@ def load_fer2013_csv(path, split=None):
     owner = "load_fer2013_csv"
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(
-            f"No file {str(path)!r}; {owner} needs FER2013's CSV (emotion,pixels,Usage)."
-        )
+        raise DatasetError(f"No file {str(path)!r}; {owner} needs FER2013's CSV (emotion,pixels,Usage).")
     wanted = _check_split(split, owner)
     offsets, lines, codes, usages = [], [], [], []
     with open(path, "rb") as file:

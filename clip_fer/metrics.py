@@ -24,8 +24,6 @@ saying how many were left out; :func:`summarize` reports the count as
 import warnings
 
 import numpy as np
-
-from .exceptions import SkippedImagesWarning
 from sklearn.metrics import (
     accuracy_score,
     balanced_accuracy_score,
@@ -34,6 +32,8 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
     top_k_accuracy_score,
 )
+
+from .exceptions import SkippedImagesWarning
 
 __all__ = [
     "confusion",
@@ -335,8 +335,15 @@ def summarize(y_true, y_ranked, k=3, labels=None):
     kept = _scored("summarize", y_true, y_ranked)
     if kept is None:
         nan = float("nan")
-        return {"n_images": 0, "n_skipped": n_given, "top1_accuracy": nan, f"top{k}_accuracy": nan,
-                "macro_f1": nan, "uar": nan, f"top{k}_macro_f1": nan}
+        return {
+            "n_images": 0,
+            "n_skipped": n_given,
+            "top1_accuracy": nan,
+            f"top{k}_accuracy": nan,
+            "macro_f1": nan,
+            "uar": nan,
+            f"top{k}_macro_f1": nan,
+        }
     y_true, y_ranked = kept
     y_pred = y_ranked[:, 0]
     return {

@@ -29,7 +29,7 @@ from torchvision.ops import box_iou
 from clip_fer import BlazeFaceDetector
 
 sys.path.insert(0, str(Path(__file__).parent))
-from make_group_photo import make_group_photo  # noqa: E402
+from make_group_photo import make_group_photo
 
 FER = Path(__file__).resolve().parents[2] / "shared" / "data" / "fer2013" / "public_test"
 SIZES = [35, 40, 48, 56, 64, 80, 100, 128]
@@ -38,9 +38,27 @@ PORTRAITS = {
     "hopper": (Image.open(cbook.get_sample_data("grace_hopper.jpg")).convert("RGB"), (180, 150, 350, 325)),
 }
 NO_PEOPLE = [
-    "chelsea", "coffee", "rocket", "brick", "grass", "gravel", "coins", "horse", "hubble_deep_field",
-    "moon", "retina", "page", "text", "logo", "clock", "checkerboard", "microaneurysms",
-    "shepp_logan_phantom", "colorwheel", "immunohistochemistry", "cell",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "brick",
+    "grass",
+    "gravel",
+    "coins",
+    "horse",
+    "hubble_deep_field",
+    "moon",
+    "retina",
+    "page",
+    "text",
+    "logo",
+    "clock",
+    "checkerboard",
+    "microaneurysms",
+    "shepp_logan_phantom",
+    "colorwheel",
+    "immunohistochemistry",
+    "cell",
 ]
 
 
@@ -59,7 +77,10 @@ def place(rng, size, sides):
         for _ in range(200):
             x, y = rng.randrange(0, size[0] - side), rng.randrange(0, size[1] - side)
             box = (x, y, x + side, y + side)
-            if all(box[2] + 10 < b[0] or b[2] + 10 < box[0] or box[3] + 10 < b[1] or b[3] + 10 < box[1] for b in boxes):
+            if all(
+                box[2] + 10 < b[0] or b[2] + 10 < box[0] or box[3] + 10 < b[1] or b[3] + 10 < box[1]
+                for b in boxes
+            ):
                 boxes.append(box)
                 break
     return boxes
@@ -76,15 +97,20 @@ def scenes(rng):
         for i in range(10):
             canvas = backdrops[(i + 3 * (source == "lfw")) % len(backdrops)].copy()
             boxes = place(rng, canvas.size, [rng.choice(SIZES) for _ in range(per)])
-            for face, box in zip(faces[i * per:(i + 1) * per], boxes):
+            for face, box in zip(faces[i * per : (i + 1) * per], boxes):
                 canvas.paste(face.resize((box[2] - box[0],) * 2, Image.Resampling.BICUBIC), box[:2])
             yield source, canvas, boxes
-    for name, (photo, face) in PORTRAITS.items():
+    for _name, (photo, face) in PORTRAITS.items():
         for i, width in enumerate([35, 45, 60, 90, 120]):
             scale = width / (face[2] - face[0])
-            small = photo.resize((round(photo.width * scale), round(photo.height * scale)), Image.Resampling.LANCZOS)
+            small = photo.resize(
+                (round(photo.width * scale), round(photo.height * scale)), Image.Resampling.LANCZOS
+            )
             canvas = backdrops[i % len(backdrops)].copy()
-            x, y = rng.randrange(0, canvas.width - small.width), rng.randrange(0, canvas.height - small.height)
+            x, y = (
+                rng.randrange(0, canvas.width - small.width),
+                rng.randrange(0, canvas.height - small.height),
+            )
             canvas.paste(small, (x, y))
             yield "portraits", canvas, [tuple(round(v * scale) + o for v, o in zip(face, (x, y, x, y)))]
         yield "portraits", photo, [face]
@@ -99,7 +125,10 @@ def no_people():
     noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (720, 960, 3), dtype=np.uint8))
     yield "noise", noise
     yield "blurred noise", noise.filter(ImageFilter.GaussianBlur(4))
-    yield "gradient", Image.fromarray((np.linspace(0, 255, 960)[None, :, None] * np.ones((720, 1, 3))).astype(np.uint8))
+    yield (
+        "gradient",
+        Image.fromarray((np.linspace(0, 255, 960)[None, :, None] * np.ones((720, 1, 3))).astype(np.uint8)),
+    )
 
 
 def main():
@@ -129,8 +158,12 @@ def main():
             wrong[name] = n
     print(f"detector: {detector!r}")
     for source in total:
-        print(f"  recall {source:<12} {found[source]:>3}/{total[source]:<3} = {found[source] / total[source]:.3f}")
-    print(f"  recall {'all':<12} {sum(found.values()):>3}/{sum(total.values()):<3} = {sum(found.values()) / sum(total.values()):.3f}")
+        print(
+            f"  recall {source:<12} {found[source]:>3}/{total[source]:<3} = {found[source] / total[source]:.3f}"
+        )
+    print(
+        f"  recall {'all':<12} {sum(found.values()):>3}/{sum(total.values()):<3} = {sum(found.values()) / sum(total.values()):.3f}"
+    )
     print(f"  false detections in the scenes: {false}")
     print(f"  images without people with a detection: {len(wrong)} of {2 * len(NO_PEOPLE) + 3} {wrong}")
     print(f"  {scene_ms:.0f} ms per 960x720 scene; {1000 * seconds / images:.0f} ms per image overall")

@@ -121,8 +121,10 @@ def main():
     print("best by 3-fold top-3 accuracy:")
     for i in order[:8]:
         params = results["params"][i]
-        print(f"  top-3 {results['mean_test_top3'][i]:.3f}  top-1 {results['mean_test_top1'][i]:.3f}  "
-              f"{names[id(params['prompt_bank'])]:<44} {type(params['decider']).__name__}")
+        print(
+            f"  top-3 {results['mean_test_top3'][i]:.3f}  top-1 {results['mean_test_top1'][i]:.3f}  "
+            f"{names[id(params['prompt_bank'])]:<44} {type(params['decider']).__name__}"
+        )
 
 
 if __name__ == "__main__":

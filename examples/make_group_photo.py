@@ -24,7 +24,8 @@ PORTRAITS = {
     "astronaut": (Image.fromarray(data.astronaut()), (100, 0, 350, 300), (178, 62, 266, 162)),
     "hopper": (
         Image.open(cbook.get_sample_data("grace_hopper.jpg")).convert("RGB"),
-        (110, 20, 420, 420), (180, 150, 350, 325),
+        (110, 20, 420, 420),
+        (180, 150, 350, 325),
     ),
 }
 # (portrait, face width in pixels, mirrored, top-left corner of the cut)
@@ -44,14 +45,16 @@ def make_group_photo(size=(960, 640)):
     """The photo and its face boxes."""
     width, height = size
     ramp = np.linspace(0.0, 1.0, height)[:, None, None]
-    backdrop = (np.array([200, 190, 170]) * (1 - ramp) + np.array([120, 110, 100]) * ramp)
+    backdrop = np.array([200, 190, 170]) * (1 - ramp) + np.array([120, 110, 100]) * ramp
     canvas = Image.fromarray(np.broadcast_to(backdrop, (height, width, 3)).astype(np.uint8))
     boxes = []
     for name, face_width, mirrored, (x, y) in PEOPLE:
         portrait, cut, face = PORTRAITS[name]
         scale = face_width / (face[2] - face[0])
         person = portrait.crop(cut)
-        person = person.resize((round(person.width * scale), round(person.height * scale)), Image.Resampling.LANCZOS)
+        person = person.resize(
+            (round(person.width * scale), round(person.height * scale)), Image.Resampling.LANCZOS
+        )
         fx0, fy0 = (face[0] - cut[0]) * scale, (face[1] - cut[1]) * scale
         fx1, fy1 = (face[2] - cut[0]) * scale, (face[3] - cut[1]) * scale
         if mirrored:

@@ -13,12 +13,8 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 TINY_FER_CLIP = SHARED / "models" / "tiny-fer-clip.pt"
 FER2013 = SHARED / "data" / "fer2013"
 
-needs_tiny_fer_clip = pytest.mark.skipif(
-    not TINY_FER_CLIP.is_file(), reason=f"{TINY_FER_CLIP} is absent"
-)
-needs_fer2013 = pytest.mark.skipif(
-    not (FER2013 / "public_test").is_dir(), reason=f"{FER2013} is absent"
-)
+needs_tiny_fer_clip = pytest.mark.skipif(not TINY_FER_CLIP.is_file(), reason=f"{TINY_FER_CLIP} is absent")
+needs_fer2013 = pytest.mark.skipif(not (FER2013 / "public_test").is_dir(), reason=f"{FER2013} is absent")
 
 
 def build_toy_clip(seed=0, vision="vit"):
@@ -32,10 +28,17 @@ def build_toy_clip(seed=0, vision="vit"):
     if vision == "vit":
         vision_args = dict(image_resolution=32, vision_layers=1, vision_width=64, vision_patch_size=16)
     else:
-        vision_args = dict(image_resolution=64, vision_layers=(1, 1, 1, 1), vision_width=32, vision_patch_size=None)
+        vision_args = dict(
+            image_resolution=64, vision_layers=(1, 1, 1, 1), vision_width=32, vision_patch_size=None
+        )
     return clip.model.CLIP(
-        embed_dim=32, context_length=77, vocab_size=49408,
-        transformer_width=64, transformer_heads=1, transformer_layers=1, **vision_args,
+        embed_dim=32,
+        context_length=77,
+        vocab_size=49408,
+        transformer_width=64,
+        transformer_heads=1,
+        transformer_layers=1,
+        **vision_args,
     ).eval()
 
 

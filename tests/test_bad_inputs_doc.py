@@ -6,13 +6,16 @@ import re
 from pathlib import Path
 
 import pytest
-
 from real_inputs import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = [
-    "backends.test_real_inputs_images", "backends.test_real_inputs_cache", "faces.test_faces_real_inputs",
-    "test_real_inputs_scoring", "cli.test_cli_real_inputs", "backends.test_fuzz",
+    "backends.test_real_inputs_images",
+    "backends.test_real_inputs_cache",
+    "faces.test_faces_real_inputs",
+    "test_real_inputs_scoring",
+    "cli.test_cli_real_inputs",
+    "backends.test_fuzz",
 ]
 
 
@@ -58,7 +61,9 @@ def test_every_filed_test_is_in_the_table_under_its_kind(section):
 
 
 def test_counts_line_is_consistent(section):
-    match = re.search(r"\*\*(\d+) of (\d+) kinds tested, (\d+) cases, (\d+) passed; (\d+) hypothesis examples\*\*", section)
+    match = re.search(
+        r"\*\*(\d+) of (\d+) kinds tested, (\d+) cases, (\d+) passed; (\d+) hypothesis examples\*\*", section
+    )
     assert match
     kinds, total, cases, passed, examples = map(int, match.groups())
     assert kinds == total == len(KINDS) and cases == passed

@@ -120,13 +120,17 @@ def test_pt_with_pickled_object_is_refused(tmp_path):
 @pytest.mark.parametrize(
     "content, match",
     [
-        ({"templates": ["a {}"], "synonyms": {"a": ["x"]}, "topk": 3},
-         r"has unknown keys \['topk'\] and lacks keys \[\]; a prompt bank has exactly "
-         r"'templates' and 'synonyms'\.$"),
-        ({"templates": ["a {}"]},
-         r"has unknown keys \[\] and lacks keys \['synonyms'\]"),
-        ([1, 2], r"bank\.json must be a JSON object with keys 'templates' and 'synonyms'\. "
-                 r"Got list instead\.$"),
+        (
+            {"templates": ["a {}"], "synonyms": {"a": ["x"]}, "topk": 3},
+            r"has unknown keys \['topk'\] and lacks keys \[\]; a prompt bank has exactly "
+            r"'templates' and 'synonyms'\.$",
+        ),
+        ({"templates": ["a {}"]}, r"has unknown keys \[\] and lacks keys \['synonyms'\]"),
+        (
+            [1, 2],
+            r"bank\.json must be a JSON object with keys 'templates' and 'synonyms'\. "
+            r"Got list instead\.$",
+        ),
         ({"templates": ["a face"], "synonyms": {"a": ["x"]}}, r"has 0 placeholders"),
     ],
     ids=["unknown-key", "missing-key", "non-object", "bad-template"],
@@ -157,7 +161,7 @@ def test_unknown_name_or_missing_file(tmp_path, source):
     with pytest.raises(
         PromptBankError,
         match=rf"^No prompt bank '{source}': it is neither a built-in name "
-              r"\(default, report, report-corrected, openai, baseline, gender\) nor an existing file\.$",
+        r"\(default, report, report-corrected, openai, baseline, gender\) nor an existing file\.$",
     ):
         load_prompt_bank(source)
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 from clip_fer import (
     FER2013_CLASSES,
@@ -12,7 +13,6 @@ from clip_fer import (
     ZeroShotEmotionClassifier,
 )
 from clip_fer.exceptions import InvalidParameterError, PromptBankError
-from sklearn.exceptions import NotFittedError
 
 
 @pytest.fixture
@@ -29,11 +29,16 @@ def test_fit_encodes_the_prompts_only(fitted):
 
 
 def test_other_vocabularies_give_their_own_classes(toy_checkpoint, face_arrays):
-    engagement = PromptBank(["a student who looks {}"], {"engaged": ["focused", "attentive"], "bored": ["bored"], "confused": ["puzzled"]})
+    engagement = PromptBank(
+        ["a student who looks {}"],
+        {"engaged": ["focused", "attentive"], "bored": ["bored"], "confused": ["puzzled"]},
+    )
     clf = ZeroShotEmotionClassifier(model=toy_checkpoint, prompt_bank=engagement).fit()
     assert list(clf.classes_) == ["bored", "confused", "engaged"]
     assert set(clf.predict(face_arrays)) <= {"bored", "confused", "engaged"}
-    gender = ZeroShotEmotionClassifier(model=toy_checkpoint, prompt_bank=PromptBank.gender(), decider=RankVoteDecider(top_k=2)).fit()
+    gender = ZeroShotEmotionClassifier(
+        model=toy_checkpoint, prompt_bank=PromptBank.gender(), decider=RankVoteDecider(top_k=2)
+    ).fit()
     assert gender.predict_proba(face_arrays).shape == (12, 2)
 
 
@@ -80,7 +85,9 @@ def test_precomputed_embeddings_give_the_same_answers(toy_checkpoint, face_array
     assert embeddings.shape == (12, 32) and embeddings.dtype == np.float32
     pre = ZeroShotEmotionClassifier(model=toy_checkpoint, precomputed=True).fit()
     assert pre.n_features_in_ == 32
-    np.testing.assert_allclose(pre.predict_proba(embeddings * 3.0), images.predict_proba(face_arrays), atol=1e-5)
+    np.testing.assert_allclose(
+        pre.predict_proba(embeddings * 3.0), images.predict_proba(face_arrays), atol=1e-5
+    )
     with pytest.raises(ValueError, match="X has 5 features, but ZeroShotEmotionClassifier is expecting 32"):
         pre.predict(np.ones((2, 5)))
 
@@ -107,13 +114,28 @@ def test_labels_must_be_known_classes(toy_checkpoint):
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"batch_size": 0}, r"The 'batch_size' parameter of ZeroShotEmotionClassifier must be an int in \[1, inf\]. Got 0 instead."),
-        ({"logit_scale": -1.0}, "The 'logit_scale' parameter of ZeroShotEmotionClassifier must be a finite float > 0. Got -1.0"),
-        ({"precomputed": "yes"}, "The 'precomputed' parameter of ZeroShotEmotionClassifier must be a bool. Got 'yes'"),
-        ({"prompt_bank": {"happy": ["glad"]}}, "The 'prompt_bank' parameter .* must be None or an instance of PromptBank. Got dict"),
+        (
+            {"batch_size": 0},
+            r"The 'batch_size' parameter of ZeroShotEmotionClassifier must be an int in \[1, inf\]. Got 0 instead.",
+        ),
+        (
+            {"logit_scale": -1.0},
+            "The 'logit_scale' parameter of ZeroShotEmotionClassifier must be a finite float > 0. Got -1.0",
+        ),
+        (
+            {"precomputed": "yes"},
+            "The 'precomputed' parameter of ZeroShotEmotionClassifier must be a bool. Got 'yes'",
+        ),
+        (
+            {"prompt_bank": {"happy": ["glad"]}},
+            "The 'prompt_bank' parameter .* must be None or an instance of PromptBank. Got dict",
+        ),
         ({"folder": "sum"}, "must be None or an instance of SynonymFolder. Got str"),
         ({"decider": SynonymFolder()}, "must be None or an instance of RankVoteDecider or MeanProbaDecider"),
-        ({"decider": RankVoteDecider(top_k=0)}, r"The 'top_k' parameter of RankVoteDecider must be an int in \[1, inf\]. Got 0 instead."),
+        (
+            {"decider": RankVoteDecider(top_k=0)},
+            r"The 'top_k' parameter of RankVoteDecider must be an int in \[1, inf\]. Got 0 instead.",
+        ),
         ({"folder": SynonymFolder("median")}, "The 'reduce' parameter of SynonymFolder must be one of"),
     ],
 )
@@ -124,7 +146,9 @@ def test_bad_parameters_fail_in_fit_with_a_clear_message(toy_checkpoint, params,
 
 
 def test_k_is_checked(fitted, face_arrays):
-    with pytest.raises(InvalidParameterError, match=r"The 'k' parameter of predict_topk must be an int in \[1, 7\]. Got 9"):
+    with pytest.raises(
+        InvalidParameterError, match=r"The 'k' parameter of predict_topk must be an int in \[1, 7\]. Got 9"
+    ):
         fitted.predict_topk(face_arrays, k=9)
 
 
@@ -132,7 +156,9 @@ def test_sentence_longer_than_the_context_is_a_prompt_error(toy_checkpoint):
     long_template = "a face " + "very " * 80 + "{}"
     bank = PromptBank([long_template], {"happy": ["glad"], "sad": ["sad"]})
     with pytest.raises(PromptBankError, match="longer than the model's 77-token context"):
-        ZeroShotEmotionClassifier(model=toy_checkpoint, prompt_bank=bank, decider=RankVoteDecider(top_k=1)).fit()
+        ZeroShotEmotionClassifier(
+            model=toy_checkpoint, prompt_bank=bank, decider=RankVoteDecider(top_k=1)
+        ).fit()
 
 
 def test_components_are_cloned_not_shared(toy_checkpoint):

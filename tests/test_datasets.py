@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import FER2013, needs_fer2013
 from PIL import Image
 
 from clip_fer import ZeroShotEmotionClassifier
@@ -15,8 +16,6 @@ from clip_fer.datasets import (
     split_name,
 )
 from clip_fer.exceptions import DatasetError, ImageInputError
-
-from conftest import FER2013, needs_fer2013
 
 # (emotion code, Usage) of each row; code 4 is sad and 6 neutral in the CSV's order.
 ROWS = [(0, "Training"), (4, "PublicTest"), (6, "PublicTest"), (3, "PrivateTest"), (1, "Training")]
@@ -91,7 +90,8 @@ def test_csv_images_are_not_held_in_memory(tmp_path):
 
 def test_icml_header_order_quotes_blank_lines_and_no_usage(tmp_path):
     path = write_csv(
-        tmp_path / "icml_face_data.csv", header="emotion, Usage, pixels",
+        tmp_path / "icml_face_data.csv",
+        header="emotion, Usage, pixels",
         line=lambda code, pixels, usage: f'{code}, {usage},"{pixels}"',
     )
     path.write_text(path.read_text() + "\n\n")
@@ -99,8 +99,9 @@ def test_icml_header_order_quotes_blank_lines_and_no_usage(tmp_path):
     assert data.target.tolist() == ["angry", "disgust"]
     np.testing.assert_array_equal(data.images[1], face(4))
 
-    no_usage = write_csv(tmp_path / "train.csv", header="emotion,pixels",
-                         line=lambda code, pixels, usage: f"{code},{pixels}")
+    no_usage = write_csv(
+        tmp_path / "train.csv", header="emotion,pixels", line=lambda code, pixels, usage: f"{code},{pixels}"
+    )
     data = load_fer2013_csv(no_usage)
     assert data.split is None and data.target.tolist() == NAMES
     with pytest.raises(DatasetError, match=r"has no 'Usage' column, so split='train' selects nothing"):
@@ -110,17 +111,26 @@ def test_icml_header_order_quotes_blank_lines_and_no_usage(tmp_path):
 def test_csv_errors_name_the_file_line_and_fix(tmp_path, fer_csv):
     with pytest.raises(DatasetError, match=r"No file '.*missing\.csv'; load_fer2013_csv needs FER2013's CSV"):
         load_fer2013_csv(tmp_path / "missing.csv")
-    with pytest.raises(DatasetError, match=r"has no split 'val'; its splits are \['private_test', 'public_test', 'train'\]"):
+    with pytest.raises(
+        DatasetError, match=r"has no split 'val'; its splits are \['private_test', 'public_test', 'train'\]"
+    ):
         load_fer2013_csv(fer_csv, split="val")
-    with pytest.raises(DatasetError, match=r"'split' parameter of load_fer2013_csv must be None, a split name"):
+    with pytest.raises(
+        DatasetError, match=r"'split' parameter of load_fer2013_csv must be None, a split name"
+    ):
         load_fer2013_csv(fer_csv, split=3)
 
     bad = tmp_path / "bad.csv"
     bad.write_text("label,pixels\n0,1 2\n")
-    with pytest.raises(DatasetError, match=r"lacks the column\(s\) \['emotion'\]; its header is \['label', 'pixels'\]"):
+    with pytest.raises(
+        DatasetError, match=r"lacks the column\(s\) \['emotion'\]; its header is \['label', 'pixels'\]"
+    ):
         load_fer2013_csv(bad)
     bad.write_text("emotion,pixels,Usage\n0,1 2,Training\n7,1 2,Training\n")
-    with pytest.raises(DatasetError, match=r"Line 3 of .*bad\.csv has the emotion '7'; FER2013's codes are 0\.\.6 \(angry, disgust, fear, happy, sad, surprise, neutral\)"):
+    with pytest.raises(
+        DatasetError,
+        match=r"Line 3 of .*bad\.csv has the emotion '7'; FER2013's codes are 0\.\.6 \(angry, disgust, fear, happy, sad, surprise, neutral\)",
+    ):
         load_fer2013_csv(bad)
     bad.write_text("emotion,pixels,Usage\n0,1 2\n")
     with pytest.raises(DatasetError, match=r"Line 2 of .*bad\.csv has 2 fields; the header has 3"):
@@ -129,12 +139,20 @@ def test_csv_errors_name_the_file_line_and_fix(tmp_path, fer_csv):
 
 def test_a_malformed_face_fails_when_used_naming_its_index_and_line(tmp_path):
     bad = tmp_path / "bad.csv"
-    bad.write_text("emotion,pixels\n0," + " ".join(["7"] * 2304) + "\n3,1 2 3\n5," + " ".join(["300"] * 2304) + "\n")
+    bad.write_text(
+        "emotion,pixels\n0," + " ".join(["7"] * 2304) + "\n3,1 2 3\n5," + " ".join(["300"] * 2304) + "\n"
+    )
     images = load_fer2013_csv(bad).images
     assert images[0].max() == 7
-    with pytest.raises(ImageInputError, match=r"Image at index 1: line 3 of .*bad\.csv: the pixels field has 3 values; a FER2013 face has 2304 \(48x48\)"):
+    with pytest.raises(
+        ImageInputError,
+        match=r"Image at index 1: line 3 of .*bad\.csv: the pixels field has 3 values; a FER2013 face has 2304 \(48x48\)",
+    ):
         images[1]
-    with pytest.raises(ImageInputError, match=r"Image at index 2: line 4 .*pixel values must be in \[0, 255\]; found 300\.\.300"):
+    with pytest.raises(
+        ImageInputError,
+        match=r"Image at index 2: line 4 .*pixel values must be in \[0, 255\]; found 300\.\.300",
+    ):
         images[2]
 
 
@@ -179,8 +197,11 @@ def test_class_folder(split_tree):
 def test_split_tree_all_and_filtered(split_tree):
     data = load_image_folder(split_tree)
     assert [p.split("fer/")[1] for p in data.images] == [
-        "public_test/angry/d.png", "public_test/happy/e.png",
-        "train/happy/a.jpg", "train/happy/b.png", "train/sad/c.png",
+        "public_test/angry/d.png",
+        "public_test/happy/e.png",
+        "train/happy/a.jpg",
+        "train/happy/b.png",
+        "train/sad/c.png",
     ]
     assert data.split.tolist() == ["public_test"] * 2 + ["train"] * 3
     assert data.target_names.tolist() == ["angry", "happy", "sad"]
@@ -192,28 +213,47 @@ def test_split_tree_all_and_filtered(split_tree):
 
 
 def test_folder_errors(tmp_path, split_tree):
-    with pytest.raises(DatasetError, match=r"No folder '.*nowhere'; load_image_folder needs a folder of class/\*\.jpg"):
+    with pytest.raises(
+        DatasetError, match=r"No folder '.*nowhere'; load_image_folder needs a folder of class/\*\.jpg"
+    ):
         load_image_folder(tmp_path / "nowhere")
-    with pytest.raises(DatasetError, match=r"has no split 'private_test'; its splits are \['public_test', 'train'\]"):
+    with pytest.raises(
+        DatasetError, match=r"has no split 'private_test'; its splits are \['public_test', 'train'\]"
+    ):
         load_image_folder(split_tree, split="PrivateTest")
-    with pytest.raises(DatasetError, match=r"is a folder of class/\*\.jpg without split folders, so split='train' selects nothing"):
+    with pytest.raises(
+        DatasetError,
+        match=r"is a folder of class/\*\.jpg without split folders, so split='train' selects nothing",
+    ):
         load_image_folder(split_tree / "train", split="train")
     (tmp_path / "empty" / "happy").mkdir(parents=True)
-    with pytest.raises(DatasetError, match=r"holds no image files \(\.bmp, .*\) in class/ or split/class/ subfolders"):
+    with pytest.raises(
+        DatasetError, match=r"holds no image files \(\.bmp, .*\) in class/ or split/class/ subfolders"
+    ):
         load_image_folder(tmp_path / "empty")
 
 
 def test_load_dataset_dispatches_on_the_path(tmp_path, split_tree, fer_csv):
     assert load_dataset(fer_csv, split="PublicTest").target.tolist() == ["sad", "neutral"]
     assert load_dataset(split_tree, split="train").target.tolist() == ["happy", "happy", "sad"]
-    with pytest.raises(DatasetError, match=r"No file or folder '.*nothing'; give a FER2013 CSV, a folder of class/\*\.jpg"):
+    with pytest.raises(
+        DatasetError, match=r"No file or folder '.*nothing'; give a FER2013 CSV, a folder of class/\*\.jpg"
+    ):
         load_dataset(tmp_path / "nothing")
 
 
 @pytest.mark.parametrize(
     "name, expected",
-    [("Training", "train"), ("train", "train"), ("Train", "train"), ("PublicTest", "public_test"), ("public-test", "public_test"),
-     ("PrivateTest", "private_test"), ("val", "val"), ("Validation", "Validation")],
+    [
+        ("Training", "train"),
+        ("train", "train"),
+        ("Train", "train"),
+        ("PublicTest", "public_test"),
+        ("public-test", "public_test"),
+        ("PrivateTest", "private_test"),
+        ("val", "val"),
+        ("Validation", "Validation"),
+    ],
 )
 def test_split_name(name, expected):
     assert split_name(name) == expected
@@ -224,5 +264,11 @@ def test_shared_fer2013_tree_counts():
     data = load_image_folder(FER2013, split="public_test")
     assert len(data.images) == 3589
     assert dict(zip(*np.unique(data.target, return_counts=True))) == {
-        "angry": 467, "disgust": 56, "fear": 496, "happy": 895, "neutral": 607, "sad": 653, "surprise": 415,
+        "angry": 467,
+        "disgust": 56,
+        "fear": 496,
+        "happy": 895,
+        "neutral": 607,
+        "sad": 653,
+        "surprise": 415,
     }

@@ -3,13 +3,22 @@
 import numpy as np
 import pytest
 
-from clip_fer import ZeroShotEmotionClassifier, clear_embedding_cache, report_experiment_banks, sample_prompt_banks
+from clip_fer import (
+    ZeroShotEmotionClassifier,
+    clear_embedding_cache,
+    report_experiment_banks,
+    sample_prompt_banks,
+)
 from clip_fer._vocabularies import REPORT_SYNONYM_POOL, REPORT_TEMPLATE_POOL
 
 
 @pytest.fixture
 def reference(toy_checkpoint, face_arrays):
-    return ZeroShotEmotionClassifier(model=toy_checkpoint, cache=False, batch_size=32).fit().predict_proba(face_arrays)
+    return (
+        ZeroShotEmotionClassifier(model=toy_checkpoint, cache=False, batch_size=32)
+        .fit()
+        .predict_proba(face_arrays)
+    )
 
 
 @pytest.mark.parametrize("batch_size", [1, 3, 7, 64])
@@ -22,7 +31,9 @@ def test_batch_size(toy_checkpoint, face_arrays, reference, batch_size):
 def test_input_order(toy_checkpoint, face_arrays, reference, seed):
     order = np.random.default_rng(seed).permutation(len(face_arrays))
     clf = ZeroShotEmotionClassifier(model=toy_checkpoint, cache=False, batch_size=5).fit()
-    np.testing.assert_allclose(clf.predict_proba([face_arrays[i] for i in order]), reference[order], atol=1e-5)
+    np.testing.assert_allclose(
+        clf.predict_proba([face_arrays[i] for i in order]), reference[order], atol=1e-5
+    )
 
 
 def test_cache_state(toy_checkpoint, face_arrays, reference, tmp_path):

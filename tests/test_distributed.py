@@ -49,7 +49,9 @@ def cluster():
         pytest.skip("a Ray session is already running in this process")
     path = os.pathsep.join(p for p in (str(TESTS.parent), str(TESTS), os.environ.get("PYTHONPATH")) if p)
     ray.init(
-        num_cpus=2, include_dashboard=False, logging_level="ERROR",
+        num_cpus=2,
+        include_dashboard=False,
+        logging_level="ERROR",
         runtime_env={"env_vars": {"PYTHONPATH": path, "HF_HUB_OFFLINE": "1"}},
     )
     ray.data.DataContext.get_current().enable_progress_bars = False
@@ -171,7 +173,9 @@ def test_bad_parameters_and_options(cluster, toy_checkpoint, images, tmp_path):
     _, paths = images
     clf = ZeroShotEmotionClassifier(toy_checkpoint)
     dataset = ray.data.from_items([{"path": paths[0]}])  # lazy: no cluster work
-    with pytest.raises(InvalidParameterError, match=r"The 'k' parameter of predict_dataset must be an int in \[1, 7\]. Got 0"):
+    with pytest.raises(
+        InvalidParameterError, match=r"The 'k' parameter of predict_dataset must be an int in \[1, 7\]. Got 0"
+    ):
         predict_dataset(dataset, clf, k=0)
     with pytest.raises(InvalidParameterError, match="The 'concurrency' parameter of predict_dataset must be"):
         predict_dataset(dataset, clf, concurrency=0)
@@ -187,7 +191,9 @@ def test_bad_parameters_and_options(cluster, toy_checkpoint, images, tmp_path):
 def test_an_output_with_other_settings_is_refused(cluster, toy_checkpoint, images, tmp_path):
     _, paths = images
     out = tmp_path / "out.parquet"
-    _parquet._prepare(out, _parquet._settings(ZeroShotEmotionClassifier(toy_checkpoint), "predict", "path", "path", 3))
+    _parquet._prepare(
+        out, _parquet._settings(ZeroShotEmotionClassifier(toy_checkpoint), "predict", "path", "path", 3)
+    )
     dataset = ray.data.from_items([{"path": paths[0]}])
     with pytest.raises(ClipFerError, match=r"other settings \(differing: k, logit_scale\)"):
         predict_to_parquet(dataset, ZeroShotEmotionClassifier(toy_checkpoint, logit_scale=50.0), out, k=2)
@@ -212,10 +218,19 @@ def test_predict_dataset_equals_local_predict(cluster, images, reference, toy_ch
 
 def test_unreadable_image_under_raise_names_it(cluster, images, toy_checkpoint, tmp_path, capsys):
     _, paths = images
-    code = main([
-        "predict", "--engine", "ray", "--output", str(tmp_path / "raise.parquet"),
-        "--model", toy_checkpoint, paths[0], _broken(paths),
-    ])
+    code = main(
+        [
+            "predict",
+            "--engine",
+            "ray",
+            "--output",
+            str(tmp_path / "raise.parquet"),
+            "--model",
+            toy_checkpoint,
+            paths[0],
+            _broken(paths),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert "face99_broken.png" in err and "not an image format" in err and "on_error='skip'" in err
@@ -227,7 +242,9 @@ def test_embeddings_of_decoded_images_to_parquet(cluster, images, reference, toy
     good = [p for p in paths if "broken" not in p]
     dataset = ray.data.read_images(good, include_paths=True)
     out = tmp_path / "embeddings.parquet"
-    run = embed_to_parquet(dataset, ZeroShotEmotionClassifier(toy_checkpoint), out, column="image", key="path", rows_per_shard=4)
+    run = embed_to_parquet(
+        dataset, ZeroShotEmotionClassifier(toy_checkpoint), out, column="image", key="path", rows_per_shard=4
+    )
     assert (run.written, run.already, run.errors) == (len(good), 0, [])
     keys, X = read_embeddings(out)
     keys = ["/" + k.lstrip("/") for k in keys]  # read_images may drop the leading slash
@@ -250,8 +267,10 @@ def test_resumed_run_encodes_only_what_is_missing(cluster, images, reference, to
     _parquet._prepare(out, _parquet._settings(clf, "predict", "path", "path", 3))
     done = paths[1:8:2]  # rows of the stopped run, as it wrote them
     columns = {
-        "path": done, "id": [paths.index(p) for p in done],
-        "label": [reference["top"][p][0] for p in done], "labels": [reference["top"][p] for p in done],
+        "path": done,
+        "id": [paths.index(p) for p in done],
+        "label": [reference["top"][p][0] for p in done],
+        "labels": [reference["top"][p] for p in done],
         **{c: [float(reference["proba"][p][j]) for p in done] for j, c in enumerate(reference["classes"])},
         "error": pa.array([None] * len(done), pa.string()),
     }
@@ -270,12 +289,24 @@ def test_resumed_run_encodes_only_what_is_missing(cluster, images, reference, to
     _check_against_reference(frame, paths, reference)
 
 
-def test_cli_ray_engine_resumes_and_equals_local(cluster, images, toy_checkpoint, tmp_path, monkeypatch, capsys):
+def test_cli_ray_engine_resumes_and_equals_local(
+    cluster, images, toy_checkpoint, tmp_path, monkeypatch, capsys
+):
     folder, paths = images
     out = tmp_path / "cli.parquet"
     command = [
-        "predict", "--engine", "ray", "--output", str(out), "--model", toy_checkpoint,
-        "--on-error", "skip", "--rows-per-shard", "2", str(folder),
+        "predict",
+        "--engine",
+        "ray",
+        "--output",
+        str(out),
+        "--model",
+        toy_checkpoint,
+        "--on-error",
+        "skip",
+        "--rows-per-shard",
+        "2",
+        str(folder),
     ]
     _stop_after(monkeypatch, 2, KeyboardInterrupt())
     assert main(command) == 130
@@ -285,7 +316,10 @@ def test_cli_ray_engine_resumes_and_equals_local(cluster, images, toy_checkpoint
 
     assert main(command) == 1  # the broken image has a failed row
     captured = capsys.readouterr()
-    assert f"{len(paths) - 4} images scored into {out} (4 already there; {len(paths)} inputs); 1 could not be read." in captured.out
+    assert (
+        f"{len(paths) - 4} images scored into {out} (4 already there; {len(paths)} inputs); 1 could not be read."
+        in captured.out
+    )
     assert f"clip-fer: error: {_broken(paths)}: file" in captured.err
 
     clf = ZeroShotEmotionClassifier(toy_checkpoint, on_error="skip").fit()  # the CLI's defaults

@@ -56,7 +56,9 @@ def test_skipped_embeddings_feed_the_precomputed_path(toy_checkpoint, batch):
         expected = images.predict(batch)
     embeddings[3, 0] = np.inf  # a corrupted row of the user's own
     pre = ZeroShotEmotionClassifier(model=toy_checkpoint, precomputed=True, on_error="skip").fit()
-    with pytest.warns(SkippedImagesWarning, match="3 of 12 inputs were skipped.*index 3: embedding holds NaN or infinity"):
+    with pytest.warns(
+        SkippedImagesWarning, match="3 of 12 inputs were skipped.*index 3: embedding holds NaN or infinity"
+    ):
         labels = pre.predict(embeddings)
     assert labels[3] is None and list(labels[[0, 2, 4]]) == list(expected[[0, 2, 4]])
     strict = ZeroShotEmotionClassifier(model=toy_checkpoint, precomputed=True).fit()
@@ -95,5 +97,8 @@ def test_failed_items_are_not_cached(toy_checkpoint, face_arrays, tmp_path):
 
 
 def test_on_error_is_checked(toy_checkpoint):
-    with pytest.raises(InvalidParameterError, match="The 'on_error' parameter of ZeroShotEmotionClassifier must be one of 'raise', 'skip'. Got 'ignore'"):
+    with pytest.raises(
+        InvalidParameterError,
+        match="The 'on_error' parameter of ZeroShotEmotionClassifier must be one of 'raise', 'skip'. Got 'ignore'",
+    ):
         ZeroShotEmotionClassifier(model=toy_checkpoint, on_error="ignore").fit()

@@ -35,8 +35,11 @@ def explain_one(image_embedding, text_features, bank, logit_scale, reduce):
 @pytest.mark.parametrize("reduce", ["sum", "max", "mean"])
 def test_explain_matches_a_per_image_computation(toy_checkpoint, face_arrays, reduce):
     clf = ZeroShotEmotionClassifier(
-        model=toy_checkpoint, prompt_bank=BANK, synonym_folder=SynonymFolder(reduce),
-        decider=RankVoteDecider(top_k=2), logit_scale=50.0,
+        model=toy_checkpoint,
+        prompt_bank=BANK,
+        synonym_folder=SynonymFolder(reduce),
+        decider=RankVoteDecider(top_k=2),
+        logit_scale=50.0,
     ).fit()
     records = clf.explain(face_arrays[:4], as_frame=False)
     assert len(records) == 4 * 2
@@ -54,18 +57,31 @@ def test_explain_matches_a_per_image_computation(toy_checkpoint, face_arrays, re
 def test_explain_agrees_with_the_vote(toy_checkpoint, face_arrays):
     # With one template, the vote is that template's ranking.
     one = PromptBank(["a photo of a {} face"], dict(BANK.synonyms))
-    clf = ZeroShotEmotionClassifier(model=toy_checkpoint, prompt_bank=one, decider=RankVoteDecider(top_k=3)).fit()
+    clf = ZeroShotEmotionClassifier(
+        model=toy_checkpoint, prompt_bank=one, decider=RankVoteDecider(top_k=3)
+    ).fit()
     rankings = [r["ranking"] for r in clf.explain(face_arrays, as_frame=False)]
     assert rankings == clf.predict_topk(face_arrays, k=3).tolist()
 
 
 def test_explain_as_a_frame(toy_checkpoint, face_arrays):
     pytest.importorskip("pandas")
-    clf = ZeroShotEmotionClassifier(model=toy_checkpoint, prompt_bank=BANK, decider=RankVoteDecider(top_k=1)).fit()
+    clf = ZeroShotEmotionClassifier(
+        model=toy_checkpoint, prompt_bank=BANK, decider=RankVoteDecider(top_k=1)
+    ).fit()
     frame = clf.explain(face_arrays[:3])
     assert list(frame.columns) == [
-        "image_index", "template", "rank_1", "rank_2", "rank_3",
-        "score_angry", "score_happy", "score_sad", "word_angry", "word_happy", "word_sad",
+        "image_index",
+        "template",
+        "rank_1",
+        "rank_2",
+        "rank_3",
+        "score_angry",
+        "score_happy",
+        "score_sad",
+        "word_angry",
+        "word_happy",
+        "word_sad",
     ]
     assert len(frame) == 6 and set(frame["word_sad"]) <= {"sad", "gloomy"}
     records = clf.explain(face_arrays[:3], as_frame=False)
@@ -75,7 +91,9 @@ def test_explain_as_a_frame(toy_checkpoint, face_arrays):
 def test_explain_skips_unreadable_images_with_a_warning(toy_checkpoint, face_arrays, tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"no")
-    clf = ZeroShotEmotionClassifier(model=toy_checkpoint, prompt_bank=BANK, decider=RankVoteDecider(top_k=1), on_error="skip").fit()
+    clf = ZeroShotEmotionClassifier(
+        model=toy_checkpoint, prompt_bank=BANK, decider=RankVoteDecider(top_k=1), on_error="skip"
+    ).fit()
     with pytest.warns(SkippedImagesWarning, match="broken.png"):
         records = clf.explain([face_arrays[0], str(broken), face_arrays[1]], as_frame=False)
     assert [r["image_index"] for r in records] == [0, 0, 2, 2]

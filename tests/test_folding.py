@@ -73,9 +73,7 @@ def test_bad_reduce(reduce):
 
 
 def test_word_count_mismatch():
-    with pytest.raises(
-        ValueError, match=r"^scores has 5 words on its last axis but word_class has 4\.$"
-    ):
+    with pytest.raises(ValueError, match=r"^scores has 5 words on its last axis but word_class has 4\.$"):
         SynonymFolder().fold(SCORES, WORD_CLASS[:4], 3)
 
 

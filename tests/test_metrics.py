@@ -98,7 +98,15 @@ def test_confusion_by_hand():
 def test_summarize_by_hand():
     # Best labels: a, c, b, c -> only the first is right; top-2 hits: 1st, 2nd, 4th.
     summary = summarize(Y_RANKED_TRUE, RANKED, k=2)
-    assert list(summary) == ["n_images", "n_skipped", "top1_accuracy", "top2_accuracy", "macro_f1", "uar", "top2_macro_f1"]
+    assert list(summary) == [
+        "n_images",
+        "n_skipped",
+        "top1_accuracy",
+        "top2_accuracy",
+        "macro_f1",
+        "uar",
+        "top2_macro_f1",
+    ]
     assert summary["n_images"] == 4
     assert summary["top1_accuracy"] == pytest.approx(0.25)
     assert summary["top2_accuracy"] == pytest.approx(0.75)
@@ -113,10 +121,20 @@ def test_summarize_by_hand():
 @pytest.mark.parametrize(
     "y, ranked, k, match",
     [
-        (["a"], [["a", "b"]], 3, r"^k must be an int in \[1, 2\], the number of ranked labels per sample in y_ranked\. Got 3 instead"),
+        (
+            ["a"],
+            [["a", "b"]],
+            3,
+            r"^k must be an int in \[1, 2\], the number of ranked labels per sample in y_ranked\. Got 3 instead",
+        ),
         (["a"], [["a", "b"]], 0, r"k must be an int in \[1, 2\].*Got 0 instead"),
         (["a"], [["a", "b"]], True, r"k must be an int in \[1, 2\].*Got True instead"),
-        (["a", "b"], [["a", "b"]], 1, r"y_true must have shape \(n_samples,\) and y_ranked \(n_samples, k\), with the same n_samples\. Got \(2,\) and \(1, 2\) instead"),
+        (
+            ["a", "b"],
+            [["a", "b"]],
+            1,
+            r"y_true must have shape \(n_samples,\) and y_ranked \(n_samples, k\), with the same n_samples\. Got \(2,\) and \(1, 2\) instead",
+        ),
         ([], np.empty((0, 2)), 1, r"y_true is empty"),
     ],
 )

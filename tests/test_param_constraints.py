@@ -29,8 +29,11 @@ def message(constraints, value):
         ([Interval(Real, 0, np.inf, closed="neither")], np.inf, "a finite float > 0. Got inf instead."),
         ([Interval(Real, 0, np.inf, closed="neither")], float("nan"), "a finite float > 0. Got nan instead."),
         ([Choices("sum", "mean")], "SUM", "one of 'sum', 'mean'. Got 'SUM' instead."),
-        ([None, Choices("auto"), Interval(Integral, 0, None, closed="left")], -1,
-         "None, 'auto' or an int in [0, inf]. Got -1 instead."),
+        (
+            [None, Choices("auto"), Interval(Integral, 0, None, closed="left")],
+            -1,
+            "None, 'auto' or an int in [0, inf]. Got -1 instead.",
+        ),
         (["boolean"], "yes", "a bool. Got 'yes' instead."),
         ([None, str], 3, "None or a str. Got int instead."),
     ],
@@ -41,10 +44,14 @@ def test_messages_follow_one_form(constraints, value, expected):
 
 def test_valid_values_pass_including_numpy_scalars():
     constraints = {
-        "n": [Interval(Integral, 1, None, closed="left")], "f": [Interval(Real, 0, 1, closed="both")],
-        "b": ["boolean"], "s": [Choices("a", "b")],
+        "n": [Interval(Integral, 1, None, closed="left")],
+        "f": [Interval(Real, 0, 1, closed="both")],
+        "b": ["boolean"],
+        "s": [Choices("a", "b")],
     }
-    validate_parameter_constraints(constraints, {"n": np.int64(3), "f": np.float32(0.5), "b": np.bool_(True), "s": "b"}, "O")
+    validate_parameter_constraints(
+        constraints, {"n": np.int64(3), "f": np.float32(0.5), "b": np.bool_(True), "s": "b"}, "O"
+    )
 
 
 def test_protocol_names_our_classes_then_the_protocol():
@@ -63,26 +70,51 @@ def test_protocol_names_our_classes_then_the_protocol():
 def test_our_error_is_also_scikit_learns_and_a_value_error():
     clf = ZeroShotEmotionClassifier(batch_size=0)
     for kind in (InvalidParameterError, SklearnInvalidParameterError, ValueError, ClipFerError):
-        with pytest.raises(kind, match=r"The 'batch_size' parameter of ZeroShotEmotionClassifier must be an int in \[1, inf\]\. Got 0 instead\."):
+        with pytest.raises(
+            kind,
+            match=r"The 'batch_size' parameter of ZeroShotEmotionClassifier must be an int in \[1, inf\]\. Got 0 instead\.",
+        ):
             clf.fit()
 
 
 def test_every_parameter_of_every_estimator_is_declared():
     from clip_fer import BlazeFaceDetector, FaceCropper, MeanProbaDecider
 
-    for cls in (ZeroShotEmotionClassifier, RankVoteDecider, MeanProbaDecider, SynonymFolder, FaceCropper, BlazeFaceDetector):
+    for cls in (
+        ZeroShotEmotionClassifier,
+        RankVoteDecider,
+        MeanProbaDecider,
+        SynonymFolder,
+        FaceCropper,
+        BlazeFaceDetector,
+    ):
         assert set(cls._parameter_constraints) == set(cls().get_params(deep=False)), cls.__name__
 
 
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"cache_dir": 3}, r"The 'cache_dir' parameter of ZeroShotEmotionClassifier must be None or a folder path \(str or path-like\)\. Got 3 instead\."),
+        (
+            {"cache_dir": 3},
+            r"The 'cache_dir' parameter of ZeroShotEmotionClassifier must be None or a folder path \(str or path-like\)\. Got 3 instead\.",
+        ),
         ({"download_root": ["x"]}, r"The 'download_root' parameter .* Got list instead\."),
-        ({"on_error": "ignore"}, r"The 'on_error' parameter .* must be one of 'raise', 'skip'\. Got 'ignore' instead\."),
-        ({"num_workers": "many"}, r"must be an int in \[0, inf\]\. Got 'many' instead; 'auto' is also accepted"),
-        ({"verbose": 1}, r"The 'verbose' parameter of ZeroShotEmotionClassifier must be a bool\. Got 1 instead\."),
-        ({"device": "gpu please"}, r"The 'device' parameter of ZeroShotEmotionClassifier must be 'auto' or a torch device"),
+        (
+            {"on_error": "ignore"},
+            r"The 'on_error' parameter .* must be one of 'raise', 'skip'\. Got 'ignore' instead\.",
+        ),
+        (
+            {"num_workers": "many"},
+            r"must be an int in \[0, inf\]\. Got 'many' instead; 'auto' is also accepted",
+        ),
+        (
+            {"verbose": 1},
+            r"The 'verbose' parameter of ZeroShotEmotionClassifier must be a bool\. Got 1 instead\.",
+        ),
+        (
+            {"device": "gpu please"},
+            r"The 'device' parameter of ZeroShotEmotionClassifier must be 'auto' or a torch device",
+        ),
     ],
 )
 def test_classifier_parameters(toy_checkpoint, params, match):
@@ -91,22 +123,33 @@ def test_classifier_parameters(toy_checkpoint, params, match):
 
 
 def test_load_model_names_itself_not_the_classifier(toy_checkpoint):
-    with pytest.raises(InvalidParameterError, match=r"^The 'device' parameter of load_model must be 'auto' or a torch device"):
+    with pytest.raises(
+        InvalidParameterError, match=r"^The 'device' parameter of load_model must be 'auto' or a torch device"
+    ):
         load_model(toy_checkpoint, device="gpu please")
-    with pytest.raises(InvalidParameterError, match=r"^The 'precision' parameter of load_model must be one of"):
+    with pytest.raises(
+        InvalidParameterError, match=r"^The 'precision' parameter of load_model must be one of"
+    ):
         load_model(toy_checkpoint, precision="int4")
-    with pytest.raises(InvalidParameterError, match=r"^The 'model' parameter of load_model must be a CLIP model name"):
+    with pytest.raises(
+        InvalidParameterError, match=r"^The 'model' parameter of load_model must be a CLIP model name"
+    ):
         load_model(3)
 
 
 def test_folder_is_deprecated_for_synonym_folder(toy_checkpoint, face_arrays):
     new = ZeroShotEmotionClassifier(model=toy_checkpoint, synonym_folder=SynonymFolder("max")).fit()
-    with pytest.warns(FutureWarning, match="The 'folder' parameter of ZeroShotEmotionClassifier was renamed 'synonym_folder'"):
+    with pytest.warns(
+        FutureWarning,
+        match="The 'folder' parameter of ZeroShotEmotionClassifier was renamed 'synonym_folder'",
+    ):
         old = ZeroShotEmotionClassifier(model=toy_checkpoint, folder=SynonymFolder("max")).fit()
     np.testing.assert_array_equal(old.predict_proba(face_arrays), new.predict_proba(face_arrays))
     assert old.folder_ is old.synonym_folder_ and old.synonym_folder_.reduce == "max"
     with pytest.raises(InvalidParameterError, match="got both 'folder' and 'synonym_folder'"):
-        ZeroShotEmotionClassifier(model=toy_checkpoint, folder=SynonymFolder(), synonym_folder=SynonymFolder()).fit()
+        ZeroShotEmotionClassifier(
+            model=toy_checkpoint, folder=SynonymFolder(), synonym_folder=SynonymFolder()
+        ).fit()
     assert ZeroShotEmotionClassifier().get_params()["folder"] == "deprecated"
 
 
@@ -131,7 +174,10 @@ def test_detector_parameters_are_checked_on_every_detect(monkeypatch):
     image = Image.new("RGB", (64, 64))
     assert detector.detect(image) == []
     detector.set_params(min_score=1.5)  # after a first detect, with the net already built
-    with pytest.raises(InvalidParameterError, match=r"The 'min_score' parameter of BlazeFaceDetector must be a float in \(0, 1\)\. Got 1\.5"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"The 'min_score' parameter of BlazeFaceDetector must be a float in \(0, 1\)\. Got 1\.5",
+    ):
         detector.detect(image)
 
 
@@ -140,10 +186,13 @@ def test_detector_model_of_a_wrong_type_is_named():
 
     from clip_fer import BlazeFaceDetector
 
-    with pytest.raises(InvalidParameterError, match=(
-        r"^The 'model' parameter of BlazeFaceDetector must be 'short_range', 'full_range' or the path "
-        r"of a BlazeFace \.tflite file\. Got int instead\.$"
-    )):
+    with pytest.raises(
+        InvalidParameterError,
+        match=(
+            r"^The 'model' parameter of BlazeFaceDetector must be 'short_range', 'full_range' or the path "
+            r"of a BlazeFace \.tflite file\. Got int instead\.$"
+        ),
+    ):
         BlazeFaceDetector(model=3).detect(Image.new("RGB", (64, 64)))
 
 

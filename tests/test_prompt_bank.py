@@ -69,22 +69,51 @@ def test_placeholder_spellings_and_other_braces(template, expected):
         ("a {} face", {"a": ["x"]}, r"^'templates' must be a list of str\. Got 'a \{\} face'"),
         (["a {}", "a {}"], {"a": ["x"]}, r"^'templates' lists the same template twice\.$"),
         (["a {}"], {"a": ["x"], "b": []}, r"^Class 'b' has no words\. Give it at least one"),
-        (["a {}"], {"a": "x"}, r"^The synonyms of class 'a' must be a list of words\. Got 'x' instead; write \['x'\]"),
-        (["a {}"], {"a": ["x"], "b": ["y", "x"]}, r"^The word 'x' is listed under both 'a' and 'b'; a word may stand for one class only\.$"),
+        (
+            ["a {}"],
+            {"a": "x"},
+            r"^The synonyms of class 'a' must be a list of words\. Got 'x' instead; write \['x'\]",
+        ),
+        (
+            ["a {}"],
+            {"a": ["x"], "b": ["y", "x"]},
+            r"^The word 'x' is listed under both 'a' and 'b'; a word may stand for one class only\.$",
+        ),
         (["a {}"], {"a": ["x", "x"]}, r"^The word 'x' is listed twice under 'a'; list it once\.$"),
         (["a {}"], {"a": ["x", ""]}, r"^Class 'a' has the word ''; every word must be a non-empty str\.$"),
-        (["a {}"], {"a": ["x", "  "]}, r"^Class 'a' has the word '  '; every word must be a non-empty str\.$"),
-        (["a {}"], {"a": ["x", None]}, r"^Class 'a' has the word None; every word must be a non-empty str\.$"),
+        (
+            ["a {}"],
+            {"a": ["x", "  "]},
+            r"^Class 'a' has the word '  '; every word must be a non-empty str\.$",
+        ),
+        (
+            ["a {}"],
+            {"a": ["x", None]},
+            r"^Class 'a' has the word None; every word must be a non-empty str\.$",
+        ),
         (["a {}"], {"a": ["x"], 1: ["y"]}, r"^Class names must be non-empty str\. Got 1 instead\.$"),
         (["a {}"], {}, r"^'synonyms' must be a non-empty dict of class name to words\. Got \{\} instead\.$"),
         (["a {}"], None, r"^'synonyms' is None while the other is given; give both"),
         (None, {"a": ["x"]}, r"^'templates' is None while the other is given; give both"),
     ],
     ids=[
-        "no-placeholder", "two-placeholders", "non-str-template", "empty-templates",
-        "bare-str-templates", "duplicate-template", "class-without-words", "bare-str-synonyms",
-        "word-in-two-classes", "word-twice-in-class", "empty-word", "blank-word", "none-word",
-        "non-str-class", "empty-synonyms", "only-templates", "only-synonyms",
+        "no-placeholder",
+        "two-placeholders",
+        "non-str-template",
+        "empty-templates",
+        "bare-str-templates",
+        "duplicate-template",
+        "class-without-words",
+        "bare-str-synonyms",
+        "word-in-two-classes",
+        "word-twice-in-class",
+        "empty-word",
+        "blank-word",
+        "none-word",
+        "non-str-class",
+        "empty-synonyms",
+        "only-templates",
+        "only-synonyms",
     ],
 )
 def test_invalid_bank(templates, synonyms, match):
@@ -115,8 +144,7 @@ def test_report_best_keeps_report_spellings():
 def test_report_best_corrected_spelling():
     bank = PromptBank.report_best(spelling="corrected").fit()
     original = PromptBank.report_best(spelling="original").fit()
-    fixes = {"furios": "furious", "nervus": "nervous", "fearness": "fearful",
-             "non emotinal": "non emotional"}
+    fixes = {"furios": "furious", "nervus": "nervous", "fearness": "fearful", "non emotinal": "non emotional"}
     assert bank.words_ == tuple(fixes.get(w, w) for w in original.words_)
     for bad, good in fixes.items():
         assert bad not in bank.words_ and good in bank.words_
@@ -139,7 +167,9 @@ def test_openai_fer2013():
     assert list(bank.classes_) == ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
     surprise = list(bank.classes_).index("surprise")
     assert [w for w, c in zip(bank.words_, bank.word_class_) if c == surprise] == [
-        "surprised", "shocked", "spooked",
+        "surprised",
+        "shocked",
+        "spooked",
     ]
     assert len(bank.sentences_) == 6 * len(bank.words_)
     assert bank.sentences_[0] == "a photo of a angry looking face."

@@ -57,7 +57,7 @@ def plain_scores(clf, images):
     for e in embeddings:
         per_sentence = [clf.logit_scale_ * float(e @ t) + clf.logit_bias_ for t in clf.text_features_]
         n_words = len(bank.words_)
-        rows.append([per_sentence[t * n_words:(t + 1) * n_words] for t in range(len(bank.templates_))])
+        rows.append([per_sentence[t * n_words : (t + 1) * n_words] for t in range(len(bank.templates_))])
     return np.array(rows)
 
 
@@ -80,7 +80,9 @@ def test_user_decider_and_folder_plug_in(toy_checkpoint, face_arrays):
 
 def test_user_components_are_cloned_and_searched(toy_checkpoint, face_arrays):
     y = np.array(["happy", "sad", "angry", "neutral"] * 3)
-    clf = ZeroShotEmotionClassifier(model=toy_checkpoint, synonym_folder=MedianFolder(), decider=MarginDecider())
+    clf = ZeroShotEmotionClassifier(
+        model=toy_checkpoint, synonym_folder=MedianFolder(), decider=MarginDecider()
+    )
     copied = clone(clf)
     assert copied.decider is not clf.decider and copied.synonym_folder is not clf.synonym_folder
     search = GridSearchCV(clf, {"decider__power": [0.1, 2.0]}, cv=2).fit(face_arrays, y)
@@ -89,7 +91,10 @@ def test_user_components_are_cloned_and_searched(toy_checkpoint, face_arrays):
     # Whole objects can be grid values too, next to clip-fer's own.
     search = GridSearchCV(
         ZeroShotEmotionClassifier(model=toy_checkpoint),
-        {"decider": [MarginDecider(), RankVoteDecider()], "synonym_folder": [MedianFolder(), SynonymFolder()]},
+        {
+            "decider": [MarginDecider(), RankVoteDecider()],
+            "synonym_folder": [MedianFolder(), SynonymFolder()],
+        },
         cv=2,
     ).fit(face_arrays, y)
     assert len(search.cv_results_["params"]) == 4
@@ -98,13 +103,20 @@ def test_user_components_are_cloned_and_searched(toy_checkpoint, face_arrays):
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"decider": SynonymFolder()},
-         r"must be None or an instance of RankVoteDecider or MeanProbaDecider\. Got SynonymFolder instead "
-         r"\(it lacks decide\(\)\); a decider may also be any object with fit\(\) and decide\(class_scores\) -> Decision\.$"),
-        ({"synonym_folder": MarginDecider()},
-         r"The 'synonym_folder' parameter of ZeroShotEmotionClassifier must be None or an instance of "
-         r"SynonymFolder\. Got MarginDecider instead \(it lacks fold\(\)\); a folder may also be any object"),
-        ({"prompt_bank": {"happy": ["glad"]}}, r"Got dict instead \(it lacks fit\(\)\); a prompt bank may also be"),
+        (
+            {"decider": SynonymFolder()},
+            r"must be None or an instance of RankVoteDecider or MeanProbaDecider\. Got SynonymFolder instead "
+            r"\(it lacks decide\(\)\); a decider may also be any object with fit\(\) and decide\(class_scores\) -> Decision\.$",
+        ),
+        (
+            {"synonym_folder": MarginDecider()},
+            r"The 'synonym_folder' parameter of ZeroShotEmotionClassifier must be None or an instance of "
+            r"SynonymFolder\. Got MarginDecider instead \(it lacks fold\(\)\); a folder may also be any object",
+        ),
+        (
+            {"prompt_bank": {"happy": ["glad"]}},
+            r"Got dict instead \(it lacks fit\(\)\); a prompt bank may also be",
+        ),
     ],
 )
 def test_objects_without_the_protocol_are_refused_naming_it(toy_checkpoint, params, match):
@@ -118,7 +130,9 @@ def test_a_decider_must_return_a_decision(toy_checkpoint, face_arrays):
             return (1, 2, 3)
 
     clf = ZeroShotEmotionClassifier(model=toy_checkpoint, decider=TupleDecider()).fit()
-    with pytest.raises(TypeError, match="returned tuple; decide\\(class_scores\\) must return a clip_fer.Decision"):
+    with pytest.raises(
+        TypeError, match="returned tuple; decide\\(class_scores\\) must return a clip_fer.Decision"
+    ):
         clf.predict(face_arrays)
 
 
@@ -137,7 +151,9 @@ def test_top_k_is_checked_against_the_bank_without_a_dry_run(toy_checkpoint):
         model=toy_checkpoint, prompt_bank=PromptBank.gender(), decider=CountingDecider(top_k=3)
     ).fit()
     assert CountingDecider.calls == 0
-    with pytest.raises(InvalidParameterError, match=r"The 'top_k' parameter of CountingDecider must be an int in \[1, "):
+    with pytest.raises(
+        InvalidParameterError, match=r"The 'top_k' parameter of CountingDecider must be an int in \[1, "
+    ):
         ZeroShotEmotionClassifier(
             model=toy_checkpoint, prompt_bank=PromptBank.gender(), decider=CountingDecider(top_k=0)
         ).fit()
@@ -168,5 +184,8 @@ def test_a_bank_must_set_the_protocol_attributes(toy_checkpoint):
             self.classes_ = np.array(["a"])
             return self
 
-    with pytest.raises(InvalidParameterError, match="must set templates_, word_class_, sentences_ in fit\\(\\); HalfBank did not"):
+    with pytest.raises(
+        InvalidParameterError,
+        match="must set templates_, word_class_, sentences_ in fit\\(\\); HalfBank did not",
+    ):
         ZeroShotEmotionClassifier(model=toy_checkpoint, prompt_bank=HalfBank()).fit()

@@ -4,34 +4,44 @@ skipped items are left out of every score with one warning, and CSV bytes."""
 import numpy as np
 import pytest
 from PIL import Image
+from real_inputs import kind
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import GridSearchCV, KFold
 
 from clip_fer import PromptBank, RankVoteDecider, SynonymFolder, ZeroShotEmotionClassifier, metrics
 from clip_fer.datasets import load_fer2013_csv
 from clip_fer.exceptions import DatasetError, SkippedImagesWarning
-from real_inputs import kind
-
 
 # 9. Small vocabularies ----------------------------------------------------------------
 
-@kind(9, "PromptBank.gender(), a 1-class and a 2-class bank with the default RankVoteDecider(top_k=3)", "fit and predict; equal to top_k = n_classes")
+
+@kind(
+    9,
+    "PromptBank.gender(), a 1-class and a 2-class bank with the default RankVoteDecider(top_k=3)",
+    "fit and predict; equal to top_k = n_classes",
+)
 @pytest.mark.parametrize(
     "bank",
-    [PromptBank.gender(), PromptBank(["a photo of a {} face"], {"happy": ["happy"]}),
-     PromptBank(["a {} face", "this is {} person"], {"happy": ["glad", "happy"], "sad": ["sad"]})],
+    [
+        PromptBank.gender(),
+        PromptBank(["a photo of a {} face"], {"happy": ["happy"]}),
+        PromptBank(["a {} face", "this is {} person"], {"happy": ["glad", "happy"], "sad": ["sad"]}),
+    ],
     ids=["gender", "one class", "two classes"],
 )
 def test_default_decider_works_for_small_banks(toy_checkpoint, face_arrays, bank):
     default = ZeroShotEmotionClassifier(model=toy_checkpoint, prompt_bank=bank).fit()
     n = len(default.classes_)
-    exact = ZeroShotEmotionClassifier(model=toy_checkpoint, prompt_bank=bank, decider=RankVoteDecider(top_k=n)).fit()
+    exact = ZeroShotEmotionClassifier(
+        model=toy_checkpoint, prompt_bank=bank, decider=RankVoteDecider(top_k=n)
+    ).fit()
     np.testing.assert_array_equal(default.predict(face_arrays), exact.predict(face_arrays))
     np.testing.assert_array_equal(default.predict_proba(face_arrays), exact.predict_proba(face_arrays))
     assert default.predict_topk(face_arrays, k=n).shape == (12, n)
 
 
 # 10. Skipped items and scoring ---------------------------------------------------------
+
 
 @pytest.fixture
 def labelled(tmp_path, face_arrays):
@@ -44,7 +54,11 @@ def labelled(tmp_path, face_arrays):
     return paths, y
 
 
-@kind(10, "clf.score with one unreadable path of 12 (on_error='skip')", "accuracy over the 11 readable ones, with a warning saying 1 was left out")
+@kind(
+    10,
+    "clf.score with one unreadable path of 12 (on_error='skip')",
+    "accuracy over the 11 readable ones, with a warning saying 1 was left out",
+)
 def test_score_leaves_skipped_items_out(toy_checkpoint, labelled):
     paths, y = labelled
     clf = ZeroShotEmotionClassifier(model=toy_checkpoint, on_error="skip").fit()
@@ -59,7 +73,11 @@ def test_score_leaves_skipped_items_out(toy_checkpoint, labelled):
     assert any("2 of 2 samples have no prediction" in str(w.message) for w in record)
 
 
-@kind(10, "GridSearchCV over 2 folders x 3 folds with one bad path of 12", "no NaN score: each split scored over its readable images")
+@kind(
+    10,
+    "GridSearchCV over 2 folders x 3 folds with one bad path of 12",
+    "no NaN score: each split scored over its readable images",
+)
 def test_grid_search_with_one_bad_path(toy_checkpoint, labelled):
     paths, y = labelled
     clf = ZeroShotEmotionClassifier(model=toy_checkpoint, on_error="skip", folder=SynonymFolder())
@@ -69,7 +87,9 @@ def test_grid_search_with_one_bad_path(toy_checkpoint, labelled):
     for c, params in enumerate(search.cv_results_["params"]):
         for s, (_, test) in enumerate(cv.split(paths)):
             readable = [i for i in test if i != 4]
-            fitted = ZeroShotEmotionClassifier(model=toy_checkpoint, folder=SynonymFolder(params["folder__reduce"])).fit()
+            fitted = ZeroShotEmotionClassifier(
+                model=toy_checkpoint, folder=SynonymFolder(params["folder__reduce"])
+            ).fit()
             expected = accuracy_score(y[readable], fitted.predict([paths[i] for i in readable]))
             assert search.cv_results_[f"split{s}_test_score"][c] == pytest.approx(expected)
 
@@ -78,17 +98,40 @@ RANKED = np.array([["a", "b"], [None, None], ["b", "a"], ["c", "a"]], dtype=obje
 Y_TRUE = np.array(["a", "b", "a", "c"], dtype=object)
 
 
-@kind(10, "metrics.top_k_accuracy, summarize, macro_f1, unweighted_average_recall, per_class_metrics, confusion with a row of None", "scored over the rows with a prediction, one warning each")
+@kind(
+    10,
+    "metrics.top_k_accuracy, summarize, macro_f1, unweighted_average_recall, per_class_metrics, confusion with a row of None",
+    "scored over the rows with a prediction, one warning each",
+)
 @pytest.mark.parametrize(
     "name, call, reference",
     [
-        ("top_k_accuracy", lambda y, r: metrics.top_k_accuracy(y, r, k=2), lambda y, r: metrics.top_k_accuracy(y, r, k=2)),
-        ("summarize", lambda y, r: {k: v for k, v in metrics.summarize(y, r, k=2).items() if k != "n_skipped"},
-         lambda y, r: {k: v for k, v in metrics.summarize(y, r, k=2).items() if k != "n_skipped"}),
+        (
+            "top_k_accuracy",
+            lambda y, r: metrics.top_k_accuracy(y, r, k=2),
+            lambda y, r: metrics.top_k_accuracy(y, r, k=2),
+        ),
+        (
+            "summarize",
+            lambda y, r: {k: v for k, v in metrics.summarize(y, r, k=2).items() if k != "n_skipped"},
+            lambda y, r: {k: v for k, v in metrics.summarize(y, r, k=2).items() if k != "n_skipped"},
+        ),
         ("macro_f1", lambda y, r: metrics.macro_f1(y, r[:, 0]), lambda y, r: metrics.macro_f1(y, r[:, 0])),
-        ("unweighted_average_recall", lambda y, r: metrics.unweighted_average_recall(y, r[:, 0]), lambda y, r: metrics.unweighted_average_recall(y, r[:, 0])),
-        ("per_class_metrics", lambda y, r: metrics.per_class_metrics(y, r[:, 0]), lambda y, r: metrics.per_class_metrics(y, r[:, 0])),
-        ("confusion", lambda y, r: metrics.confusion(y, r[:, 0])[0].tolist(), lambda y, r: metrics.confusion(y, r[:, 0])[0].tolist()),
+        (
+            "unweighted_average_recall",
+            lambda y, r: metrics.unweighted_average_recall(y, r[:, 0]),
+            lambda y, r: metrics.unweighted_average_recall(y, r[:, 0]),
+        ),
+        (
+            "per_class_metrics",
+            lambda y, r: metrics.per_class_metrics(y, r[:, 0]),
+            lambda y, r: metrics.per_class_metrics(y, r[:, 0]),
+        ),
+        (
+            "confusion",
+            lambda y, r: metrics.confusion(y, r[:, 0])[0].tolist(),
+            lambda y, r: metrics.confusion(y, r[:, 0])[0].tolist(),
+        ),
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )
@@ -109,7 +152,10 @@ def test_summarize_counts_the_skipped_rows():
 
 # 11. CSV bytes ---------------------------------------------------------------------------
 
-@kind(11, "FER2013 CSVs with Latin-1 bytes in the header and in a Usage field", "DatasetError naming the line")
+
+@kind(
+    11, "FER2013 CSVs with Latin-1 bytes in the header and in a Usage field", "DatasetError naming the line"
+)
 @pytest.mark.parametrize("where", ["header", "usage"])
 def test_csv_that_is_not_utf8(tmp_path, where):
     pixels = " ".join(["0"] * 2304)

@@ -42,38 +42,68 @@ def test_precomputed_bad_rows_are_errors_too(toy_checkpoint):
 
 
 def test_labels_of_names_rankings_and_marks_skipped(skipping):
-    np.testing.assert_array_equal(skipping.labels_of([[0, 6]]), [[skipping.classes_[0], skipping.classes_[6]]])
+    np.testing.assert_array_equal(
+        skipping.labels_of([[0, 6]]), [[skipping.classes_[0], skipping.classes_[6]]]
+    )
     labels = skipping.labels_of(np.array([[3, -1]]))
     assert labels.dtype == object and labels[0, 0] == skipping.classes_[3] and labels[0, 1] is None
 
 
 def test_image_records_from_a_decision():
     decision = Decision(
-        ranking=np.array([[1, 0], [-1, -1]]), scores=np.full((2, 2), 0.5),
-        proba=np.array([[0.25, 0.75], [np.nan, np.nan]]), errors=[(1, "unreadable")],
+        ranking=np.array([[1, 0], [-1, -1]]),
+        scores=np.full((2, 2), 0.5),
+        proba=np.array([[0.25, 0.75], [np.nan, np.nan]]),
+        errors=[(1, "unreadable")],
     )
     records = image_records(["a.png", "b.png"], decision, np.array(["x", "y"]), top_k=1)
     assert records[0] == PredictionRecord(0, "a.png", labels=["y"], probabilities={"x": 0.25, "y": 0.75})
     assert records[1] == PredictionRecord(1, "b.png", status="failed", error="b.png: unreadable")
     assert records[0].caption == ("y", 0.75) and records[1].caption is None
     assert records[0].to_dict(faces=False) == {
-        "image_index": 0, "image": "a.png", "labels": ["y"], "probabilities": {"x": 0.25, "y": 0.75},
-        "status": "ok", "error": None,
+        "image_index": 0,
+        "image": "a.png",
+        "labels": ["y"],
+        "probabilities": {"x": 0.25, "y": 0.75},
+        "status": "ok",
+        "error": None,
     }
 
 
 def test_dicts_records_and_frames_convert_both_ways():
     pytest.importorskip("pandas")
     records = [
-        PredictionRecord(0, "a.png", labels=["y", "x"], probabilities={"x": 0.2, "y": 0.8},
-                         status="face", face=0, box=[1, 2, 30, 40], score=0.9),
+        PredictionRecord(
+            0,
+            "a.png",
+            labels=["y", "x"],
+            probabilities={"x": 0.2, "y": 0.8},
+            status="face",
+            face=0,
+            box=[1, 2, 30, 40],
+            score=0.9,
+        ),
         PredictionRecord(1, "b.png", status="no face"),
         PredictionRecord(2, None, status="failed", error="Image at index 2: unreadable"),
     ]
     assert as_records([r.to_dict() for r in records]) == records
     frame = records_to_frame(records, ["x", "y"], top_k=2)
-    assert list(frame.columns) == ["image_index", "image", "face", "x0", "y0", "x1", "y1", "score",
-                                   "label_1", "label_2", "x", "y", "status", "error"]
+    assert list(frame.columns) == [
+        "image_index",
+        "image",
+        "face",
+        "x0",
+        "y0",
+        "x1",
+        "y1",
+        "score",
+        "label_1",
+        "label_2",
+        "x",
+        "y",
+        "status",
+        "error",
+    ]
     assert as_records(frame) == records
 
 
@@ -83,7 +113,9 @@ def test_drawing_reads_captions_from_records():
     from clip_fer import draw_faces
 
     image = Image.new("RGB", (80, 80), (255, 255, 255))
-    face = PredictionRecord(0, None, labels=["happy"], probabilities={"happy": 0.9}, status="face", box=[10, 10, 50, 50])
+    face = PredictionRecord(
+        0, None, labels=["happy"], probabilities={"happy": 0.9}, status="face", box=[10, 10, 50, 50]
+    )
     whole = PredictionRecord(0, None, labels=["sad"], probabilities={"sad": 0.6})
     drawn = [np.asarray(draw_faces(image, rows)) for rows in ([face], [face.to_dict()], [whole], [])]
     np.testing.assert_array_equal(drawn[0], drawn[1])  # records and dicts draw the same
@@ -100,7 +132,9 @@ def test_cli_reads_skipped_images_from_the_decision(toy_checkpoint, face_arrays,
     (tmp_path / "b.png").write_bytes(b"broken")
     with warnings.catch_warnings():
         warnings.simplefilter("error", SkippedImagesWarning)  # the CLI must not rely on catching it
-        code = main(["predict", str(tmp_path), "--model", toy_checkpoint, "--on-error", "skip", "--format", "csv"])
+        code = main(
+            ["predict", str(tmp_path), "--model", toy_checkpoint, "--on-error", "skip", "--format", "csv"]
+        )
     out, err = capsys.readouterr()
     assert code == 1 and out.splitlines()[2].startswith(str(tmp_path / "b.png") + ",,,")
     assert "b.png" in err

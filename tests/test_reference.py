@@ -12,12 +12,11 @@ from collections import Counter
 import numpy as np
 import pytest
 import torch
+from conftest import FER2013, TINY_FER_CLIP, needs_fer2013, needs_tiny_fer_clip
 from PIL import Image
 
 from clip_fer import MeanProbaDecider, PromptBank, RankVoteDecider, SynonymFolder, ZeroShotEmotionClassifier
 from clip_fer.backends._loading import import_clip
-
-from conftest import needs_fer2013, needs_tiny_fer_clip, FER2013, TINY_FER_CLIP
 
 BANK = {
     "templates": ["this is {} person", "a photo of a {} looking face.", "person with {} look"],
@@ -72,7 +71,11 @@ def reference_ranking(text, image_features, reduce="sum", top_k=3):
     for rank in range(top_k):
         votes = Counter(ranking[rank] for ranking in rankings if ranking[rank] not in chosen)
         pool = list(votes) if votes else [c for c in classes if c not in chosen]
-        key = (lambda c: (votes[c], mean[c], -classes.index(c))) if votes else (lambda c: (mean[c], -classes.index(c)))
+        key = (
+            (lambda c: (votes[c], mean[c], -classes.index(c)))  # noqa: B023 (used at once)
+            if votes
+            else (lambda c: (mean[c], -classes.index(c)))
+        )
         chosen.append(max(pool, key=key))
     rest = sorted((c for c in classes if c not in chosen), key=lambda c: (-mean[c], classes.index(c)))
     return chosen + rest
@@ -104,7 +107,9 @@ def _compare(model_path, images, reduce, top_k=3, precomputed=False):
 @pytest.mark.parametrize("reduce", ["sum", "mean"])
 def test_toy_model_agrees_with_per_image_reference(toy_checkpoint, reduce):
     rng = np.random.default_rng(7)
-    images = [Image.fromarray(rng.integers(0, 256, (48, 48), dtype=np.uint8)).convert("RGB") for _ in range(24)]
+    images = [
+        Image.fromarray(rng.integers(0, 256, (48, 48), dtype=np.uint8)).convert("RGB") for _ in range(24)
+    ]
     batched, expected = _compare(toy_checkpoint, images, reduce)
     np.testing.assert_array_equal(batched[:, :3], expected[:, :3])
 

@@ -5,10 +5,9 @@ These numbers describe that small checkpoint, not OpenAI's CLIP. Skipped when
 """
 
 import numpy as np
+from conftest import FER2013, TINY_FER_CLIP, needs_fer2013, needs_tiny_fer_clip
 
 from clip_fer import MeanProbaDecider, PromptBank, ZeroShotEmotionClassifier
-
-from conftest import FER2013, TINY_FER_CLIP, needs_fer2013, needs_tiny_fer_clip
 
 
 def _sample_paths(n, step=7):

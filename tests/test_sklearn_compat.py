@@ -86,6 +86,7 @@ def test_sklearn_common_checks(estimator, check):
 
 # The contracts the width-bound checks above would test, on embedding-width data.
 
+
 @pytest.fixture
 def embeddings():
     return np.random.default_rng(0).normal(size=(40, EMBED_DIM))
@@ -173,8 +174,12 @@ def test_pipeline_with_images_and_with_embeddings(toy_checkpoint, face_arrays):
     np.testing.assert_array_equal(pipe.predict(face_arrays), direct.predict([255 - x for x in face_arrays]))
 
     embeddings = direct.embed(face_arrays)
-    pipe = make_pipeline(Normalizer(), ZeroShotEmotionClassifier(model=toy_checkpoint, precomputed=True)).fit(embeddings)
-    np.testing.assert_allclose(pipe.predict_proba(embeddings * 7), direct.predict_proba(face_arrays), atol=1e-5)
+    pipe = make_pipeline(Normalizer(), ZeroShotEmotionClassifier(model=toy_checkpoint, precomputed=True)).fit(
+        embeddings
+    )
+    np.testing.assert_allclose(
+        pipe.predict_proba(embeddings * 7), direct.predict_proba(face_arrays), atol=1e-5
+    )
 
 
 def test_grid_search_over_prompt_configurations(toy_checkpoint, face_arrays):
@@ -208,4 +213,7 @@ def test_grid_search_can_compare_deciders(toy_checkpoint, face_arrays):
         {"decider": [RankVoteDecider(), MeanProbaDecider()]},
         cv=2,
     ).fit(face_arrays, y)
-    assert [type(p["decider"]).__name__ for p in search.cv_results_["params"]] == ["RankVoteDecider", "MeanProbaDecider"]
+    assert [type(p["decider"]).__name__ for p in search.cv_results_["params"]] == [
+        "RankVoteDecider",
+        "MeanProbaDecider",
+    ]

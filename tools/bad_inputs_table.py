@@ -46,7 +46,13 @@ class Recorder:
             self.modules[item.module.__name__] = item.module
             filed = getattr(getattr(item, "function", None), "real_input", None)
             if filed:
-                self.items[item.nodeid] = (filed[0], item.function.__name__, filed[1], filed[2], item.module.__name__)
+                self.items[item.nodeid] = (
+                    filed[0],
+                    item.function.__name__,
+                    filed[1],
+                    filed[2],
+                    item.module.__name__,
+                )
 
     def pytest_runtest_logreport(self, report):
         if report.when == "call" and report.passed:
@@ -61,7 +67,9 @@ def run():
     sys.path.insert(0, str(ROOT / "tests"))
     recorder = Recorder()
     start = time.perf_counter()
-    code = pytest.main(["-q", "-p", "no:cacheprovider", *[str(ROOT / m) for m in MODULES]], plugins=[recorder])
+    code = pytest.main(
+        ["-q", "-p", "no:cacheprovider", *[str(ROOT / m) for m in MODULES]], plugins=[recorder]
+    )
     return recorder, code, time.perf_counter() - start
 
 
@@ -96,8 +104,15 @@ def section(recorder, seconds):
         "",
     ]
     for number, title in KINDS.items():
-        lines += [f"### {number}. {title}", "", "| input tried | outcome asserted | cases (passed) | test |", "|---|---|---|---|"]
-        for (module, name, tried, outcome), (ran, ok) in sorted(rows.get(number, {}).items(), key=lambda r: r[0][:2]):
+        lines += [
+            f"### {number}. {title}",
+            "",
+            "| input tried | outcome asserted | cases (passed) | test |",
+            "|---|---|---|---|",
+        ]
+        for (module, name, tried, outcome), (ran, ok) in sorted(
+            rows.get(number, {}).items(), key=lambda r: r[0][:2]
+        ):
             where = module.replace(".", "/").split("/")[-1]
             lines.append(f"| {tried} | {outcome} | {ran} ({ok}) | `{where}::{name}` |")
         if number not in rows:

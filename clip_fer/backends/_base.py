@@ -48,8 +48,19 @@ class LoadedModel:
 
     family = None
 
-    def __init__(self, model, preprocess, device, precision, identity, *, embed_dim,
-                 context_length, logit_scale, logit_bias=0.0):
+    def __init__(
+        self,
+        model,
+        preprocess,
+        device,
+        precision,
+        identity,
+        *,
+        embed_dim,
+        context_length,
+        logit_scale,
+        logit_bias=0.0,
+    ):
         self.model = model
         self.preprocess = preprocess
         self.device = device
@@ -110,7 +121,9 @@ def file_source(path):
         for root, _, files in os.walk(path):
             for name in sorted(files):
                 stat = os.stat(os.path.join(root, name))
-                entries.append((os.path.relpath(os.path.join(root, name), path), stat.st_size, stat.st_mtime_ns))
+                entries.append(
+                    (os.path.relpath(os.path.join(root, name), path), stat.st_size, stat.st_mtime_ns)
+                )
         return ("dir", path, tuple(sorted(entries)))
     stat = os.stat(path)
     return ("file", path, stat.st_mtime_ns, stat.st_size)

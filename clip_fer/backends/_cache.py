@@ -74,15 +74,20 @@ def content_key(item):
         if isinstance(item, Image.Image):
             palette = item.getpalette() if item.mode in ("P", "PA") else None
             return _digest(
-                "pil", item.mode, item.size, item.tobytes(), palette,
-                item.info.get("transparency"), exif_orientation(item),
+                "pil",
+                item.mode,
+                item.size,
+                item.tobytes(),
+                palette,
+                item.info.get("transparency"),
+                exif_orientation(item),
             )
         if type(item).__module__.startswith("torch") and hasattr(item, "detach"):
             item = tensor_to_array(item)
         if isinstance(item, np.ndarray):
             array = np.ascontiguousarray(item)
             return _digest("array", array.dtype.str, array.shape, array.tobytes())
-    except Exception:  # noqa: BLE001 - unreadable items are left to the reader, which names the error
+    except Exception:
         return None
     return None
 
@@ -272,7 +277,11 @@ class EmbeddingCache:
         """Hits, misses, entries, bytes and discarded disk entries so far."""
         with self._lock:
             return CacheInfo(
-                self._hits, self._misses, len(self._entries), self._nbytes, self.max_bytes,
+                self._hits,
+                self._misses,
+                len(self._entries),
+                self._nbytes,
+                self.max_bytes,
                 self._discarded,
             )
 

@@ -9,10 +9,10 @@ import torch
 from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm.auto import tqdm
 
+from ..exceptions import CacheWriteWarning, ImageInputError
+from ._base import normalized
 from ._cache import content_key, embedding_cache
 from ._images import to_rgb_image
-from ._base import normalized
-from ..exceptions import CacheWriteWarning, ImageInputError
 
 __all__ = ["embed_images", "iter_image_embeddings", "resolve_num_workers"]
 
@@ -36,7 +36,7 @@ class _Images(Dataset):
             return index, None, exc.reason
         except MemoryError:
             return index, None, "preprocessing it ran out of memory."
-        except Exception as exc:  # noqa: BLE001 - a failure on one item is that item's
+        except Exception as exc:
             return index, None, f"it could not be read or preprocessed ({type(exc).__name__}: {exc})."
 
 

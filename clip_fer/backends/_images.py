@@ -142,7 +142,7 @@ def check_image_sequence(X):
 def _first_column(frame):
     try:
         return str(list(frame.columns)[0])
-    except Exception:  # noqa: BLE001 - only a hint in a message
+    except Exception:
         return "path"
 
 
@@ -151,7 +151,7 @@ def exif_orientation(image):
     try:
         value = image.getexif().get(_EXIF_ORIENTATION, 1)
         return int(value) if int(value) in range(1, 9) else 1
-    except Exception:  # noqa: BLE001 - a broken EXIF block is treated as no tag
+    except Exception:
         return 1
 
 
@@ -196,8 +196,7 @@ def _open_path(path, index):
             if frames > 1:
                 warnings.warn(
                     MultiFrameWarning(
-                        f"Image at index {index}: file {name} has {frames} frames; only the "
-                        "first is used."
+                        f"Image at index {index}: file {name} has {frames} frames; only the first is used."
                     ),
                     stacklevel=2,
                 )
@@ -270,8 +269,7 @@ def _array_to_rgb(array, index):
     if array.size == 0 or not (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] == 3)):
         raise ImageInputError(
             index,
-            f"array of shape {shape} is not an image; give (H, W) grayscale "
-            "or (H, W, 1|3|4) channels-last.",
+            f"array of shape {shape} is not an image; give (H, W) grayscale or (H, W, 1|3|4) channels-last.",
         )
     _check_aspect((array.shape[1], array.shape[0]), index, f"array of shape {shape}")
     if array.dtype == np.uint8:
@@ -289,8 +287,7 @@ def _array_to_rgb(array, index):
     else:
         raise ImageInputError(
             index,
-            f"array of dtype {array.dtype} is not supported; give uint8 in [0, 255] "
-            "or float in [0, 1].",
+            f"array of dtype {array.dtype} is not supported; give uint8 in [0, 255] or float in [0, 1].",
         )
     image = Image.fromarray(np.ascontiguousarray(pixels))
     return image.convert("RGB")
@@ -365,7 +362,7 @@ def to_rgb_image(item, index):
         raise
     except MemoryError:
         raise ImageInputError(index, "reading it ran out of memory.") from None
-    except Exception as exc:  # noqa: BLE001 - whatever a codec raises is this item's failure
+    except Exception as exc:
         raise ImageInputError(
             index, f"it cannot be read as an image ({type(exc).__name__}: {exc})."
         ) from None

@@ -166,7 +166,7 @@ def encode_text(loaded, sentences, batch_size=256):
         else:
             out[i] = found
     for start in range(0, len(missing), batch_size):
-        chunk = missing[start:start + batch_size]
+        chunk = missing[start : start + batch_size]
         with torch.inference_mode(), loaded.autocast():
             features = normalized(loaded.encode_text([sentences[i] for i in chunk]))
         for i, row in zip(chunk, features):

@@ -44,8 +44,7 @@ class LinearAttention(nn.Module):
         heads = self.num_heads
         return x.reshape(batch, length, 3, heads, -1)[:, :, part].transpose(1, 2)
 
-    def forward(self, query, key=None, value=None, need_weights=False, attn_mask=None,
-                key_padding_mask=None):
+    def forward(self, query, key=None, value=None, need_weights=False, attn_mask=None, key_padding_mask=None):
         key = query if key is None else key
         value = key if value is None else value
         if not self.batch_first:

@@ -37,7 +37,7 @@ def import_transformers():
     except ImportError as exc:
         raise MissingDependencyError(
             f"'hf_clip:' models need the transformers package ({exc}). Install it with "
-            "`pip install \"clip-fer[hf]\"`."
+            '`pip install "clip-fer[hf]"`.'
         ) from exc
     return transformers
 
@@ -74,8 +74,13 @@ class HFModel(LoadedModel):
         self.pad_to_max_length = config.model_type in _LAST_POSITION
         scale, bias = getattr(model, "logit_scale", None), getattr(model, "logit_bias", None)
         super().__init__(
-            model, ProcessorTransform(image_processor), device, precision, identity,
-            embed_dim=0, context_length=context,
+            model,
+            ProcessorTransform(image_processor),
+            device,
+            precision,
+            identity,
+            embed_dim=0,
+            context_length=context,
             logit_scale=_DEFAULT_SCALE if scale is None else scale.detach().float().exp().item(),
             logit_bias=0.0 if bias is None else bias.detach().float().item(),
         )

@@ -26,7 +26,7 @@ def import_open_clip():
     except ImportError as exc:
         raise MissingDependencyError(
             f"'open_clip:' models need the open_clip_torch package ({exc}). Install it "
-            "with `pip install \"clip-fer[open_clip]\"`."
+            'with `pip install "clip-fer[open_clip]"`.'
         ) from exc
     return open_clip
 
@@ -41,8 +41,13 @@ class OpenClipModel(LoadedModel):
         bias = getattr(model, "logit_bias", None)
         context = getattr(tokenizer, "context_length", None) or model.context_length
         super().__init__(
-            model, preprocess, device, precision, identity,
-            embed_dim=0, context_length=context,
+            model,
+            preprocess,
+            device,
+            precision,
+            identity,
+            embed_dim=0,
+            context_length=context,
             logit_scale=model.logit_scale.detach().float().exp().item(),
             logit_bias=0.0 if bias is None else bias.detach().float().item(),
         )
@@ -75,8 +80,8 @@ def source(spec):
     arch, pretrained = parse(spec)
     if pretrained and os.path.isfile(pretrained):
         return ("open_clip", arch, file_source(pretrained))
-    if arch.startswith("local-dir:") and os.path.isdir(arch[len("local-dir:"):]):
-        return ("open_clip", file_source(arch[len("local-dir:"):]))
+    if arch.startswith("local-dir:") and os.path.isdir(arch[len("local-dir:") :]):
+        return ("open_clip", file_source(arch[len("local-dir:") :]))
     return ("open_clip", spec)
 
 
@@ -99,7 +104,9 @@ def _check_name(open_clip, name, arch, pretrained):
     if os.path.isfile(pretrained):
         return
     if os.sep in pretrained or pretrained.endswith((".pt", ".pth", ".bin", ".safetensors")):
-        raise ModelLoadError(f"The model {name!r} names the weights file {pretrained!r}, which does not exist.")
+        raise ModelLoadError(
+            f"The model {name!r} names the weights file {pretrained!r}, which does not exist."
+        )
     tags = open_clip.list_pretrained_tags_by_model(arch)
     if pretrained not in tags:
         raise ModelLoadError(
@@ -129,11 +136,15 @@ def load(spec, device, precision, download_root, identity):
                 "(.pt, .bin or .safetensors)."
             ) from exc
         if arch.startswith(_SCHEMAS):
-            hint = ("download its folder (open_clip_config.json and the weights) where there "
-                    "is one and pass 'open_clip:local-dir:/path/to/folder'")
+            hint = (
+                "download its folder (open_clip_config.json and the weights) where there "
+                "is one and pass 'open_clip:local-dir:/path/to/folder'"
+            )
         else:
-            hint = (f"download the weights where there is one and pass their path: "
-                    f"'open_clip:{arch}//path/to/weights.safetensors'")
+            hint = (
+                f"download the weights where there is one and pass their path: "
+                f"'open_clip:{arch}//path/to/weights.safetensors'"
+            )
         raise ModelLoadError(
             f"The open_clip model {name!r} could not be loaded ({describe(exc)}). "
             f"If it needs a download and this machine has no network, {hint}."

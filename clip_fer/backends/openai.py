@@ -27,14 +27,16 @@ def import_clip():
         except ImportError as exc:
             raise ModelLoadError(
                 f"The 'clip' package cannot be imported ({exc}). Install it with "
-                "`pip install clip-anytorch \"setuptools<81\"`."
+                '`pip install clip-anytorch "setuptools<81"`.'
             ) from exc
     return clip
 
 
 def _is_size_mismatch(exc):
-    return isinstance(exc, RuntimeError) and not isinstance(exc, torch.OutOfMemoryError) and (
-        "must match the size" in str(exc) or "size mismatch" in str(exc)
+    return (
+        isinstance(exc, RuntimeError)
+        and not isinstance(exc, torch.OutOfMemoryError)
+        and ("must match the size" in str(exc) or "size mismatch" in str(exc))
     )
 
 
@@ -85,8 +87,13 @@ class OpenAIModel(LoadedModel):
 
     def __init__(self, model, preprocess, device, precision, identity):
         super().__init__(
-            model, preprocess, device, precision, identity,
-            embed_dim=model.text_projection.shape[1], context_length=model.context_length,
+            model,
+            preprocess,
+            device,
+            precision,
+            identity,
+            embed_dim=model.text_projection.shape[1],
+            context_length=model.context_length,
             logit_scale=model.logit_scale.detach().float().exp().item(),
         )
         self._cut = accepts_short_context(model, device)

@@ -37,13 +37,17 @@ def positive_int(text):
 def add_data_options(parser):
     """``--data`` and ``--split``."""
     parser.add_argument(
-        "--data", required=True, metavar="PATH",
+        "--data",
+        required=True,
+        metavar="PATH",
         help="The labelled images: a folder of class/*.jpg (e.g. fer2013/public_test), "
         "a folder of split/class/*.jpg (e.g. fer2013), or FER2013's Kaggle CSV "
         "(emotion,pixels,Usage). Each image's class is its folder name, or its CSV emotion code.",
     )
     parser.add_argument(
-        "--split", nargs="+", metavar="NAME",
+        "--split",
+        nargs="+",
+        metavar="NAME",
         help="Keep only these splits of a split/class/*.jpg tree or of the CSV's Usage column, "
         "e.g. public_test (PublicTest, Training, train, ... are understood). Default: every image.",
     )
@@ -52,22 +56,31 @@ def add_data_options(parser):
 def add_model_options(parser):
     """``--model``, ``--reduce``, ``--decider``, ``--batch-size``, ``--device``."""
     parser.add_argument(
-        "--model", default="ViT-B/32", metavar="NAME_OR_PATH",
+        "--model",
+        default="ViT-B/32",
+        metavar="NAME_OR_PATH",
         help="OpenAI CLIP name (downloaded on first use) or local checkpoint path, e.g. "
         "models/my-clip.pt. Default: ViT-B/32.",
     )
     parser.add_argument(
-        "--reduce", choices=REDUCTIONS, default="mean",
+        "--reduce",
+        choices=REDUCTIONS,
+        default="mean",
         help="How the scores of a class's words fold into one class score (SynonymFolder): "
         "mean, or sum as in the report, max, logsumexp. Default: mean.",
     )
     parser.add_argument(
-        "--decider", choices=_DECIDERS, default="vote",
+        "--decider",
+        choices=_DECIDERS,
+        default="vote",
         help="How templates decide the ranking: vote, the report's per-rank vote "
         "(RankVoteDecider), or mean, the averaged probabilities (MeanProbaDecider). Default: vote.",
     )
     parser.add_argument(
-        "--vote-top-k", type=positive_int, default=3, metavar="K",
+        "--vote-top-k",
+        type=positive_int,
+        default=3,
+        metavar="K",
         help="With --decider vote, the ranks decided by vote (RankVoteDecider's top_k; capped "
         "at the number of classes). Default: 3.",
     )
@@ -76,7 +89,9 @@ def add_model_options(parser):
     )
     parser.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda[:N]'. Default: auto.")
     parser.add_argument(
-        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="Progress bars on stderr. Default: only when stderr is a terminal.",
     )
 
@@ -109,7 +124,9 @@ def build_estimator(args, prompt_bank=None, n_images=0):
         model=args.model,
         prompt_bank=prompt_bank,
         synonym_folder=SynonymFolder(args.reduce),
-        decider=RankVoteDecider(getattr(args, "vote_top_k", 3)) if args.decider == "vote" else MeanProbaDecider(),
+        decider=RankVoteDecider(getattr(args, "vote_top_k", 3))
+        if args.decider == "vote"
+        else MeanProbaDecider(),
         device=args.device,
         batch_size=args.batch_size,
         verbose=n_images > args.batch_size and show_progress(args),

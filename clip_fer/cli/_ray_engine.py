@@ -13,32 +13,44 @@ def add_ray_options(parser):
     """``--engine``, ``--output``, ``--address``, ``--actors``, ``--gpus-per-actor``."""
     group = parser.add_argument_group("scaling out (--engine ray; needs the ray extra)")
     group.add_argument(
-        "--engine", choices=("local", "ray"), default="local",
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
         help="local: this process, results on stdout. ray: a pool of actors on Ray Data "
         "(a local cluster, or --address), results as Parquet shards in --output; an "
         "interrupted run started again with the same --output skips what was written. "
         "Default: local.",
     )
     group.add_argument(
-        "--output", metavar="OUT.parquet",
+        "--output",
+        metavar="OUT.parquet",
         help="With --engine ray: the output folder of Parquet shards (one row per image: "
         "path, label, labels, one probability per class, error).",
     )
     group.add_argument(
-        "--address", metavar="ADDRESS",
+        "--address",
+        metavar="ADDRESS",
         help="With --engine ray: an existing Ray cluster, e.g. 'auto' or "
         "'ray://head:10001'. Default: start a local one.",
     )
     group.add_argument(
-        "--actors", type=positive_int, default=1,
+        "--actors",
+        type=positive_int,
+        default=1,
         help="With --engine ray: model replicas (Ray actors). Default: 1.",
     )
     group.add_argument(
-        "--gpus-per-actor", type=float, default=0.0, metavar="N",
+        "--gpus-per-actor",
+        type=float,
+        default=0.0,
+        metavar="N",
         help="With --engine ray: GPUs reserved per actor (e.g. 1). Default: 0.",
     )
     group.add_argument(
-        "--rows-per-shard", type=positive_int, default=1024, metavar="N",
+        "--rows-per-shard",
+        type=positive_int,
+        default=1024,
+        metavar="N",
         help="With --engine ray: rows per Parquet file. Default: 1024.",
     )
 
@@ -84,9 +96,9 @@ def predict_on_ray(args, parser):
     """Run ``clip-fer predict --engine ray`` for parsed ``args``; returns the exit code."""
     _check_args(args, parser)
     from .._bank_io import load_prompt_bank
-    from ..exceptions import ClipFerError
     from ..distributed._datasets import _classes, import_ray
     from ..distributed._parquet import _to_parquet, written_keys
+    from ..exceptions import ClipFerError
     from .predict import expand_paths
 
     try:
@@ -105,9 +117,18 @@ def predict_on_ray(args, parser):
             logging.getLogger("ray.data").setLevel(logging.ERROR)
             dataset = ray.data.from_items([{"path": p} for p in paths])
             run = _to_parquet(
-                "predict", dataset, clf, args.output, column="path", key=None, k=k,
-                rows_per_shard=args.rows_per_shard, progress=todo > args.batch_size, total=todo,
-                concurrency=args.actors, num_gpus=args.gpus_per_actor or None,
+                "predict",
+                dataset,
+                clf,
+                args.output,
+                column="path",
+                key=None,
+                k=k,
+                rows_per_shard=args.rows_per_shard,
+                progress=todo > args.batch_size,
+                total=todo,
+                concurrency=args.actors,
+                num_gpus=args.gpus_per_actor or None,
             )
         finally:
             if started:
@@ -115,7 +136,8 @@ def predict_on_ray(args, parser):
     except KeyboardInterrupt:
         print(
             f"clip-fer: interrupted; the shards written to {args.output} are kept: run the "
-            "same command again to score the rest.", file=sys.stderr,
+            "same command again to score the rest.",
+            file=sys.stderr,
         )
         return 130
     except (ClipFerError, ValueError, ImportError, OSError) as exc:
@@ -126,7 +148,8 @@ def predict_on_ray(args, parser):
             raise
         print(
             f"clip-fer: error: {_reason(exc)} (shards written so far are kept in "
-            f"{args.output}; run again to resume)", file=sys.stderr,
+            f"{args.output}; run again to resume)",
+            file=sys.stderr,
         )
         return 1
     print(

@@ -48,7 +48,8 @@ def add_parser(commands):
     add_model_options(parser)
     parser.add_argument("--bank", default="default", help=f"Prompt bank: {bank_help()}. Default: default.")
     parser.add_argument(
-        "--out", metavar="DIR",
+        "--out",
+        metavar="DIR",
         help="Folder for the output files (created if needed). Default: print the summary only.",
     )
     parser.set_defaults(run=lambda args: run_safely(evaluate, args))
@@ -109,8 +110,13 @@ def _write_outputs(out, args, data, clf, proba, ranked, summary, k):
         f"per_class_top{k}": metrics.per_class_metrics(y, metrics.top_k_predictions(y, ranked, k), labels),
         "confusion_matrix": {"labels": labels, "counts": matrix.tolist()},
         "run": {
-            "data": str(args.data), "split": args.split, "model": str(args.model), "bank": args.bank,
-            "decider": args.decider, "reduce": args.reduce, "k": k,
+            "data": str(args.data),
+            "split": args.split,
+            "model": str(args.model),
+            "bank": args.bank,
+            "decider": args.decider,
+            "reduce": args.reduce,
+            "k": k,
         },
     }
     (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -135,11 +141,16 @@ def _write_outputs(out, args, data, clf, proba, ranked, summary, k):
     notes = []
     if has_matplotlib():
         plot_confusion_matrix(
-            y, y_pred, labels, out / "confusion_matrix.png",
+            y,
+            y_pred,
+            labels,
+            out / "confusion_matrix.png",
             f"Top-1 confusion, {summary['n_images']} images ({Path(str(args.model)).name})",
         )
         written.append("confusion_matrix.png")
     else:
-        notes.append("note: matplotlib is not installed, so confusion_matrix.png was skipped "
-                     f"({install_hint('report')})")
+        notes.append(
+            "note: matplotlib is not installed, so confusion_matrix.png was skipped "
+            f"({install_hint('report')})"
+        )
     return [f"\nwrote {', '.join(written)} to {out}", *notes]

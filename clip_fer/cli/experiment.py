@@ -55,17 +55,22 @@ def add_parser(commands):
         "--out", required=True, metavar="DIR", help="Folder for the output files (created if needed)."
     )
     parser.add_argument(
-        "--random-state", type=int, default=0,
+        "--random-state",
+        type=int,
+        default=0,
         help="Seed of the random draws of templates and words; the same seed gives the same "
         "configurations on every machine. Default: 0.",
     )
     parser.add_argument(
-        "--rank-by", default="top3_accuracy",
+        "--rank-by",
+        default="top3_accuracy",
         choices=("top3_accuracy", "top1_accuracy", "macro_f1", "uar", "top3_macro_f1"),
         help="The score that ranks the configurations, largest first. Default: top3_accuracy.",
     )
     parser.add_argument(
-        "--n-best", type=positive_int, default=5,
+        "--n-best",
+        type=positive_int,
+        default=5,
         help="How many of the best configurations the bar charts show. Default: 5.",
     )
     parser.set_defaults(run=lambda args: run_safely(experiment, args))
@@ -85,8 +90,13 @@ def experiment(args):
     encoded = time.perf_counter()
     configurations = report_experiment_configurations(random_state=args.random_state)
     result = run_experiment(
-        clf, embeddings, data.target, configurations, k=K,
-        rank_by=args.rank_by, verbose=clf.verbose,
+        clf,
+        embeddings,
+        data.target,
+        configurations,
+        k=K,
+        rank_by=args.rank_by,
+        verbose=clf.verbose,
     )
     done = time.perf_counter()
 
@@ -104,6 +114,5 @@ def experiment(args):
     print(markdown_table(result.table))
     print(f"\nwrote {', '.join(p.name for p in paths)} to {args.out}")
     if not plots:
-        print("note: matplotlib is not installed, so the bar charts were skipped "
-              f"({install_hint('report')})")
+        print(f"note: matplotlib is not installed, so the bar charts were skipped ({install_hint('report')})")
     print(f"done in {time.perf_counter() - start:.1f} s")

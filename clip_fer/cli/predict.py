@@ -46,32 +46,40 @@ def add_parser(commands):
         description="Print the top-k emotions of each image (or, with --faces, of each face).",
     )
     parser.add_argument(
-        "paths", nargs="+",
+        "paths",
+        nargs="+",
         help="Image files, folders (searched recursively) or quoted globs such as 'photos/*.jpg'.",
     )
     add_model_options(parser)
     parser.add_argument("--bank", default="default", help=f"Prompt bank: {bank_help()}. Default: default.")
     parser.add_argument("--top-k", type=int, default=3, help="Classes per image, best first. Default: 3.")
     parser.add_argument(
-        "--format", choices=("table", "csv", "json"), default="table",
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
         help="Output format on stdout. Default: table.",
     )
     parser.add_argument(
-        "--faces", action="store_true",
+        "--faces",
+        action="store_true",
         help="Find every face (BlazeFace; needs the faces extra) and print one row per face "
         "with its box [x0, y0, x1, y1] in pixels.",
     )
     parser.add_argument(
-        "--grayscale", action="store_true",
+        "--grayscale",
+        action="store_true",
         help="With --faces, classify face crops in grayscale, like FER2013 "
         "(for models trained only on gray faces).",
     )
     parser.add_argument(
-        "--annotate", metavar="DIR",
+        "--annotate",
+        metavar="DIR",
         help="Also write each image with its boxes, labels and probabilities to DIR as PNG.",
     )
     parser.add_argument(
-        "--on-error", choices=("raise", "skip"), default="raise",
+        "--on-error",
+        choices=("raise", "skip"),
+        default="raise",
         help="An unreadable image: 'raise' stops with its name (exit 1); 'skip' prints every "
         "other image and a 'failed' row for it (exit 1). With --faces, failures are always "
         "per-image rows. Default: raise.",
@@ -157,7 +165,11 @@ def _chunk_records(clf, paths, start, args, top_k):
 
     if args.faces:
         rows = predict_faces(
-            clf, paths, cropper=FaceCropper(grayscale=args.grayscale), top_k=top_k, as_frame=False,
+            clf,
+            paths,
+            cropper=FaceCropper(grayscale=args.grayscale),
+            top_k=top_k,
+            as_frame=False,
         )
         records = as_records(rows)
     else:
@@ -209,8 +221,12 @@ def predict(args, parser):
         clf.set_params(on_error=args.on_error).fit()
         top_k = min(args.top_k, len(clf.classes_))
         writer = _Writer(
-            args.format, top_k, [str(c) for c in clf.classes_], sys.stdout,
-            max(len(p) for p in paths), args.faces,
+            args.format,
+            top_k,
+            [str(c) for c in clf.classes_],
+            sys.stdout,
+            max(len(p) for p in paths),
+            args.faces,
         )
         chunk = args.batch_size * (1 if args.faces else _CHUNK_BATCHES)
         show = len(paths) > (_FACES_PROGRESS if args.faces else args.batch_size) and show_progress(args)
@@ -218,10 +234,10 @@ def predict(args, parser):
             total=len(paths), unit="img", desc="Encoding images", disable=not show, file=sys.stderr
         ) as progress:
             for start in range(0, len(paths), chunk):
-                done = _chunk_records(clf, paths[start:start + chunk], start, args, top_k)
+                done = _chunk_records(clf, paths[start : start + chunk], start, args, top_k)
                 writer.write(done)
                 records.extend(done)
-                progress.update(len(paths[start:start + chunk]))
+                progress.update(len(paths[start : start + chunk]))
         writer.close()
         writer = None
         if args.annotate:
@@ -230,7 +246,9 @@ def predict(args, parser):
         if writer is not None:
             writer.close()
         done = len({r.image_index for r in records})
-        print(f"clip-fer: interrupted; the rows of {done} of {len(paths)} images were written.", file=sys.stderr)
+        print(
+            f"clip-fer: interrupted; the rows of {done} of {len(paths)} images were written.", file=sys.stderr
+        )
         return 130
     except (ClipFerError, ValueError, OSError) as exc:
         if writer is not None:

@@ -29,30 +29,53 @@ def add_parser(commands):
         "DIR/annotated.mp4. Ctrl-C stops a live source and keeps everything so far.",
     )
     parser.add_argument(
-        "input", help="A video file (mp4, webm, avi, mov, ...), a camera number (0), or a stream URL.",
+        "input",
+        help="A video file (mp4, webm, avi, mov, ...), a camera number (0), or a stream URL.",
     )
     add_model_options(parser)
     parser.add_argument("--bank", default="default", help=f"Prompt bank: {bank_help()}. Default: default.")
     parser.add_argument("--out", required=True, metavar="DIR", help="Folder for the outputs (created).")
-    parser.add_argument("--annotate", action="store_true",
-                        help="Also write DIR/annotated.mp4: boxes, track ids, smoothed labels.")
+    parser.add_argument(
+        "--annotate",
+        action="store_true",
+        help="Also write DIR/annotated.mp4: boxes, track ids, smoothed labels.",
+    )
     sampling = parser.add_mutually_exclusive_group()
     sampling.add_argument("--every", type=positive_int, metavar="N", help="Process every N-th frame.")
-    sampling.add_argument("--fps", type=_positive_float, metavar="F",
-                          help="Process at most F frames per second.")
-    parser.add_argument("--detect-every", type=positive_int, default=2, metavar="K",
-                        help="Detect faces in every K-th processed frame; tracks carry them in "
-                        "between. Default: 2.")
-    parser.add_argument("--rescan", type=float, default=1.0, metavar="SECONDS",
-                        help="Seconds between detections over the whole frame; in between only "
-                        "around known faces (new faces wait for the next). Default: 1.0.")
-    parser.add_argument("--smoothing", type=float, default=0.5, metavar="SECONDS",
-                        help="Time constant of the moving average of each track's emotions; "
-                        "0 turns it off. Default: 0.5.")
-    parser.add_argument("--grayscale", action="store_true",
-                        help="Grayscale face crops, for models trained on FER2013.")
-    parser.add_argument("--format", dest="input_format", default=None,
-                        help="FFmpeg input format (v4l2, avfoundation, dshow, x11grab, ...).")
+    sampling.add_argument(
+        "--fps", type=_positive_float, metavar="F", help="Process at most F frames per second."
+    )
+    parser.add_argument(
+        "--detect-every",
+        type=positive_int,
+        default=2,
+        metavar="K",
+        help="Detect faces in every K-th processed frame; tracks carry them in between. Default: 2.",
+    )
+    parser.add_argument(
+        "--rescan",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="Seconds between detections over the whole frame; in between only "
+        "around known faces (new faces wait for the next). Default: 1.0.",
+    )
+    parser.add_argument(
+        "--smoothing",
+        type=float,
+        default=0.5,
+        metavar="SECONDS",
+        help="Time constant of the moving average of each track's emotions; 0 turns it off. Default: 0.5.",
+    )
+    parser.add_argument(
+        "--grayscale", action="store_true", help="Grayscale face crops, for models trained on FER2013."
+    )
+    parser.add_argument(
+        "--format",
+        dest="input_format",
+        default=None,
+        help="FFmpeg input format (v4l2, avfoundation, dshow, x11grab, ...).",
+    )
     parser.add_argument("--quiet", action="store_true", help="No line per second on stdout.")
     parser.set_defaults(run=video)
 
@@ -82,18 +105,32 @@ def video(args):
 
     out = Path(args.out)
     source = _source(args.input)
-    if isinstance(source, str) and "://" not in source and args.input_format is None \
-            and not Path(source).exists():
-        print(f"clip-fer: error: The video {source!r} does not exist. Pass the path of a video "
-              "file, a camera number, or a stream URL.", file=sys.stderr)
+    if (
+        isinstance(source, str)
+        and "://" not in source
+        and args.input_format is None
+        and not Path(source).exists()
+    ):
+        print(
+            f"clip-fer: error: The video {source!r} does not exist. Pass the path of a video "
+            "file, a camera number, or a stream URL.",
+            file=sys.stderr,
+        )
         return 1
     try:
         clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank)).fit()
         classes = [str(c) for c in clf.classes_]
         out.mkdir(parents=True, exist_ok=True)
         frames = iter_video_faces(
-            clf, source, every=args.every, fps=args.fps, detect_every=args.detect_every, rescan=args.rescan,
-            smoothing=args.smoothing, grayscale=args.grayscale, format=args.input_format,
+            clf,
+            source,
+            every=args.every,
+            fps=args.fps,
+            detect_every=args.detect_every,
+            rescan=args.rescan,
+            smoothing=args.smoothing,
+            grayscale=args.grayscale,
+            format=args.input_format,
         )
         rows, summary = FaceRowWriter(out / "faces.csv", classes), TrackSummary(classes)
         annotated = AnnotatedVideoWriter(out / "annotated.mp4") if args.annotate else None
@@ -125,11 +162,17 @@ def video(args):
     try:
         written += plot_tracks(out / "faces.csv", out, classes)
     except ImportError:
-        print("clip-fer: note: no plots per track (matplotlib and pandas, the report extra, "
-              "are not installed).", file=sys.stderr)
+        print(
+            "clip-fer: note: no plots per track (matplotlib and pandas, the report extra, "
+            "are not installed).",
+            file=sys.stderr,
+        )
     note = " (stopped by Ctrl-C)" if stopped else ""
-    print(f"{processed} frames, {len(summary.tracks)} track(s){note}; wrote "
-          + ", ".join(str(p) for p in written[:4]) + (" ..." if len(written) > 4 else ""))
+    print(
+        f"{processed} frames, {len(summary.tracks)} track(s){note}; wrote "
+        + ", ".join(str(p) for p in written[:4])
+        + (" ..." if len(written) > 4 else "")
+    )
     if failure is not None:
         print(f"clip-fer: error: {failure} (the rows so far are kept)", file=sys.stderr)
         return 1

@@ -97,7 +97,8 @@ class _Scorer:
                 raise self._named(exc, batch) from None
         errors = {
             index: reason
-            for w in caught if isinstance(w.message, SkippedImagesWarning)
+            for w in caught
+            if isinstance(w.message, SkippedImagesWarning)
             for index, reason in w.message.errors
         }
         return result, errors
@@ -136,7 +137,10 @@ class Predictor(_Scorer):
         columns = [
             pa.array([None if bad else str(row[0]) for row, bad in zip(top, failed)], type=pa.string()),
             pa.array(labels, type=pa.list_(pa.string())),
-            *[pa.array(np.asarray(decision.proba[:, j], dtype=np.float64)) for j in range(decision.proba.shape[1])],
+            *[
+                pa.array(np.asarray(decision.proba[:, j], dtype=np.float64))
+                for j in range(decision.proba.shape[1])
+            ],
             self._error_column(n, errors),
         ]
         for name, values in zip(self.names, columns):

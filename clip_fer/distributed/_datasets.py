@@ -94,8 +94,16 @@ def _map(dataset, mode, estimator, args, *, column, key, batch_size, concurrency
 
 
 def predict_dataset(
-    dataset, estimator, *, column="path", key=None, k=3, batch_size=256, concurrency=1,
-    num_gpus=None, num_cpus=None,
+    dataset,
+    estimator,
+    *,
+    column="path",
+    key=None,
+    k=3,
+    batch_size=256,
+    concurrency=1,
+    num_gpus=None,
+    num_cpus=None,
 ):
     """Classify the images of a Ray Dataset on a pool of actors.
 
@@ -158,14 +166,30 @@ def predict_dataset(
     _check_estimator(estimator, owner)
     k = check_int(k, "k", owner, 1, len(_classes(estimator)))
     return _map(
-        dataset, "predict", estimator, (k,), column=column, key=key, batch_size=batch_size,
-        concurrency=concurrency, num_gpus=num_gpus, num_cpus=num_cpus, owner=owner,
+        dataset,
+        "predict",
+        estimator,
+        (k,),
+        column=column,
+        key=key,
+        batch_size=batch_size,
+        concurrency=concurrency,
+        num_gpus=num_gpus,
+        num_cpus=num_cpus,
+        owner=owner,
     )
 
 
 def embed_dataset(
-    dataset, estimator, *, column="path", key=None, batch_size=256, concurrency=1,
-    num_gpus=None, num_cpus=None,
+    dataset,
+    estimator,
+    *,
+    column="path",
+    key=None,
+    batch_size=256,
+    concurrency=1,
+    num_gpus=None,
+    num_cpus=None,
 ):
     """Image embeddings of a Ray Dataset, on a pool of actors.
 
@@ -190,6 +214,15 @@ def embed_dataset(
     owner = "embed_dataset"
     _check_estimator(estimator, owner)
     return _map(
-        dataset, "embed", estimator, (), column=column, key=key, batch_size=batch_size,
-        concurrency=concurrency, num_gpus=num_gpus, num_cpus=num_cpus, owner=owner,
+        dataset,
+        "embed",
+        estimator,
+        (),
+        column=column,
+        key=key,
+        batch_size=batch_size,
+        concurrency=concurrency,
+        num_gpus=num_gpus,
+        num_cpus=num_cpus,
+        owner=owner,
     )

@@ -92,7 +92,8 @@ def written_keys(output, key="path"):
 def _settings(estimator, mode, column, key, k):
     params = estimator.get_params(deep=True)
     fixed = {
-        name: repr(value) for name, value in sorted(params.items())
+        name: repr(value)
+        for name, value in sorted(params.items())
         if name not in _FREE and not hasattr(value, "get_params")  # components: by their params
     }
     settings = {"clip_fer": mode, "column": column, "key": key, "estimator": fixed}
@@ -158,7 +159,9 @@ def _drop_written(batch, key, written):
     return batch.filter(pc.invert(pc.is_in(batch.column(key), value_set=written)))
 
 
-def _to_parquet(mode, dataset, estimator, output, *, column, key, k, rows_per_shard, progress, total, **options):
+def _to_parquet(
+    mode, dataset, estimator, output, *, column, key, k, rows_per_shard, progress, total, **options
+):
     import pyarrow as pa
     from tqdm.auto import tqdm
 
@@ -204,8 +207,16 @@ def _to_parquet(mode, dataset, estimator, output, *, column, key, k, rows_per_sh
 
 
 def predict_to_parquet(
-    dataset, estimator, output, *, column="path", key=None, k=3, rows_per_shard=1024,
-    progress=False, **options,
+    dataset,
+    estimator,
+    output,
+    *,
+    column="path",
+    key=None,
+    k=3,
+    rows_per_shard=1024,
+    progress=False,
+    **options,
 ):
     """Classify a Ray Dataset into Parquet shards, resuming what a stopped run began.
 
@@ -249,14 +260,30 @@ def predict_to_parquet(
     unreadable images are results too: a resumed run does not retry them.
     """
     return _to_parquet(
-        "predict", dataset, estimator, output, column=column, key=key, k=k,
-        rows_per_shard=rows_per_shard, progress=progress, total=None, **options,
+        "predict",
+        dataset,
+        estimator,
+        output,
+        column=column,
+        key=key,
+        k=k,
+        rows_per_shard=rows_per_shard,
+        progress=progress,
+        total=None,
+        **options,
     )
 
 
 def embed_to_parquet(
-    dataset, estimator, output, *, column="path", key=None, rows_per_shard=1024,
-    progress=False, **options,
+    dataset,
+    estimator,
+    output,
+    *,
+    column="path",
+    key=None,
+    rows_per_shard=1024,
+    progress=False,
+    **options,
 ):
     """Image embeddings of a Ray Dataset into Parquet shards, resumably.
 
@@ -264,8 +291,17 @@ def embed_to_parquet(
     (``embedding``, ``error``). Read them back with :func:`read_embeddings`.
     """
     return _to_parquet(
-        "embed", dataset, estimator, output, column=column, key=key, k=None,
-        rows_per_shard=rows_per_shard, progress=progress, total=None, **options,
+        "embed",
+        dataset,
+        estimator,
+        output,
+        column=column,
+        key=key,
+        k=None,
+        rows_per_shard=rows_per_shard,
+        progress=progress,
+        total=None,
+        **options,
     )
 
 

@@ -23,9 +23,9 @@ from .. import _vocabularies as vocab
 from .._bank_io import bank_to_dict
 from .._classifier import ZeroShotEmotionClassifier
 from .._prompt_bank import PromptBank, _as_lists
-from ..utils._param_validation import check_int, check_option
 from ..exceptions import InvalidParameterError
 from ..metrics import per_class_metrics, summarize, top_k_predictions
+from ..utils._param_validation import check_int, check_option
 
 __all__ = [
     "ExperimentResult",
@@ -36,9 +36,7 @@ __all__ = [
 ]
 
 
-def sample_prompt_banks(
-    template_pool, synonym_pool, n_templates, n_labels, n_draws=1, random_state=None
-):
+def sample_prompt_banks(template_pool, synonym_pool, n_templates, n_labels, n_draws=1, random_state=None):
     """Draw prompt banks at random from pools of templates and synonyms.
 
     Each draw picks ``n_templates`` distinct templates and, for every class,
@@ -160,11 +158,13 @@ def report_experiment_configurations(random_state=0):
         for pool in (vocab.REPORT_SYNONYM_POOL, vocab.REPORT_SYNONYM_POOL_CORRECTED)
     )
     dictionaries.update({f"draw: {name}": bank for name, bank in draws.items()})
-    dictionaries.update({
-        f"draw: {name}, corrected": bank
-        for name, bank in corrected.items()
-        if bank.synonyms != draws[name].synonyms  # only draws with a misspelled word
-    })
+    dictionaries.update(
+        {
+            f"draw: {name}, corrected": bank
+            for name, bank in corrected.items()
+            if bank.synonyms != draws[name].synonyms  # only draws with a misspelled word
+        }
+    )
     dictionaries["openai: FER2013 prompts"] = PromptBank.openai_fer2013()
     dictionaries["baseline: a photo of a {} looking face."] = PromptBank.baseline()
     return dictionaries
@@ -247,9 +247,9 @@ class ExperimentResult:
         if plots:
             best = list(self.table["configuration"][:n_best])
             for prefix, what in (("top1", "top-1 prediction"), (f"top{self.k}", f"top-{self.k} rule")):
-                bars = self.per_class.pivot(
-                    index="class", columns="configuration", values=f"{prefix}_f1"
-                )[best]
+                bars = self.per_class.pivot(index="class", columns="configuration", values=f"{prefix}_f1")[
+                    best
+                ]
                 path = directory / f"per_class_{prefix}_f1.png"
                 plot_bars(bars, path, f"Per-class F1, {what}: the {len(best)} best configurations", "F1")
                 paths.append(path)
@@ -331,22 +331,26 @@ def run_experiment(estimator, embeddings, y, configurations=None, *, k=3, rank_b
         clf.fit(embeddings, y)
         ranked = clf.predict_topk(embeddings, k=k)
         fitted = clf.prompt_bank_
-        rows.append({
-            "configuration": name,
-            "templates": len(fitted.templates_),
-            "words": len(fitted.words_),
-            **summarize(y, ranked, k=k),
-        })
+        rows.append(
+            {
+                "configuration": name,
+                "templates": len(fitted.templates_),
+                "words": len(fitted.words_),
+                **summarize(y, ranked, k=k),
+            }
+        )
         top1 = per_class_metrics(y, ranked[:, 0], labels=clf.classes_)
         topk = per_class_metrics(y, top_k_predictions(y, ranked, k), labels=clf.classes_)
         for cls in top1:
-            per_class.append({
-                "configuration": name,
-                "class": cls,
-                "support": top1[cls]["support"],
-                **{f"top1_{m}": top1[cls][m] for m in ("precision", "recall", "f1")},
-                **{f"top{k}_{m}": topk[cls][m] for m in ("precision", "recall", "f1")},
-            })
+            per_class.append(
+                {
+                    "configuration": name,
+                    "class": cls,
+                    "support": top1[cls]["support"],
+                    **{f"top1_{m}": top1[cls][m] for m in ("precision", "recall", "f1")},
+                    **{f"top{k}_{m}": topk[cls][m] for m in ("precision", "recall", "f1")},
+                }
+            )
         rankings[name] = ranked
 
     table = pd.DataFrame(rows).drop(columns=["n_images", "n_skipped"])

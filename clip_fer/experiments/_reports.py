@@ -59,8 +59,14 @@ def draw_confusion_matrix(ax, y_true, y_pred, labels, title=None, normalize=None
     from sklearn.metrics import ConfusionMatrixDisplay
 
     ConfusionMatrixDisplay.from_predictions(
-        y_true, y_pred, labels=labels, ax=ax, colorbar=False, xticks_rotation=45,
-        normalize=normalize, values_format=None if normalize is None else ".2f",
+        y_true,
+        y_pred,
+        labels=labels,
+        ax=ax,
+        colorbar=False,
+        xticks_rotation=45,
+        normalize=normalize,
+        values_format=None if normalize is None else ".2f",
     )
     if title:
         ax.set_title(title)

@@ -9,4 +9,11 @@ from ._cropping import FaceCropper, faces_to_frame, predict_faces
 from ._detectors import BlazeFaceDetector
 from ._drawing import draw_faces, save_annotated
 
-__all__ = ["BlazeFaceDetector", "FaceCropper", "draw_faces", "faces_to_frame", "predict_faces", "save_annotated"]
+__all__ = [
+    "BlazeFaceDetector",
+    "FaceCropper",
+    "draw_faces",
+    "faces_to_frame",
+    "predict_faces",
+    "save_annotated",
+]

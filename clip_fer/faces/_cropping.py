@@ -9,9 +9,9 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from ._detectors import BlazeFaceDetector
 from .._records import PredictionRecord, prediction_fields, records_to_frame
 from ..backends._images import UnreadableImage, check_image_sequence, to_rgb_image
+from ..exceptions import ClipFerError, ImageInputError, InvalidParameterError, MissingDependencyError
 from ..utils._param_validation import (
     Choices,
     ParamsValidationMixin,
@@ -20,16 +20,14 @@ from ..utils._param_validation import (
     validate_args,
 )
 from ..utils._sklearn_compat import Interval, _fit_context
-from ..exceptions import ClipFerError, ImageInputError, InvalidParameterError, MissingDependencyError
+from ._detectors import BlazeFaceDetector
 
 __all__ = ["FaceCropper", "predict_faces", "faces_to_frame"]
 
 _OWNER = "FaceCropper"
 
 
-_DETECTOR = Protocol(
-    ["detect"], (BlazeFaceDetector,), "a detector", "detect(image) -> [(box, score), ...]"
-)
+_DETECTOR = Protocol(["detect"], (BlazeFaceDetector,), "a detector", "detect(image) -> [(box, score), ...]")
 
 
 class FaceCropper(TransformerMixin, ParamsValidationMixin, BaseEstimator):
@@ -167,7 +165,7 @@ class FaceCropper(TransformerMixin, ParamsValidationMixin, BaseEstimator):
                 faces = _clip_faces(self.detector_.detect(image), image.size)
             except (MissingDependencyError, InvalidParameterError):
                 raise  # the detector cannot work at all: not this image's fault
-            except Exception as exc:  # noqa: BLE001 - this image's failure
+            except Exception as exc:
                 crops.append(UnreadableImage(_detection_failed(exc)))
                 continue
             if faces:
@@ -236,9 +234,14 @@ def _detect_chunk(cropper, images, start):
         except (MissingDependencyError, InvalidParameterError):
             raise  # the detector cannot work at all: not this image's fault
         except Exception as exc:  # any other failure is this image's, not the batch's
-            rows.append(_row(
-                index, item, status="failed", error=f"Image at index {index}: {_detection_failed(exc)}",
-            ))
+            rows.append(
+                _row(
+                    index,
+                    item,
+                    status="failed",
+                    error=f"Image at index {index}: {_detection_failed(exc)}",
+                )
+            )
             continue
         if not faces:
             rows.append(_row(index, item))
@@ -312,7 +315,7 @@ def predict_faces(estimator, X, *, cropper=None, top_k=3, as_frame="auto", verbo
     chunk = max(int(estimator.batch_size), 1)
     with tqdm(total=len(images), unit="img", desc="Faces", disable=not verbose) as progress:
         for start in range(0, len(images), chunk):
-            rows, crops = _detect_chunk(cropper, images[start:start + chunk], start)
+            rows, crops = _detect_chunk(cropper, images[start : start + chunk], start)
             if crops:
                 decision = estimator.decide(crops)
                 faces = iter(zip(decision.ranking[:, :top_k], decision.proba))

@@ -29,10 +29,10 @@ from PIL import Image
 from sklearn.base import BaseEstimator
 from torchvision.ops import box_iou
 
+from ..exceptions import InvalidParameterError, MissingDependencyError
 from ..utils._install import install_hint
 from ..utils._param_validation import Choices, ParamsValidationMixin
 from ..utils._sklearn_compat import Interval
-from ..exceptions import InvalidParameterError, MissingDependencyError
 
 __all__ = ["BlazeFaceDetector", "FACES_EXTRA_HINT", "merge_detections"]
 
@@ -46,12 +46,18 @@ FACES_EXTRA_HINT = install_hint("faces")
 # shares at which a candidate face is looked at again to confirm it.
 _MODELS = {
     "short_range": dict(
-        file="face_detection_short_range.tflite", side=128, layers=((8, 2), (16, 6)),
-        band=(0.25, 0.6), reframe=(0.3, 0.4, 0.5),
+        file="face_detection_short_range.tflite",
+        side=128,
+        layers=((8, 2), (16, 6)),
+        band=(0.25, 0.6),
+        reframe=(0.3, 0.4, 0.5),
     ),
     "full_range": dict(
-        file="face_detection_full_range.tflite", side=192, layers=((4, 1),),
-        band=(0.12, 0.3), reframe=(0.15, 0.2, 0.25),
+        file="face_detection_full_range.tflite",
+        side=192,
+        layers=((4, 1),),
+        band=(0.12, 0.3),
+        reframe=(0.15, 0.2, 0.25),
     ),
 }
 # The largest tile side run in one call, and how many tile shapes keep an
@@ -249,12 +255,15 @@ class BlazeFaceDetector(ParamsValidationMixin, BaseEstimator):
         "iou_threshold": [Interval(Real, 0, 1, closed="neither")],
         "num_threads": [None, Interval(Integral, 1, None, closed="left")],
     }
-    _parameter_descriptions = {
-        "model": "'short_range', 'full_range' or the path of a BlazeFace .tflite file"
-    }
+    _parameter_descriptions = {"model": "'short_range', 'full_range' or the path of a BlazeFace .tflite file"}
 
     def __init__(
-        self, model="short_range", *, min_score=0.7, min_face_size=24, iou_threshold=0.3,
+        self,
+        model="short_range",
+        *,
+        min_score=0.7,
+        min_face_size=24,
+        iou_threshold=0.3,
         num_threads=None,
     ):
         self.model = model
@@ -342,7 +351,9 @@ class BlazeFaceDetector(ParamsValidationMixin, BaseEstimator):
         boxes, scores = [], []
         if self._windowed or not net.tiled:
             for side in self._levels(width, height, net.spec["band"]):
-                found, found_scores = net.scan_level_windows(image, side / net.side, top=side >= max(width, height))
+                found, found_scores = net.scan_level_windows(
+                    image, side / net.side, top=side >= max(width, height)
+                )
                 boxes.append(found)
                 scores.append(found_scores)
         else:
@@ -360,9 +371,7 @@ class BlazeFaceDetector(ParamsValidationMixin, BaseEstimator):
                     found, found_scores = net.scan_level(level)
                 boxes.append(found * ratio)
                 scores.append(found_scores)
-        boxes, scores = merge_detections(
-            np.concatenate(boxes), np.concatenate(scores), self.iou_threshold
-        )
+        boxes, scores = merge_detections(np.concatenate(boxes), np.concatenate(scores), self.iou_threshold)
         faces = []
         for box, score in zip(boxes, scores):
             score = np.mean([score, *(net.rescore(image, box, s) for s in net.spec["reframe"])])
@@ -416,10 +425,7 @@ class _BlazeFace:
         """
         self.interpreter.set_tensor(self.input["index"], pixels[None])
         self.interpreter.invoke()
-        outputs = [
-            self.interpreter.get_tensor(o["index"])[0]
-            for o in self.interpreter.get_output_details()
-        ]
+        outputs = [self.interpreter.get_tensor(o["index"])[0] for o in self.interpreter.get_output_details()]
         regressors = next(o for o in outputs if o.shape[-1] == 16)
         logits = next(o for o in outputs if o.shape[-1] == 1)[:, 0]
         hit = logits >= math.log(_CANDIDATE_SCORE / (1 - _CANDIDATE_SCORE))
@@ -501,8 +507,12 @@ class _BlazeFace:
                 found, found_scores = self.run_tile(pixels)
                 share = np.maximum(found[:, 2] - found[:, 0], found[:, 3] - found[:, 1]) / self.side
                 keep = _inside_window(
-                    found / [tile_w, tile_h, tile_w, tile_h], x0 / tile_w, y0 / tile_h,
-                    width / tile_w, height / tile_h, margin=0.01 * self.side / max(tile_w, tile_h),
+                    found / [tile_w, tile_h, tile_w, tile_h],
+                    x0 / tile_w,
+                    y0 / tile_h,
+                    width / tile_w,
+                    height / tile_h,
+                    margin=0.01 * self.side / max(tile_w, tile_h),
                 )
                 keep &= (share >= low) & (share <= high)
                 boxes.append(found[keep] + [x0, y0, x0, y0])
@@ -520,13 +530,16 @@ class _BlazeFace:
         width, height = image.size
         size = (max(1, round(width / scale)), max(1, round(height / scale)))
         side = self.side
-        pixels = self._pixels(image, (0, 0, max(width, side * scale), max(height, side * scale)),
-                              (max(size[0], side), max(size[1], side)))
+        pixels = self._pixels(
+            image,
+            (0, 0, max(width, side * scale), max(height, side * scale)),
+            (max(size[0], side), max(size[1], side)),
+        )
         low, high = self.spec["band"]
         boxes, scores = [np.zeros((0, 4), np.float32)], [np.zeros(0, np.float32)]
         for y0 in _starts(size[1], side, side // 3):
             for x0 in _starts(size[0], side, side // 3):
-                found, found_scores = self.run(pixels[y0:y0 + side, x0:x0 + side])
+                found, found_scores = self.run(pixels[y0 : y0 + side, x0 : x0 + side])
                 share = np.maximum(found[:, 2] - found[:, 0], found[:, 3] - found[:, 1])
                 keep = _inside_window(found, x0 / side, y0 / side, size[0] / side, size[1] / side)
                 keep &= (share >= low) & (top | (share <= high))
@@ -555,7 +568,8 @@ def _tile_anchor_centres(width, height, layers):
     centres = []
     for stride, per_cell in layers:
         ys, xs = np.meshgrid(
-            (np.arange(height // stride) + 0.5) * stride, (np.arange(width // stride) + 0.5) * stride,
+            (np.arange(height // stride) + 0.5) * stride,
+            (np.arange(width // stride) + 0.5) * stride,
             indexing="ij",
         )
         centres.append(np.repeat(np.stack([xs.ravel(), ys.ravel()], axis=1), per_cell, axis=0))

@@ -13,8 +13,12 @@ __all__ = ["draw_faces", "save_annotated"]
 # Colour-blind-safe colours (Okabe-Ito) for the FER2013 classes; other labels get
 # one of them by a stable hash.
 _COLOURS = {
-    "angry": (213, 94, 0), "disgust": (0, 158, 115), "fear": (204, 121, 167),
-    "happy": (230, 159, 0), "neutral": (153, 153, 153), "sad": (0, 114, 178),
+    "angry": (213, 94, 0),
+    "disgust": (0, 158, 115),
+    "fear": (204, 121, 167),
+    "happy": (230, 159, 0),
+    "neutral": (153, 153, 153),
+    "sad": (0, 114, 178),
     "surprise": (86, 180, 233),
 }
 

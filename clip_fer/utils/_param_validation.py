@@ -138,9 +138,7 @@ def constraint_message(name, owner, constraints, value, description=None, note=N
         if isinstance(c, Protocol):
             missing = [m for m in c.methods if not callable(getattr(value, m, None))]
             lacks = f" (it lacks {', '.join(m + '()' for m in missing)})" if missing else ""
-            message = (
-                message[:-1] + f"{lacks}; {c.role} may also be any object with {c.signature}."
-            )
+            message = message[:-1] + f"{lacks}; {c.role} may also be any object with {c.signature}."
     if note:
         message = message[:-1] + f"; {note}."
     return message
@@ -177,9 +175,7 @@ def validate_parameter_constraints(constraints, params, owner, descriptions=None
         if any(_satisfied(c, value) for c in made):
             continue
         raise InvalidParameterError(
-            constraint_message(
-                name, owner, allowed, value, descriptions.get(name), notes.get(name)
-            )
+            constraint_message(name, owner, allowed, value, descriptions.get(name), notes.get(name))
         )
 
 
@@ -219,9 +215,7 @@ def validate_args(constraints, descriptions=None):
         def wrapper(*args, **kwargs):
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
-            validate_parameter_constraints(
-                constraints, bound.arguments, function.__name__, descriptions
-            )
+            validate_parameter_constraints(constraints, bound.arguments, function.__name__, descriptions)
             return function(*args, **kwargs)
 
         return wrapper
@@ -247,6 +241,7 @@ def check_device(value, name, owner):
         ) from None
     return value
 
+
 def check_int(value, name, owner, low=None, high=None):
     """Return ``value`` if it is an int in ``[low, high]``, else raise."""
     ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
@@ -255,8 +250,7 @@ def check_int(value, name, owner, low=None, high=None):
         lo = "-inf" if low is None else low
         hi = "inf" if high is None else high
         raise InvalidParameterError(
-            f"The '{name}' parameter of {owner} must be an int in [{lo}, {hi}]. "
-            f"Got {value!r} instead."
+            f"The '{name}' parameter of {owner} must be an int in [{lo}, {hi}]. Got {value!r} instead."
         )
     return int(value)
 
@@ -266,8 +260,6 @@ def check_option(value, name, owner, options):
     if not isinstance(value, str) or value not in options:
         allowed = ", ".join(repr(o) for o in options)
         raise InvalidParameterError(
-            f"The '{name}' parameter of {owner} must be one of {allowed}. "
-            f"Got {value!r} instead."
+            f"The '{name}' parameter of {owner} must be one of {allowed}. Got {value!r} instead."
         )
     return value
-

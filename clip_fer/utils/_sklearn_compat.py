@@ -11,12 +11,14 @@ from sklearn.utils._param_validation import (
     HasMethods,
     Hidden,
     Interval,
-    InvalidParameterError as SklearnInvalidParameterError,
     Options,
     StrOptions,
     make_constraint,
     validate_parameter_constraints,
     validate_params,
+)
+from sklearn.utils._param_validation import (
+    InvalidParameterError as SklearnInvalidParameterError,
 )
 
 __all__ = [

@@ -20,10 +20,22 @@ class FaceRowWriter:
 
     def __init__(self, path, classes):
         self.classes = list(classes)
-        self._file = open(path, "w", newline="")  # noqa: SIM115 - open for the whole video
+        self._file = open(path, "w", newline="")
         self._writer = csv.writer(self._file)
-        self.columns = ["frame", "time", "track", "x0", "y0", "x1", "y1", "score", "detected",
-                        "label", "raw_label", *self.classes]
+        self.columns = [
+            "frame",
+            "time",
+            "track",
+            "x0",
+            "y0",
+            "x1",
+            "y1",
+            "score",
+            "detected",
+            "label",
+            "raw_label",
+            *self.classes,
+        ]
         self._writer.writerow(self.columns)
 
     def write(self, frame, faces):
@@ -47,8 +59,9 @@ class TrackSummary:
     def add(self, frame, faces):
         for face in faces:
             track = self.tracks.setdefault(
-                face["track"], dict(first=frame.time, last=frame.time, frames=0,
-                                    counts=dict.fromkeys(self.classes, 0)))
+                face["track"],
+                dict(first=frame.time, last=frame.time, frames=0, counts=dict.fromkeys(self.classes, 0)),
+            )
             track["last"] = frame.time
             track["frames"] += 1
             track["counts"][face["label"]] += 1
@@ -56,12 +69,21 @@ class TrackSummary:
     def write(self, path):
         with open(path, "w", newline="") as out:
             writer = csv.writer(out)
-            writer.writerow(["track", "first_time", "last_time", "frames", "label",
-                             *(f"share_{c}" for c in self.classes)])
+            writer.writerow(
+                ["track", "first_time", "last_time", "frames", "label", *(f"share_{c}" for c in self.classes)]
+            )
             for track, t in sorted(self.tracks.items()):
                 shares = [t["counts"][c] / t["frames"] for c in self.classes]
-                writer.writerow([track, round(t["first"], 3), round(t["last"], 3), t["frames"],
-                                 self.classes[int(np.argmax(shares))], *(round(s, 4) for s in shares)])
+                writer.writerow(
+                    [
+                        track,
+                        round(t["first"], 3),
+                        round(t["last"], 3),
+                        t["frames"],
+                        self.classes[int(np.argmax(shares))],
+                        *(round(s, 4) for s in shares),
+                    ]
+                )
 
 
 def draw_tracks(image, faces):
@@ -141,8 +163,12 @@ def plot_tracks(faces_csv, folder, classes):
         figure, axes = plt.subplots(figsize=(8, 3))
         for c in classes:
             axes.plot(rows["time"], rows[c], label=c, color=np.array(_colour(c)) / 255)
-        axes.set(xlabel="time (s)", ylabel="smoothed probability", ylim=(0, 1),
-                 title=f"track {track}: {len(rows)} frames")
+        axes.set(
+            xlabel="time (s)",
+            ylabel="smoothed probability",
+            ylim=(0, 1),
+            title=f"track {track}: {len(rows)} frames",
+        )
         axes.legend(loc="upper left", bbox_to_anchor=(1, 1), fontsize="small")
         figure.tight_layout()
         path = Path(folder) / f"track-{track}.png"

@@ -32,8 +32,12 @@ def _check(estimator, detector, tracker, detect_every, smoothing, batch_frames):
             f"The 'detect_every' parameter of {_OWNER} must be an int >= 1 (detect faces in "
             f"every n-th processed frame). Got {detect_every!r} instead."
         )
-    if isinstance(smoothing, bool) or not isinstance(smoothing, numbers.Real) or not smoothing >= 0 \
-            or math.isinf(smoothing):
+    if (
+        isinstance(smoothing, bool)
+        or not isinstance(smoothing, numbers.Real)
+        or not smoothing >= 0
+        or math.isinf(smoothing)
+    ):
         raise InvalidParameterError(
             f"The 'smoothing' parameter of {_OWNER} must be a number of seconds >= 0. "
             f"Got {smoothing!r} instead."
@@ -45,8 +49,9 @@ def _check(estimator, detector, tracker, detect_every, smoothing, batch_frames):
             f"The 'batch_frames' parameter of {_OWNER} must be 'auto' or an int >= 1. "
             f"Got {batch_frames!r} instead."
         )
-    if tracker is not None and not (callable(getattr(tracker, "update", None))
-                                    and callable(getattr(tracker, "predict", None))):
+    if tracker is not None and not (
+        callable(getattr(tracker, "update", None)) and callable(getattr(tracker, "predict", None))
+    ):
         raise InvalidParameterError(
             f"The 'tracker' parameter of {_OWNER} must be None or an object with methods "
             f"update(boxes, time) -> ids and predict(time) -> {{id: box}}. Got "
@@ -55,8 +60,21 @@ def _check(estimator, detector, tracker, detect_every, smoothing, batch_frames):
 
 
 def iter_video_faces(
-    estimator, source, *, detector=None, tracker=None, every=None, fps=None, detect_every=2,
-    rescan=1.0, smoothing=0.5, margin=0.1, grayscale=False, batch_frames="auto", frame_rate=30.0, format=None,
+    estimator,
+    source,
+    *,
+    detector=None,
+    tracker=None,
+    every=None,
+    fps=None,
+    detect_every=2,
+    rescan=1.0,
+    smoothing=0.5,
+    margin=0.1,
+    grayscale=False,
+    batch_frames="auto",
+    frame_rate=30.0,
+    format=None,
 ):
     """Faces of each processed frame of a video, with track ids and smoothed emotions.
 
@@ -65,7 +83,9 @@ def iter_video_faces(
 
     Parameters
     ----------
-    estimator, source, detector, tracker, every, fps, detect_every, rescan, smoothing, margin, grayscale, batch_frames, frame_rate, format : object
+    estimator, source, detector, tracker, every, fps, detect_every : object
+        As for :func:`predict_video`.
+    rescan, smoothing, margin, grayscale, batch_frames, frame_rate, format : object
         As for :func:`predict_video`.
 
     Yields
@@ -84,8 +104,7 @@ def iter_video_faces(
     _check(estimator, detector, tracker, detect_every, smoothing, batch_frames)
     if isinstance(rescan, bool) or not isinstance(rescan, numbers.Real) or not rescan >= 0:
         raise InvalidParameterError(
-            f"The 'rescan' parameter of {_OWNER} must be a number of seconds >= 0. "
-            f"Got {rescan!r} instead."
+            f"The 'rescan' parameter of {_OWNER} must be a number of seconds >= 0. Got {rescan!r} instead."
         )
     cropper = FaceCropper(detector, margin=margin, grayscale=grayscale).fit()
     detector = cropper.detector_
@@ -98,8 +117,9 @@ def iter_video_faces(
     classes = np.asarray(estimator.classes_)
     pending, crops = [], []  # frames waiting for the encoder, and their crops
     known, last_scan = {}, -math.inf  # track -> (last detected box, time); last full scan
-    for processed, frame in enumerate(read_frames(source, every=every, fps=fps, frame_rate=frame_rate,
-                                                  format=format)):
+    for processed, frame in enumerate(
+        read_frames(source, every=every, fps=fps, frame_rate=frame_rate, format=format)
+    ):
         picture = Image.fromarray(frame.image)
         size = picture.size
         if processed % detect_every == 0:
@@ -110,15 +130,18 @@ def iter_video_faces(
             else:  # look only around the faces known: new faces wait for the next scan
                 found = _clip_faces(_detect_around(detector, picture, [b for b, _ in known.values()]), size)
             ids = tracker.update(np.array([box for box, _ in found], float).reshape(-1, 4), frame.time)
-            faces = [dict(track=int(i), box=box, score=score, detected=True)
-                     for i, (box, score) in zip(ids, found)]
+            faces = [
+                dict(track=int(i), box=box, score=score, detected=True) for i, (box, score) in zip(ids, found)
+            ]
             known.update({face["track"]: (face["box"], frame.time) for face in faces})
         else:  # boxes carried by the tracks
             faces = []
             for track, box in tracker.predict(frame.time).items():
                 clipped = _clip_faces([(box, 0.0)], size)
                 if clipped:
-                    faces.append(dict(track=int(track), box=clipped[0][0], score=float("nan"), detected=False))
+                    faces.append(
+                        dict(track=int(track), box=clipped[0][0], score=float("nan"), detected=False)
+                    )
         for face in faces:
             crops.append(cropper.crop(picture, face["box"]))
         pending.append((frame, faces))
@@ -137,8 +160,14 @@ def _predict_proba(estimator, crops):
 
     batch_size = estimator._check_encoding_params()[0]
     embeddings, _ = embed_images(  # crops are in memory: no worker processes
-        estimator._loaded_model(), crops, batch_size=batch_size, num_workers=0,
-        cache=False, cache_dir=None, verbose=False, skip_errors=False,
+        estimator._loaded_model(),
+        crops,
+        batch_size=batch_size,
+        num_workers=0,
+        cache=False,
+        cache_dir=None,
+        verbose=False,
+        skip_errors=False,
     )
     return estimator._decide_embeddings(embeddings).proba
 
@@ -173,14 +202,30 @@ def _decide(estimator, classes, smoother, pending, crops):
         for face in faces:
             raw = next(proba)
             smoothed = smoother.update(face["track"], frame.time, raw)
-            face.update(label=str(classes[int(np.argmax(smoothed))]),
-                        raw_label=str(classes[int(np.argmax(raw))]), probabilities=smoothed)
+            face.update(
+                label=str(classes[int(np.argmax(smoothed))]),
+                raw_label=str(classes[int(np.argmax(raw))]),
+                probabilities=smoothed,
+            )
         yield frame, faces
 
 
 def predict_video(
-    estimator, source, *, detector=None, tracker=None, every=None, fps=None, detect_every=2,
-    rescan=1.0, smoothing=0.5, margin=0.1, grayscale=False, batch_frames="auto", frame_rate=30.0, format=None,
+    estimator,
+    source,
+    *,
+    detector=None,
+    tracker=None,
+    every=None,
+    fps=None,
+    detect_every=2,
+    rescan=1.0,
+    smoothing=0.5,
+    margin=0.1,
+    grayscale=False,
+    batch_frames="auto",
+    frame_rate=30.0,
+    format=None,
 ):
     """Track every face of a video and predict its emotions over time.
 
@@ -253,9 +298,20 @@ def predict_video(
     rows = []
     classes = [str(c) for c in estimator.classes_] if hasattr(estimator, "classes_") else []
     for frame, faces in iter_video_faces(
-        estimator, source, detector=detector, tracker=tracker, every=every, fps=fps,
-        detect_every=detect_every, rescan=rescan, smoothing=smoothing, margin=margin, grayscale=grayscale,
-        batch_frames=batch_frames, frame_rate=frame_rate, format=format,
+        estimator,
+        source,
+        detector=detector,
+        tracker=tracker,
+        every=every,
+        fps=fps,
+        detect_every=detect_every,
+        rescan=rescan,
+        smoothing=smoothing,
+        margin=margin,
+        grayscale=grayscale,
+        batch_frames=batch_frames,
+        frame_rate=frame_rate,
+        format=format,
     ):
         rows.extend(face_rows(frame, faces, classes))
     return video_faces_to_frame(rows, classes)
@@ -264,10 +320,17 @@ def predict_video(
 def face_rows(frame, faces, classes):
     """Flat rows (dicts) of one frame's faces, as :func:`predict_video`'s columns."""
     return [
-        dict(frame=frame.index, time=round(frame.time, 6), track=face["track"],
-             **dict(zip(("x0", "y0", "x1", "y1"), face["box"])), score=face["score"],
-             detected=face["detected"], label=face["label"], raw_label=face["raw_label"],
-             **dict(zip(classes, (float(p) for p in face["probabilities"]))))
+        dict(
+            frame=frame.index,
+            time=round(frame.time, 6),
+            track=face["track"],
+            **dict(zip(("x0", "y0", "x1", "y1"), face["box"])),
+            score=face["score"],
+            detected=face["detected"],
+            label=face["label"],
+            raw_label=face["raw_label"],
+            **dict(zip(classes, (float(p) for p in face["probabilities"]))),
+        )
         for face in faces
     ]
 
@@ -276,8 +339,20 @@ def video_faces_to_frame(rows, classes):
     """Rows of :func:`face_rows` as a DataFrame with fixed columns (also when empty)."""
     import pandas as pd
 
-    columns = ["frame", "time", "track", "x0", "y0", "x1", "y1", "score", "detected", "label",
-               "raw_label", *classes]
+    columns = [
+        "frame",
+        "time",
+        "track",
+        "x0",
+        "y0",
+        "x1",
+        "y1",
+        "score",
+        "detected",
+        "label",
+        "raw_label",
+        *classes,
+    ]
     frame = pd.DataFrame(rows, columns=columns)
-    ints = {c: "int64" for c in ("frame", "track", "x0", "y0", "x1", "y1")}
+    ints = dict.fromkeys(("frame", "track", "x0", "y0", "x1", "y1"), "int64")
     return frame.astype({**ints, "time": "float64", "score": "float64", "detected": "bool"})

@@ -131,9 +131,10 @@ def _to_rgb_array(frame, index):
         array = np.repeat(array[:, :, None], 3, axis=2)
     if array.ndim != 3 or array.shape[2] not in (3, 4) or array.dtype != np.uint8:
         raise ImageInputError(
-            index, f"frame {index} must be an RGB image (PIL, or a uint8 array of shape "
+            index,
+            f"frame {index} must be an RGB image (PIL, or a uint8 array of shape "
             f"(height, width, 3)). Got {type(frame).__name__} of shape "
-            f"{getattr(array, 'shape', None)} and dtype {array.dtype} instead."
+            f"{getattr(array, 'shape', None)} and dtype {array.dtype} instead.",
         )
     return np.ascontiguousarray(array[:, :, :3])
 
@@ -158,7 +159,9 @@ def check_sampling(every, fps, owner):
         raise InvalidParameterError(
             f"Pass at most one of 'every' and 'fps' to {owner}. Got every={every!r} and fps={fps!r}."
         )
-    if every is not None and (isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1):
+    if every is not None and (
+        isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1
+    ):
         raise InvalidParameterError(
             f"The 'every' parameter of {owner} must be an int >= 1 (keep every n-th frame). "
             f"Got {every!r} instead."
@@ -243,7 +246,7 @@ def _threaded(items, queue_size):
                         break
                     except queue.Full:
                         continue
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+        except BaseException as exc:
             _put(waiting, exc, stop)
         finally:
             items.close()

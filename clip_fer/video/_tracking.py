@@ -11,8 +11,19 @@ def _iou(a, b):
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
     inter = np.clip(rb - lt, 0, None).prod(axis=2)
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])
-    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
+    return inter / np.maximum(_area(a)[:, None] + _area(b)[None, :] - inter, 1e-9)
+
+
+def _area(boxes):
+    return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+
+
+def _centre(boxes):
+    return (boxes[:, :2] + boxes[:, 2:]) / 2
+
+
+def _side(boxes):
+    return np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
 
 
 class IoUTracker:
@@ -70,19 +81,15 @@ class IoUTracker:
         from scipy.optimize import linear_sum_assignment
 
         boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
-        self._tracks = {
-            i: t for i, t in self._tracks.items() if time - t["time"] <= self.max_missed
-        }
+        self._tracks = {i: t for i, t in self._tracks.items() if time - t["time"] <= self.max_missed}
         ids = list(self._tracks)
         predicted = np.array([self._moved(self._tracks[i], time) for i in ids]).reshape(-1, 4)
         cost = np.full((len(boxes), len(ids)), 1e6)
         if len(ids) and len(boxes):
             overlap = _iou(boxes, predicted)
-            centre = lambda b: (b[:, :2] + b[:, 2:]) / 2
-            side = lambda b: np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
-            dist = np.linalg.norm(centre(boxes)[:, None] - centre(predicted)[None], axis=2)
-            mean_side = (side(boxes)[:, None] + side(predicted)[None]) / 2
-            ratio = side(boxes)[:, None] / np.maximum(side(predicted)[None], 1e-9)
+            dist = np.linalg.norm(_centre(boxes)[:, None] - _centre(predicted)[None], axis=2)
+            mean_side = (_side(boxes)[:, None] + _side(predicted)[None]) / 2
+            ratio = _side(boxes)[:, None] / np.maximum(_side(predicted)[None], 1e-9)
             near = (dist < mean_side / 2) & (ratio > 2 / 3) & (ratio < 3 / 2)
             cost = np.where(near, 1 + dist / mean_side, cost)
             cost = np.where(overlap >= self.min_iou, 1 - overlap, cost)

@@ -8,7 +8,13 @@ import torch
 from PIL import Image
 from sklearn.model_selection import GridSearchCV
 
-from clip_fer import EmbeddingCache, SynonymFolder, ZeroShotEmotionClassifier, embedding_cache, report_experiment_banks
+from clip_fer import (
+    EmbeddingCache,
+    SynonymFolder,
+    ZeroShotEmotionClassifier,
+    embedding_cache,
+    report_experiment_banks,
+)
 from clip_fer.backends._cache import content_key
 from clip_fer.backends._quantize import LinearAttention
 from clip_fer.exceptions import ImageInputError, InvalidParameterError
@@ -123,7 +129,9 @@ def test_worker_processes_give_the_same_embeddings_and_errors(toy_checkpoint, fa
 
 
 def test_encoding_parameters_are_checked(toy_checkpoint):
-    with pytest.raises(InvalidParameterError, match=r"'num_workers' parameter .* must be an int in \[0, inf\]. Got -1"):
+    with pytest.raises(
+        InvalidParameterError, match=r"'num_workers' parameter .* must be an int in \[0, inf\]. Got -1"
+    ):
         ZeroShotEmotionClassifier(model=toy_checkpoint, num_workers=-1).fit()
     with pytest.raises(InvalidParameterError, match="'cache' parameter .* must be a bool. Got 'yes'"):
         ZeroShotEmotionClassifier(model=toy_checkpoint, cache="yes").fit()
@@ -167,7 +175,9 @@ def test_short_context_text_encoding_equals_the_full_context(toy_checkpoint):
     model = load_model(toy_checkpoint).model
     tokens = clip.tokenize(list(PromptBank.openai_fer2013().fit().sentences_))
     with torch.inference_mode():
-        torch.testing.assert_close(_encode_tokens(model, tokens), model.encode_text(tokens), atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(
+            _encode_tokens(model, tokens), model.encode_text(tokens), atol=1e-5, rtol=1e-4
+        )
 
 
 def test_refit_with_a_known_bank_encodes_no_text(toy_checkpoint, monkeypatch):

@@ -158,7 +158,10 @@ def test_fast_cpu_precisions_agree_with_fp32(reference, faces, precision):
 
 def test_pickle_and_caches_keep_backends_apart(faces, tmp_path):
     names = [Reference(family).name for family in ("open_clip-vit", "hf-clip")]
-    fitted = [ZeroShotEmotionClassifier(model=name, prompt_bank=ONE_TEMPLATE, cache_dir=tmp_path).fit() for name in names]
+    fitted = [
+        ZeroShotEmotionClassifier(model=name, prompt_bank=ONE_TEMPLATE, cache_dir=tmp_path).fit()
+        for name in names
+    ]
     embedding_cache.clear()
     first, second = (clf.embed(faces[:4]) for clf in fitted)
     assert first.shape[1] == 32 and second.shape[1] == 24  # two models, two embeddings
@@ -207,22 +210,33 @@ def test_siglip_sentences_are_padded_to_the_trained_length(family):
 def test_too_long_sentence_is_named(reference):
     sentence = "a photo of a " + "very " * 80 + "happy face"
     bank = PromptBank(["{}"], {"happy": [sentence], "sad": ["sad"]})
-    with pytest.raises(PromptBankError, match=r"longer than the model's (64|77)-token context, e.g. 'a photo of a very"):
-        ZeroShotEmotionClassifier(model=reference.name, prompt_bank=bank, decider=RankVoteDecider(top_k=2)).fit()
+    with pytest.raises(
+        PromptBankError, match=r"longer than the model's (64|77)-token context, e.g. 'a photo of a very"
+    ):
+        ZeroShotEmotionClassifier(
+            model=reference.name, prompt_bank=bank, decider=RankVoteDecider(top_k=2)
+        ).fit()
 
 
 @pytest.mark.parametrize(
     "name, message",
     [
-        ("hf_clip:google/siglip-base-patch16-224",
-         r"could not be loaded .*Without network access.*model='hf_clip:/path/to/DIR'"),
-        ("open_clip:ViT-B-32/laion2b_s34b_b79k",
-         r"could not be loaded .*no network.*'open_clip:ViT-B-32//path/to/weights.safetensors'"),
+        (
+            "hf_clip:google/siglip-base-patch16-224",
+            r"could not be loaded .*Without network access.*model='hf_clip:/path/to/DIR'",
+        ),
+        (
+            "open_clip:ViT-B-32/laion2b_s34b_b79k",
+            r"could not be loaded .*no network.*'open_clip:ViT-B-32//path/to/weights.safetensors'",
+        ),
         ("open_clip:hf-hub:timm/ViT-B-16-SigLIP", r"no network.*'open_clip:local-dir:/path/to/folder'"),
         ("open_clip:ViT-Q-99/laion", r"architecture 'ViT-Q-99', which open_clip does not know"),
         ("open_clip:ViT-B-32", r"names no weights. Use 'open_clip:ViT-B-32/TAG' .*laion2b_s34b_b79k"),
         ("open_clip:ViT-B-32/no_such_tag", r"tag 'no_such_tag', which open_clip does not have"),
-        ("open_clip:ViT-B-32//no/such/file.safetensors", r"weights file '/no/such/file.safetensors', which does not exist"),
+        (
+            "open_clip:ViT-B-32//no/such/file.safetensors",
+            r"weights file '/no/such/file.safetensors', which does not exist",
+        ),
         ("hf_clip:/no/such/folder", r"names the folder '/no/such/folder', which does not exist"),
     ],
 )
@@ -239,7 +253,9 @@ def test_folder_without_tokenizer_is_named(tmp_path):
     folder = toy_families.hf_clip_folder()
     model = transformers.AutoModel.from_pretrained(folder)
     model.save_pretrained(tmp_path / "model-only")
-    with pytest.raises(ModelLoadError, match="model-only' could not be loaded as a transformers model .*tokenizer"):
+    with pytest.raises(
+        ModelLoadError, match="model-only' could not be loaded as a transformers model .*tokenizer"
+    ):
         load_model(f"hf_clip:{tmp_path / 'model-only'}")
 
 
@@ -247,5 +263,7 @@ def test_unreadable_weights_file_is_named(tmp_path):
     toy_families.open_clip_models()  # registers the toy configs
     broken = tmp_path / "broken.safetensors"
     broken.write_bytes(b"not a weights file")
-    with pytest.raises(ModelLoadError, match="broken.safetensors' could not be loaded into open_clip's ClipFerToy-ViT"):
+    with pytest.raises(
+        ModelLoadError, match="broken.safetensors' could not be loaded into open_clip's ClipFerToy-ViT"
+    ):
         load_model(f"open_clip:ClipFerToy-ViT/{broken}")

@@ -13,19 +13,27 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 from PIL import Image
+from real_inputs import kind, upright_to_stored
 
 from clip_fer import PromptBank
 from clip_fer.backends._images import check_image_sequence, to_rgb_image
 from clip_fer.exceptions import ImageInputError, PromptBankError
-from real_inputs import kind, upright_to_stored
 
 EXAMPLES = Counter()
 
 text = st.text(max_size=12)
 templates = st.one_of(
-    st.lists(st.one_of(text, st.builds(lambda a, b: f"{a}{{}}{b}", text, text),
-                       st.builds(lambda a, b: f"{a}____{b}", text, text)), max_size=4),
-    text, st.none(), st.integers(),
+    st.lists(
+        st.one_of(
+            text,
+            st.builds(lambda a, b: f"{a}{{}}{b}", text, text),
+            st.builds(lambda a, b: f"{a}____{b}", text, text),
+        ),
+        max_size=4,
+    ),
+    text,
+    st.none(),
+    st.integers(),
 )
 words = st.one_of(st.lists(st.one_of(text, st.integers(), st.none()), max_size=4), text, st.none())
 synonyms = st.one_of(
@@ -34,7 +42,9 @@ synonyms = st.one_of(
 # Well-formed shapes with arbitrary text, so that valid banks are drawn often too.
 placeholder_templates = st.lists(st.builds(lambda a, b: f"{a} {{}} {b}", text, text), min_size=1, max_size=3)
 letters = st.text(st.characters(categories=["L"]), min_size=1, max_size=8)  # any script
-word_lists = st.dictionaries(letters, st.lists(letters, min_size=1, max_size=3, unique=True), min_size=1, max_size=4)
+word_lists = st.dictionaries(
+    letters, st.lists(letters, min_size=1, max_size=3, unique=True), min_size=1, max_size=4
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -56,7 +66,9 @@ def test_prompt_bank_is_valid_or_a_prompt_bank_error(args):
         assert bank.words_[bank.sentence_word_[s]] in sentence
 
 
-dtypes = st.sampled_from([np.uint8, np.uint16, np.int32, np.int64, np.float16, np.float32, np.float64, np.bool_, np.complex64])
+dtypes = st.sampled_from(
+    [np.uint8, np.uint16, np.int32, np.int64, np.float16, np.float32, np.float64, np.bool_, np.complex64]
+)
 image_arrays = st.one_of(
     arrays(dtypes, array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=6)),
     arrays(np.float32, st.tuples(st.integers(1, 8), st.integers(1, 8)), elements=st.floats(0, 1, width=32)),
@@ -82,8 +94,15 @@ def test_any_array_is_an_rgb_image_or_an_image_error(array, as_tensor):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.one_of(text, st.none(), st.integers(), st.lists(st.none(), max_size=3),
-                 arrays(np.uint8, array_shapes(min_dims=0, max_dims=5, max_side=3))))
+@given(
+    st.one_of(
+        text,
+        st.none(),
+        st.integers(),
+        st.lists(st.none(), max_size=3),
+        arrays(np.uint8, array_shapes(min_dims=0, max_dims=5, max_side=3)),
+    )
+)
 def test_any_collection_is_a_sequence_or_an_image_error(X):
     EXAMPLES["collections"] += 1
     try:
@@ -95,11 +114,35 @@ def test_any_collection_is_a_sequence_or_an_image_error(X):
 
 # Issue 10: PIL modes, EXIF tags, cache files and array shapes -----------------------------
 
-MODES = ["1", "L", "P", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "HSV", "I", "F", "LA", "La", "PA",
-         "RGBa", "RGBX", "I;16", "I;16L", "I;16B", "I;16N"]
+MODES = [
+    "1",
+    "L",
+    "P",
+    "RGB",
+    "RGBA",
+    "CMYK",
+    "YCbCr",
+    "LAB",
+    "HSV",
+    "I",
+    "F",
+    "LA",
+    "La",
+    "PA",
+    "RGBa",
+    "RGBX",
+    "I;16",
+    "I;16L",
+    "I;16B",
+    "I;16N",
+]
 
 
-@kind(7, "hypothesis: random pixels in every PIL mode (20 modes), random sizes", "an RGB image or ImageInputError, never another exception")
+@kind(
+    7,
+    "hypothesis: random pixels in every PIL mode (20 modes), random sizes",
+    "an RGB image or ImageInputError, never another exception",
+)
 @settings(max_examples=200, deadline=None)
 @given(st.sampled_from(MODES), st.integers(1, 12), st.integers(1, 12), st.binary(min_size=0, max_size=2000))
 def test_any_pil_mode_is_an_rgb_image_or_an_image_error(mode, width, height, noise):
@@ -117,7 +160,11 @@ def test_any_pil_mode_is_an_rgb_image_or_an_image_error(mode, width, height, noi
     assert rgb.mode == "RGB" and rgb.size == (width, height)
 
 
-@kind(1, "hypothesis: random images saved as PNG with EXIF Orientation 0..12 (any value, valid or not)", "the upright pixels (1..8) or the stored ones (other values)")
+@kind(
+    1,
+    "hypothesis: random images saved as PNG with EXIF Orientation 0..12 (any value, valid or not)",
+    "the upright pixels (1..8) or the stored ones (other values)",
+)
 @settings(max_examples=120, deadline=None)
 @given(st.integers(0, 12), arrays(np.uint8, st.tuples(st.integers(1, 9), st.integers(1, 9))))
 def test_any_exif_orientation_reads_as_a_viewer_shows(orientation, upright):
@@ -134,7 +181,11 @@ def test_any_exif_orientation_reads_as_a_viewer_shows(orientation, upright):
     np.testing.assert_array_equal(rgb[..., 0], upright)
 
 
-@kind(3, "hypothesis: a valid cache entry with random byte flips, truncations and appended bytes", "the original embedding or None (discarded), never anything else")
+@kind(
+    3,
+    "hypothesis: a valid cache entry with random byte flips, truncations and appended bytes",
+    "the original embedding or None (discarded), never anything else",
+)
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 255)), max_size=3),
@@ -161,7 +212,11 @@ def test_any_damaged_cache_entry_is_exact_or_discarded(flips, cut, tail):
     assert data == original  # any change at all is caught
 
 
-@kind(5, "hypothesis: arrays and tensors of 0-5 dimensions and any sides as X", "refused, or a stack whose items are never a single image's rows")
+@kind(
+    5,
+    "hypothesis: arrays and tensors of 0-5 dimensions and any sides as X",
+    "refused, or a stack whose items are never a single image's rows",
+)
 @settings(max_examples=200, deadline=None)
 @given(array_shapes(min_dims=0, max_dims=5, min_side=0, max_side=6), st.booleans())
 def test_any_array_shape_as_x_is_a_stack_or_refused(shape, as_tensor):

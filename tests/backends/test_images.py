@@ -20,14 +20,14 @@ def test_one_face_in_every_accepted_form_is_the_same_rgb_image(gray, tmp_path):
     png = tmp_path / "face.png"
     Image.fromarray(gray).save(png)
     forms = [
-        gray,                                        # FER2013: 48x48 uint8
-        np.stack([gray] * 3, axis=-1),               # HxWx3 uint8
-        gray[..., None],                             # HxWx1
-        gray / 255.0,                                # float in [0, 1]
-        Image.fromarray(gray),                       # PIL "L"
-        Image.fromarray(gray).convert("RGBA"),       # PIL with alpha
+        gray,  # FER2013: 48x48 uint8
+        np.stack([gray] * 3, axis=-1),  # HxWx3 uint8
+        gray[..., None],  # HxWx1
+        gray / 255.0,  # float in [0, 1]
+        Image.fromarray(gray),  # PIL "L"
+        Image.fromarray(gray).convert("RGBA"),  # PIL with alpha
         torch.from_numpy(gray / 255.0)[None].repeat(3, 1, 1),  # (C, H, W) float tensor
-        torch.from_numpy(gray),                      # (H, W) uint8 tensor
+        torch.from_numpy(gray),  # (H, W) uint8 tensor
         str(png),
         png,
     ]

@@ -6,12 +6,11 @@ import urllib.error
 import numpy as np
 import pytest
 import torch
+from conftest import build_toy_clip
 
 from clip_fer import ZeroShotEmotionClassifier, load_model
 from clip_fer.backends._loading import import_clip
 from clip_fer.exceptions import InvalidParameterError, ModelLoadError
-
-from conftest import build_toy_clip
 
 
 def test_state_dict_checkpoint_loads_offline(toy_checkpoint, face_arrays):
@@ -65,7 +64,9 @@ def test_pickle_holds_text_features_not_weights(toy_checkpoint, face_arrays):
 
 
 def test_unknown_name_says_what_is_accepted():
-    with pytest.raises(ModelLoadError, match="neither a CLIP model name .*ViT-B/32.* nor an existing checkpoint"):
+    with pytest.raises(
+        ModelLoadError, match="neither a CLIP model name .*ViT-B/32.* nor an existing checkpoint"
+    ):
         ZeroShotEmotionClassifier(model="ViT-Q/99").fit()
 
 
@@ -88,7 +89,9 @@ def test_corrupt_checkpoint_is_named(tmp_path):
 
 
 def test_model_must_be_name_or_path():
-    with pytest.raises(InvalidParameterError, match="must be a CLIP model name or a checkpoint path. Got int"):
+    with pytest.raises(
+        InvalidParameterError, match="must be a CLIP model name or a checkpoint path. Got int"
+    ):
         ZeroShotEmotionClassifier(model=3).fit()
 
 
@@ -98,7 +101,9 @@ def test_cpu_only_machine_rejects_cuda_and_fp16(toy_checkpoint):
         ZeroShotEmotionClassifier(model=toy_checkpoint, device="cuda").fit()
     with pytest.raises(InvalidParameterError, match="fp16 needs CUDA"):
         ZeroShotEmotionClassifier(model=toy_checkpoint, precision="fp16").fit()
-    with pytest.raises(InvalidParameterError, match="'precision' parameter of ZeroShotEmotionClassifier must be one of"):
+    with pytest.raises(
+        InvalidParameterError, match="'precision' parameter of ZeroShotEmotionClassifier must be one of"
+    ):
         ZeroShotEmotionClassifier(model=toy_checkpoint, precision="int4").fit()
     with pytest.raises(InvalidParameterError, match="must be 'auto' or a torch device"):
         ZeroShotEmotionClassifier(model=toy_checkpoint, device="gpu please").fit()

@@ -8,10 +8,10 @@ import warnings
 import numpy as np
 import pytest
 from PIL import Image
+from real_inputs import kind
 
 from clip_fer import ZeroShotEmotionClassifier, embedding_cache
 from clip_fer.exceptions import CacheWriteWarning, InvalidParameterError
-from real_inputs import kind
 
 
 @pytest.fixture
@@ -40,6 +40,7 @@ def _bmp(face, path):
 
 # 2. A file replaced behind the cache ---------------------------------------------------
 
+
 def _cp_p(source, target):
     shutil.copy2(source, target)  # cp -p: content, then the source's times
 
@@ -60,7 +61,11 @@ def _tar_like(source, target):
     os.utime(target, ns=(old.st_atime_ns, old.st_mtime_ns))
 
 
-@kind(2, "a photo replaced by another of the same size and mtime (cp -p, rsync -t, tar-style restore)", "the new photo's embedding, in memory and from cache_dir")
+@kind(
+    2,
+    "a photo replaced by another of the same size and mtime (cp -p, rsync -t, tar-style restore)",
+    "the new photo's embedding, in memory and from cache_dir",
+)
 @pytest.mark.parametrize("replace", [_cp_p, _rsync_t, _tar_like], ids=["cp -p", "rsync -t", "tar"])
 @pytest.mark.parametrize("where", ["memory", "cache_dir"])
 def test_replaced_file_gets_its_own_embedding(toy_checkpoint, fresh, face_arrays, tmp_path, replace, where):
@@ -82,7 +87,11 @@ def test_replaced_file_gets_its_own_embedding(toy_checkpoint, fresh, face_arrays
     assert not np.allclose(after, before)
 
 
-@kind(2, "two P-mode images with equal pixels and different palettes", "two embeddings (the palette is part of the key)")
+@kind(
+    2,
+    "two P-mode images with equal pixels and different palettes",
+    "two embeddings (the palette is part of the key)",
+)
 def test_palette_is_part_of_the_key(toy_checkpoint, fresh, face_arrays):
     a = Image.fromarray(face_arrays[0]).convert("P")
     b = a.copy()
@@ -94,6 +103,7 @@ def test_palette_is_part_of_the_key(toy_checkpoint, fresh, face_arrays):
 
 
 # 3. Damaged cache files -------------------------------------------------------------------
+
 
 def _entries(cache_dir):
     return sorted(p for p in cache_dir.rglob("*") if p.parent.parent.parent == cache_dir)
@@ -109,6 +119,7 @@ def _npy(value):
     def write(path):
         with open(path, "wb") as file:
             np.save(file, value(np.zeros(32, np.float32)))
+
     return write
 
 
@@ -129,10 +140,16 @@ DAMAGES = {
 }
 
 
-@kind(3, "cache_dir entries damaged: " + ", ".join(DAMAGES), "discarded and encoded again: results equal an uncached run, no error")
+@kind(
+    3,
+    "cache_dir entries damaged: " + ", ".join(DAMAGES),
+    "discarded and encoded again: results equal an uncached run, no error",
+)
 @pytest.mark.parametrize("damage", list(DAMAGES))
 @pytest.mark.parametrize("on_error", ["raise", "skip"])
-def test_damaged_entries_are_encoded_again(toy_checkpoint, fresh, face_arrays, tmp_path, monkeypatch, damage, on_error):
+def test_damaged_entries_are_encoded_again(
+    toy_checkpoint, fresh, face_arrays, tmp_path, monkeypatch, damage, on_error
+):
     cache_dir = tmp_path / "emb"
     clf = ZeroShotEmotionClassifier(model=toy_checkpoint, cache_dir=cache_dir, on_error=on_error).fit()
     clf.embed(face_arrays[:4])
@@ -152,8 +169,16 @@ def test_damaged_entries_are_encoded_again(toy_checkpoint, fresh, face_arrays, t
     assert all(label is not None for label in labels)
 
 
-@kind(3, "entries with a valid checksum but another width, NaN, or norm 5", "discarded by the shape, finite and norm checks")
-@pytest.mark.parametrize("value", [np.ones(16) / 4, np.full(32, np.nan), np.full(32, 5 / np.sqrt(32))], ids=["width 16", "NaN", "norm 5"])
+@kind(
+    3,
+    "entries with a valid checksum but another width, NaN, or norm 5",
+    "discarded by the shape, finite and norm checks",
+)
+@pytest.mark.parametrize(
+    "value",
+    [np.ones(16) / 4, np.full(32, np.nan), np.full(32, 5 / np.sqrt(32))],
+    ids=["width 16", "NaN", "norm 5"],
+)
 def test_checksummed_but_wrong_entries_are_discarded(toy_checkpoint, fresh, face_arrays, tmp_path, value):
     from clip_fer.backends._cache import _encode
 
@@ -170,11 +195,15 @@ def test_checksummed_but_wrong_entries_are_discarded(toy_checkpoint, fresh, face
 
 # 4. A cache_dir that cannot be used --------------------------------------------------------
 
+
 @kind(4, "cache_dir=123, b'emb', '', a path to a file", "InvalidParameterError at fit, naming the parameter")
 @pytest.mark.parametrize(
     "value, match",
     [
-        (123, r"The 'cache_dir' parameter of ZeroShotEmotionClassifier must be None or a folder path \(str or path-like\). Got 123 instead"),
+        (
+            123,
+            r"The 'cache_dir' parameter of ZeroShotEmotionClassifier must be None or a folder path \(str or path-like\). Got 123 instead",
+        ),
         (b"emb", r"must be None or a folder path .*Got b'emb' instead"),
         ("", r"must be None or a non-empty folder path. Got '' instead"),
         ("FILE", r"must be a folder. Got '.*notes.txt', which is a file, instead"),
@@ -202,12 +231,20 @@ def _disk_full(tmp_path, monkeypatch):
     return tmp_path / "emb"
 
 
-@kind(4, "a cache_dir under a file, a full disk (write raises ENOSPC)", "one CacheWriteWarning; results equal an uncached run, under raise and skip")
+@kind(
+    4,
+    "a cache_dir under a file, a full disk (write raises ENOSPC)",
+    "one CacheWriteWarning; results equal an uncached run, under raise and skip",
+)
 @pytest.mark.parametrize("make", ["under a file", "disk full"])
 @pytest.mark.parametrize("on_error", ["raise", "skip"])
-def test_unwritable_cache_dir_is_one_warning(toy_checkpoint, fresh, face_arrays, tmp_path, monkeypatch, make, on_error):
+def test_unwritable_cache_dir_is_one_warning(
+    toy_checkpoint, fresh, face_arrays, tmp_path, monkeypatch, make, on_error
+):
     cache_dir = _below_a_file(tmp_path) if make == "under a file" else _disk_full(tmp_path, monkeypatch)
-    clf = ZeroShotEmotionClassifier(model=toy_checkpoint, cache_dir=cache_dir, on_error=on_error, batch_size=4).fit()
+    clf = ZeroShotEmotionClassifier(
+        model=toy_checkpoint, cache_dir=cache_dir, on_error=on_error, batch_size=4
+    ).fit()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         got = clf.embed(face_arrays)

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from real_inputs import asymmetric_face, kind, pillow_upright, save_with_orientation
 
 from clip_fer import ZeroShotEmotionClassifier
 from clip_fer.backends._images import check_image_sequence, to_rgb_image
 from clip_fer.exceptions import ImageInputError, MultiFrameWarning, SkippedImagesWarning
-from real_inputs import asymmetric_face, kind, pillow_upright, save_with_orientation
 
 
 @pytest.fixture
@@ -42,7 +42,12 @@ def assert_item_fails_alone(clf, good, bad, match):
 
 # 1. EXIF orientation ----------------------------------------------------------------
 
-@kind(1, "PNG and JPEG faces stored with EXIF Orientation 2..8", "read upright: embedding equal to the upright copy's")
+
+@kind(
+    1,
+    "PNG and JPEG faces stored with EXIF Orientation 2..8",
+    "read upright: embedding equal to the upright copy's",
+)
 @pytest.mark.parametrize("orientation", range(2, 9))
 def test_exif_rotated_file_reads_upright(clf, tmp_path, orientation):
     face = asymmetric_face(orientation)
@@ -67,7 +72,12 @@ def test_exif_rotated_pil_image_reads_upright(clf, tmp_path):
 
 # 5. A single image array -------------------------------------------------------------
 
-@kind(5, "one (48, 48, 3) array, one (3, 48, 48) tensor, one (48, 48) array as X", "refused: 'wrap it in a list'")
+
+@kind(
+    5,
+    "one (48, 48, 3) array, one (3, 48, 48) tensor, one (48, 48) array as X",
+    "refused: 'wrap it in a list'",
+)
 @pytest.mark.parametrize(
     "make",
     [
@@ -85,7 +95,11 @@ def test_single_image_array_is_not_read_as_a_batch(clf, make):
         clf.predict(make(asymmetric_face()))
 
 
-@kind(5, "4-D stacks (N, H, W, C) arrays, (N, C, H, W) tensors, (5, H, W) arrays", "one prediction per image, equal to a list")
+@kind(
+    5,
+    "4-D stacks (N, H, W, C) arrays, (N, C, H, W) tensors, (5, H, W) arrays",
+    "one prediction per image, equal to a list",
+)
 def test_stacks_are_still_stacks(clf, face_arrays):
     faces = np.stack(face_arrays[:5])
     expected = clf.predict_proba(list(faces))
@@ -96,25 +110,37 @@ def test_stacks_are_still_stacks(clf, face_arrays):
 
 # 6. Extreme shapes ------------------------------------------------------------------
 
-@kind(6, "20000x1, 1x20000 and 60000x1 PNG files in a batch", "refused (aspect ratio over 100:1) before any resize; skip: the rest identical")
+
+@kind(
+    6,
+    "20000x1, 1x20000 and 60000x1 PNG files in a batch",
+    "refused (aspect ratio over 100:1) before any resize; skip: the rest identical",
+)
 @pytest.mark.parametrize("size", [(20000, 1), (1, 20000), (60000, 1)])
 def test_extreme_aspect_ratio_file_is_refused_per_item(clf, tmp_path, face_arrays, size):
     path = tmp_path / "line.png"
     Image.new("L", size, 128).save(path)
-    assert_item_fails_alone(clf, face_arrays[:3], str(path), r"file '.*line.png' is \d+x\d+ pixels, an aspect ratio over 100:1")
+    assert_item_fails_alone(
+        clf, face_arrays[:3], str(path), r"file '.*line.png' is \d+x\d+ pixels, an aspect ratio over 100:1"
+    )
 
 
 @kind(6, "a (20000, 1) uint8 array", "refused per item like the file")
 def test_extreme_aspect_ratio_array_is_refused_per_item(clf, face_arrays):
-    assert_item_fails_alone(clf, face_arrays[:3], np.zeros((20000, 1), np.uint8), r"array of shape \(20000, 1\) is 1x20000 pixels")
+    assert_item_fails_alone(
+        clf, face_arrays[:3], np.zeros((20000, 1), np.uint8), r"array of shape \(20000, 1\) is 1x20000 pixels"
+    )
 
 
 @kind(6, "100:1 and 1:100 images (the limit)", "predicted")
 def test_aspect_ratio_at_the_limit_is_read(clf):
-    assert clf.predict([np.zeros((2, 200), np.uint8), np.zeros((300, 3), np.uint8)]).tolist()[0] in clf.classes_
+    assert (
+        clf.predict([np.zeros((2, 200), np.uint8), np.zeros((300, 3), np.uint8)]).tolist()[0] in clf.classes_
+    )
 
 
 # 7. Items that escaped on_error="skip" --------------------------------------------------
+
 
 def _closed_image(tmp_path):
     Image.fromarray(asymmetric_face()).save(tmp_path / "closed.png")
@@ -123,7 +149,11 @@ def _closed_image(tmp_path):
     return image
 
 
-@kind(7, "a 300-character file name, a closed PIL image, a folder, a complex tensor", "that item's ImageInputError; skip: the rest identical")
+@kind(
+    7,
+    "a 300-character file name, a closed PIL image, a folder, a complex tensor",
+    "that item's ImageInputError; skip: the rest identical",
+)
 @pytest.mark.parametrize(
     "make, match",
     [
@@ -145,7 +175,11 @@ def test_low_precision_tensors_are_read(clf, dtype):
     np.testing.assert_array_equal(clf.embed([tensor]), clf.embed([tensor.float()]))
 
 
-@kind(7, "PIL modes La, LA, PA, RGBa, RGBX, HSV, LAB, YCbCr, CMYK, 1, P with transparency", "predicted as Pillow's own RGB conversion")
+@kind(
+    7,
+    "PIL modes La, LA, PA, RGBa, RGBX, HSV, LAB, YCbCr, CMYK, 1, P with transparency",
+    "predicted as Pillow's own RGB conversion",
+)
 @pytest.mark.parametrize("mode", ["La", "LA", "PA", "RGBa", "RGBX", "HSV", "LAB", "YCbCr", "CMYK", "1", "P"])
 def test_every_pil_mode_is_read(clf, face_arrays, mode):
     rgb = Image.fromarray(np.stack([face_arrays[0], face_arrays[1], face_arrays[2]], axis=-1))
@@ -160,6 +194,7 @@ def test_every_pil_mode_is_read(clf, face_arrays, mode):
 
 # 8. PIL modes F, I and I;16 ---------------------------------------------------------------
 
+
 @kind(8, "mode F images with values in [0, 1]", "scaled by 255: equal to the uint8 image")
 def test_mode_f_in_unit_range_is_scaled(clf):
     face = asymmetric_face()
@@ -169,13 +204,24 @@ def test_mode_f_in_unit_range_is_scaled(clf):
 
 
 @kind(8, "mode F images with values in [0, 255] or NaN", "refused: 'float images must be in [0, 1]'")
-@pytest.mark.parametrize("values", [lambda f: f.astype(np.float32), lambda f: np.where(f > 100, np.nan, 0.5).astype(np.float32)])
+@pytest.mark.parametrize(
+    "values", [lambda f: f.astype(np.float32), lambda f: np.where(f > 100, np.nan, 0.5).astype(np.float32)]
+)
 def test_mode_f_outside_unit_range_is_refused(clf, face_arrays, values):
     image = Image.fromarray(values(asymmetric_face()), mode="F")
-    assert_item_fails_alone(clf, face_arrays[:2], image, r"mode F \(float\) image has values in .*float images must be in \[0, 1\]")
+    assert_item_fails_alone(
+        clf,
+        face_arrays[:2],
+        image,
+        r"mode F \(float\) image has values in .*float images must be in \[0, 1\]",
+    )
 
 
-@kind(8, "mode I with 8-bit values (a dark one too), mode I with 16-bit values, I;16 and a 16-bit TIFF", "8-bit as is (no contrast stretch), 16-bit divided by 65535 (equal to the float image)")
+@kind(
+    8,
+    "mode I with 8-bit values (a dark one too), mode I with 16-bit values, I;16 and a 16-bit TIFF",
+    "8-bit as is (no contrast stretch), 16-bit divided by 65535 (equal to the float image)",
+)
 def test_integer_modes_have_documented_scales(clf, tmp_path):
     face = asymmetric_face()
     for pixels in (face, face // 3):  # a dark image stays dark
@@ -198,7 +244,12 @@ def test_mode_i_out_of_range_is_refused(clf, face_arrays):
 
 # 11. Smaller ones ----------------------------------------------------------------------
 
-@kind(11, "a set of paths, a dict, a DataFrame of paths", "refused: a set has no order, a DataFrame iterates its column names")
+
+@kind(
+    11,
+    "a set of paths, a dict, a DataFrame of paths",
+    "refused: a set has no order, a DataFrame iterates its column names",
+)
 def test_unordered_and_tabular_collections_are_refused(clf, tmp_path, face_arrays):
     import pandas as pd
 
@@ -223,13 +274,19 @@ def test_empty_stack_is_refused(clf, X):
         clf.predict(X)
 
 
-@kind(11, "an animated GIF (3 frames) and a 2-page TIFF", "first frame used, with a MultiFrameWarning naming the file")
+@kind(
+    11,
+    "an animated GIF (3 frames) and a 2-page TIFF",
+    "first frame used, with a MultiFrameWarning naming the file",
+)
 @pytest.mark.parametrize("suffix", [".gif", ".tif"])
 def test_multi_frame_files_say_so(clf, tmp_path, face_arrays, suffix):
     frames = [Image.fromarray(face_arrays[i]) for i in range(3 if suffix == ".gif" else 2)]
     path = tmp_path / f"animated{suffix}"
     frames[0].save(path, save_all=True, append_images=frames[1:])
-    with pytest.warns(MultiFrameWarning, match=f"animated{suffix}' has {len(frames)} frames; only the first is used"):
+    with pytest.warns(
+        MultiFrameWarning, match=f"animated{suffix}' has {len(frames)} frames; only the first is used"
+    ):
         embedding = clf.embed([str(path)])
     Image.fromarray(face_arrays[0]).save(tmp_path / "first.png")
     np.testing.assert_allclose(embedding, clf.embed([str(tmp_path / "first.png")]), atol=1e-6)

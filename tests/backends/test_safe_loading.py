@@ -35,7 +35,9 @@ def test_report_pt_with_code_is_refused_and_not_run(tmp_path):
     path = tmp_path / "3 templates 3 labels 1.pt"
     with open(path, "wb") as f:
         pickle.dump({"emotions": _Payload(marker)}, f, protocol=2)
-    with pytest.raises(PromptBankError, match=r"could not be read as a plain dictionary with torch.load\(weights_only=True\)"):
+    with pytest.raises(
+        PromptBankError, match=r"could not be read as a plain dictionary with torch.load\(weights_only=True\)"
+    ):
         load_prompt_bank(path)
     assert not marker.exists()
 
@@ -43,7 +45,10 @@ def test_report_pt_with_code_is_refused_and_not_run(tmp_path):
 @pytest.mark.parametrize(
     "content, message",
     [
-        ({"templates": ["a {} face"], "synonyms": {"happy": ["glad"]}, "code": "rm -rf"}, r"unknown keys \['code'\]"),
+        (
+            {"templates": ["a {} face"], "synonyms": {"happy": ["glad"]}, "code": "rm -rf"},
+            r"unknown keys \['code'\]",
+        ),
         ({"templates": "a {} face", "synonyms": {"happy": ["glad"]}}, "'templates' must be a list of str"),
         ({"templates": ["a {} face"], "synonyms": {"happy": "glad"}}, "must be a list of words"),
         ({"templates": ["a {} face"], "synonyms": {"happy": [1]}}, "every word must be a non-empty str"),

@@ -20,7 +20,10 @@ from clip_fer.exceptions import InvalidParameterError
         ("/models/ViT-B-32.pt", ("openai", "/models/ViT-B-32.pt")),
         ("C:/models/x.pt", ("openai", "C:/models/x.pt")),
         ("open_clip:ViT-L-14/laion2b_s32b_b82k", ("open_clip", "ViT-L-14/laion2b_s32b_b82k")),
-        ("open_clip:ViT-B-32//models/vitb32.safetensors", ("open_clip", "ViT-B-32//models/vitb32.safetensors")),
+        (
+            "open_clip:ViT-B-32//models/vitb32.safetensors",
+            ("open_clip", "ViT-B-32//models/vitb32.safetensors"),
+        ),
         ("open_clip:hf-hub:timm/ViT-B-16-SigLIP", ("open_clip", "hf-hub:timm/ViT-B-16-SigLIP")),
         ("hf_clip:google/siglip-base-patch16-224", ("hf_clip", "google/siglip-base-patch16-224")),
     ],
@@ -39,11 +42,16 @@ def test_logit_scale_model_is_the_checkpoints_learned_scale(toy_checkpoint, face
     clf = ZeroShotEmotionClassifier(model=toy_checkpoint, decider=MeanProbaDecider()).fit()
     learned = build_toy_clip().logit_scale.exp().item()  # 1/0.07, CLIP's initial value
     assert clf.logit_scale == "model" and clf.logit_scale_ == pytest.approx(learned) and clf.logit_bias_ == 0
-    fixed = ZeroShotEmotionClassifier(model=toy_checkpoint, decider=MeanProbaDecider(), logit_scale=learned).fit()
+    fixed = ZeroShotEmotionClassifier(
+        model=toy_checkpoint, decider=MeanProbaDecider(), logit_scale=learned
+    ).fit()
     np.testing.assert_allclose(clf.predict_proba(face_arrays), fixed.predict_proba(face_arrays), rtol=1e-6)
     hundred = ZeroShotEmotionClassifier(model=toy_checkpoint, logit_scale=100.0).fit()
     assert (hundred.logit_scale_, hundred.logit_bias_) == (100.0, 0.0)
-    with pytest.raises(InvalidParameterError, match="'logit_scale' parameter of ZeroShotEmotionClassifier must be a finite float > 0. Got 'learned' instead; 'model' .* is also accepted"):
+    with pytest.raises(
+        InvalidParameterError,
+        match="'logit_scale' parameter of ZeroShotEmotionClassifier must be a finite float > 0. Got 'learned' instead; 'model' .* is also accepted",
+    ):
         ZeroShotEmotionClassifier(model=toy_checkpoint, logit_scale="learned").fit()
 
 
@@ -59,7 +67,9 @@ class _FullContextOnly(torch.nn.Module):
         if self.error is not None:
             raise self.error
         if tokens.shape[1] != 77:
-            raise RuntimeError(f"The size of tensor a ({tokens.shape[1]}) must match the size of tensor b (77)")
+            raise RuntimeError(
+                f"The size of tensor a ({tokens.shape[1]}) must match the size of tensor b (77)"
+            )
         return self.clip_model.encode_text(tokens)
 
 
@@ -77,7 +87,9 @@ def test_short_context_is_used_only_where_the_model_takes_it():
     assert full_only.lengths[-1] == 77
 
 
-@pytest.mark.parametrize("error", [torch.OutOfMemoryError("CUDA out of memory"), RuntimeError("expected scalar type Half")])
+@pytest.mark.parametrize(
+    "error", [torch.OutOfMemoryError("CUDA out of memory"), RuntimeError("expected scalar type Half")]
+)
 def test_other_runtime_errors_are_not_swallowed(error):
     # The text encoder used to retry on any RuntimeError, CUDA OOM included.
     with pytest.raises(type(error), match=str(error)):

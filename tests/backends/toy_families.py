@@ -41,21 +41,52 @@ OPEN_CLIP_CONFIGS = {
         "init_logit_scale": 2.302585,
         "vision_cfg": {"image_size": 32, "layers": 1, "width": WIDTH, "head_width": 32, "patch_size": 16},
         "text_cfg": {
-            "context_length": 64, "vocab_size": 49408, "width": WIDTH, "heads": 2, "layers": 1,
-            "no_causal_mask": True, "pool_type": "last",
+            "context_length": 64,
+            "vocab_size": 49408,
+            "width": WIDTH,
+            "heads": 2,
+            "layers": 1,
+            "no_causal_mask": True,
+            "pool_type": "last",
         },
     },
 }
 
 # Sentences the SentencePiece tokenizer is trained on: the default banks' words.
 SENTENCES = [
-    "a photo of a {} looking face.", "this is {} person", "person with {} look",
-    "a photo of a face showing the emotion: {}.", "a face that looks {}",
+    "a photo of a {} looking face.",
+    "this is {} person",
+    "person with {} look",
+    "a photo of a face showing the emotion: {}.",
+    "a face that looks {}",
 ]
 WORDS = [
-    "angry", "annoyed", "furious", "frown", "disgusted", "dislike", "disgust", "scared", "nervous",
-    "fearful", "fear", "glad", "happy", "thrilled", "blank", "neutral", "miserable", "sad",
-    "pitiful", "shocked", "surprised", "astonished", "surprise", "cheerful", "gloomy", "face",
+    "angry",
+    "annoyed",
+    "furious",
+    "frown",
+    "disgusted",
+    "dislike",
+    "disgust",
+    "scared",
+    "nervous",
+    "fearful",
+    "fear",
+    "glad",
+    "happy",
+    "thrilled",
+    "blank",
+    "neutral",
+    "miserable",
+    "sad",
+    "pitiful",
+    "shocked",
+    "surprised",
+    "astonished",
+    "surprise",
+    "cheerful",
+    "gloomy",
+    "face",
 ]
 
 
@@ -108,20 +139,35 @@ def hf_clip_folder():
     tokenizer_files.mkdir()
     clip_bpe_tokenizer_files(tokenizer_files)
     tokenizer = CLIPTokenizer(
-        vocab=str(tokenizer_files / "vocab.json"), merges=str(tokenizer_files / "merges.txt"),
+        vocab=str(tokenizer_files / "vocab.json"),
+        merges=str(tokenizer_files / "merges.txt"),
         pad_token="<|endoftext|>",
     )
     config = CLIPConfig(
-        text_config=dict(vocab_size=49408, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                         num_attention_heads=2, max_position_embeddings=77),
-        vision_config=dict(image_size=32, patch_size=16, hidden_size=32, intermediate_size=64,
-                           num_hidden_layers=1, num_attention_heads=2),
+        text_config=dict(
+            vocab_size=49408,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            max_position_embeddings=77,
+        ),
+        vision_config=dict(
+            image_size=32,
+            patch_size=16,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+        ),
         projection_dim=24,
     )
     torch.manual_seed(3)
     CLIPModel(config).eval().save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
+    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(
+        folder
+    )
     return str(folder)
 
 
@@ -142,18 +188,37 @@ def hf_siglip_folder():
     corpus = [template.format(word) for template in SENTENCES for word in WORDS]
     model_bytes = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(corpus * 4), model_writer=model_bytes, vocab_size=120,
-        model_type="unigram", hard_vocab_limit=False, unk_id=2, eos_id=1, pad_id=0, bos_id=-1,
+        sentence_iterator=iter(corpus * 4),
+        model_writer=model_bytes,
+        vocab_size=120,
+        model_type="unigram",
+        hard_vocab_limit=False,
+        unk_id=2,
+        eos_id=1,
+        pad_id=0,
+        bos_id=-1,
         minloglevel=2,
     )
     sp_path = _ROOT / "siglip-spiece.model"
     sp_path.write_bytes(model_bytes.getvalue())
     tokenizer = SiglipTokenizer(vocab_file=str(sp_path), model_max_length=64)
     config = SiglipConfig(
-        text_config=dict(vocab_size=tokenizer.vocab_size, hidden_size=32, intermediate_size=64,
-                         num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=64),
-        vision_config=dict(image_size=32, patch_size=16, hidden_size=32, intermediate_size=64,
-                           num_hidden_layers=1, num_attention_heads=2),
+        text_config=dict(
+            vocab_size=tokenizer.vocab_size,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            max_position_embeddings=64,
+        ),
+        vision_config=dict(
+            image_size=32,
+            patch_size=16,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+        ),
     )
     torch.manual_seed(4)
     model = SiglipModel(config).eval()
@@ -186,10 +251,22 @@ def hf_siglip2_folder():
         vocab.setdefault(char, len(vocab))
     tokenizer = Siglip2Tokenizer(vocab=vocab, merges=[])
     config = Siglip2Config(
-        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64,
-                         num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=64),
-        vision_config=dict(num_patches=16, patch_size=8, hidden_size=32, intermediate_size=64,
-                           num_hidden_layers=1, num_attention_heads=2),
+        text_config=dict(
+            vocab_size=len(vocab),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            max_position_embeddings=64,
+        ),
+        vision_config=dict(
+            num_patches=16,
+            patch_size=8,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+        ),
     )
     torch.manual_seed(5)
     model = Siglip2Model(config).eval()

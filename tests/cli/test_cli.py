@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -25,7 +24,10 @@ def image_folder(tmp_path, face_arrays):
 
 
 def test_json_output_matches_the_estimator(toy_checkpoint, image_folder, capsys):
-    assert main(["predict", str(image_folder), "--model", toy_checkpoint, "--format", "json", "--top-k", "2"]) == 0
+    assert (
+        main(["predict", str(image_folder), "--model", toy_checkpoint, "--format", "json", "--top-k", "2"])
+        == 0
+    )
     rows = json.loads(capsys.readouterr().out)
     paths = sorted(str(p) for p in image_folder.rglob("*.png"))
     assert [r["image"] for r in rows] == paths
@@ -60,14 +62,30 @@ def test_bad_arguments_exit_2(toy_checkpoint, tmp_path):
 
 
 def test_python_dash_m_runs(toy_checkpoint):
-    result = subprocess.run([sys.executable, "-m", "clip_fer", "predict", "--help"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "clip_fer", "predict", "--help"], capture_output=True, text=True
+    )
     assert result.returncode == 0 and "--model" in result.stdout
 
 
 def test_on_error_skip_prints_the_other_images(toy_checkpoint, image_folder, tmp_path, capsys):
     broken = image_folder / "a" / "broken.png"
     broken.write_bytes(b"not a png")
-    assert main(["predict", str(image_folder), "--model", toy_checkpoint, "--format", "json", "--on-error", "skip"]) == 1
+    assert (
+        main(
+            [
+                "predict",
+                str(image_folder),
+                "--model",
+                toy_checkpoint,
+                "--format",
+                "json",
+                "--on-error",
+                "skip",
+            ]
+        )
+        == 1
+    )
     captured = capsys.readouterr()
     rows = json.loads(captured.out)
     assert len(rows) == 5

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
+from real_inputs import kind
 
 from clip_fer import PromptBank, RankVoteDecider, ZeroShotEmotionClassifier
 from clip_fer.cli import main
-from real_inputs import kind
 
 
 @pytest.fixture
@@ -18,7 +18,11 @@ def twelve(tmp_path, face_arrays):
     return tmp_path
 
 
-@kind(11, "Ctrl-C (KeyboardInterrupt) during the second chunk of 12 images, json/csv/table", "one line on stderr, exit 130, the first chunk's rows written (valid JSON)")
+@kind(
+    11,
+    "Ctrl-C (KeyboardInterrupt) during the second chunk of 12 images, json/csv/table",
+    "one line on stderr, exit 130, the first chunk's rows written (valid JSON)",
+)
 @pytest.mark.parametrize("fmt", ["json", "csv", "table"])
 def test_ctrl_c_keeps_the_rows_already_made(toy_checkpoint, twelve, monkeypatch, capsys, fmt):
     calls = {"n": 0}
@@ -34,7 +38,9 @@ def test_ctrl_c_keeps_the_rows_already_made(toy_checkpoint, twelve, monkeypatch,
     code = main(["predict", str(twelve), "--model", toy_checkpoint, "--batch-size", "1", "--format", fmt])
     out, err = capsys.readouterr()
     assert code == 130
-    messages = [line for line in err.splitlines() if "img/s" not in line and line.strip()]  # not the progress bar
+    messages = [
+        line for line in err.splitlines() if "img/s" not in line and line.strip()
+    ]  # not the progress bar
     assert messages == ["clip-fer: interrupted; the rows of 4 of 12 images were written."]
     paths = sorted(str(p) for p in twelve.glob("*.png"))
     clf = ZeroShotEmotionClassifier(model=toy_checkpoint).fit()
@@ -48,18 +54,40 @@ def test_ctrl_c_keeps_the_rows_already_made(toy_checkpoint, twelve, monkeypatch,
 
 
 def test_streamed_json_equals_the_estimator(toy_checkpoint, twelve, capsys):
-    assert main(["predict", str(twelve), "--model", toy_checkpoint, "--batch-size", "2", "--format", "json"]) == 0
+    assert (
+        main(["predict", str(twelve), "--model", toy_checkpoint, "--batch-size", "2", "--format", "json"])
+        == 0
+    )
     rows = json.loads(capsys.readouterr().out)
     paths = sorted(str(p) for p in twelve.glob("*.png"))
     clf = ZeroShotEmotionClassifier(model=toy_checkpoint).fit()
     assert [r["labels"] for r in rows] == clf.predict_topk(paths, k=3).tolist()
 
 
-@kind(9, "clip-fer predict --bank gender (2 classes) with the default vote, and --vote-top-k 1", "rows as the estimator with RankVoteDecider(top_k) gives")
+@kind(
+    9,
+    "clip-fer predict --bank gender (2 classes) with the default vote, and --vote-top-k 1",
+    "rows as the estimator with RankVoteDecider(top_k) gives",
+)
 @pytest.mark.parametrize("vote_top_k", [None, 1])
 def test_cli_small_bank_and_vote_top_k(toy_checkpoint, twelve, capsys, vote_top_k):
     extra = [] if vote_top_k is None else ["--vote-top-k", str(vote_top_k)]
-    assert main(["predict", str(twelve), "--model", toy_checkpoint, "--bank", "gender", "--format", "json", *extra]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(twelve),
+                "--model",
+                toy_checkpoint,
+                "--bank",
+                "gender",
+                "--format",
+                "json",
+                *extra,
+            ]
+        )
+        == 0
+    )
     rows = json.loads(capsys.readouterr().out)
     paths = sorted(str(p) for p in twelve.glob("*.png"))
     clf = ZeroShotEmotionClassifier(

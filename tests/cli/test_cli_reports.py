@@ -8,12 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from test_datasets import face, write_csv
 
 from clip_fer import PromptBank, ZeroShotEmotionClassifier, report_experiment_configurations
 from clip_fer.cli import main
 from clip_fer.metrics import summarize
-
-from test_datasets import face, write_csv
 
 CLASSES = ["angry", "happy", "sad", "surprise"]
 
@@ -37,8 +36,18 @@ def run(capsys, *argv):
 
 def test_evaluate_writes_what_the_estimator_predicts(toy_checkpoint, faces, tmp_path, capsys):
     out_dir = tmp_path / "out"
-    code, out, _ = run(capsys, "evaluate", "--data", faces, "--split", "public_test",
-                       "--model", toy_checkpoint, "--out", out_dir)
+    code, out, _ = run(
+        capsys,
+        "evaluate",
+        "--data",
+        faces,
+        "--split",
+        "public_test",
+        "--model",
+        toy_checkpoint,
+        "--out",
+        out_dir,
+    )
     assert code == 0
     paths = sorted(str(p) for p in (faces / "public_test").glob("*/*.png"))
     y = [p.split("/")[-2] for p in paths]
@@ -55,8 +64,14 @@ def test_evaluate_writes_what_the_estimator_predicts(toy_checkpoint, faces, tmp_
     assert metrics["run"]["split"] == ["public_test"] and metrics["run"]["bank"] == "default"
 
     predictions = pd.read_csv(out_dir / "predictions.csv")
-    assert list(predictions.columns) == ["path", "true_label", "label_1", "label_2", "label_3",
-                                         *[f"proba_{c}" for c in clf.classes_]]
+    assert list(predictions.columns) == [
+        "path",
+        "true_label",
+        "label_1",
+        "label_2",
+        "label_3",
+        *[f"proba_{c}" for c in clf.classes_],
+    ]
     assert predictions["path"].tolist() == paths and predictions["true_label"].tolist() == y
     assert predictions[["label_1", "label_2", "label_3"]].to_numpy().tolist() == ranked.tolist()
     np.testing.assert_allclose(predictions.filter(like="proba_").sum(axis=1), 1, atol=1e-4)
@@ -71,16 +86,32 @@ def test_evaluate_writes_what_the_estimator_predicts(toy_checkpoint, faces, tmp_
 
 def test_evaluate_a_csv_with_a_bank_and_no_out(toy_checkpoint, tmp_path, capsys):
     csv_path = write_csv(tmp_path / "fer2013.csv")
-    code, out, _ = run(capsys, "evaluate", "--data", csv_path, "--split", "PublicTest", "--model",
-                       toy_checkpoint, "--bank", "openai", "--decider", "mean", "--reduce", "sum")
+    code, out, _ = run(
+        capsys,
+        "evaluate",
+        "--data",
+        csv_path,
+        "--split",
+        "PublicTest",
+        "--model",
+        toy_checkpoint,
+        "--bank",
+        "openai",
+        "--decider",
+        "mean",
+        "--reduce",
+        "sum",
+    )
     assert code == 0
     assert "clip-fer evaluate: 2 images from" in out and "bank openai (decider mean, reduce sum)" in out
     assert "wrote" not in out and not list(tmp_path.glob("*.json"))
     from clip_fer import MeanProbaDecider, SynonymFolder
 
     clf = ZeroShotEmotionClassifier(
-        model=toy_checkpoint, prompt_bank=PromptBank.openai_fer2013(),
-        decider=MeanProbaDecider(), synonym_folder=SynonymFolder("sum"),
+        model=toy_checkpoint,
+        prompt_bank=PromptBank.openai_fer2013(),
+        decider=MeanProbaDecider(),
+        synonym_folder=SynonymFolder("sum"),
     ).fit()
     expected = summarize(["sad", "neutral"], clf.predict_topk([face(1), face(2)], k=3), k=3)
     assert f"| macro F1 | {expected['macro_f1']:.3f} |" in out
@@ -88,24 +119,49 @@ def test_evaluate_a_csv_with_a_bank_and_no_out(toy_checkpoint, tmp_path, capsys)
 
 def test_evaluate_without_matplotlib_skips_the_figure(toy_checkpoint, faces, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    code, out, _ = run(capsys, "evaluate", "--data", faces / "train", "--model", toy_checkpoint,
-                       "--out", tmp_path / "out")
+    code, out, _ = run(
+        capsys, "evaluate", "--data", faces / "train", "--model", toy_checkpoint, "--out", tmp_path / "out"
+    )
     assert code == 0
     assert "note: matplotlib is not installed, so confusion_matrix.png was skipped" in out
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "classification_report.txt", "metrics.json", "predictions.csv"]
+        "classification_report.txt",
+        "metrics.json",
+        "predictions.csv",
+    ]
 
 
 def test_experiment_end_to_end(toy_checkpoint, faces, tmp_path, capsys):
     out_dir = tmp_path / "exp"
-    code, out, _ = run(capsys, "experiment", "--data", faces, "--model", toy_checkpoint,
-                       "--out", out_dir, "--n-best", "2", "--rank-by", "uar")
+    code, out, _ = run(
+        capsys,
+        "experiment",
+        "--data",
+        faces,
+        "--model",
+        toy_checkpoint,
+        "--out",
+        out_dir,
+        "--n-best",
+        "2",
+        "--rank-by",
+        "uar",
+    )
     assert code == 0
     results = pd.read_csv(out_dir / "results.csv")
     assert sorted(results["configuration"]) == sorted(report_experiment_configurations())
     assert (np.diff(results["uar"]) <= 0).all()
-    assert results.columns.tolist() == ["rank", "configuration", "templates", "words", "top1_accuracy",
-                                        "top3_accuracy", "macro_f1", "uar", "top3_macro_f1"]
+    assert results.columns.tolist() == [
+        "rank",
+        "configuration",
+        "templates",
+        "words",
+        "top1_accuracy",
+        "top3_accuracy",
+        "macro_f1",
+        "uar",
+        "top3_macro_f1",
+    ]
     markdown = (out_dir / "results.md").read_text()
     assert markdown.startswith("8 images from ") and "random state 0, ranked by uar" in markdown
     assert len(pd.read_csv(out_dir / "per_class.csv")) == 7 * len(results)
@@ -129,11 +185,23 @@ def test_experiment_passes_the_random_state(toy_checkpoint, faces, tmp_path, cap
     def two_draws(random_state):  # the full set runs in test_experiment_end_to_end
         seeds.append(random_state)
         drawn = report_experiment_configurations(random_state=random_state)
-        return {name: drawn[name] for name in ("draw: 3 templates 3 labels 2", "draw: 2 templates 2 labels 1")}
+        return {
+            name: drawn[name] for name in ("draw: 3 templates 3 labels 2", "draw: 2 templates 2 labels 1")
+        }
 
     monkeypatch.setattr("clip_fer.experiments._experiment.report_experiment_configurations", two_draws)
-    code, _, _ = run(capsys, "experiment", "--data", faces / "train", "--model", toy_checkpoint,
-                     "--out", tmp_path / "exp", "--random-state", "5")
+    code, _, _ = run(
+        capsys,
+        "experiment",
+        "--data",
+        faces / "train",
+        "--model",
+        toy_checkpoint,
+        "--out",
+        tmp_path / "exp",
+        "--random-state",
+        "5",
+    )
     assert code == 0 and seeds == [5]
     saved = json.loads((tmp_path / "exp" / "configurations.json").read_text())
     drawn = report_experiment_configurations(random_state=5)["draw: 3 templates 3 labels 2"]
@@ -145,11 +213,26 @@ def test_experiment_passes_the_random_state(toy_checkpoint, faces, tmp_path, cap
     "argv, reason",
     [
         (["evaluate", "--data", "{tmp}/nowhere"], r"No file or folder '.*nowhere'; give a FER2013 CSV"),
-        (["evaluate", "--data", "{faces}", "--split", "val"], r"has no split 'val'; its splits are \['public_test', 'train'\]"),
-        (["evaluate", "--data", "{faces}", "--bank", "missing"], r"No prompt bank 'missing': it is neither a built-in name"),
-        (["evaluate", "--data", "{faces}", "--bank", "gender", "--decider", "mean"], r"y has labels \['angry', 'happy', 'sad', 'surprise'\] that the prompt bank does not know"),
-        (["experiment", "--data", "{faces}", "--model", "{tmp}/none.pt", "--out", "{tmp}/x"], r"The model '.*none\.pt' is neither a CLIP model name"),
-        (["experiment", "--data", "{faces}", "--out", "{faces}/train/angry/face0.png"], r"\[Errno 17\] File exists"),
+        (
+            ["evaluate", "--data", "{faces}", "--split", "val"],
+            r"has no split 'val'; its splits are \['public_test', 'train'\]",
+        ),
+        (
+            ["evaluate", "--data", "{faces}", "--bank", "missing"],
+            r"No prompt bank 'missing': it is neither a built-in name",
+        ),
+        (
+            ["evaluate", "--data", "{faces}", "--bank", "gender", "--decider", "mean"],
+            r"y has labels \['angry', 'happy', 'sad', 'surprise'\] that the prompt bank does not know",
+        ),
+        (
+            ["experiment", "--data", "{faces}", "--model", "{tmp}/none.pt", "--out", "{tmp}/x"],
+            r"The model '.*none\.pt' is neither a CLIP model name",
+        ),
+        (
+            ["experiment", "--data", "{faces}", "--out", "{faces}/train/angry/face0.png"],
+            r"\[Errno 17\] File exists",
+        ),
     ],
 )
 def test_failures_exit_1_with_one_line(toy_checkpoint, faces, tmp_path, capsys, argv, reason):
@@ -169,7 +252,7 @@ def test_missing_pandas_exits_1_saying_how_to_install(toy_checkpoint, faces, tmp
     assert code == 1
     assert err.strip() == (
         "clip-fer: error: clip-fer experiment needs pandas, an optional dependency; "
-        "install it with `pip install \"clip-fer[report]\"`."
+        'install it with `pip install "clip-fer[report]"`.'
     )
 
 

@@ -2,7 +2,12 @@
 
 import pytest
 
-from clip_fer import PromptBank, report_experiment_banks, report_experiment_configurations, sample_prompt_banks
+from clip_fer import (
+    PromptBank,
+    report_experiment_banks,
+    report_experiment_configurations,
+    sample_prompt_banks,
+)
 from clip_fer._vocabularies import REPORT_SYNONYM_POOL, REPORT_TEMPLATE_POOL
 from clip_fer.exceptions import InvalidParameterError
 
@@ -62,11 +67,31 @@ def test_full_draw_takes_whole_pool():
 @pytest.mark.parametrize(
     "n_templates, n_labels, n_draws, match",
     [
-        (11, 1, 1, r"^The 'n_templates' parameter of sample_prompt_banks must be an int in \[1, 10\]\. Got 11 instead\.$"),
-        (0, 1, 1, r"'n_templates' parameter of sample_prompt_banks must be an int in \[1, 10\]\. Got 0 instead"),
-        (1, 7, 1, r"^The 'n_labels' parameter of sample_prompt_banks must be an int in \[1, 6\]\. Got 7 instead\.$"),
+        (
+            11,
+            1,
+            1,
+            r"^The 'n_templates' parameter of sample_prompt_banks must be an int in \[1, 10\]\. Got 11 instead\.$",
+        ),
+        (
+            0,
+            1,
+            1,
+            r"'n_templates' parameter of sample_prompt_banks must be an int in \[1, 10\]\. Got 0 instead",
+        ),
+        (
+            1,
+            7,
+            1,
+            r"^The 'n_labels' parameter of sample_prompt_banks must be an int in \[1, 6\]\. Got 7 instead\.$",
+        ),
         (1, 1, 0, r"'n_draws' parameter of sample_prompt_banks must be an int in \[1, inf\]\. Got 0 instead"),
-        (2.0, 1, 1, r"'n_templates' parameter of sample_prompt_banks must be an int in \[1, 10\]\. Got 2\.0 instead"),
+        (
+            2.0,
+            1,
+            1,
+            r"'n_templates' parameter of sample_prompt_banks must be an int in \[1, 10\]\. Got 2\.0 instead",
+        ),
     ],
 )
 def test_bad_sizes(n_templates, n_labels, n_draws, match):
@@ -76,9 +101,7 @@ def test_bad_sizes(n_templates, n_labels, n_draws, match):
 
 def test_report_experiment_banks():
     banks = report_experiment_banks()
-    assert list(banks) == [
-        f"{n} templates {n} labels {i}" for n in (1, 2, 3) for i in (1, 2, 3)
-    ]
+    assert list(banks) == [f"{n} templates {n} labels {i}" for n in (1, 2, 3) for i in (1, 2, 3)]
     for name, bank in banks.items():
         n = int(name[0])
         fitted = bank.fit()
@@ -116,7 +139,9 @@ def test_report_experiment_configurations():
     assert corrected, "the default seed draws misspelled words"
     for name in corrected:
         twin = configurations[name.removesuffix(", corrected")]
-        fixed = {cls: [REPORT_SPELLING_FIXES.get(w, w) for w in words] for cls, words in twin.synonyms.items()}
+        fixed = {
+            cls: [REPORT_SPELLING_FIXES.get(w, w) for w in words] for cls, words in twin.synonyms.items()
+        }
         assert configurations[name].synonyms == fixed != twin.synonyms
         assert configurations[name].templates == twin.templates
     # A draw without a misspelled word is not repeated under a corrected name.

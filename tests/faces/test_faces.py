@@ -10,8 +10,8 @@ from PIL import Image
 from sklearn.pipeline import make_pipeline
 
 from clip_fer import FaceCropper, ZeroShotEmotionClassifier, draw_faces, predict_faces
-from clip_fer.faces._drawing import _COLOURS, save_annotated
 from clip_fer.exceptions import InvalidParameterError, MissingDependencyError
+from clip_fer.faces._drawing import _COLOURS, save_annotated
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -55,7 +55,9 @@ def test_each_face_row_equals_that_face_alone(clf, scene):
     cropper = FaceCropper(PastedFaces({canvas.size: boxes}), margin=0.0)
     rows = predict_faces(clf, [canvas, empty], cropper=cropper, top_k=2, as_frame=False)
     assert [(r["image_index"], r["face"], r["status"]) for r in rows] == [
-        (0, 0, "face"), (0, 1, "face"), (1, None, "no face")
+        (0, 0, "face"),
+        (0, 1, "face"),
+        (1, None, "no face"),
     ]
     expected = clf.predict_proba(faces)
     for row, proba, box in zip(rows, expected, boxes):
@@ -71,19 +73,18 @@ def test_paths_are_kept_and_a_bad_item_fails_alone(clf, scene, tmp_path):
     canvas.save(good)
     broken = Image.new("RGB", (99, 99))
     cropper = FaceCropper(PastedFaces({canvas.size: boxes}))
-    rows = predict_faces(
-        clf, [str(tmp_path / "missing.jpg"), good, broken], cropper=cropper, as_frame=False
-    )
+    rows = predict_faces(clf, [str(tmp_path / "missing.jpg"), good, broken], cropper=cropper, as_frame=False)
     assert [(r["image_index"], r["status"]) for r in rows] == [
-        (0, "failed"), (1, "face"), (1, "face"), (2, "no face")
+        (0, "failed"),
+        (1, "face"),
+        (1, "face"),
+        (2, "no face"),
     ]
     assert rows[0]["image"] == str(tmp_path / "missing.jpg") and rows[1]["image"] == str(good)
     assert rows[0]["error"].startswith("Image at index 0: file") and "does not exist" in rows[0]["error"]
     rows = predict_faces(clf, [canvas, broken], cropper=FaceCropper(Broken()), as_frame=False)
     assert [r["status"] for r in rows] == ["no face", "failed"]
-    assert rows[1]["error"] == (
-        "Image at index 1: face detection failed (RuntimeError: detector crashed)."
-    )
+    assert rows[1]["error"] == ("Image at index 1: face detection failed (RuntimeError: detector crashed).")
 
 
 def test_a_detector_that_cannot_work_stops_everything(clf, scene):
@@ -102,8 +103,20 @@ def test_data_frame_has_flat_columns(clf, scene):
     frame = predict_faces(clf, [canvas, empty], cropper=cropper, top_k=3)
     assert isinstance(frame, pd.DataFrame) and len(frame) == 3
     assert list(frame.columns) == [
-        "image_index", "image", "face", "x0", "y0", "x1", "y1", "score",
-        "label_1", "label_2", "label_3", *clf.classes_, "status", "error",
+        "image_index",
+        "image",
+        "face",
+        "x0",
+        "y0",
+        "x1",
+        "y1",
+        "score",
+        "label_1",
+        "label_2",
+        "label_3",
+        *clf.classes_,
+        "status",
+        "error",
     ]
     assert frame["x0"].tolist()[:2] == [b[0] for b in boxes] and frame["x0"].isna().tolist()[2]
     assert str(frame["face"].dtype) == "Int64"
@@ -140,6 +153,7 @@ def test_precomputed_estimator_is_refused(toy_checkpoint, scene):
 
 # FaceCropper ----------------------------------------------------------------------
 
+
 def test_crop_is_a_square_with_margin_and_black_past_the_border():
     image = Image.new("RGB", (100, 80), (255, 255, 255))
     cropper = FaceCropper(PastedFaces({}), margin=0.25).fit()
@@ -147,7 +161,11 @@ def test_crop_is_a_square_with_margin_and_black_past_the_border():
     assert crop.size == (60, 60)
     pixels = np.asarray(crop)
     assert (pixels[:, :10] == 0).all() and (pixels[20:, 10:] == 255).all()
-    gray = FaceCropper(PastedFaces({}), grayscale=True).fit().crop(Image.new("RGB", (9, 9), (255, 0, 0)), (0, 0, 9, 9))
+    gray = (
+        FaceCropper(PastedFaces({}), grayscale=True)
+        .fit()
+        .crop(Image.new("RGB", (9, 9), (255, 0, 0)), (0, 0, 9, 9))
+    )
     assert gray.mode == "RGB" and len(set(np.asarray(gray)[4, 4])) == 1
 
 
@@ -160,7 +178,9 @@ def test_find_faces_clips_and_sorts():
 def test_transform_in_a_pipeline_warns_about_faceless_images(clf, scene):
     canvas, empty, faces, boxes = scene
     pipeline = make_pipeline(FaceCropper(PastedFaces({canvas.size: boxes}), margin=0.0), clf)
-    with pytest.warns(UserWarning, match=r"found no face in the images at index \[1\]; they are passed on whole"):
+    with pytest.warns(
+        UserWarning, match=r"found no face in the images at index \[1\]; they are passed on whole"
+    ):
         predicted = pipeline.fit([canvas, empty]).predict([canvas, empty])
     assert predicted.tolist() == [clf.predict([faces[0]])[0], clf.predict([empty])[0]]
 
@@ -169,7 +189,10 @@ def test_transform_in_a_pipeline_warns_about_faceless_images(clf, scene):
     "params, match",
     [
         (dict(margin=-0.1), r"'margin' parameter of FaceCropper must be a float in \[0, 2\]. Got -0.1"),
-        (dict(detector="haar"), r"'detector' parameter of FaceCropper must be None or an object with a method detect"),
+        (
+            dict(detector="haar"),
+            r"'detector' parameter of FaceCropper must be None or an object with a method detect",
+        ),
         (dict(grayscale="no"), r"'grayscale' parameter of FaceCropper must be a bool"),
     ],
 )
@@ -181,9 +204,12 @@ def test_cropper_parameters_are_checked_in_fit(params, match):
 
 # Drawing ----------------------------------------------------------------------------
 
+
 def test_draw_faces_boxes_in_the_label_colour(clf, scene):
     canvas, _, _, boxes = scene
-    rows = predict_faces(clf, [canvas], cropper=FaceCropper(PastedFaces({canvas.size: boxes})), as_frame=False)
+    rows = predict_faces(
+        clf, [canvas], cropper=FaceCropper(PastedFaces({canvas.size: boxes})), as_frame=False
+    )
     picture = draw_faces(canvas, rows)
     assert picture.size == canvas.size and picture is not canvas
     for row in rows:
@@ -210,7 +236,13 @@ def test_save_annotated_names_and_skips(tmp_path, scene):
         canvas.save(tmp_path / sub / "photo.jpg")
     paths = [tmp_path / "a" / "photo.jpg", tmp_path / "b" / "photo.jpg", tmp_path / "gone.jpg"]
     records = [
-        {"image_index": 0, "box": [10, 20, 58, 68], "labels": ["happy"], "probabilities": {"happy": 0.8}, "status": "face"},
+        {
+            "image_index": 0,
+            "box": [10, 20, 58, 68],
+            "labels": ["happy"],
+            "probabilities": {"happy": 0.8},
+            "status": "face",
+        },
         {"image_index": 1, "labels": ["sad"], "probabilities": {"sad": 0.6}},  # a whole-image label
         {"image_index": 2, "box": None, "labels": [], "probabilities": {}, "status": "failed"},
     ]
@@ -221,6 +253,7 @@ def test_save_annotated_names_and_skips(tmp_path, scene):
 
 
 # With BlazeFace ---------------------------------------------------------------------
+
 
 def test_blazeface_rows_match_their_crops(clf):
     pytest.importorskip("ai_edge_litert", reason="the faces extra is not installed")

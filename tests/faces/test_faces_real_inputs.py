@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from real_inputs import kind, save_with_orientation
 from sklearn.pipeline import make_pipeline
 
 from clip_fer import FaceCropper, ZeroShotEmotionClassifier, draw_faces, predict_faces
 from clip_fer.exceptions import ImageInputError, SkippedImagesWarning
-from real_inputs import kind, save_with_orientation
 
 
 class BrightSquare:
@@ -37,7 +37,11 @@ def clf(toy_checkpoint):
     return ZeroShotEmotionClassifier(model=toy_checkpoint, cache=False).fit()
 
 
-@kind(1, "photos with EXIF Orientation 2..8 through predict_faces and draw_faces", "boxes, crops and drawings in the upright frame")
+@kind(
+    1,
+    "photos with EXIF Orientation 2..8 through predict_faces and draw_faces",
+    "boxes, crops and drawings in the upright frame",
+)
 @pytest.mark.parametrize("orientation", range(2, 9))
 def test_faces_of_rotated_photos_are_found_upright(clf, face_arrays, tmp_path, orientation):
     scene = _scene(face_arrays)
@@ -48,7 +52,9 @@ def test_faces_of_rotated_photos_are_found_upright(clf, face_arrays, tmp_path, o
     rows = predict_faces(clf, [str(upright), rotated], cropper=cropper, as_frame=False)
     assert [r["box"] for r in rows] == [[6, 8, 22, 32]] * 2
     assert rows[0]["labels"] == rows[1]["labels"]
-    np.testing.assert_allclose(list(rows[1]["probabilities"].values()), list(rows[0]["probabilities"].values()), atol=1e-6)
+    np.testing.assert_allclose(
+        list(rows[1]["probabilities"].values()), list(rows[0]["probabilities"].values()), atol=1e-6
+    )
     drawn = draw_faces(rotated, [rows[1]])
     assert drawn.size == (64, 96)  # width, height of the upright photo
 
@@ -62,23 +68,35 @@ BAD_ITEMS = {
 }
 
 
-@kind(7, "predict_faces batches holding: " + ", ".join(BAD_ITEMS), "that image's row only; every other row identical to a clean run")
+@kind(
+    7,
+    "predict_faces batches holding: " + ", ".join(BAD_ITEMS),
+    "that image's row only; every other row identical to a clean run",
+)
 @pytest.mark.parametrize("bad", list(BAD_ITEMS))
 def test_predict_faces_bad_item_costs_only_itself(clf, face_arrays, tmp_path, bad):
     scenes = [_scene(face_arrays), np.full((48, 48), 30, np.uint8), _scene(face_arrays[3:])]
     cropper = FaceCropper(BrightSquare()).fit()
     clean = predict_faces(clf, scenes, cropper=cropper, as_frame=False)
-    rows = predict_faces(clf, [scenes[0], BAD_ITEMS[bad](tmp_path), *scenes[1:]], cropper=cropper, as_frame=False)
+    rows = predict_faces(
+        clf, [scenes[0], BAD_ITEMS[bad](tmp_path), *scenes[1:]], cropper=cropper, as_frame=False
+    )
     (row,) = [r for r in rows if r["image_index"] == 1]
     if bad in ("bfloat16 tensor", "La image"):  # readable: no white square, so no face
         assert row["status"] == "no face" and row["error"] is None
     else:
         assert row["status"] == "failed" and row["error"].startswith("Image at index 1: ")
-    others = [dict(r, image_index=r["image_index"] - (r["image_index"] > 1)) for r in rows if r["image_index"] != 1]
+    others = [
+        dict(r, image_index=r["image_index"] - (r["image_index"] > 1)) for r in rows if r["image_index"] != 1
+    ]
     assert others == clean
 
 
-@kind(7, "FaceCropper in a Pipeline with a missing file, a 20000x1 array, a failing detection", "the classifier's on_error: raise names the item, skip gives None and the rest identical")
+@kind(
+    7,
+    "FaceCropper in a Pipeline with a missing file, a 20000x1 array, a failing detection",
+    "the classifier's on_error: raise names the item, skip gives None and the rest identical",
+)
 @pytest.mark.parametrize("bad", ["/missing/photo.jpg", np.zeros((20000, 1), np.uint8), "DETECTOR"])
 def test_pipeline_follows_the_classifiers_on_error(toy_checkpoint, face_arrays, bad):
     scenes = [_scene(face_arrays), _scene(face_arrays[2:]), _scene(face_arrays[4:])]

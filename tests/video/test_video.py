@@ -40,6 +40,7 @@ def colour_scene(tmp_path_factory):
 
 # Reading ---------------------------------------------------------------------------
 
+
 def _ramp(n=12, size=(64, 48)):
     """Frames whose brightness rises 20 per frame: each frame knows its index."""
     return [np.full((size[1], size[0], 3), 10 + 20 * i, np.uint8) for i in range(n)]
@@ -98,6 +99,7 @@ def test_closing_the_reader_early_stops_the_decoding_thread(tmp_path):
 
 # Memory -----------------------------------------------------------------------------
 
+
 def _peak_bytes(run):
     tracemalloc.start()
     try:
@@ -124,14 +126,17 @@ def test_memory_is_flat_in_the_video_length(tmp_path):
         return ((i / 15, frames[i % 30]) for i in range(n))
 
     def analyse(n):
-        return lambda: sum(len(faces) for _, faces in iter_video_faces(
-            ColourClassifier(), live(n), detector=ColourDetector()))
+        return lambda: sum(
+            len(faces)
+            for _, faces in iter_video_faces(ColourClassifier(), live(n), detector=ColourDetector())
+        )
 
     small, large = _peak_bytes(analyse(20)), _peak_bytes(analyse(300))
     assert large < 1.5 * small + 500_000
 
 
 # Tracks and smoothing -------------------------------------------------------------
+
 
 def test_tracker_keeps_ids_through_missed_detections_and_starts_new_ones():
     tracker = IoUTracker(max_missed=0.5)
@@ -165,10 +170,22 @@ def test_smoother_is_an_exponential_moving_average_in_seconds():
 
 def test_predict_video_tracks_smooths_and_keeps_one_id_per_person(colour_scene):
     path, _, truth = colour_scene
-    faces = predict_video(ColourClassifier(), path, detector=ColourDetector(drop={5, 6}), detect_every=1,
-                          rescan=0)  # every detection over the whole frame: call n is frame n
-    assert list(faces.columns[:11]) == ["frame", "time", "track", "x0", "y0", "x1", "y1", "score",
-                                        "detected", "label", "raw_label"]
+    faces = predict_video(
+        ColourClassifier(), path, detector=ColourDetector(drop={5, 6}), detect_every=1, rescan=0
+    )  # every detection over the whole frame: call n is frame n
+    assert list(faces.columns[:11]) == [
+        "frame",
+        "time",
+        "track",
+        "x0",
+        "y0",
+        "x1",
+        "y1",
+        "score",
+        "detected",
+        "label",
+        "raw_label",
+    ]
     assert np.allclose(faces[["happy", "neutral", "sad"]].sum(axis=1), 1)
     recall, tracks, unmatched = match(faces, truth)
     assert recall >= 43 / 45 * 0.99 and unmatched == 0  # only the two dropped detections are missing
@@ -181,7 +198,7 @@ def test_predict_video_tracks_smooths_and_keeps_one_id_per_person(colour_scene):
     # The one-frame flicker (blue at frame N // 4) shows in the raw label only.
     assert a.loc[N // 4, "raw_label"] == "sad" and (a.loc[: N // 2 - 1, "label"] == "happy").all()
     # The real change (blue from frame N // 2 on) shows within the smoothing time, and stays.
-    changed = a.loc[N // 2:]
+    changed = a.loc[N // 2 :]
     first_sad = changed[changed.label == "sad"].time.min()
     assert 0 < first_sad - N // 2 / 15 <= 0.5
     assert (changed[changed.time >= first_sad].label == "sad").all()
@@ -241,19 +258,25 @@ def test_no_face_gives_an_empty_frame_with_the_columns():
     assert faces.empty and "sad" in faces.columns and faces.frame.dtype == np.int64
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    (dict(detect_every=0), "'detect_every' parameter of predict_video must be an int >= 1"),
-    (dict(smoothing=-1), "'smoothing' parameter of predict_video must be a number of seconds >= 0"),
-    (dict(batch_frames=0), "'batch_frames' parameter of predict_video must be 'auto' or an int >= 1"),
-    (dict(tracker=object()), "'tracker' parameter of predict_video must be None or an object"),
-    (dict(every=2, fps=2), "at most one of 'every' and 'fps'"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(detect_every=0), "'detect_every' parameter of predict_video must be an int >= 1"),
+        (dict(smoothing=-1), "'smoothing' parameter of predict_video must be a number of seconds >= 0"),
+        (dict(batch_frames=0), "'batch_frames' parameter of predict_video must be 'auto' or an int >= 1"),
+        (dict(tracker=object()), "'tracker' parameter of predict_video must be None or an object"),
+        (dict(every=2, fps=2), "at most one of 'every' and 'fps'"),
+    ],
+)
 def test_bad_parameters_are_named(kwargs, message):
     with pytest.raises(InvalidParameterError, match=message):
-        predict_video(ColourClassifier(), [np.zeros((8, 8, 3), np.uint8)], detector=ColourDetector(), **kwargs)
+        predict_video(
+            ColourClassifier(), [np.zeros((8, 8, 3), np.uint8)], detector=ColourDetector(), **kwargs
+        )
 
 
 # Real faces, real detector ------------------------------------------------------------
+
 
 @needs_fer2013
 def test_blazeface_tracks_fer2013_faces_moving_changing_and_entering(tmp_path):

@@ -19,8 +19,19 @@ def _frames_of(path):
 def _check_outputs(out, classes_from):
     faces = pd.read_csv(out / "faces.csv")
     tracks = pd.read_csv(out / "tracks.csv")
-    assert list(faces.columns[:11]) == ["frame", "time", "track", "x0", "y0", "x1", "y1", "score",
-                                        "detected", "label", "raw_label"]
+    assert list(faces.columns[:11]) == [
+        "frame",
+        "time",
+        "track",
+        "x0",
+        "y0",
+        "x1",
+        "y1",
+        "score",
+        "detected",
+        "label",
+        "raw_label",
+    ]
     classes = list(faces.columns[11:])
     assert np.allclose(faces[classes].sum(axis=1), 1, atol=1e-4)
     # tracks.csv summarises faces.csv: frames, first/last time, share of each smoothed label.
@@ -31,7 +42,9 @@ def _check_outputs(out, classes_from):
         assert row.first_time == pytest.approx(mine.time.min(), abs=1e-3)
         assert row.last_time == pytest.approx(mine.time.max(), abs=1e-3)
         for c in classes:
-            assert getattr(tracks.loc[row.Index], f"share_{c}") == pytest.approx((mine.label == c).mean(), abs=1e-3)
+            assert getattr(tracks.loc[row.Index], f"share_{c}") == pytest.approx(
+                (mine.label == c).mean(), abs=1e-3
+            )
     for track in tracks.track:
         assert (out / f"track-{track}.png").stat().st_size > 1000
     return faces, tracks
@@ -44,8 +57,21 @@ def test_video_command_writes_rows_tracks_plots_and_an_annotated_video(tmp_path,
     frames, _ = render(fer_people(n), n)
     path = write_video(tmp_path / "lesson.mp4", frames)
     out = tmp_path / "out"
-    code = main(["video", str(path), "--model", toy_checkpoint, "--out", str(out), "--annotate",
-                 "--every", "2", "--grayscale", "--quiet"])
+    code = main(
+        [
+            "video",
+            str(path),
+            "--model",
+            toy_checkpoint,
+            "--out",
+            str(out),
+            "--annotate",
+            "--every",
+            "2",
+            "--grayscale",
+            "--quiet",
+        ]
+    )
     assert code == 0
     faces, tracks = _check_outputs(out, None)
     assert sorted(faces.frame.unique()) == list(range(0, n, 2))
@@ -55,7 +81,7 @@ def test_video_command_writes_rows_tracks_plots_and_an_annotated_video(tmp_path,
     # The boxes are drawn: the annotated frame differs from the source around a face only.
     first = faces[faces.frame == 0].iloc[0]
     diff = np.abs(annotated[0].astype(int) - frames[0].astype(int)).sum(axis=2)
-    assert diff[first.y0, first.x0:first.x1].mean() > 60
+    assert diff[first.y0, first.x0 : first.x1].mean() > 60
     assert diff[-5:, :5].mean() < 15  # a corner without a face
     assert "10 frames, 3 track(s)" in capsys.readouterr().out
 
@@ -82,7 +108,9 @@ def test_ctrl_c_keeps_every_row_so_far(tmp_path, toy_checkpoint, monkeypatch, ca
 
 
 def test_missing_input_is_one_error_line(tmp_path, toy_checkpoint, capsys):
-    code = main(["video", str(tmp_path / "nope.mp4"), "--model", toy_checkpoint, "--out", str(tmp_path / "o")])
+    code = main(
+        ["video", str(tmp_path / "nope.mp4"), "--model", toy_checkpoint, "--out", str(tmp_path / "o")]
+    )
     err = capsys.readouterr().err
     assert code == 1 and "nope.mp4" in err and "does not exist" in err
 

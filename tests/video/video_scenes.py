@@ -81,8 +81,17 @@ def colour_people(n):
     with a one-frame blue flicker at n // 4; B green moving the other way; C red,
     entering at n // 3."""
     return [
-        Person({0: colour_square(RED), n // 4: colour_square(BLUE), n // 4 + 1: colour_square(RED),
-                n // 2: colour_square(BLUE)}, (10, 20), (200, 40), 48),
+        Person(
+            {
+                0: colour_square(RED),
+                n // 4: colour_square(BLUE),
+                n // 4 + 1: colour_square(RED),
+                n // 2: colour_square(BLUE),
+            },
+            (10, 20),
+            (200, 40),
+            48,
+        ),
         Person({0: colour_square(GREEN)}, (250, 150), (60, 170), 48),
         Person({0: colour_square(RED)}, (130, 90), (150, 110), 40, enter=n // 3),
     ]
@@ -91,6 +100,7 @@ def colour_people(n):
 def fer_people(n):
     """Three FER2013 PublicTest faces (72 px), A happy then (another person) surprised
     from frame n // 2, B neutral, C sad entering at n // 3."""
+
     def face(cls, k=0):
         return Image.open(sorted((FER2013 / "public_test" / cls).glob("*.jpg"))[k])
 
@@ -176,20 +186,22 @@ def match(rows, truth, min_iou=0.4):
     ``rows`` is predict_video's DataFrame; ``truth`` render's per-frame boxes.
     Returns (recall, {person: {track: rows}}, rows matching no person).
     """
-    by_frame = {f: g for f, g in rows.groupby("frame")}
+    by_frame = {f: g for f, g in rows.groupby("frame")}  # noqa: C416 (a GroupBy has .keys: dict() misreads it)
     found = total = 0
     tracks = {}
     matched_rows = set()
     for f, boxes in enumerate(truth):
         group = by_frame.get(f)
-        if group is None and f not in {r for r in by_frame}:
+        if group is None and f not in set(by_frame):
             pass
         for person, box in boxes.items():
             total += 1
             if group is None:
                 continue
-            best = max(((iou(box, tuple(r[["x0", "y0", "x1", "y1"]])), idx, r.track)
-                        for idx, r in group.iterrows()), default=(0, None, None))
+            best = max(
+                ((iou(box, tuple(r[["x0", "y0", "x1", "y1"]])), idx, r.track) for idx, r in group.iterrows()),
+                default=(0, None, None),
+            )
             if best[0] >= min_iou:
                 found += 1
                 matched_rows.add(best[1])
