@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ..faces._drawing import _colour
-from ._predict import face_rows
+from ._predict import face_columns, face_rows
 from ._reader import _import_av
 
 __all__ = ["AnnotatedVideoWriter", "FaceRowWriter", "TrackSummary", "draw_tracks", "plot_tracks"]
@@ -22,20 +22,7 @@ class FaceRowWriter:
         self.classes = list(classes)
         self._file = open(path, "w", newline="")
         self._writer = csv.writer(self._file)
-        self.columns = [
-            "frame",
-            "time",
-            "track",
-            "x0",
-            "y0",
-            "x1",
-            "y1",
-            "score",
-            "detected",
-            "label",
-            "raw_label",
-            *self.classes,
-        ]
+        self.columns = face_columns(self.classes)
         self._writer.writerow(self.columns)
 
     def write(self, frame, faces):

@@ -317,6 +317,24 @@ def predict_video(
     return video_faces_to_frame(rows, classes)
 
 
+def face_columns(classes):
+    """The columns of :func:`predict_video`'s rows and of ``faces.csv``, in order."""
+    return [
+        "frame",
+        "time",
+        "track",
+        "x0",
+        "y0",
+        "x1",
+        "y1",
+        "score",
+        "detected",
+        "label",
+        "raw_label",
+        *classes,
+    ]
+
+
 def face_rows(frame, faces, classes):
     """Flat rows (dicts) of one frame's faces, as :func:`predict_video`'s columns."""
     return [
@@ -339,20 +357,7 @@ def video_faces_to_frame(rows, classes):
     """Rows of :func:`face_rows` as a DataFrame with fixed columns (also when empty)."""
     import pandas as pd
 
-    columns = [
-        "frame",
-        "time",
-        "track",
-        "x0",
-        "y0",
-        "x1",
-        "y1",
-        "score",
-        "detected",
-        "label",
-        "raw_label",
-        *classes,
-    ]
+    columns = face_columns(classes)
     frame = pd.DataFrame(rows, columns=columns)
     ints = dict.fromkeys(("frame", "track", "x0", "y0", "x1", "y1"), "int64")
     return frame.astype({**ints, "time": "float64", "score": "float64", "detected": "bool"})
