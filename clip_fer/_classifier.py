@@ -115,7 +115,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         the path of a local checkpoint, a JIT archive or a state dict, which loads
         offline; ``"open_clip:ARCH/PRETRAINED"`` (a pretrained tag, or after the
         first ``/`` a local weights file; open_clip's ``hf-hub:`` names too; the
-        ``open_clip`` extra); ``"hf_clip:NAME_OR_DIR"`` (a Hugging Face id or a
+        ``open-clip`` extra); ``"hf_clip:NAME_OR_DIR"`` (a Hugging Face id or a
         ``save_pretrained`` folder: CLIP, SigLIP, SigLIP 2; the ``hf`` extra). See
         :func:`clip_fer.load_model` and docs/backbones.md. The model is loaded once
         per process and shared; it is never copied or pickled.

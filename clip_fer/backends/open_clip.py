@@ -4,7 +4,7 @@ Names: ``"open_clip:ARCH/PRETRAINED"``, where everything after the first ``/`` i
 a pretrained tag (``"open_clip:ViT-L-14/laion2b_s32b_b82k"``) or the path of a
 local weights file (``"open_clip:ViT-B-32//models/vitb32.safetensors"``); or
 open_clip's own schema names ``"open_clip:hf-hub:ORG/REPO"`` and
-``"open_clip:local-dir:/path/to/folder"``. Needs ``pip install "clip-fer[open_clip]"``.
+``"open_clip:local-dir:/path/to/folder"``. Needs ``pip install "clip-fer[open-clip]"``.
 """
 
 import os
@@ -26,7 +26,7 @@ def import_open_clip():
     except ImportError as exc:
         raise MissingDependencyError(
             f"'open_clip:' models need the open_clip_torch package ({exc}). Install it "
-            'with `pip install "clip-fer[open_clip]"`.'
+            'with `pip install "clip-fer[open-clip]"`.'
         ) from exc
     return open_clip
 
