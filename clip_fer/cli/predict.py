@@ -250,6 +250,8 @@ def predict(args, parser):
             f"clip-fer: interrupted; the rows of {done} of {len(paths)} images were written.", file=sys.stderr
         )
         return 130
+    except BrokenPipeError:
+        raise  # stdout closed by its reader (| head): main() ends quietly
     except (ClipFerError, ValueError, OSError) as exc:
         if writer is not None:
             writer.close()

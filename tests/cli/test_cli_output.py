@@ -56,3 +56,22 @@ def test_offline_model_error_gives_the_fix_as_an_option(faces, monkeypatch, tmp_
     assert err.startswith("clip-fer: error: The CLIP model 'ViT-B/32' could not be downloaded")
     assert "--model /path/to/ViT-B-32.pt" in err and "ZeroShotEmotionClassifier(" not in err
     assert "\n" not in err
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+def test_stdout_closed_early_ends_quietly(toy_checkpoint, faces, fmt, monkeypatch, capsys):
+    # `clip-fer predict ... | head -1`: the reader goes after one line. Each row is
+    # flushed as it is made, so the next write fails with BrokenPipeError.
+    import os
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    pipe = open(write_end, "w")
+    monkeypatch.setattr(sys, "stdout", pipe)
+    try:
+        code = main(["predict", str(faces), "--model", toy_checkpoint, "--format", fmt])
+    finally:
+        pipe.close()
+    assert code == 141  # as a shell reports a command ended by SIGPIPE
+    assert capsys.readouterr().err == ""  # no traceback, no "error: Broken pipe"
