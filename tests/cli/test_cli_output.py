@@ -75,3 +75,22 @@ def test_stdout_closed_early_ends_quietly(toy_checkpoint, faces, fmt, monkeypatc
         pipe.close()
     assert code == 141  # as a shell reports a command ended by SIGPIPE
     assert capsys.readouterr().err == ""  # no traceback, no "error: Broken pipe"
+
+
+def test_folder_walk_reads_files_only_and_names_what_it_skipped(toy_checkpoint, faces, capsys):
+    (faces / "album.jpg").mkdir()  # a folder with an image suffix is not an image
+    (faces / "album.jpg" / "inner.png").write_bytes((faces / "face0.png").read_bytes())
+    (faces / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(64))
+    (faces / "notes.txt").write_text("x")
+    (faces / ".DS_Store").write_bytes(b"\x00")
+    assert main(["predict", str(faces), "--model", toy_checkpoint, "--format", "csv"]) == 0
+    out, err = capsys.readouterr()
+    rows = out.splitlines()[1:]
+    assert sorted(row.split(",")[0].removeprefix(str(faces) + "/") for row in rows) == [
+        "album.jpg/inner.png",
+        "face0.png",
+        "face1.png",
+        "face2.png",
+    ]
+    assert err.count("\n") == 1 and "skipped 2 files that are not images by their suffix" in err
+    assert "(.heic: 1, .txt: 1)" in err
