@@ -71,6 +71,8 @@ def content_key(item):
     """
     try:
         if isinstance(item, (str, os.PathLike)):
+            if not os.path.isfile(item):  # /dev/zero, a pipe: a read that may never end
+                return None
             return _digest("file", _file_digest(item))
         if isinstance(item, Image.Image):
             palette = item.getpalette() if item.mode in ("P", "PA") else None
