@@ -18,7 +18,7 @@ from .backends._cache import check_cache_dir
 from .backends._encoding import embed_images
 from .backends._images import check_image_sequence
 from .backends._loading import encode_text, load_model
-from .exceptions import InvalidParameterError, SkippedImagesWarning
+from .exceptions import ImageInputError, InvalidParameterError, SkippedImagesWarning
 from .utils._param_validation import (
     Choices,
     ParamsValidationMixin,
@@ -32,6 +32,7 @@ from .utils._sklearn_compat import Hidden, Interval, StrOptions, _fit_context
 __all__ = ["ZeroShotEmotionClassifier"]
 
 _OWNER = "ZeroShotEmotionClassifier"
+_ZERO_EMBEDDING = "embedding is all zeros; it has no direction to compare with the prompts"
 
 
 def _warn_skipped(errors, n_items, items=None, limit=5, stacklevel=3):
@@ -162,7 +163,8 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         ``predict``, a row of ``None`` from ``predict_topk``, a row of NaN from
         ``predict_proba`` and ``embed``, ``-1`` in ``decide().ranking``) and a
         :class:`SkippedImagesWarning` says how many and which. With
-        ``precomputed=True``, rows holding NaN or infinity are the bad inputs.
+        ``precomputed=True``, rows holding NaN or infinity, or all zeros (no
+        direction: every class would score alike), are the bad inputs.
     logit_scale : "model" or float, default="model"
         Multiplies cosine similarities before folding and softmax. ``"model"``
         uses the model's learned scale and bias (OpenAI's CLIPs learned 100, the
@@ -390,6 +392,11 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         return load_model(self.model, self.device, self.precision, self.download_root)
 
     def _check_embeddings(self, X, width, allow_nan=False):
+        if type(X).__module__.startswith("torch") and hasattr(X, "detach"):
+            import torch
+
+            X = X.detach().cpu()  # a tensor that requires grad cannot become an array
+            X = X if X.dtype in (torch.float32, torch.float64) else X.float()  # bfloat16: no numpy
         X = check_array(X, dtype=[np.float32, np.float64], ensure_all_finite=not allow_nan)
         if X.shape[1] != width:
             raise ValueError(
@@ -459,10 +466,17 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
             return (*self._embed(items), items)
         skip = self._check_encoding_params()[2] == "skip"
         embeddings = self._check_embeddings(X, self.text_features_.shape[1], allow_nan=skip)
+        # An all-zero row has no direction: every class scores alike, and the first
+        # class would be its label. It is a bad input, like NaN.
+        zero = np.flatnonzero(~embeddings.any(axis=1))
+        if len(zero) and not skip:
+            raise ImageInputError(int(zero[0]), _ZERO_EMBEDDING)
         errors = [
             (int(i), "embedding holds NaN or infinity")
             for i in np.flatnonzero(np.isnan(embeddings).any(axis=1))
         ]
+        embeddings[zero] = np.nan
+        errors = sorted(errors + [(int(i), _ZERO_EMBEDDING) for i in zero])
         return embeddings, errors, None
 
     def _decision(self, X):

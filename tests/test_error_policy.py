@@ -66,6 +66,27 @@ def test_skipped_embeddings_feed_the_precomputed_path(toy_checkpoint, batch):
         strict.predict(embeddings)
 
 
+def test_precomputed_zero_rows_are_bad_inputs_and_tensors_may_require_grad(toy_checkpoint, batch):
+    # A zero embedding (say, a user's placeholder for a failed image) has no
+    # direction: it used to get the first class as a confident-looking label.
+    torch = pytest.importorskip("torch")
+    images = ZeroShotEmotionClassifier(model=toy_checkpoint, on_error="skip").fit()
+    with pytest.warns(SkippedImagesWarning):
+        embeddings = images.embed(batch)
+    good = np.flatnonzero(np.isfinite(embeddings).all(axis=1))
+    embeddings = embeddings[good]
+    expected = images.predict_proba([batch[i] for i in good])
+    embeddings[1] = 0.0
+    strict = ZeroShotEmotionClassifier(model=toy_checkpoint, precomputed=True).fit()
+    with pytest.raises(ImageInputError, match="Image at index 1: embedding is all zeros"):
+        strict.predict(embeddings)
+    pre = ZeroShotEmotionClassifier(model=toy_checkpoint, precomputed=True, on_error="skip").fit()
+    with pytest.warns(SkippedImagesWarning, match="index 1: embedding is all zeros"):
+        proba = pre.predict_proba(torch.from_numpy(embeddings).requires_grad_())
+    assert np.isnan(proba[1]).all()
+    np.testing.assert_allclose(np.delete(proba, 1, axis=0), np.delete(expected, 1, axis=0), atol=1e-6)
+
+
 def test_raise_names_the_first_bad_item(toy_checkpoint, batch):
     clf = ZeroShotEmotionClassifier(model=toy_checkpoint, batch_size=4).fit()
     with pytest.raises(ImageInputError, match="Image at index 1: file '/missing/face.jpg' does not exist"):

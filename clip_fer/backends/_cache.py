@@ -5,9 +5,10 @@ Entries are keyed by the model's identity and the image's content:
 - a file by a BLAKE2b hash of its bytes. Path, size and times are not used: ``cp -p``,
   ``rsync -t``, ``tar`` and backups restore a file's size and modification time,
   so a different photo copied over an old one could keep the old key. Bytes cannot
-  be carried over by a copy. The price is one read of the file per look-up (the
-  decoder reads it anyway on a miss); the gain is also that copies of one file
-  share an entry.
+  be carried over by a copy. The price is one read of the file per look-up, and one
+  more after a miss is encoded: the embedding is stored only if the file still hashes
+  to its key, so a file replaced during a run cannot leave its new content's embedding
+  under the old content's key. The gain is also that copies of one file share an entry.
 - an array or tensor by a hash of its dtype, shape and bytes (a tensor as the
   channels-last array it is read as);
 - a PIL image by a hash of its mode, size, pixels, palette, transparency and EXIF
@@ -70,6 +71,8 @@ def content_key(item):
     """
     try:
         if isinstance(item, (str, os.PathLike)):
+            if not os.path.isfile(item):  # /dev/zero, a pipe: a read that may never end
+                return None
             return _digest("file", _file_digest(item))
         if isinstance(item, Image.Image):
             palette = item.getpalette() if item.mode in ("P", "PA") else None

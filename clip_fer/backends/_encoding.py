@@ -124,8 +124,10 @@ def embed_images(loaded, images, *, batch_size, num_workers, cache, cache_dir, v
         errors.extend(batch_errors)
         embeddings[good] = batch
         for i, row in zip(good, batch):
-            if keys[i] is None:
-                continue
+            if keys[i] is None or (
+                isinstance(images[i], (str, os.PathLike)) and content_key(images[i]) != keys[i]
+            ):
+                continue  # a file replaced since it was keyed: its embedding is not the key's
             embedding_cache.put(loaded.identity, keys[i], row)
             if cache_dir is not None and write_error is None:
                 try:

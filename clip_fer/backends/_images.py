@@ -182,6 +182,11 @@ def _open_path(path, index):
         if path.is_dir():
             raise ImageInputError(index, f"{name} is a folder, not an image file.")
         if not path.is_file():
+            if path.exists():
+                raise ImageInputError(
+                    index,
+                    f"{name} is not a regular file (a device, pipe or socket); save the image to a file.",
+                )
             raise ImageInputError(index, f"file {name} does not exist.")
         size = path.stat().st_size
     except OSError as exc:  # a name too long, a permission, a broken mount ...

@@ -139,6 +139,8 @@ def run_safely(command, args):
 
     try:
         command(args)
+    except BrokenPipeError:
+        raise  # stdout closed by its reader (| head): main() ends quietly
     except (ClipFerError, ValueError, ImportError, OSError) as exc:
         print(f"clip-fer: error: {error_message(exc)}", file=sys.stderr)
         return 1

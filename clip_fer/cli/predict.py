@@ -20,22 +20,44 @@ def _is_image_file(path):
     return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
 
 
-def expand_paths(paths):
+def expand_paths(paths, skipped=None):
     """Files as given; folders walked recursively for image files, sorted; globs
-    (``*``, ``?``, ``[...]``, ``**``) that name no existing file expanded, sorted."""
-    from ..backends._images import IMAGE_SUFFIXES
+    (``*``, ``?``, ``[...]``, ``**``) that name no existing file expanded, sorted.
 
+    Folders and globs yield files only (a folder named ``x.jpg`` is not an image);
+    the other files they hold (say ``.heic`` or ``.txt``; hidden ones aside) are
+    appended to the list ``skipped`` when one is given, so the caller can say so."""
     found = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES))
+            matches = sorted(path.rglob("*"))
         elif not path.exists() and _GLOB_CHARACTERS & set(raw):
             matches = sorted(Path(p) for p in glob.glob(raw, recursive=True))
-            found.extend(p for p in matches if _is_image_file(p))
         else:
             found.append(path)
+            continue
+        found.extend(p for p in matches if _is_image_file(p))
+        if skipped is not None:
+            skipped.extend(
+                p for p in matches if not _is_image_file(p) and p.is_file() and not p.name.startswith(".")
+            )
     return [str(p) for p in found]
+
+
+def _skipped_note(skipped):
+    """One stderr line naming the suffixes of files a folder or glob held but that were not read."""
+    from collections import Counter
+
+    from ..backends._images import IMAGE_SUFFIXES
+
+    counts = Counter(p.suffix.lower() or "(no suffix)" for p in skipped)
+    listed = ", ".join(f"{suffix}: {n}" for suffix, n in sorted(counts.items()))
+    return (
+        f"clip-fer: note: skipped {len(skipped)} file{'s' if len(skipped) > 1 else ''} that are not "
+        f"images by their suffix ({listed}); images are {', '.join(sorted(IMAGE_SUFFIXES))}. "
+        "Convert the others (e.g. HEIC) to one of these, or name a file directly to try it."
+    )
 
 
 def add_parser(commands):
@@ -214,7 +236,10 @@ def predict(args, parser):
 
     records, writer, paths = [], None, []
     try:
-        paths = expand_paths(args.paths)
+        skipped = []
+        paths = expand_paths(args.paths, skipped)
+        if skipped:
+            print(_skipped_note(skipped), file=sys.stderr)
         if not paths:
             raise ClipFerError(f"no image files found in {args.paths}")
         clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank), n_images=0)
@@ -250,6 +275,8 @@ def predict(args, parser):
             f"clip-fer: interrupted; the rows of {done} of {len(paths)} images were written.", file=sys.stderr
         )
         return 130
+    except BrokenPipeError:
+        raise  # stdout closed by its reader (| head): main() ends quietly
     except (ClipFerError, ValueError, OSError) as exc:
         if writer is not None:
             writer.close()

@@ -87,6 +87,38 @@ def test_replaced_file_gets_its_own_embedding(toy_checkpoint, fresh, face_arrays
     assert not np.allclose(after, before)
 
 
+class _ReplacedWhenRead(list):
+    """One path whose file is replaced by another photo when the encoding loop reads
+    it, after the cache has keyed it: a file synced or overwritten during a run."""
+
+    def __init__(self, path, replacement):
+        super().__init__([str(path)])
+        self.path, self.replacement = path, replacement
+
+    def __getitem__(self, index):  # the loop reads images[i]; keying iterates
+        shutil.copyfile(self.replacement, self.path)
+        return super().__getitem__(index)
+
+
+@pytest.mark.parametrize("where", ["memory", "cache_dir"])
+def test_file_replaced_during_a_run_does_not_poison_the_cache(
+    toy_checkpoint, fresh, face_arrays, tmp_path, where
+):
+    old = _bmp(face_arrays[0], tmp_path / "old.bmp")
+    photo = tmp_path / "photo.bmp"
+    shutil.copyfile(old, photo)
+    new = _bmp(face_arrays[5], tmp_path / "new.bmp")
+    cache_dir = tmp_path / "emb" if where == "cache_dir" else None
+    clf = ZeroShotEmotionClassifier(model=toy_checkpoint, cache_dir=cache_dir).fit()
+    during = clf.embed(_ReplacedWhenRead(photo, new))
+    np.testing.assert_allclose(during, fresh([face_arrays[5]]), atol=1e-6)  # what was read
+    if where == "cache_dir":
+        embedding_cache.clear()  # a new process
+    # The old photo's bytes were keyed, the new photo's pixels encoded: storing that
+    # pair would give every later copy of the old photo the new photo's embedding.
+    np.testing.assert_allclose(clf.embed([str(old)]), fresh([face_arrays[0]]), atol=1e-6)
+
+
 @kind(
     2,
     "two P-mode images with equal pixels and different palettes",

@@ -5,6 +5,7 @@ Each test builds its inputs and, where a batch is involved, checks that the othe
 items' results are identical to a clean run without the bad item.
 """
 
+import os
 import warnings
 
 import numpy as np
@@ -307,3 +308,25 @@ def test_check_image_sequence_keeps_lists_and_series():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(check_image_sequence(np.zeros((5, 48, 48), np.uint8))) == 5
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_pipe_or_device_is_refused_without_reading_it(clf, tmp_path, face_arrays, monkeypatch):
+    # A path that is not a regular file (a named pipe called photo.jpg, /dev/zero,
+    # /dev/stdin) must not be read to key the cache: /dev/zero never ends, a pipe blocks.
+    import clip_fer.backends._cache as cache
+
+    read = []
+
+    def no_read(path):
+        read.append(path)  # content_key swallows errors: record the call instead
+        raise OSError("not to be read")
+
+    monkeypatch.setattr(cache, "_file_digest", no_read)
+    pipe = tmp_path / "photo.jpg"
+    os.mkfifo(pipe)
+    assert cache.content_key(str(pipe)) is None
+    if os.path.exists("/dev/zero"):
+        assert cache.content_key("/dev/zero") is None
+    assert read == []
+    assert_item_fails_alone(clf, face_arrays[:3], str(pipe), "'.*photo.jpg' is not a regular file")

@@ -56,3 +56,41 @@ def test_offline_model_error_gives_the_fix_as_an_option(faces, monkeypatch, tmp_
     assert err.startswith("clip-fer: error: The CLIP model 'ViT-B/32' could not be downloaded")
     assert "--model /path/to/ViT-B-32.pt" in err and "ZeroShotEmotionClassifier(" not in err
     assert "\n" not in err
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+def test_stdout_closed_early_ends_quietly(toy_checkpoint, faces, fmt, monkeypatch, capsys):
+    # `clip-fer predict ... | head -1`: the reader goes after one line. Each row is
+    # flushed as it is made, so the next write fails with BrokenPipeError.
+    import os
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    pipe = open(write_end, "w")
+    monkeypatch.setattr(sys, "stdout", pipe)
+    try:
+        code = main(["predict", str(faces), "--model", toy_checkpoint, "--format", fmt])
+    finally:
+        pipe.close()
+    assert code == 141  # as a shell reports a command ended by SIGPIPE
+    assert capsys.readouterr().err == ""  # no traceback, no "error: Broken pipe"
+
+
+def test_folder_walk_reads_files_only_and_names_what_it_skipped(toy_checkpoint, faces, capsys):
+    (faces / "album.jpg").mkdir()  # a folder with an image suffix is not an image
+    (faces / "album.jpg" / "inner.png").write_bytes((faces / "face0.png").read_bytes())
+    (faces / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(64))
+    (faces / "notes.txt").write_text("x")
+    (faces / ".DS_Store").write_bytes(b"\x00")
+    assert main(["predict", str(faces), "--model", toy_checkpoint, "--format", "csv"]) == 0
+    out, err = capsys.readouterr()
+    rows = out.splitlines()[1:]
+    assert sorted(row.split(",")[0].removeprefix(str(faces) + "/") for row in rows) == [
+        "album.jpg/inner.png",
+        "face0.png",
+        "face1.png",
+        "face2.png",
+    ]
+    assert err.count("\n") == 1 and "skipped 2 files that are not images by their suffix" in err
+    assert "(.heic: 1, .txt: 1)" in err
