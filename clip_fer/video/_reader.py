@@ -123,7 +123,11 @@ def _iterated(frames, frame_rate):
 
 def _to_rgb_array(frame, index):
     if hasattr(frame, "to_ndarray"):  # av.VideoFrame
-        return frame.to_ndarray(format="rgb24")
+        array = frame.to_ndarray(format="rgb24")
+        # Phone videos store frames sideways with a display matrix saying how to turn them
+        # (PyAV: degrees counterclockwise); boxes refer to the frame as it is shown.
+        turns = round((getattr(frame, "rotation", 0) or 0) / 90) % 4
+        return np.ascontiguousarray(np.rot90(array, k=turns)) if turns else array
     if hasattr(frame, "convert") and hasattr(frame, "mode"):  # PIL
         return np.asarray(frame.convert("RGB"))
     array = np.asarray(frame)
