@@ -170,9 +170,11 @@ def check_sampling(every, fps, owner):
             f"The 'every' parameter of {owner} must be an int >= 1 (keep every n-th frame). "
             f"Got {every!r} instead."
         )
-    if fps is not None and (isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0):
+    if fps is not None and (
+        isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps < math.inf
+    ):
         raise InvalidParameterError(
-            f"The 'fps' parameter of {owner} must be a number > 0 (frames kept per second). "
+            f"The 'fps' parameter of {owner} must be a finite number > 0 (frames kept per second). "
             f"Got {fps!r} instead."
         )
 

@@ -295,6 +295,7 @@ def test_no_face_gives_an_empty_frame_with_the_columns():
         (dict(batch_frames=0), "'batch_frames' parameter of predict_video must be 'auto' or an int >= 1"),
         (dict(tracker=object()), "'tracker' parameter of predict_video must be None or an object"),
         (dict(every=2, fps=2), "at most one of 'every' and 'fps'"),
+        (dict(fps=float("inf")), "'fps' parameter of predict_video must be a finite number > 0"),
     ],
 )
 def test_bad_parameters_are_named(kwargs, message):
@@ -302,6 +303,11 @@ def test_bad_parameters_are_named(kwargs, message):
         predict_video(
             ColourClassifier(), [np.zeros((8, 8, 3), np.uint8)], detector=ColourDetector(), **kwargs
         )
+
+
+def test_iter_video_faces_checks_its_parameters_when_called_not_when_iterated():
+    with pytest.raises(InvalidParameterError, match="'smoothing' parameter"):
+        iter_video_faces(ColourClassifier(), [np.zeros((8, 8, 3), np.uint8)], smoothing=-1)
 
 
 # Real faces, real detector ------------------------------------------------------------
