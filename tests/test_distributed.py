@@ -331,3 +331,20 @@ def test_cli_ray_engine_resumes_and_equals_local(
             "top": dict(zip(paths, clf.predict_topk(paths, k=3).tolist())),
         }
     _check_against_reference(pd.read_parquet(out), paths, local)
+
+
+def test_cli_ray_engine_scores_each_file_once_whatever_its_spelling(
+    cluster, images, toy_checkpoint, tmp_path, capsys
+):
+    folder, paths = images
+    good = [p for p in paths if "broken" not in p][:3]
+    alias = tmp_path / "alias"  # the same folder under another name (a link, a mount)
+    alias.symlink_to(folder, target_is_directory=True)
+    aliased = [str(alias / os.path.basename(p)) for p in good]
+    out = tmp_path / "spelled.parquet"
+    command = ["predict", "--engine", "ray", "--output", str(out), "--model", toy_checkpoint]
+    assert main([*command, *good, aliased[0], str(folder / "x" / ".." / os.path.basename(good[0]))]) == 0
+    assert "3 images scored" in capsys.readouterr().out
+    assert main([*command, *aliased]) == 0  # resumed under the other name
+    assert "0 images scored into" in capsys.readouterr().out
+    assert sorted(written_keys(out)) == sorted(good)

@@ -142,6 +142,16 @@ def load(spec, device, precision, download_root, identity):
             f"{spec} --local-dir DIR`, or save_pretrained of the model, tokenizer and image "
             "processor) and pass the folder: model='hf_clip:/path/to/DIR'."
         ) from exc
+    # transformers builds a tokenizer with no vocabulary from a folder that lacks its files:
+    # every word is unknown, every sentence encodes alike, every image gets 1/n per class.
+    probe = tokenizer("happy angry face", add_special_tokens=False)["input_ids"]
+    if tokenizer.unk_token_id is not None and all(i == tokenizer.unk_token_id for i in probe):
+        raise ModelLoadError(
+            f"The model {name!r} has a tokenizer with no vocabulary (every word is unknown): "
+            "its tokenizer files (tokenizer.json, or vocab.json and merges.txt, or a "
+            "SentencePiece model) are missing. Save them into it with "
+            "tokenizer.save_pretrained(DIR)."
+        )
     missing = [m for m in ("get_image_features", "get_text_features") if not hasattr(model, m)]
     if missing:
         raise ModelLoadError(

@@ -1,6 +1,7 @@
 """``clip-fer predict --engine ray``: score many images on a Ray cluster into Parquet shards."""
 
 import logging
+import os
 import re
 import sys
 
@@ -92,6 +93,18 @@ def _connect(ray, address):
     return True
 
 
+def _each_file_once(paths, written):
+    """Each file once, spelled as the output already has it: ``a.jpg``, ``./a.jpg`` and
+    ``/abs/a.jpg`` are one input, and a resumed run given another spelling of a scored
+    file (absolute paths, a link) does not score it again."""
+    spelled = {os.path.realpath(key): key for key in written if isinstance(key, str)}
+    chosen = {}
+    for path in paths:
+        real = os.path.realpath(path)
+        chosen.setdefault(real, spelled.get(real, path))
+    return list(chosen.values())
+
+
 def predict_on_ray(args, parser):
     """Run ``clip-fer predict --engine ray`` for parsed ``args``; returns the exit code."""
     _check_args(args, parser)
@@ -103,7 +116,7 @@ def predict_on_ray(args, parser):
 
     try:
         ray = import_ray()
-        paths = list(dict.fromkeys(expand_paths(args.paths)))  # each input once
+        paths = _each_file_once(expand_paths(args.paths), written_keys(args.output, "path"))
         if not paths:
             raise ClipFerError(f"no image files found in {args.paths}")
         clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank))

@@ -14,8 +14,8 @@ def _positive_float(text):
         value = float(text)
     except ValueError:
         value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
     return value
 
 
@@ -117,10 +117,14 @@ def video(args):
             file=sys.stderr,
         )
         return 1
+    if out.exists() and not out.is_dir():
+        print(
+            f"clip-fer: error: --out {str(out)!r} is a file; pass a folder (it is created).", file=sys.stderr
+        )
+        return 1
     try:
         clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank)).fit()
         classes = [str(c) for c in clf.classes_]
-        out.mkdir(parents=True, exist_ok=True)
         frames = iter_video_faces(
             clf,
             source,
@@ -132,6 +136,7 @@ def video(args):
             grayscale=args.grayscale,
             format=args.input_format,
         )
+        out.mkdir(parents=True, exist_ok=True)
         rows, summary = FaceRowWriter(out / "faces.csv", classes), TrackSummary(classes)
         annotated = AnnotatedVideoWriter(out / "annotated.mp4") if args.annotate else None
     except (ClipFerError, ValueError, OSError) as exc:

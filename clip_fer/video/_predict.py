@@ -78,8 +78,9 @@ def iter_video_faces(
 ):
     """Faces of each processed frame of a video, with track ids and smoothed emotions.
 
-    A generator: frames are decoded, processed and handed out one by one, so a
-    live source is analysed as it plays and memory stays flat.
+    Parameters are checked when called; frames are then decoded, processed and
+    handed out one by one, so a live source is analysed as it plays and memory
+    stays flat.
 
     Parameters
     ----------
@@ -107,6 +108,37 @@ def iter_video_faces(
             f"The 'rescan' parameter of {_OWNER} must be a number of seconds >= 0. Got {rescan!r} instead."
         )
     cropper = FaceCropper(detector, margin=margin, grayscale=grayscale).fit()
+    # Checked above, when called; the frames come from a generator, when iterated.
+    return _faces(
+        estimator,
+        source,
+        cropper,
+        tracker,
+        every,
+        fps,
+        detect_every,
+        rescan,
+        smoothing,
+        batch_frames,
+        frame_rate,
+        format,
+    )
+
+
+def _faces(
+    estimator,
+    source,
+    cropper,
+    tracker,
+    every,
+    fps,
+    detect_every,
+    rescan,
+    smoothing,
+    batch_frames,
+    frame_rate,
+    format,
+):
     detector = cropper.detector_
     tracker = IoUTracker() if tracker is None else tracker
     if hasattr(tracker, "reset"):

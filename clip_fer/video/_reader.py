@@ -123,7 +123,11 @@ def _iterated(frames, frame_rate):
 
 def _to_rgb_array(frame, index):
     if hasattr(frame, "to_ndarray"):  # av.VideoFrame
-        return frame.to_ndarray(format="rgb24")
+        array = frame.to_ndarray(format="rgb24")
+        # Phone videos store frames sideways with a display matrix saying how to turn them
+        # (PyAV: degrees counterclockwise); boxes refer to the frame as it is shown.
+        turns = round((getattr(frame, "rotation", 0) or 0) / 90) % 4
+        return np.ascontiguousarray(np.rot90(array, k=turns)) if turns else array
     if hasattr(frame, "convert") and hasattr(frame, "mode"):  # PIL
         return np.asarray(frame.convert("RGB"))
     array = np.asarray(frame)
@@ -166,9 +170,11 @@ def check_sampling(every, fps, owner):
             f"The 'every' parameter of {owner} must be an int >= 1 (keep every n-th frame). "
             f"Got {every!r} instead."
         )
-    if fps is not None and (isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0):
+    if fps is not None and (
+        isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps < math.inf
+    ):
         raise InvalidParameterError(
-            f"The 'fps' parameter of {owner} must be a number > 0 (frames kept per second). "
+            f"The 'fps' parameter of {owner} must be a finite number > 0 (frames kept per second). "
             f"Got {fps!r} instead."
         )
 

@@ -7,6 +7,7 @@ what the backend library itself computes from the same saved files.
 """
 
 import pickle
+import shutil
 
 import numpy as np
 import pytest
@@ -257,6 +258,17 @@ def test_folder_without_tokenizer_is_named(tmp_path):
         ModelLoadError, match="model-only' could not be loaded as a transformers model .*tokenizer"
     ):
         load_model(f"hf_clip:{tmp_path / 'model-only'}")
+
+
+def test_folder_missing_only_its_tokenizer_files_is_named_not_uniform(tmp_path):
+    # transformers 5 builds a vocabulary-less tokenizer here: every face would get 1/7 per class.
+    folder = tmp_path / "no-tokenizer"
+    shutil.copytree(toy_families.hf_clip_folder(), folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"):
+        (folder / name).unlink(missing_ok=True)
+    assert (folder / "preprocessor_config.json").exists()
+    with pytest.raises(ModelLoadError, match="no-tokenizer' has a tokenizer with no vocabulary"):
+        load_model(f"hf_clip:{folder}")
 
 
 def test_unreadable_weights_file_is_named(tmp_path):

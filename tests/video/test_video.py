@@ -6,6 +6,7 @@ is not the point, FER2013 faces with BlazeFace where it is.
 """
 
 import math
+import struct
 import tracemalloc
 
 import numpy as np
@@ -56,6 +57,34 @@ def test_read_frames_every_container_in_order_with_times(tmp_path, suffix):
     brightness = [f.image.mean() for f in read]
     assert np.allclose(brightness, [a.mean() for a in frames], atol=6)
     assert read[0].image.shape == (48, 64, 3) and read[0].image.dtype == np.uint8
+
+
+def _with_display_rotation(path, degrees):
+    """Write a display matrix turning the video ``degrees`` counterclockwise into the
+    mp4's track header (``tkhd``), as phones do for portrait videos."""
+    data = bytearray(path.read_bytes())
+    at = (
+        data.find(b"tkhd") + 4 + 4 + 20 + 8 + 8
+    )  # version/flags, times/ids/duration, reserved, layer...volume
+    cos, sin = {90: (0, 1), -90: (0, -1), 180: (-1, 0)}[degrees]
+    unit = 1 << 16
+    data[at : at + 36] = struct.pack(
+        ">9i", cos * unit, -sin * unit, 0, sin * unit, cos * unit, 0, 0, 0, 1 << 30
+    )
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("degrees", [90, -90, 180])
+def test_rotated_phone_video_is_read_as_it_is_shown(tmp_path, degrees):
+    # An asymmetric picture (a bright top-left corner) stored turned the other way.
+    shown = np.full((48, 64, 3), 40, np.uint8)
+    shown[:16, :24] = 230
+    stored = np.ascontiguousarray(np.rot90(shown, k=-degrees // 90))
+    path = _with_display_rotation(write_video(tmp_path / "phone.mp4", [stored] * 3), degrees)
+    read = list(read_frames(path))
+    assert [f.image.shape for f in read] == [shown.shape] * 3
+    assert all(np.abs(f.image.astype(int) - shown).mean() < 6 for f in read)
 
 
 def test_sampling_every_and_fps(tmp_path):
@@ -266,6 +295,7 @@ def test_no_face_gives_an_empty_frame_with_the_columns():
         (dict(batch_frames=0), "'batch_frames' parameter of predict_video must be 'auto' or an int >= 1"),
         (dict(tracker=object()), "'tracker' parameter of predict_video must be None or an object"),
         (dict(every=2, fps=2), "at most one of 'every' and 'fps'"),
+        (dict(fps=float("inf")), "'fps' parameter of predict_video must be a finite number > 0"),
     ],
 )
 def test_bad_parameters_are_named(kwargs, message):
@@ -273,6 +303,11 @@ def test_bad_parameters_are_named(kwargs, message):
         predict_video(
             ColourClassifier(), [np.zeros((8, 8, 3), np.uint8)], detector=ColourDetector(), **kwargs
         )
+
+
+def test_iter_video_faces_checks_its_parameters_when_called_not_when_iterated():
+    with pytest.raises(InvalidParameterError, match="'smoothing' parameter"):
+        iter_video_faces(ColourClassifier(), [np.zeros((8, 8, 3), np.uint8)], smoothing=-1)
 
 
 # Real faces, real detector ------------------------------------------------------------

@@ -119,3 +119,18 @@ def test_every_and_fps_exclude_each_other(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["video", "x.mp4", "--out", str(tmp_path), "--every", "2", "--fps", "3"])
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_bad_settings_fail_before_any_output_and_name_the_option(tmp_path, toy_checkpoint, capsys):
+    path = write_video(tmp_path / "v.mp4", [np.zeros((48, 64, 3), np.uint8)] * 2)
+    with pytest.raises(SystemExit):  # inf frames per second is no sampling rate
+        main(["video", str(path), "--out", str(tmp_path / "o"), "--fps", "inf"])
+    assert "--fps: must be a finite number > 0" in capsys.readouterr().err
+    out = tmp_path / "o"
+    args = ["video", str(path), "--model", toy_checkpoint, "--out", str(out), "--smoothing", "-1"]
+    assert main(args) == 1
+    assert "'smoothing' parameter" in capsys.readouterr().err and not out.exists()
+    out.write_text("not a folder")
+    assert main(["video", str(path), "--model", toy_checkpoint, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "is a file; pass a folder" in err and out.read_text() == "not a folder"
