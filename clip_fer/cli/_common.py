@@ -59,8 +59,10 @@ def add_model_options(parser):
         "--model",
         default="ViT-B/32",
         metavar="NAME_OR_PATH",
-        help="OpenAI CLIP name (downloaded on first use) or local checkpoint path, e.g. "
-        "models/my-clip.pt. Default: ViT-B/32.",
+        help="An OpenAI CLIP name (downloaded on first use) or checkpoint path, e.g. "
+        "models/my-clip.pt; 'open_clip:ARCH/PRETRAINED' or 'open_clip:ARCH//weights.safetensors' "
+        "(open-clip extra); 'hf_clip:NAME_OR_DIR' for Hugging Face CLIP or SigLIP (hf extra). "
+        "Default: ViT-B/32.",
     )
     parser.add_argument(
         "--reduce",
