@@ -128,6 +128,10 @@ def clip_bpe_tokenizer_files(folder):
     (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
 
 
+# Every tiny transformers tower: one layer, width 32.
+_TINY_TOWER = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2)
+
+
 @functools.cache
 def hf_clip_folder():
     """A ``save_pretrained`` folder of a tiny transformers CLIPModel."""
@@ -146,19 +150,13 @@ def hf_clip_folder():
     config = CLIPConfig(
         text_config=dict(
             vocab_size=49408,
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
+            **_TINY_TOWER,
             max_position_embeddings=77,
         ),
         vision_config=dict(
             image_size=32,
             patch_size=16,
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
+            **_TINY_TOWER,
         ),
         projection_dim=24,
     )
@@ -205,19 +203,13 @@ def hf_siglip_folder():
     config = SiglipConfig(
         text_config=dict(
             vocab_size=tokenizer.vocab_size,
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
+            **_TINY_TOWER,
             max_position_embeddings=64,
         ),
         vision_config=dict(
             image_size=32,
             patch_size=16,
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
+            **_TINY_TOWER,
         ),
     )
     torch.manual_seed(4)
@@ -253,19 +245,13 @@ def hf_siglip2_folder():
     config = Siglip2Config(
         text_config=dict(
             vocab_size=len(vocab),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
+            **_TINY_TOWER,
             max_position_embeddings=64,
         ),
         vision_config=dict(
             num_patches=16,
             patch_size=8,
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
+            **_TINY_TOWER,
         ),
     )
     torch.manual_seed(5)
