@@ -17,6 +17,7 @@ from ..exceptions import InvalidParameterError
 from ..utils._param_validation import check_option
 from ._base import LoadedModel, normalized
 from ._cache import text_embedding_cache
+from ._offline import forget, load_once
 from .openai import _encode_tokens, import_clip  # noqa: F401  (kept importable from here)
 
 __all__ = ["LoadedModel", "clear_model_cache", "load_model", "parse_model_name", "resolve_device"]
@@ -141,14 +142,16 @@ def load_model(model, device="auto", precision="auto", download_root=None):
     key = _cache_key(family, spec, device, precision)
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = _family(family).load(spec, device, precision, download_root, repr(key))
+            load = _family(family).load
+            _CACHE[key] = load_once(key, lambda: load(spec, device, precision, download_root, repr(key)))
         return _CACHE[key]
 
 
 def clear_model_cache():
-    """Forget every loaded model, so the next use loads it again."""
+    """Forget every loaded model, failed load and network probe, so the next use loads again."""
     with _CACHE_LOCK:
         _CACHE.clear()
+        forget()
 
 
 def encode_text(loaded, sentences, batch_size=256):

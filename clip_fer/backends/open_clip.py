@@ -13,6 +13,7 @@ import torch
 
 from ..exceptions import MissingDependencyError, ModelLoadError
 from ._base import LoadedModel, check_sentence_lengths, describe, file_source
+from ._offline import hub_offline
 from ._quantize import quantize_image_tower
 
 __all__ = ["OpenClipModel", "load", "parse", "source"]
@@ -124,10 +125,11 @@ def load(spec, device, precision, download_root, identity):
     _check_name(open_clip, name, arch, pretrained)
     local = bool(pretrained) and os.path.isfile(pretrained)
     try:
-        model, _, preprocess = open_clip.create_model_and_transforms(
-            arch, pretrained=pretrained or None, device="cpu", cache_dir=download_root
-        )
-        tokenizer = open_clip.get_tokenizer(arch, cache_dir=download_root)
+        with hub_offline(needed=not local and not arch.startswith("local-dir:")):
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                arch, pretrained=pretrained or None, device="cpu", cache_dir=download_root
+            )
+            tokenizer = open_clip.get_tokenizer(arch, cache_dir=download_root)
     except Exception as exc:
         if local:
             raise ModelLoadError(

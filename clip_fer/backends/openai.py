@@ -12,6 +12,7 @@ import torch
 
 from ..exceptions import ModelLoadError
 from ._base import LoadedModel, check_sentence_lengths, file_source
+from ._offline import require_host
 from ._quantize import quantize_image_tower
 
 __all__ = ["OpenAIModel", "import_clip", "load", "source"]
@@ -122,6 +123,10 @@ def load(name, device, precision, download_root, identity):
     clip = import_clip()
     if name in clip.available_models():
         try:
+            url = clip.clip._MODELS[name]
+            root = download_root or os.path.expanduser("~/.cache/clip")
+            if not os.path.isfile(os.path.join(root, os.path.basename(url))):
+                require_host(url)  # fails in seconds, not at urllib's pace
             model, preprocess = _quiet_clip_load(clip, name, device, download_root)
         except (urllib.error.URLError, OSError) as exc:
             target = name.replace("/", "-")
