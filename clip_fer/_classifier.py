@@ -137,7 +137,8 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
     precision : {"auto", "fp32", "fp16", "bf16", "int8"}, default="auto"
         ``"auto"`` is fp16 on CUDA and fp32 on CPU. ``"bf16"`` (bfloat16
         autocast) and ``"int8"`` (CPU: int8 image tower) are faster opt-in paths
-        whose predictions can differ slightly from fp32's.
+        whose predictions can differ slightly from fp32's; ``"bf16"`` on a CPU
+        without native bf16 runs at fp32 with a warning (see docs/backbones.md).
     batch_size : int, default=32
         Images encoded per forward pass.
     num_workers : int or "auto", default="auto"

@@ -17,6 +17,7 @@ from ..exceptions import InvalidParameterError
 from ..utils._param_validation import check_option
 from ._base import LoadedModel, normalized
 from ._cache import text_embedding_cache
+from ._cpu import resolve_bf16
 from ._offline import forget, load_once
 from .openai import _encode_tokens, import_clip  # noqa: F401  (kept importable from here)
 
@@ -49,7 +50,8 @@ def resolve_device(device):
 
 
 def resolve_precision(precision, device):
-    """``"auto"`` -> fp16 on CUDA, fp32 on CPU; other values are checked against the device."""
+    """``"auto"`` -> fp16 on CUDA, fp32 on CPU; other values are checked against the
+    device, and ``"bf16"`` on a CPU without native bf16 runs at fp32 (warned)."""
     check_option(precision, "precision", "load_model", _PRECISIONS)
     if precision == "auto":
         return "fp16" if device.type == "cuda" else "fp32"
@@ -59,6 +61,8 @@ def resolve_precision(precision, device):
             f"{device.type!r}; fp16 needs CUDA. Use precision='auto', 'fp32', 'bf16' "
             "or 'int8'."
         )
+    if precision == "bf16":
+        return resolve_bf16(device)
     if precision == "int8" and device.type != "cpu":
         raise InvalidParameterError(
             "The 'precision' parameter is 'int8' but the device is "
@@ -119,7 +123,8 @@ def load_model(model, device="auto", precision="auto", download_root=None):
         ``"auto"`` picks CUDA when present, else CPU.
     precision : {"auto", "fp32", "fp16", "bf16", "int8"}, default="auto"
         ``"auto"`` is fp16 on CUDA and fp32 on CPU. ``"bf16"`` runs the model
-        under bfloat16 autocast; ``"int8"`` (CPU only) quantises the image tower's
+        under bfloat16 autocast (on a CPU without native bf16, AVX-512 BF16 or
+        AMX, it runs at fp32 with a warning); ``"int8"`` (CPU only) quantises the image tower's
         linear layers (attention included) to int8 with dynamic activation scales.
     download_root : str, default=None
         Where names are downloaded; None is each library's own cache

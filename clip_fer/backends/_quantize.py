@@ -20,16 +20,16 @@ class LinearAttention(nn.Module):
     computes, with one ``nn.Linear`` input projection and one output projection.
 
     Sequence-first ``(L, N, D)`` inputs like OpenAI CLIP's, or batch-first when the
-    replaced module was (open_clip, SigLIP's pooling head). Self-attention runs
+    replaced module was (open_clip, SigLIP's pooling head) or ``batch_first=True``. Self-attention runs
     one projection; cross-attention (a pooling probe attending to the tokens)
     projects query and key/value separately and keeps the parts it needs.
     """
 
-    def __init__(self, attention):
+    def __init__(self, attention, batch_first=None):
         super().__init__()
         dim = attention.embed_dim
         self.num_heads = attention.num_heads
-        self.batch_first = attention.batch_first
+        self.batch_first = attention.batch_first if batch_first is None else batch_first
         self.in_proj = nn.Linear(dim, 3 * dim)
         self.out_proj = nn.Linear(dim, dim)
         with torch.no_grad():

@@ -12,6 +12,7 @@ import torch
 
 from ..exceptions import ModelLoadError
 from ._base import LoadedModel, check_sentence_lengths, file_source
+from ._layout import batch_first_image_tower
 from ._offline import require_host
 from ._quantize import quantize_image_tower
 
@@ -152,6 +153,8 @@ def load(name, device, precision, download_root, identity):
             "Other families: 'open_clip:ARCH/PRETRAINED' or 'hf_clip:NAME_OR_DIR'."
         )
     model = model.to(device=device, dtype=torch.float16 if precision == "fp16" else torch.float32)
+    if device.type == "cpu":  # no copies of the sequence-first view in every block
+        model.visual = batch_first_image_tower(model.visual)
     if precision == "int8":
         model.visual = quantize_image_tower(model.visual)
     return OpenAIModel(model.eval(), preprocess, device, precision, identity)
