@@ -183,9 +183,10 @@ def _chunk_records(clf, paths, start, args, top_k):
 
     from .._records import as_records, image_records
     from ..exceptions import ImageInputError, SkippedImagesWarning
-    from ..faces._cropping import FaceCropper, predict_faces
 
     if args.faces:
+        from ..faces._cropping import FaceCropper, predict_faces  # torchvision: only with --faces
+
         rows = predict_faces(
             clf,
             paths,
@@ -232,7 +233,6 @@ def predict(args, parser):
 
     from .._bank_io import load_prompt_bank
     from ..exceptions import ClipFerError
-    from ..faces._drawing import save_annotated
 
     records, writer, paths = [], None, []
     try:
@@ -266,6 +266,8 @@ def predict(args, parser):
         writer.close()
         writer = None
         if args.annotate:
+            from ..faces._drawing import save_annotated  # imports the faces extra's detector
+
             save_annotated(paths, records, args.annotate)
     except KeyboardInterrupt:
         if writer is not None:

@@ -93,3 +93,47 @@ def test_int8_agrees_with_fp32_on_the_fer2013_checkpoint():
     fp32 = ZeroShotEmotionClassifier(model=str(TINY_FER_CLIP), cache=False, batch_size=64).fit()
     int8 = ZeroShotEmotionClassifier(model=str(TINY_FER_CLIP), cache=False, batch_size=64, precision="int8")
     assert np.mean(int8.fit().predict(paths) == fp32.predict(paths)) >= 0.99
+
+
+def test_checkpoint_loads_without_importing_clip_or_torchvision(toy_checkpoint):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from clip_fer import ZeroShotEmotionClassifier as Z\n"
+        f"Z(model={toy_checkpoint!r}).fit().predict_proba([__import__('numpy').zeros((48, 48), 'uint8')])\n"
+        "print(sorted(m for m in ('clip', 'torchvision', 'torch._dynamo') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("size", [(48, 48), (300, 200), (201, 333), (224, 224), (7, 90)])
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA"])
+def test_clip_preprocess_equals_clips_torchvision_pipeline(size, mode):
+    from PIL import Image
+
+    from clip_fer.backends._clip_files import ClipPreprocess
+    from clip_fer.backends.openai import import_clip
+
+    rng = np.random.default_rng(sum(size))
+    channels = {"RGB": 3, "L": 1, "RGBA": 4}[mode]
+    array = rng.integers(0, 256, (size[1], size[0], channels), dtype=np.uint8).squeeze()
+    image = Image.fromarray(array, mode)
+    for n_px in (64, 224):
+        expected = import_clip().clip._transform(n_px)(image)
+        torch.testing.assert_close(ClipPreprocess(n_px)(image), expected, atol=0, rtol=0)
+
+
+def test_tokens_equal_clips_tokenize():
+    from clip_fer import PromptBank
+    from clip_fer.backends._clip_files import release_names, token_count, tokenize
+    from clip_fer.backends.openai import import_clip
+
+    clip = import_clip()
+    sentences = list(PromptBank().fit().sentences_) + ["Ünïcode &amp; émojis 🙂 too!", ""]
+    torch.testing.assert_close(tokenize(sentences, 77), clip.tokenize(sentences, context_length=77))
+    assert [token_count(s) for s in sentences] == [len(clip.clip._tokenizer.encode(s)) + 2 for s in sentences]
+    with pytest.raises(RuntimeError, match="too long"):
+        tokenize(["word " * 80], 77)
+    assert release_names() == tuple(clip.available_models())
