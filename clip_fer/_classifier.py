@@ -152,8 +152,8 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         file's bytes, so a file replaced by ``cp -p`` or ``rsync -t`` is seen as
         new; an array's bytes).
     cache_dir : str or path-like, default=None
-        Also persist embeddings to this folder (created if missing; not a file,
-        not ""), so a new process need not re-encode. Only used when ``cache``
+        Also persist image and prompt-sentence embeddings to this folder (created
+        if missing; not a file, not ""), so a new process need not re-encode. Only used when ``cache``
         is True. Entries read back are validated (checksum, width, finite, unit
         norm) and re-encoded if damaged; a folder that cannot be written gives
         one :class:`~clip_fer.exceptions.CacheWriteWarning` and the results.
@@ -336,7 +336,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         model_scale = isinstance(self.logit_scale, str)
         if not hasattr(bank, "text_features_"):
             loaded = self._loaded_model()
-            features = encode_text(loaded, bank.sentences_)
+            features = encode_text(loaded, bank.sentences_, cache_dir=self.cache_dir if self.cache else None)
             if model_scale:
                 return features, float(loaded.logit_scale), float(loaded.logit_bias)
             return features, float(self.logit_scale), 0.0

@@ -16,7 +16,7 @@ import torch
 from ..exceptions import InvalidParameterError
 from ..utils._param_validation import check_option
 from ._base import LoadedModel, normalized
-from ._cache import text_embedding_cache
+from ._cache import sentence_key, text_embedding_cache, warn_cache_write
 from ._cpu import resolve_bf16
 from ._offline import forget, load_once
 from .openai import _encode_tokens, import_clip  # noqa: F401  (kept importable from here)
@@ -159,25 +159,36 @@ def clear_model_cache():
         forget()
 
 
-def encode_text(loaded, sentences, batch_size=256):
+def encode_text(loaded, sentences, batch_size=256, cache_dir=None):
     """L2-normalised text embeddings, float32 array of shape (n_sentences, dim).
 
     Sentences already encoded with this model come from the process-wide
-    sentence cache; the rest are tokenised and encoded by the model's family.
+    sentence cache, or with ``cache_dir`` from that folder (kept there by the
+    model's identity and a hash of the sentence, so a new process encodes no
+    sentence twice); the rest are tokenised and encoded by the model's family.
     """
     out = np.empty((len(sentences), loaded.embed_dim), dtype=np.float32)
+    keys = [sentence_key(sentence) for sentence in sentences]
     missing = []
-    for i, sentence in enumerate(sentences):
-        found = text_embedding_cache.get(loaded.identity, sentence)
+    for i, key in enumerate(keys):
+        found = text_embedding_cache.get(loaded.identity, key, cache_dir, loaded.embed_dim)
         if found is None:
             missing.append(i)
         else:
             out[i] = found
+    write_error = None
     for start in range(0, len(missing), batch_size):
         chunk = missing[start : start + batch_size]
         with torch.inference_mode(), loaded.autocast():
             features = normalized(loaded.encode_text([sentences[i] for i in chunk]))
         for i, row in zip(chunk, features):
             out[i] = row
-            text_embedding_cache.put(loaded.identity, sentences[i], row)
+            text_embedding_cache.put(loaded.identity, keys[i], row)
+            if cache_dir is not None and write_error is None:
+                try:
+                    text_embedding_cache.save(loaded.identity, keys[i], row, cache_dir)
+                except OSError as exc:  # results stand; only the next process re-encodes
+                    write_error = exc
+    if write_error is not None:
+        warn_cache_write(write_error, cache_dir, "Sentence embeddings", stacklevel=3)
     return out

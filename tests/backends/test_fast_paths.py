@@ -137,3 +137,39 @@ def test_tokens_equal_clips_tokenize():
     with pytest.raises(RuntimeError, match="too long"):
         tokenize(["word " * 80], 77)
     assert release_names() == tuple(clip.available_models())
+
+
+def test_sentence_embeddings_persist_in_cache_dir(toy_checkpoint, tmp_path, monkeypatch):
+    from clip_fer import clear_embedding_cache
+
+    first = ZeroShotEmotionClassifier(model=toy_checkpoint, cache_dir=tmp_path).fit()
+    on_disk = list(tmp_path.rglob("*.sentence"))
+    assert len(on_disk) == len(first.prompt_bank_.sentences_) and not list(tmp_path.rglob("*.emb"))
+    clear_embedding_cache()  # as a new process: nothing in memory
+    loaded = load_model(toy_checkpoint)
+
+    def no_encoding(sentences):
+        raise AssertionError(f"encoded {len(sentences)} sentences again")
+
+    monkeypatch.setattr(loaded, "encode_text", no_encoding)
+    second = ZeroShotEmotionClassifier(model=toy_checkpoint, cache_dir=tmp_path).fit()
+    np.testing.assert_array_equal(second.text_features_, first.text_features_)
+    monkeypatch.undo()
+    # without cache_dir (or with cache=False) the folder is not read
+    clear_embedding_cache()
+    calls = []
+    original = loaded.encode_text
+    monkeypatch.setattr(loaded, "encode_text", lambda s: calls.append(len(s)) or original(s))
+    ZeroShotEmotionClassifier(model=toy_checkpoint, cache_dir=tmp_path, cache=False).fit()
+    assert calls
+
+
+def test_unwritable_cache_dir_warns_and_fits(toy_checkpoint, tmp_path):
+    from clip_fer.backends._cache import _digest
+    from clip_fer.exceptions import CacheWriteWarning
+
+    # a file where the model's folder goes: every write fails, even as root
+    (tmp_path / _digest(load_model(toy_checkpoint).identity)[:16]).write_text("")
+    with pytest.warns(CacheWriteWarning, match="Sentence embeddings could not be written"):
+        clf = ZeroShotEmotionClassifier(model=toy_checkpoint, cache_dir=tmp_path).fit()
+    assert np.isfinite(clf.text_features_).all()
