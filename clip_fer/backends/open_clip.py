@@ -126,6 +126,10 @@ def load(spec, device, precision, download_root, identity):
     local = bool(pretrained) and os.path.isfile(pretrained)
     try:
         with hub_offline(needed=not local and not arch.startswith("local-dir:")):
+            if pretrained and not local:  # the weights first: no download, no model built
+                open_clip.download_pretrained(
+                    open_clip.get_pretrained_cfg(arch, pretrained), cache_dir=download_root
+                )
             model, _, preprocess = open_clip.create_model_and_transforms(
                 arch, pretrained=pretrained or None, device="cpu", cache_dir=download_root
             )

@@ -138,3 +138,17 @@ def test_hf_hub_name_fails_at_once_when_the_hub_does_not_answer(probes, monkeypa
         load_model("hf_clip:nobody-here/no-such-model", device="cpu")
     assert time.perf_counter() - start < 20  # not the Hub client's retries
     assert probes == [_offline.HF_HUB] and constants.HF_HUB_OFFLINE is False
+
+
+def test_open_clip_tag_fails_before_building_the_model(probes, monkeypatch):
+    open_clip = pytest.importorskip("open_clip")
+    constants = pytest.importorskip("huggingface_hub.constants")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the model was built before its weights were found")
+
+    monkeypatch.setattr(open_clip, "create_model_and_transforms", no_build)
+    with pytest.raises(ModelLoadError, match="could not be loaded.*If it needs a download"):
+        load_model("open_clip:ViT-B-32/laion2b_s34b_b79k", device="cpu", download_root="/nonexistent-cache")
+    assert probes == [_offline.HF_HUB]
