@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["LinearAttention", "quantize_image_tower", "quantize_linears"]
+__all__ = ["LinearAttention", "linear_attention", "quantize_image_tower", "quantize_linears"]
 
 
 class LinearAttention(nn.Module):
@@ -80,6 +80,18 @@ def _replace_attention(module):
             setattr(module, name, LinearAttention(child))
         else:
             _replace_attention(child)
+
+
+def linear_attention(module):
+    """``module`` with every ``nn.MultiheadAttention`` in it (same width for query, key
+    and value) replaced by :class:`LinearAttention`; returns ``module``.
+
+    Under CPU bf16 autocast, ``nn.MultiheadAttention``'s packed input projection
+    spends most of its time copying (open_clip's ViT-B-32 ran at 0.6x fp32 with it,
+    2.6x with :class:`LinearAttention`, on an AMD EPYC with native bf16).
+    """
+    _replace_attention(module)
+    return module
 
 
 def quantize_image_tower(visual):

@@ -14,7 +14,7 @@ import torch
 from ..exceptions import MissingDependencyError, ModelLoadError
 from ._base import LoadedModel, check_sentence_lengths, describe, file_source
 from ._offline import hub_offline
-from ._quantize import quantize_image_tower
+from ._quantize import linear_attention, quantize_image_tower
 
 __all__ = ["OpenClipModel", "load", "parse", "source"]
 
@@ -158,4 +158,6 @@ def load(spec, device, precision, download_root, identity):
     model = model.to(device=device, dtype=torch.float16 if precision == "fp16" else torch.float32)
     if precision == "int8":
         model.visual = quantize_image_tower(model.visual)
+    elif precision == "bf16" and device.type == "cpu":
+        model.visual = linear_attention(model.visual)
     return OpenClipModel(model.eval(), preprocess, tokenizer, device, precision, identity)
