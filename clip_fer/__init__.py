@@ -35,6 +35,7 @@ _EXPORTS = {
     "MeanProbaDecider": "._deciders",
     "RankVoteDecider": "._deciders",
     "SynonymFolder": "._folding",
+    "ScoringCore": ".scoring",
     "PromptBank": "._prompt_bank",
     "PredictionRecord": "._records",
     "FER2013_CLASSES": "._vocabularies",
@@ -61,6 +62,7 @@ _EXPORTS = {
     "sample_prompt_banks": ".experiments._experiment",
     "CacheWriteWarning": ".exceptions",
     "ClipFerError": ".exceptions",
+    "ComponentContractError": ".exceptions",
     "DatasetError": ".exceptions",
     "ImageInputError": ".exceptions",
     "InvalidParameterError": ".exceptions",
@@ -81,10 +83,11 @@ _SUBMODULES = (
     "faces",
     "metrics",
     "plotting",
+    "scoring",
     "video",
 )
 
-__all__ = sorted([*_EXPORTS, "datasets", "metrics", "plotting"])
+__all__ = sorted([*_EXPORTS, "datasets", "metrics", "plotting", "scoring"])
 
 
 def __getattr__(name):
