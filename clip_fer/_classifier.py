@@ -28,7 +28,7 @@ from .utils._param_validation import (
     check_int,
     validate_parameter_constraints,
 )
-from .utils._sklearn_compat import Hidden, Interval, StrOptions, _fit_context
+from .utils._sklearn_compat import Hidden, Interval, StrOptions, fit_context
 
 __all__ = ["ZeroShotEmotionClassifier"]
 
@@ -323,7 +323,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
 
     # Fitting --------------------------------------------------------------------
 
-    @_fit_context(prefer_skip_nested_validation=False)
+    @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X=None, y=None):
         """Encode the prompt bank's sentences; images are not used.
 
@@ -340,7 +340,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         -------
         self : ZeroShotEmotionClassifier
         """
-        # _fit_context has checked the declared _parameter_constraints.
+        # fit_context has checked the declared _parameter_constraints.
         check_device(self.device, "device", _OWNER)
         check_cache_dir(self.cache_dir, _OWNER)
         folder = self._chosen_folder()
@@ -427,7 +427,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
             f"The 'folder' parameter of {_OWNER} was renamed 'synonym_folder' in 0.2 "
             "and will be removed in 0.3; pass synonym_folder=... instead.",
             FutureWarning,
-            stacklevel=4,  # _chosen_folder, fit, _fit_context's wrapper, the caller
+            stacklevel=4,  # _chosen_folder, fit, fit_context's wrapper, the caller
         )
         return self.folder
 

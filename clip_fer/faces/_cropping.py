@@ -9,6 +9,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
+from .._boxes import clip_detections
 from .._records import PredictionRecord, prediction_fields, records_to_frame
 from ..backends._images import UnreadableImage, check_image_sequence, to_rgb_image
 from ..exceptions import ClipFerError, ImageInputError, InvalidParameterError, MissingDependencyError
@@ -19,7 +20,7 @@ from ..utils._param_validation import (
     check_int,
     validate_args,
 )
-from ..utils._sklearn_compat import Interval, _fit_context
+from ..utils._sklearn_compat import Interval, fit_context
 from ._detectors import BlazeFaceDetector
 
 __all__ = ["FaceCropper", "predict_faces", "faces_to_frame"]
@@ -75,7 +76,7 @@ class FaceCropper(TransformerMixin, ParamsValidationMixin, BaseEstimator):
         self.margin = margin
         self.grayscale = grayscale
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):
         """Check the parameters; images are not used.
 
@@ -108,7 +109,7 @@ class FaceCropper(TransformerMixin, ParamsValidationMixin, BaseEstimator):
         """
         check_is_fitted(self, "detector_")
         image = to_rgb_image(image, 0)
-        return _clip_faces(self.detector_.detect(image), image.size)
+        return clip_detections(self.detector_.detect(image), image.size)
 
     def crop(self, image, box):
         """The square crop of ``image`` around ``box``, with the margin.
@@ -162,7 +163,7 @@ class FaceCropper(TransformerMixin, ParamsValidationMixin, BaseEstimator):
                 crops.append(UnreadableImage(exc.reason))
                 continue
             try:
-                faces = _clip_faces(self.detector_.detect(image), image.size)
+                faces = clip_detections(self.detector_.detect(image), image.size)
             except (MissingDependencyError, InvalidParameterError):
                 raise  # the detector cannot work at all: not this image's fault
             except Exception as exc:
@@ -193,18 +194,6 @@ def _detection_failed(exc):
     return f"face detection failed ({type(exc).__name__}: {exc})."
 
 
-def _clip_faces(faces, size):
-    """Detector output as int boxes inside the image, best first; empty boxes dropped."""
-    width, height = size
-    clipped = []
-    for box, score in faces:
-        x0, y0, x1, y1 = (int(round(float(v))) for v in box)
-        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
-        if x1 > x0 and y1 > y0:
-            clipped.append(((x0, y0, x1, y1), float(score)))
-    return sorted(clipped, key=lambda face: -face[1])
-
-
 def _fitted_cropper(cropper):
     cropper = FaceCropper() if cropper is None else cropper
     try:
@@ -230,7 +219,7 @@ def _detect_chunk(cropper, images, start):
             rows.append(_row(index, item, status="failed", error=str(exc)))
             continue
         try:
-            faces = _clip_faces(cropper.detector_.detect(image), image.size)
+            faces = clip_detections(cropper.detector_.detect(image), image.size)
         except (MissingDependencyError, InvalidParameterError):
             raise  # the detector cannot work at all: not this image's fault
         except Exception as exc:  # any other failure is this image's, not the batch's
