@@ -204,17 +204,17 @@ class PromptBank(BaseEstimator):
         if spelling not in ("original", "corrected"):
             raise PromptBankError(f"'spelling' must be 'original' or 'corrected'. Got {spelling!r} instead.")
         words = vocab.REPORT_SYNONYMS if spelling == "original" else vocab.REPORT_SYNONYMS_CORRECTED
-        return cls(_as_lists(vocab.REPORT_TEMPLATES), _as_lists(words))
+        return cls(as_lists(vocab.REPORT_TEMPLATES), as_lists(words))
 
     @classmethod
     def openai_fer2013(cls):
         """OpenAI's FER2013 prompts (6 templates), keyed by FER2013 class names."""
-        return cls(_as_lists(vocab.OPENAI_FER2013_TEMPLATES), _as_lists(vocab.OPENAI_FER2013_SYNONYMS))
+        return cls(as_lists(vocab.OPENAI_FER2013_TEMPLATES), as_lists(vocab.OPENAI_FER2013_SYNONYMS))
 
     @classmethod
     def baseline(cls):
         """One template, ``"a photo of a {} looking face."``, one adjective per class."""
-        return cls(_as_lists(vocab.BASELINE_TEMPLATES), _as_lists(vocab.BASELINE_SYNONYMS))
+        return cls(as_lists(vocab.BASELINE_TEMPLATES), as_lists(vocab.BASELINE_SYNONYMS))
 
     @classmethod
     def default(cls):
@@ -224,10 +224,10 @@ class PromptBank(BaseEstimator):
     @classmethod
     def gender(cls):
         """The report's second category: female / male."""
-        return cls(_as_lists(vocab.GENDER_TEMPLATES), _as_lists(vocab.GENDER_SYNONYMS))
+        return cls(as_lists(vocab.GENDER_TEMPLATES), as_lists(vocab.GENDER_SYNONYMS))
 
 
-def _as_lists(data):
+def as_lists(data):
     """Fresh mutable copies of built-in tuples, so users can edit a bank's params."""
     if isinstance(data, Mapping):
         return {key: list(value) for key, value in data.items()}
