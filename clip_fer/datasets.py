@@ -277,6 +277,21 @@ class Fer2013CsvImages(Sequence):
             raw = file.readline()
         return self._decode(raw, position)
 
+    def __iter__(self):
+        """Every face in order; a malformed row is an ``UnreadableImage`` holding why.
+
+        Iterating never stops at a bad row (indexing it raises
+        :class:`ImageInputError`): the classifier then applies its ``on_error``
+        to that item alone, so ``predict(on_error="skip")`` loses no other row.
+        """
+        from .backends._images import UnreadableImage
+
+        for position in range(len(self)):
+            try:
+                yield self[position]
+            except ImageInputError as exc:
+                yield UnreadableImage(exc.reason)
+
     def _decode(self, raw, position):
         where = f"line {self.lines[position]} of {self.path}"
         fields = raw.split(b",")

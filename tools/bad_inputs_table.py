@@ -29,6 +29,7 @@ MODULES = [
     "tests/test_real_inputs_scoring.py",
     "tests/cli/test_cli_real_inputs.py",
     "tests/backends/test_fuzz.py",
+    "tests/test_real_inputs_core.py",
 ]
 COMMAND = "HF_HUB_OFFLINE=1 python tools/bad_inputs_table.py --write"
 
