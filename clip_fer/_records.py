@@ -244,7 +244,7 @@ def prediction_fields(ranking, proba, classes):
     }
 
 
-def image_records(images, decision, classes, top_k):
+def image_records(images, decision, classes, top_k, labels=None):
     """One record per image from a :class:`~clip_fer.Decision` over ``images``.
 
     Parameters
@@ -257,6 +257,10 @@ def image_records(images, decision, classes, top_k):
         ``classes_`` of the estimator.
     top_k : int
         Labels per record.
+    labels : array-like of shape (n_images, top_k), default=None
+        The labels, as the estimator's ``labels_of(decision.ranking[:, :top_k])``
+        makes them (the one place labels are made); None names the classes of
+        the ranking.
 
     Returns
     -------
@@ -272,6 +276,8 @@ def image_records(images, decision, classes, top_k):
             records.append(PredictionRecord(index, path, status="failed", error=reason))
             continue
         fields = prediction_fields(decision.ranking[index, :top_k], decision.proba[index], classes)
+        if labels is not None:
+            fields["labels"] = [str(label) for label in labels[index]]
         records.append(PredictionRecord(index, _path(item), **fields))
     return records
 

@@ -111,7 +111,9 @@ def test_cli_predict_csv_and_json_with_colliding_class_names(toy_checkpoint, fac
     for i in range(2):
         Image.fromarray(face_arrays[i]).save(folder / f"f{i}.png")
     bank = tmp_path / "bank.json"
-    bank.write_text(json.dumps({"templates": ["a {} face"], "synonyms": {n: [f"w{i}"] for i, n in enumerate(COLLIDING)}}))
+    bank.write_text(
+        json.dumps({"templates": ["a {} face"], "synonyms": {n: [f"w{i}"] for i, n in enumerate(COLLIDING)}})
+    )
     args = ["predict", str(folder), "--model", toy_checkpoint, "--bank", str(bank)]
     assert main([*args, "--format", "csv"]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
@@ -189,9 +191,17 @@ def test_ray_predictor_columns_with_colliding_class_names(toy_checkpoint, face_a
     for i in range(3):
         paths.append(str(tmp_path / f"{i}.png"))
         Image.fromarray(face_arrays[i]).save(paths[-1])
-    clf = ZeroShotEmotionClassifier(model=toy_checkpoint, prompt_bank=colliding_bank(["label", "labels", "error", "path"]))
+    clf = ZeroShotEmotionClassifier(
+        model=toy_checkpoint, prompt_bank=colliding_bank(["label", "labels", "error", "path"])
+    )
     table = Predictor(clf, "path", "path", 2)(pa.table({"path": paths}))
-    assert table.column_names == ["path", "label", "labels", *[f"proba_{c}" for c in sorted(["label", "labels", "error", "path"])], "error"]
+    assert table.column_names == [
+        "path",
+        "label",
+        "labels",
+        *[f"proba_{c}" for c in sorted(["label", "labels", "error", "path"])],
+        "error",
+    ]
     frame = table.to_pandas()
     assert frame["path"].tolist() == paths and frame["error"].isna().all()
     local = clf.fit().predict_proba(paths)
@@ -258,7 +268,9 @@ class WrongFolder:
 )
 def test_decider_with_a_row_too_few_is_named(toy_checkpoint, face_arrays):
     clf = ZeroShotEmotionClassifier(model=toy_checkpoint, decider=RowTooFew()).fit()
-    with pytest.raises(ComponentContractError, match=r"decider RowTooFew broke its contract: .*one row per image"):
+    with pytest.raises(
+        ComponentContractError, match=r"decider RowTooFew broke its contract: .*one row per image"
+    ):
         clf.predict(face_arrays)
 
 
@@ -279,7 +291,9 @@ def test_decider_with_a_row_too_few_is_named(toy_checkpoint, face_arrays):
 )
 def test_decisions_breaking_a_rule_are_named(toy_checkpoint, face_arrays, rule, message):
     clf = ZeroShotEmotionClassifier(model=toy_checkpoint, decider=Twisted(rule)).fit()
-    with pytest.raises(ComponentContractError, match=f"decider Twisted broke its contract: {message}") as info:
+    with pytest.raises(
+        ComponentContractError, match=f"decider Twisted broke its contract: {message}"
+    ) as info:
         clf.predict_proba(face_arrays)
     assert info.value.role == "decider"
 
@@ -290,18 +304,27 @@ def test_decisions_breaking_a_rule_are_named(toy_checkpoint, face_arrays, rule, 
     "ComponentContractError naming the folder and the rule, not 'index 7 is out of bounds'",
 )
 @pytest.mark.parametrize(
-    "rule, message", [("shape", r"fold\(\) must return shape \(12, 3, 7\)"), ("nan", "class scores must be finite")]
+    "rule, message",
+    [("shape", r"fold\(\) must return shape \(12, 3, 7\)"), ("nan", "class scores must be finite")],
 )
 def test_folders_breaking_a_rule_are_named(toy_checkpoint, face_arrays, rule, message):
     clf = ZeroShotEmotionClassifier(model=toy_checkpoint, synonym_folder=WrongFolder(rule)).fit()
-    with pytest.raises(ComponentContractError, match=f"synonym_folder WrongFolder broke its contract: {message}"):
+    with pytest.raises(
+        ComponentContractError, match=f"synonym_folder WrongFolder broke its contract: {message}"
+    ):
         clf.predict(face_arrays)
 
 
-@kind(21, "logit_scale=1e39 (and 1e5, inf)", "refused at fit with InvalidParameterError; 1e4 gives finite probabilities")
+@kind(
+    21,
+    "logit_scale=1e39 (and 1e5, inf)",
+    "refused at fit with InvalidParameterError; 1e4 gives finite probabilities",
+)
 def test_huge_logit_scale_is_refused_and_the_largest_accepted_is_finite(toy_checkpoint, face_arrays):
     for scale in (1e39, 1e5, float("inf")):
-        with pytest.raises(InvalidParameterError, match=r"'logit_scale' parameter .* must be a float in \(0, 10000\]"):
+        with pytest.raises(
+            InvalidParameterError, match=r"'logit_scale' parameter .* must be a float in \(0, 10000\]"
+        ):
             ZeroShotEmotionClassifier(model=toy_checkpoint, logit_scale=scale).fit()
     clf = ZeroShotEmotionClassifier(model=toy_checkpoint, logit_scale=1e4, decider=MeanProbaDecider()).fit()
     proba = clf.predict_proba(face_arrays)
@@ -361,11 +384,19 @@ def test_bank_text_features_with_no_direction_are_refused(bad):
 )
 @pytest.mark.parametrize(
     "first, second",
-    [("Glad", "glad"), ("glad ", "glad"), ("very  glad", "very glad"), ("GLAD", "glad"), ("fish &amp; chips", "fish & chips")],
+    [
+        ("Glad", "glad"),
+        ("glad ", "glad"),
+        ("very  glad", "very glad"),
+        ("GLAD", "glad"),
+        ("fish &amp; chips", "fish & chips"),
+    ],
 )
 def test_synonyms_equal_to_the_tokenizer_are_duplicates(first, second):
     bank = PromptBank(["a {} face"], {"happy": [first], "sad": [second]})
-    with pytest.raises(PromptBankError, match="listed under both 'happy' and 'sad'.*one word to CLIP's tokenizer"):
+    with pytest.raises(
+        PromptBankError, match="listed under both 'happy' and 'sad'.*one word to CLIP's tokenizer"
+    ):
         bank.fit()
     with pytest.raises(PromptBankError, match="listed twice under 'happy'"):
         PromptBank(["a {} face"], {"happy": [first, second]}).fit()
@@ -390,7 +421,9 @@ class RawBank:
 )
 def test_words_the_model_encodes_alike_are_refused(toy_checkpoint):
     clf = ZeroShotEmotionClassifier(model=toy_checkpoint, prompt_bank=RawBank())
-    with pytest.raises(PromptBankError, match="'Glad' \\(class 'happy'\\) and 'glad' \\(class 'sad'\\) are the same"):
+    with pytest.raises(
+        PromptBankError, match="'Glad' \\(class 'happy'\\) and 'glad' \\(class 'sad'\\) are the same"
+    ):
         clf.fit()
 
 
@@ -419,7 +452,9 @@ def test_skip_over_a_lazy_csv_with_a_malformed_row(toy_checkpoint, tmp_path):
         labels = clf.predict(data.images)
     assert labels[1] is None and all(label is not None for i, label in enumerate(labels) if i != 1)
     good = [data.images[i] for i in (0, 2, 3)]
-    assert list(labels[[0, 2, 3]]) == list(ZeroShotEmotionClassifier(model=toy_checkpoint).fit().predict(good))
+    assert list(labels[[0, 2, 3]]) == list(
+        ZeroShotEmotionClassifier(model=toy_checkpoint).fit().predict(good)
+    )
 
 
 @kind(
@@ -460,10 +495,29 @@ class SkipsFirstCrop(ZeroShotEmotionClassifier):
 )
 def test_video_goes_through_the_estimators_error_policy(toy_checkpoint):
     clf = SkipsFirstCrop(model=toy_checkpoint, on_error="skip").fit()
-    faces = predict_video(clf, _frames(3), detector=PastedFaces([(20, 20, 60, 60)]), detect_every=1, batch_frames=3)
+    faces = predict_video(
+        clf, _frames(3), detector=PastedFaces([(20, 20, 60, 60)]), detect_every=1, batch_frames=3
+    )
     probabilities = faces[_proba_columns(faces.columns)].to_numpy(float)
     assert np.isnan(probabilities[0]).all() and faces["label"].isna().tolist() == [True, False, False]
     np.testing.assert_allclose(probabilities[1:].sum(axis=1), 1, atol=1e-6)
+
+
+@kind(
+    23,
+    "predict_faces with an estimator (on_error='skip') that skips one of two face crops",
+    "that face's row is 'failed' with the reason, not labelled with the last class; the other scored",
+)
+def test_predict_faces_with_a_skipped_crop(toy_checkpoint, face_arrays):
+    clf = SkipsFirstCrop(model=toy_checkpoint, on_error="skip").fit()
+    canvas = Image.new("RGB", (200, 80), (30, 60, 90))
+    for i, x in enumerate((10, 120)):
+        canvas.paste(Image.fromarray(face_arrays[i]).convert("RGB"), (x, 10))
+    cropper = FaceCropper(PastedFaces([(10, 10, 58, 58), (120, 10, 168, 58)]))
+    rows = predict_faces(clf, [canvas], cropper=cropper, as_frame=False)
+    assert [r["status"] for r in rows] == ["failed", "face"]
+    assert rows[0]["labels"] == [] and "unreadable crop" in rows[0]["error"]
+    assert len(rows[1]["labels"]) == 3 and sum(rows[1]["probabilities"].values()) == pytest.approx(1)
 
 
 # 24. A stray image in a split/class tree -------------------------------------------

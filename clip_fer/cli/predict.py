@@ -226,7 +226,8 @@ def _chunk_records(clf, paths, start, args, top_k):
                 decision = clf.decide(paths)
         except ImageInputError as exc:
             raise ImageInputError(exc.index + start, exc.reason) from None
-        records = image_records(paths, decision, clf.classes_, top_k)
+        labels = clf.labels_of(decision.ranking[:, :top_k])
+        records = image_records(paths, decision, clf.classes_, top_k, labels=labels)
     for record in records:
         if record.error:
             record.error = record.error.replace(

@@ -10,9 +10,15 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .._boxes import clip_detections
-from .._records import PredictionRecord, prediction_fields, records_to_frame
+from .._records import PredictionRecord, records_to_frame
 from ..backends._images import UnreadableImage, check_image_sequence, to_rgb_image
-from ..exceptions import ClipFerError, ImageInputError, InvalidParameterError, MissingDependencyError
+from ..exceptions import (
+    ClipFerError,
+    ImageInputError,
+    InvalidParameterError,
+    MissingDependencyError,
+    SkippedImagesWarning,
+)
 from ..utils._param_validation import (
     Choices,
     ParamsValidationMixin,
@@ -240,6 +246,27 @@ def _detect_chunk(cropper, images, start):
     return rows, crops
 
 
+def _classify_faces(estimator, rows, crops, classes, top_k):
+    """Fill the labels and probabilities of the face rows from one ``decide`` of their crops.
+
+    A crop the estimator skipped (``on_error="skip"``) makes its row ``"failed"``
+    with the reason, never a label.
+    """
+    with warnings.catch_warnings():  # skipped crops become failed rows, with their reason
+        warnings.simplefilter("ignore", SkippedImagesWarning)
+        decision = estimator.decide(crops)
+    errors = dict(decision.errors)
+    labels = estimator.labels_of(decision.ranking[:, :top_k])  # the one place labels are made
+    face_rows = [row for row in rows if row.status == "face"]
+    for position, row in enumerate(face_rows):
+        if decision.ranking[position, 0] < 0:
+            row.status = "failed"
+            row.error = f"Face {row.face} of image {row.image_index}: {errors.get(position, 'skipped')}"
+            continue
+        row.labels = [str(label) for label in labels[position]]
+        row.probabilities = {c: float(p) for c, p in zip(classes, decision.proba[position])}
+
+
 @validate_args(
     {
         "cropper": [None, FaceCropper],
@@ -306,13 +333,7 @@ def predict_faces(estimator, X, *, cropper=None, top_k=3, as_frame="auto", verbo
         for start in range(0, len(images), chunk):
             rows, crops = _detect_chunk(cropper, images[start : start + chunk], start)
             if crops:
-                decision = estimator.decide(crops)
-                faces = iter(zip(decision.ranking[:, :top_k], decision.proba))
-                for row in rows:
-                    if row.status == "face":
-                        ranking, proba = next(faces)
-                        fields = prediction_fields(ranking, proba, classes)
-                        row.labels, row.probabilities = fields["labels"], fields["probabilities"]
+                _classify_faces(estimator, rows, crops, classes, top_k)
             records.extend(rows)
             progress.update(min(chunk, len(images) - start))
     if not as_frame:
