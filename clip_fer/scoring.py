@@ -218,7 +218,7 @@ def check_decision(decision, n_images, n_classes, decider):
 class ScoringCore:
     """What turns unit image embeddings into a :class:`Decision`, with no model.
 
-    Parameters
+    Attributes
     ----------
     text_features : ndarray of shape (n_sentences, dim)
         Unit-length embeddings of the prompt bank's sentences, template-major

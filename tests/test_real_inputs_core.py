@@ -209,6 +209,24 @@ def test_ray_predictor_columns_with_colliding_class_names(toy_checkpoint, face_a
     assert frame["label"].tolist() == list(clf.predict(paths))
 
 
+@kind(
+    20,
+    "Resuming a Parquet output written with bare class columns (before the proba_ prefix)",
+    "refused ('differing: columns') instead of mixing two column schemes in one output",
+)
+def test_parquet_output_of_the_old_column_scheme_is_not_resumed(toy_checkpoint, tmp_path):
+    from clip_fer.distributed import _parquet
+    from clip_fer.exceptions import ClipFerError
+
+    settings = _parquet._settings(ZeroShotEmotionClassifier(toy_checkpoint), "predict", "path", "path", 3)
+    old = {name: value for name, value in settings.items() if name != "columns"}
+    out = tmp_path / "old.parquet"
+    out.mkdir()
+    (out / _parquet.MANIFEST).write_text(json.dumps(old))
+    with pytest.raises(ClipFerError, match=r"other settings \(differing: columns\)"):
+        _parquet._prepare(out, settings)
+
+
 # 21. Components that break the decision contract -----------------------------------
 
 

@@ -97,6 +97,8 @@ def _settings(estimator, mode, column, key, k):
         if name not in _FREE and not hasattr(value, "get_params")  # components: by their params
     }
     settings = {"clip_fer": mode, "column": column, "key": key, "estimator": fixed}
+    if mode == "predict":  # outputs of 0.1 had bare class columns: not resumable into these
+        settings["columns"] = "label, labels, proba_<class>, error"
     if mode == "predict":
         settings["k"] = k
     return settings
