@@ -8,7 +8,8 @@ templates (:class:`RankVoteDecider`) or by averaging (:class:`MeanProbaDecider`)
 The package is laid out by what each part does:
 
 - the estimator core (this package): the classifier, prompt banks, folding,
-  deciders, :mod:`clip_fer.datasets`, :mod:`clip_fer.metrics` and
+  deciders, :mod:`clip_fer.scoring` (the scoring core every prediction goes
+  through), :mod:`clip_fer.datasets`, :mod:`clip_fer.metrics` and
   :mod:`clip_fer.plotting` (figures for notebooks);
 - :mod:`clip_fer.backends`: loading models, reading images, the encoding loop,
   quantisation and the embedding caches;
