@@ -23,7 +23,15 @@ import numpy as np
 import torch
 from PIL import Image
 
-__all__ = ["ClipPreprocess", "clip_submodule", "load_checkpoint", "release_names", "token_count", "tokenize"]
+__all__ = [
+    "ClipPreprocess",
+    "clip_submodule",
+    "load_checkpoint",
+    "release_names",
+    "release_urls",
+    "token_count",
+    "tokenize",
+]
 
 _MEAN = (0.48145466, 0.4578275, 0.40821073)
 _STD = (0.26862954, 0.26130258, 0.27577711)
@@ -100,18 +108,14 @@ def load_checkpoint(path, device):
 
 
 @functools.cache
-def _tokenizer():
-    module = sys.modules.get("clip.clip")  # clip imported: its own tokenizer, already built
-    return module._tokenizer if module else clip_submodule("simple_tokenizer").SimpleTokenizer()
+def _bpe():
+    return clip_submodule("simple_tokenizer").SimpleTokenizer()
 
 
 @functools.cache
-def release_names():
-    """The names ``clip.available_models()`` lists, read from ``clip/clip.py``'s
-    ``_MODELS`` literal (no import)."""
-    module = sys.modules.get("clip.clip")
-    if module is not None:
-        return tuple(module._MODELS)
+def release_urls():
+    """``{name: download URL}`` of the released models (``clip.available_models()``),
+    read from the ``_MODELS`` literal of ``clip/clip.py`` without importing it."""
     package = importlib.util.find_spec("clip")
     if package is None or not package.submodule_search_locations:
         raise ImportError("No module named 'clip'")
@@ -120,15 +124,20 @@ def release_names():
         tree = ast.parse(file.read())
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "_MODELS" for t in node.targets):
-            return tuple(ast.literal_eval(node.value))
+            return dict(ast.literal_eval(node.value))
     raise ImportError(f"clip's model names were not found in {path}")
+
+
+def release_names():
+    """The names ``clip.available_models()`` lists."""
+    return tuple(release_urls())
 
 
 def tokenize(sentences, context_length):
     """Token ids of ``sentences`` as CLIP's ``clip.tokenize`` makes them: start token,
     BPE, end token, zero padding; shape ``(n, context_length)``. A sentence longer
     than the context raises ``RuntimeError`` (as ``clip.tokenize`` does)."""
-    tokenizer = _tokenizer()
+    tokenizer = _bpe()
     start, end = tokenizer.encoder["<|startoftext|>"], tokenizer.encoder["<|endoftext|>"]
     out = torch.zeros(len(sentences), context_length, dtype=torch.long)
     for i, sentence in enumerate(sentences):
@@ -141,4 +150,4 @@ def tokenize(sentences, context_length):
 
 def token_count(sentence):
     """Tokens ``sentence`` takes, start and end tokens included."""
-    return len(_tokenizer().encode(sentence)) + 2
+    return len(_bpe().encode(sentence)) + 2

@@ -12,7 +12,7 @@ import torch
 
 from ..exceptions import ModelLoadError
 from ._base import LoadedModel, check_sentence_lengths, file_source
-from ._clip_files import load_checkpoint, release_names, token_count, tokenize
+from ._clip_files import load_checkpoint, release_names, release_urls, token_count, tokenize
 from ._layout import batch_first_image_tower
 from ._offline import require_host
 from ._quantize import quantize_image_tower
@@ -133,7 +133,7 @@ def load(name, device, precision, download_root, identity):
     if name in names:
         clip = import_clip()
         try:
-            url = clip.clip._MODELS[name]
+            url = release_urls()[name]
             root = download_root or os.path.expanduser("~/.cache/clip")
             if not os.path.isfile(os.path.join(root, os.path.basename(url))):
                 require_host(url)  # fails in seconds, not at urllib's pace
