@@ -52,6 +52,7 @@ def clip_submodule(name):
             path = os.path.join(list(package.submodule_search_locations)[0], f"{name}.py")
             spec = importlib.util.spec_from_file_location(f"clip_fer._clip_{name}", path)
             module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module  # so that its classes pickle by reference
             spec.loader.exec_module(module)
             _MODULES[full] = module
         return _MODULES[full]

@@ -65,8 +65,22 @@ def _probe(host, port, timeout):
     return outcome[0]
 
 
+def _behind_proxy(host):
+    """Whether connections to ``host`` go through a proxy (``HTTPS_PROXY`` and the
+    like, not bypassed by ``NO_PROXY``): a direct probe would then say nothing."""
+    import urllib.request
+
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get("https") or proxies.get("all")) and not urllib.request.proxy_bypass(host)
+
+
 def unreachable(host, port=443):
-    """Why ``host`` cannot be reached (probed once per process), or None."""
+    """Why ``host`` cannot be reached (probed once per process), or None.
+
+    Behind a proxy nothing is probed (None): the download's own client decides.
+    """
+    if _behind_proxy(host):
+        return None
     with _LOCK:
         if (host, port) not in _PROBED:
             _PROBED[(host, port)] = _probe(host, port, PROBE_TIMEOUT)

@@ -152,3 +152,14 @@ def test_open_clip_tag_fails_before_building_the_model(probes, monkeypatch):
     with pytest.raises(ModelLoadError, match="could not be loaded.*If it needs a download"):
         load_model("open_clip:ViT-B-32/laion2b_s34b_b79k", device="cpu", download_root="/nonexistent-cache")
     assert probes == [_offline.HF_HUB]
+
+
+def test_behind_a_proxy_nothing_is_probed(probes, monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert _offline.unreachable("huggingface.co", 443) is None
+    assert probes == []
+    monkeypatch.setenv("NO_PROXY", "huggingface.co")
+    assert _offline.unreachable("huggingface.co", 443) is not None  # bypassed: probed
+    assert probes == [("huggingface.co", 443)]
