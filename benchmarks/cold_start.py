@@ -26,7 +26,8 @@ TINY = SHARED / "models" / "tiny-fer-clip.pt"
 
 def _seconds(command, env):
     start = time.perf_counter()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    # run from the checkout: ``python -m`` puts the working folder first on sys.path
+    subprocess.run(command, env=env, cwd=env["PYTHONPATH"], check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
@@ -52,13 +53,25 @@ def main():
 
     folder = _images(args.n)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    predict = [sys.executable, "-m", "clip_fer", "predict", "--model", args.model, str(folder)]
+    model = os.path.abspath(args.model)
+    predict = [sys.executable, "-m", "clip_fer", "predict", "--model", model, str(folder)]
     runs = {
         'python -c "import torch"': ([sys.executable, "-c", "import torch"], env),
         f"clip-fer predict, {args.n} images": (predict, env),
     }
     if args.baseline:
-        runs[f"baseline predict ({args.baseline})"] = (predict, dict(env, PYTHONPATH=args.baseline))
+        baseline = os.path.abspath(args.baseline)
+        runs[f"baseline predict ({baseline})"] = (predict, dict(env, PYTHONPATH=baseline))
+    for name, (_command, run_env) in runs.items():  # each run imports the checkout it names
+        where = subprocess.run(
+            [sys.executable, "-c", "import clip_fer, os; print(os.path.dirname(clip_fer.__file__))"],
+            env=run_env,
+            cwd=run_env["PYTHONPATH"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        print(f"{name}: clip_fer from {where}")
     print(f"CPU: {cpu_summary()}; {os.cpu_count()} cores")
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     best = dict.fromkeys(runs, float("inf"))
