@@ -7,11 +7,13 @@ Each round runs, in new processes and in turn: ``import torch``; ``clip-fer pred
 on the images; and, with ``--baseline``, the ``predict`` of another checkout of clip-fer (e.g. the
 last release) for a before/after. Best of the rounds for each; the CPU and the load
 average are printed beside them: on a shared machine only the ratios within one run
-mean much.
+mean much. CPU seconds (user + system, from ``getrusage``) are printed beside the wall
+clock: other jobs on the machine stretch the wall clock far more than the CPU time.
 """
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -25,10 +27,14 @@ TINY = SHARED / "models" / "tiny-fer-clip.pt"
 
 
 def _seconds(command, env):
+    """(wall seconds, CPU seconds: user + system) of ``command`` in a new process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     # run from the checkout: ``python -m`` puts the working folder first on sys.path
     subprocess.run(command, env=env, cwd=env["PYTHONPATH"], check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def _images(n):
@@ -74,16 +80,19 @@ def main():
         print(f"{name}: clip_fer from {where}")
     print(f"CPU: {cpu_summary()}; {os.cpu_count()} cores")
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
-    best = dict.fromkeys(runs, float("inf"))
+    best, cpu = dict.fromkeys(runs, float("inf")), dict.fromkeys(runs, float("inf"))
     for _ in range(args.rounds):
         for name, (command, run_env) in runs.items():
-            best[name] = min(best[name], _seconds(command, run_env))
+            wall, used = _seconds(command, run_env)
+            best[name], cpu[name] = min(best[name], wall), min(cpu[name], used)
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
-    torch_s = best['python -c "import torch"']
-    print("| run | best of rounds (s) | x import torch |")
-    print("|---|---:|---:|")
+    torch_s, torch_cpu = best['python -c "import torch"'], cpu['python -c "import torch"']
+    print("| run | wall s, best of rounds | x import torch | CPU s (user + system), best | x import torch |")
+    print("|---|---:|---:|---:|---:|")
     for name, seconds in best.items():
-        print(f"| {name} | {seconds:.2f} | {seconds / torch_s:.2f} |")
+        print(
+            f"| {name} | {seconds:.2f} | {seconds / torch_s:.2f} | {cpu[name]:.2f} | {cpu[name] / torch_cpu:.2f} |"
+        )
 
 
 if __name__ == "__main__":
