@@ -294,7 +294,7 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
     # Fitting --------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y=None):
         """Learn from labelled faces: fit the prior, then the shots' term and its weight.
 
         Parameters
@@ -304,7 +304,8 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
             when it has ``precomputed=True``. Inputs it skips (its
             ``on_error="skip"``) are left out of the fit, with its warning.
         y : array-like of shape (n_samples,)
-            Labels, each one of the prompt bank's classes.
+            Labels, each one of the prompt bank's classes; required (None
+            raises an error that says so).
 
         Returns
         -------
