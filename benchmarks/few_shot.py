@@ -69,7 +69,9 @@ def cpu_flags():
     except OSError:
         return platform.processor() or platform.machine()
     name = next((line.split(":", 1)[1].strip() for line in text.splitlines() if "model name" in line), "?")
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    flags = next(
+        (line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []
+    )
     wanted = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
     return f"{name} ({', '.join(wanted) or 'no AVX2'})"
 
@@ -103,7 +105,9 @@ def run_domain(embeddings, y, args):
                 shots, rest, y_shots, y_rest = sample_k_shot(index, y, k, random_state=seed, max_fraction=0.5)
             results["zero-shot"][k].append(scores(y_rest, zero_shot[rest]))
             probe = LogisticRegression(max_iter=1000).fit(normalize(embeddings[shots]), y_shots)
-            results["logistic regression"][k].append(scores(y_rest, probe.predict(normalize(embeddings[rest]))))
+            results["logistic regression"][k].append(
+                scores(y_rest, probe.predict(normalize(embeddings[rest])))
+            )
             for name, method in methods.items():
                 if method is not None:
                     fitted = method.fit(embeddings[shots], y_shots)
@@ -115,7 +119,10 @@ def run_domain(embeddings, y, args):
 
 def summary(results, metric):
     return {
-        name: {k: (float(np.mean([r[metric] for r in runs])), float(np.std([r[metric] for r in runs]))) for k, runs in per_k.items()}
+        name: {
+            k: (float(np.mean([r[metric] for r in runs])), float(np.std([r[metric] for r in runs])))
+            for k, runs in per_k.items()
+        }
         for name, per_k in results.items()
     }
 
@@ -136,15 +143,21 @@ def markdown(all_results, args):
             lines.append("")
         top1 = summary(results, "top1")
         default = "few-shot (default: tip)"
-        lines.append("Target check, top-1 points (default adapter minus the better of zero-shot and logistic regression; minus logistic regression)\n")
-        lines.append("| k | default - max(zero-shot, LR) | held (>= -0.5)? | default - LR | held (>= 3, k <= 16)? |")
+        lines.append(
+            "Target check, top-1 points (default adapter minus the better of zero-shot and logistic regression; minus logistic regression)\n"
+        )
+        lines.append(
+            "| k | default - max(zero-shot, LR) | held (>= -0.5)? | default - LR | held (>= 3, k <= 16)? |"
+        )
         lines.append("|---:|---:|---|---:|---|")
         for k in args.shots:
             best = max(top1["zero-shot"][k][0], top1["logistic regression"][k][0])
             gap = 100 * (top1[default][k][0] - best)
             over_lr = 100 * (top1[default][k][0] - top1["logistic regression"][k][0])
             lr_cell = ("yes" if over_lr >= 3 else "no") if k <= 16 else "-"
-            lines.append(f"| {k} | {gap:+.1f} | {'yes' if gap >= -0.5 else 'no'} | {over_lr:+.1f} | {lr_cell} |")
+            lines.append(
+                f"| {k} | {gap:+.1f} | {'yes' if gap >= -0.5 else 'no'} | {over_lr:+.1f} | {lr_cell} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
@@ -170,20 +183,26 @@ def plot(all_results, args, path):
         ax.set_title(domain, fontsize=10)
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
-    fig.suptitle(f"{Path(args.model).name}: few-shot adaptation, {args.split}, {args.seeds} seeds", fontsize=10)
+    fig.suptitle(
+        f"{Path(args.model).name}: few-shot adaptation, {args.split}, {args.seeds} seeds", fontsize=10
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=str(SHARED / "models" / "tiny-fer-clip.pt"), help="any clip-fer model name or path")
+    parser.add_argument(
+        "--model", default=str(SHARED / "models" / "tiny-fer-clip.pt"), help="any clip-fer model name or path"
+    )
     parser.add_argument("--data", default=str(SHARED / "data" / "fer2013"), help="a split/class/*.jpg folder")
     parser.add_argument("--split", default="public_test", help="shots and evaluation come from this split")
     parser.add_argument("--shots", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32, 64])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--shift", choices=sorted(SHIFTS), default="inverted")
-    parser.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "clip-fer" / "few-shot-benchmark"))
+    parser.add_argument(
+        "--cache-dir", default=str(Path.home() / ".cache" / "clip-fer" / "few-shot-benchmark")
+    )
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = parser.parse_args()
 
@@ -211,7 +230,13 @@ def main():
     text = markdown(all_results, args)
     (out / "few_shot.md").write_text(text)
     (out / "few_shot.json").write_text(
-        json.dumps({d: {n: {str(k): runs for k, runs in per_k.items()} for n, per_k in r.items()} for d, r in all_results.items()}, indent=1)
+        json.dumps(
+            {
+                d: {n: {str(k): runs for k, runs in per_k.items()} for n, per_k in r.items()}
+                for d, r in all_results.items()
+            },
+            indent=1,
+        )
     )
     plot(all_results, args, out / "few_shot.png")
     print(text)

@@ -30,6 +30,7 @@ _OWNER = "FewShotEmotionClassifier"
 TIP_ALPHAS = (0.5, 1.0, 2.0, 4.0, 8.0)
 TIP_BETAS = (1.0, 5.5, 10.0)
 INTERPOLATION_ALPHAS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+_CHUNK = 1024  # rows of the affinity matrix computed at once
 _FLOOR = 1e-300  # zero-shot probabilities are clipped here before the log
 
 
@@ -37,7 +38,7 @@ _ESTIMATOR = Protocol(
     ["fit", "predict_proba", "embed"],
     (ZeroShotEmotionClassifier,),
     "a zero-shot estimator",
-    "a ZeroShotEmotionClassifier (fit, predict_proba, embed, precomputed)",
+    "fit(), predict_proba(), embed() and a precomputed parameter",
 )
 
 
@@ -96,15 +97,20 @@ def cache_scores(embeddings, shots, shot_labels, n_classes, beta, leave_one_out=
     -------
     scores : ndarray of shape (n_samples, n_classes)
     """
-    affinity = np.exp(-beta * (1.0 - embeddings @ shots.T))
     members = np.eye(n_classes, dtype=np.float64)[shot_labels]  # (n_shots, n_classes)
+    summed = np.empty((len(embeddings), n_classes))
+    for start in range(0, len(embeddings), _CHUNK):  # bounded memory however many shots
+        rows = slice(start, start + _CHUNK)
+        affinity = np.exp(-beta * (1.0 - embeddings[rows] @ shots.T))
+        if leave_one_out:
+            affinity[np.arange(affinity.shape[0]), np.arange(start, start + affinity.shape[0])] = 0.0
+        summed[rows] = affinity @ members
     if leave_one_out:
-        np.fill_diagonal(affinity, 0.0)
-        counts = np.ones((len(embeddings), 1)) * members.sum(axis=0) - members
+        counts = members.sum(axis=0) - members
     else:
         counts = np.broadcast_to(members.sum(axis=0), (len(embeddings), n_classes))
     present = counts > 0
-    scores = (affinity @ members) / np.where(present, counts, 1)
+    scores = summed / np.where(present, counts, 1)
     mean = (scores * present).sum(axis=1, keepdims=True) / np.maximum(present.sum(axis=1, keepdims=True), 1)
     return np.where(present, scores - mean, 0.0)
 
@@ -268,7 +274,9 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
     array(['happy'], dtype=object)
     """
 
-    def __init__(self, estimator=None, *, method="tip", alpha="auto", beta="auto", C=1.0, cv=5, significance=0.05):
+    def __init__(
+        self, estimator=None, *, method="tip", alpha="auto", beta="auto", C=1.0, cv=5, significance=0.05
+    ):
         self.estimator = estimator
         self.method = method
         self.alpha = alpha
@@ -330,7 +338,9 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
         else:
             embeddings = prior.embed(X)  # images; NaN rows for inputs it skips
             if len(embeddings) != len(y):
-                raise ValueError(f"X has {len(embeddings)} images but y has {len(y)} labels; give one label per image.")
+                raise ValueError(
+                    f"X has {len(embeddings)} images but y has {len(y)} labels; give one label per image."
+                )
             kept = ~np.isnan(embeddings).any(axis=1)
             embeddings, y = embeddings[kept], y[kept]
         prior.fit(embeddings, y)  # checks width, finiteness and that the bank knows every label
@@ -376,7 +386,12 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
                     candidates.append({"alpha": alpha, "beta": beta})
                     correct.append((tempered + alpha * scores).argmax(axis=1) == labels)
         chosen, p_values = choose_candidate(np.array(correct), self.significance)
-        selection = {"candidates": candidates, "correct": np.array(correct), "p_values": p_values, "chosen": chosen}
+        selection = {
+            "candidates": candidates,
+            "correct": np.array(correct),
+            "p_values": p_values,
+            "chosen": chosen,
+        }
         return candidates[chosen]["alpha"], candidates[chosen]["beta"], selection
 
     def _splits(self, labels):

@@ -487,12 +487,15 @@ def sample_k_shot(X, y, k, random_state=None, *, max_fraction=1.0):
     from sklearn.utils.validation import column_or_1d
 
     if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
-        raise ValueError(f"The 'k' parameter of sample_k_shot must be an int >= 1 (shots per class). Got {k!r} instead.")
+        raise ValueError(
+            f"The 'k' parameter of sample_k_shot must be an int >= 1 (shots per class). Got {k!r} instead."
+        )
     if isinstance(max_fraction, bool) or not isinstance(max_fraction, Real) or not 0 < max_fraction <= 1:
         raise ValueError(
-            f"The 'max_fraction' parameter of sample_k_shot must be a float in (0, 1]. Got {max_fraction!r} instead."
+            "The 'max_fraction' parameter of sample_k_shot must be a float in (0, 1]. "
+            f"Got {max_fraction!r} instead."
         )
-    y = column_or_1d(np.asarray(y, dtype=object) if not hasattr(y, "dtype") else y)
+    y = column_or_1d(y if hasattr(y, "dtype") else np.asarray(y, dtype=object))
     if len(y) != len(X):
         raise ValueError(f"X has {len(X)} items but y has {len(y)} labels; give one label per item.")
     rng = np.random.default_rng(random_state) if not isinstance(random_state, np.random.RandomState) else None

@@ -83,7 +83,10 @@ def test_the_cache_term_matches_a_per_image_reference(prior):
             if len(shots):
                 term[c] = np.mean([np.exp(-5.0 * (1 - x @ s)) for s in shots])
         centre = np.mean(list(term.values()))
-        logits = [np.log(p[i]) / clf.temperature_ + 3.0 * (term[c] - centre if c in term else 0.0) for i, c in enumerate(clf.classes_)]
+        logits = [
+            np.log(p[i]) / clf.temperature_ + 3.0 * (term[c] - centre if c in term else 0.0)
+            for i, c in enumerate(clf.classes_)
+        ]
         expected.append(softmax(logits))
     np.testing.assert_allclose(clf.predict_proba(X_new), expected, rtol=1e-6, atol=1e-12)
 
@@ -101,6 +104,28 @@ def test_leave_one_out_cache_leaves_each_shot_out():
     loo = cache_scores(shots, shots, labels, 2, beta=1.0, leave_one_out=True)
     # shot 0 sees only shot 1 in its class: affinity exp(-1) to each class
     np.testing.assert_allclose(loo[0], [0.0, 0.0], atol=1e-12)
+
+
+def test_the_cache_in_chunks_equals_the_whole_matrix():
+    rng = np.random.default_rng(0)
+    shots = rng.normal(size=(1100, 6))  # more rows than one chunk
+    shots /= np.linalg.norm(shots, axis=1, keepdims=True)
+    labels = rng.integers(0, 3, len(shots))
+    affinity = np.exp(-4.0 * (1 - shots @ shots.T))
+    np.fill_diagonal(affinity, 0.0)
+    members = np.eye(4)[labels]
+    counts = members.sum(axis=0) - members
+    means = affinity @ members / np.where(counts > 0, counts, 1)
+    centre = (means * (counts > 0)).sum(axis=1, keepdims=True) / (counts > 0).sum(axis=1, keepdims=True)
+    expected = np.where(counts > 0, means - centre, 0.0)
+    np.testing.assert_allclose(
+        cache_scores(shots, shots, labels, 4, 4.0, leave_one_out=True), expected, atol=1e-12
+    )
+
+
+def test_a_non_zero_shot_estimator_is_refused():
+    with pytest.raises(InvalidParameterError, match="The 'estimator' parameter of FewShotEmotionClassifier"):
+        FewShotEmotionClassifier(LogisticRegression()).fit(np.eye(3), ["a", "b", "c"])
 
 
 # The rule ---------------------------------------------------------------------
@@ -163,7 +188,9 @@ def test_y_is_required_and_alpha_bounded(prior):
     X, y = clustered(prior, 2)
     with pytest.raises(ValueError, match="requires y to be passed"):
         FewShotEmotionClassifier(prior).fit(X)
-    with pytest.raises(ValueError, match=r"'alpha' parameter .* must be in \[0, 1\] with method='interpolation'"):
+    with pytest.raises(
+        ValueError, match=r"'alpha' parameter .* must be in \[0, 1\] with method='interpolation'"
+    ):
         FewShotEmotionClassifier(prior, method="interpolation", alpha=2.0).fit(X, y)
     with pytest.raises(InvalidParameterError, match="The 'method' parameter of FewShotEmotionClassifier"):
         FewShotEmotionClassifier(prior, method="knn").fit(X, y)
@@ -203,9 +230,13 @@ def test_images_and_their_embeddings_give_the_same_answers(toy_checkpoint, face_
     zero_shot = ZeroShotEmotionClassifier(model=toy_checkpoint)
     on_images = FewShotEmotionClassifier(zero_shot, alpha=1.0, beta=5.0).fit(face_arrays, y)
     embeddings = zero_shot.fit().embed(face_arrays)
-    on_embeddings = FewShotEmotionClassifier(clone(zero_shot).set_params(precomputed=True), alpha=1.0, beta=5.0)
+    on_embeddings = FewShotEmotionClassifier(
+        clone(zero_shot).set_params(precomputed=True), alpha=1.0, beta=5.0
+    )
     on_embeddings.fit(embeddings, y)
-    np.testing.assert_allclose(on_images.predict_proba(face_arrays), on_embeddings.predict_proba(embeddings), atol=1e-6)
+    np.testing.assert_allclose(
+        on_images.predict_proba(face_arrays), on_embeddings.predict_proba(embeddings), atol=1e-6
+    )
     assert not hasattr(on_images, "n_features_in_") and on_embeddings.n_features_in_ == embeddings.shape[1]
 
 
@@ -266,5 +297,9 @@ def test_sample_k_shot_when_a_class_is_short():
 
 def test_prompt_bank_parameter_reaches_the_prior(prior):
     X, y = clustered(prior, 2)
-    clf = FewShotEmotionClassifier(prior).set_params(estimator__prompt_bank=PromptBank.openai_fer2013()).fit(X, y)
+    clf = (
+        FewShotEmotionClassifier(prior)
+        .set_params(estimator__prompt_bank=PromptBank.openai_fer2013())
+        .fit(X, y)
+    )
     assert len(clf.estimator_.prompt_bank_.templates_) == len(PromptBank.openai_fer2013().fit().templates_)

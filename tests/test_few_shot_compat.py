@@ -1,11 +1,9 @@
 """FewShotEmotionClassifier and the estimator contract: sklearn's common checks, clone, pickle."""
 
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from test_sklearn_compat import DataShapedBank
 
 from clip_fer import FewShotEmotionClassifier, MeanProbaDecider, RankVoteDecider, ZeroShotEmotionClassifier
-
-from test_sklearn_compat import DataShapedBank
 
 EXPECTED_FAILED_CHECKS = {
     # The wrapped zero-shot estimator's true limit (see test_sklearn_compat.py): this
@@ -15,7 +13,9 @@ EXPECTED_FAILED_CHECKS = {
 
 
 def _prior(decider):
-    return ZeroShotEmotionClassifier(model="unused", prompt_bank=DataShapedBank(), decider=decider, precomputed=True)
+    return ZeroShotEmotionClassifier(
+        model="unused", prompt_bank=DataShapedBank(), decider=decider, precomputed=True
+    )
 
 
 @parametrize_with_checks(
