@@ -8,6 +8,7 @@ zero-shot. With ``alpha = 0`` the classifier predicts exactly what the zero-shot
 estimator predicts.
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,10 +16,11 @@ from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from scipy.stats import binomtest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.model_selection import LeaveOneOut, StratifiedKFold
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._classifier import ZeroShotEmotionClassifier
+from .exceptions import SkippedImagesWarning
 from .utils._param_validation import Choices, ParamsValidationMixin, Protocol, check_int
 from .utils._sklearn_compat import Hidden, Interval, StrOptions, _fit_context
 
@@ -40,6 +42,27 @@ _ESTIMATOR = Protocol(
     "a zero-shot estimator",
     "fit(), predict_proba(), embed() and a precomputed parameter",
 )
+
+
+def _as_array(X):
+    """Embeddings given as a torch tensor (on any device, with grad, bfloat16) as numpy."""
+    if type(X).__module__.startswith("torch") and hasattr(X, "detach"):
+        return X.detach().cpu().float().numpy()
+    return X
+
+
+def _embed_shots(prior, images):
+    """``prior.embed(images)``; its warning about skipped images says they left the fit."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SkippedImagesWarning)
+        embeddings = prior.embed(images)
+    for warning in caught:
+        message = warning.message
+        if isinstance(message, SkippedImagesWarning):
+            text = str(message).replace("and have no prediction", "and are left out of the fit")
+            message = SkippedImagesWarning(f"{_OWNER}.fit: {text}", message.errors)
+        warnings.warn(message, stacklevel=4)  # _embed_shots, fit, _fit_context, the caller
+    return embeddings
 
 
 def _unit_rows(X):
@@ -213,8 +236,9 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
         protocol of MIEB's linear probe.
     cv : int, default=5
         Folds of the internal cross-validation over the shots
-        (``"interpolation"``; fewer when a class has fewer shots, and
-        leave-one-out when a class has only one). ``"tip"`` always scores the
+        (``"interpolation"``; stratified, fewer when a class has fewer
+        shots; plain shuffled folds, seeded, when a class has only one).
+        ``"tip"`` always scores the
         shots leave-one-out, which costs nothing for a cache.
     significance : float, default=0.05
         Level of the sign test that lets the shots move the classifier away
@@ -309,8 +333,10 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
         ----------
         X : sequence of images, or embeddings of shape (n_samples, dim)
             Images as the zero-shot estimator takes them, or its embeddings
-            when it has ``precomputed=True``. Inputs it skips (its
-            ``on_error="skip"``) are left out of the fit, with its warning.
+            when it has ``precomputed=True``. Images it skips (its
+            ``on_error="skip"``) are left out of the fit, with its warning;
+            embeddings holding NaN, infinity or an all-zero row are refused
+            with an error naming the problem (a shot must have an input).
         y : array-like of shape (n_samples,)
             Labels, each one of the prompt bank's classes; required (None
             raises an error that says so).
@@ -334,9 +360,9 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
         prior = clone(base).set_params(precomputed=True)
         y = column_or_1d(y, warn=True)
         if takes_embeddings:
-            embeddings = X
+            embeddings = _as_array(X)
         else:
-            embeddings = prior.embed(X)  # images; NaN rows for inputs it skips
+            embeddings = _embed_shots(prior, X)  # images; NaN rows for inputs it skips
             if len(embeddings) != len(y):
                 raise ValueError(
                     f"X has {len(embeddings)} images but y has {len(y)} labels; give one label per image."
@@ -397,9 +423,10 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
     def _splits(self, labels):
         counts = np.bincount(labels)
         smallest = counts[counts > 0].min()
-        if smallest < 2:
-            return list(LeaveOneOut().split(labels))
-        return list(StratifiedKFold(min(self.cv, smallest)).split(labels, labels))
+        if smallest >= 2:
+            return list(StratifiedKFold(min(self.cv, smallest)).split(labels, labels))
+        # A class with one shot: plain folds; its shot, held out, finds no other of its class.
+        return list(KFold(min(self.cv, len(labels)), shuffle=True, random_state=0).split(labels))
 
     def _choose_interpolation(self, embeddings, labels, log_prior, n_classes):
         if self.alpha != "auto":
@@ -426,7 +453,7 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
         check_is_fitted(self, "estimator_")
         if getattr(self, "n_features_in_", None) is not None:
             proba = self.estimator_.predict_proba(X)  # validates X as the estimator does
-            embeddings = check_array(X, dtype=np.float64, ensure_all_finite=False)
+            embeddings = check_array(_as_array(X), dtype=np.float64, ensure_all_finite=False)
             embeddings = np.where(np.isnan(proba).any(axis=1, keepdims=True), np.nan, embeddings)
             return proba, _unit_rows(embeddings)
         embeddings = self.estimator_.embed(X).astype(np.float64)

@@ -184,6 +184,33 @@ def test_skipped_inputs_get_missing_answers(prior):
     assert np.isnan(proba[2]).all() and np.allclose(np.delete(proba, 2, axis=0).sum(axis=1), 1)
 
 
+def test_unreadable_images_are_left_out_of_the_fit(toy_checkpoint, face_arrays, tmp_path):
+    y = np.array(["happy", "sad", "angry", "neutral"] * 3, dtype=object)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image")
+    zero_shot = ZeroShotEmotionClassifier(model=toy_checkpoint, on_error="skip")
+    images = [*face_arrays, str(broken)]
+    with pytest.warns(SkippedImagesWarning, match="left out of the fit.*broken.jpg") as caught:
+        clf = FewShotEmotionClassifier(zero_shot, alpha=1.0, beta=5.0).fit(images, [*y, "sad"])
+    assert len(clf.shot_labels_) == 12 and caught[0].filename == __file__
+    reference = FewShotEmotionClassifier(zero_shot, alpha=1.0, beta=5.0).fit(face_arrays, y)
+    np.testing.assert_allclose(clf.predict_proba(face_arrays), reference.predict_proba(face_arrays))
+    with (
+        pytest.raises(ValueError, match="X has 13 images but y has 12 labels"),
+        pytest.warns(SkippedImagesWarning),
+    ):
+        FewShotEmotionClassifier(zero_shot).fit(images, y)
+
+
+def test_torch_embeddings_are_accepted(prior):
+    torch = pytest.importorskip("torch")
+    X, y = clustered(prior, 3)
+    clf = FewShotEmotionClassifier(prior, alpha=1.0, beta=5.0).fit(torch.tensor(X, requires_grad=True), y)
+    np.testing.assert_allclose(
+        clf.predict_proba(torch.tensor(X, dtype=torch.float32)), clf.predict_proba(X), atol=1e-5
+    )
+
+
 def test_y_is_required_and_alpha_bounded(prior):
     X, y = clustered(prior, 2)
     with pytest.raises(ValueError, match="requires y to be passed"):
