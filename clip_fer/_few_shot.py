@@ -229,7 +229,9 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
         Notes).
     beta : "auto" or float, default="auto"
         Sharpness of the cache's affinity (``"tip"`` only; ignored by
-        ``"interpolation"``). ``"auto"`` chooses it with ``alpha``.
+        ``"interpolation"``). ``"auto"`` chooses it with ``alpha``; with a
+        given ``alpha``, the ``beta`` whose leave-one-out predictions of the
+        shots are right most often.
     C : float, default=1.0
         Inverse regularisation of the probe's ``LogisticRegression``
         (``"interpolation"`` only); 1.0 is scikit-learn's default, the
@@ -411,7 +413,12 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
                 if alpha > 0:
                     candidates.append({"alpha": alpha, "beta": beta})
                     correct.append((tempered + alpha * scores).argmax(axis=1) == labels)
-        chosen, p_values = choose_candidate(np.array(correct), self.significance)
+        if self.alpha != "auto":  # a given alpha: only beta is chosen, by held-out hits alone
+            candidates, correct = candidates[1:], correct[1:]
+            hits = np.array(correct).sum(axis=1)
+            chosen, p_values = int(np.argmax(hits)), np.full(len(candidates), np.nan)
+        else:
+            chosen, p_values = choose_candidate(np.array(correct), self.significance)
         selection = {
             "candidates": candidates,
             "correct": np.array(correct),

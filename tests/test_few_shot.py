@@ -69,6 +69,13 @@ def test_many_shots_reach_the_linear_probe(prior, method):
     assert clf.score(X_test, y_test) >= probe - 0.02
 
 
+def test_a_given_alpha_is_kept_and_beta_chosen(prior):
+    X, y = clustered(prior, 1)  # one shot per class: "auto" would keep the prior
+    clf = FewShotEmotionClassifier(prior, alpha=2.0).fit(X, y)
+    assert clf.alpha_ == 2.0 and clf.beta_ in (1.0, 5.5, 10.0)
+    assert [c["alpha"] for c in clf.selection_["candidates"]] == [2.0, 2.0, 2.0]
+
+
 def test_the_cache_term_matches_a_per_image_reference(prior):
     X, y = clustered(prior, 4)
     keep = y != "fear"  # one class without shots
