@@ -432,6 +432,8 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
         smallest = counts[counts > 0].min()
         if smallest >= 2:
             return list(StratifiedKFold(min(self.cv, smallest)).split(labels, labels))
+        if len(labels) < 2:
+            return []  # one shot in all: nothing to hold out, the prior stays
         # A class with one shot: plain folds; its shot, held out, finds no other of its class.
         return list(KFold(min(self.cv, len(labels)), shuffle=True, random_state=0).split(labels))
 

@@ -69,6 +69,14 @@ def test_many_shots_reach_the_linear_probe(prior, method):
     assert clf.score(X_test, y_test) >= probe - 0.02
 
 
+@pytest.mark.parametrize("method", ["tip", "interpolation"])
+def test_a_single_shot_in_all_gives_the_zero_shot_answer(prior, method):
+    X, y = clustered(prior, 1)
+    clf = FewShotEmotionClassifier(prior, method=method).fit(X[:1], y[:1])
+    assert clf.alpha_ == 0.0
+    np.testing.assert_array_equal(clf.predict(X), prior.fit().predict(X))
+
+
 def test_a_given_alpha_is_kept_and_beta_chosen(prior):
     X, y = clustered(prior, 1)  # one shot per class: "auto" would keep the prior
     clf = FewShotEmotionClassifier(prior, alpha=2.0).fit(X, y)
