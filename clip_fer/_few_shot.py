@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 from ._classifier import ZeroShotEmotionClassifier
 from .exceptions import SkippedImagesWarning
 from .utils._param_validation import Choices, ParamsValidationMixin, Protocol, check_int
-from .utils._sklearn_compat import Hidden, Interval, StrOptions, _fit_context
+from .utils._sklearn_compat import Hidden, Interval, StrOptions, fit_context
 
 __all__ = ["FewShotEmotionClassifier"]
 
@@ -61,7 +61,7 @@ def _embed_shots(prior, images):
         if isinstance(message, SkippedImagesWarning):
             text = str(message).replace("and have no prediction", "and are left out of the fit")
             message = SkippedImagesWarning(f"{_OWNER}.fit: {text}", message.errors)
-        warnings.warn(message, stacklevel=4)  # _embed_shots, fit, _fit_context, the caller
+        warnings.warn(message, stacklevel=4)  # _embed_shots, fit, fit_context, the caller
     return embeddings
 
 
@@ -327,7 +327,7 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
 
     # Fitting --------------------------------------------------------------------
 
-    @_fit_context(prefer_skip_nested_validation=False)
+    @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
         """Learn from labelled faces: fit the prior, then the shots' term and its weight.
 
