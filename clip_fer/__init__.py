@@ -66,6 +66,8 @@ _EXPORTS = {
     "InvalidParameterError": ".exceptions",
     "MissingDependencyError": ".exceptions",
     "ModelLoadError": ".exceptions",
+    "ModelChangedError": ".exceptions",
+    "DamagedShardWarning": ".exceptions",
     "MultiFrameWarning": ".exceptions",
     "PromptBankError": ".exceptions",
     "SkippedImagesWarning": ".exceptions",
