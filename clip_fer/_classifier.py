@@ -14,10 +14,10 @@ from ._deciders import Decision, MeanProbaDecider, RankVoteDecider
 from ._display import with_fitted_summary
 from ._folding import SynonymFolder
 from ._prompt_bank import PromptBank
+from .backends._base import LoadedModel, ModelReference
 from .backends._cache import check_cache_dir
 from .backends._encoding import embed_images
 from .backends._images import check_image_sequence
-from .backends._base import LoadedModel, ModelReference
 from .backends._loading import encode_text, resolve_model
 from .exceptions import ImageInputError, InvalidParameterError, ModelChangedError, SkippedImagesWarning
 from .utils._param_validation import (

@@ -18,7 +18,7 @@ import torch
 from ..exceptions import InvalidParameterError, ModelLoadError
 from ._base import LoadedModel, ModelReference, normalized
 from ._cache import text_embedding_cache
-from ._device import resolve_device, resolve_precision  # noqa: F401  (importable from here)
+from ._device import resolve_device, resolve_precision
 from ._families import family as _family
 from ._families import parse_model_name
 from ._identity import digest

@@ -272,7 +272,6 @@ def _check_model(estimator, owner):
 def _to_parquet(
     mode, dataset, estimator, output, *, column, key, k, rows_per_shard, progress, total, **options
 ):
-    import pyarrow as pa
     from tqdm.auto import tqdm
 
     import_ray()
