@@ -44,6 +44,7 @@ _EXPORTS = {
     "embedding_cache": ".backends._cache",
     "clear_model_cache": ".backends._loading",
     "load_model": ".backends._loading",
+    "register_family": ".backends._families",
     "BlazeFaceDetector": ".faces._detectors",
     "FaceCropper": ".faces._cropping",
     "faces_to_frame": ".faces._cropping",

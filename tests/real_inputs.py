@@ -18,6 +18,9 @@ KINDS = {
     9: "Small vocabularies (1- and 2-class banks)",
     10: "Skipped items in scores and metrics",
     11: "Smaller ones: CSV bytes, sets, DataFrames, folders, Ctrl-C, GIF/TIFF frames",
+    # Issue 18 (the model is its content; resumes that can resume).
+    12: "A model replaced under its name",
+    13: "Parquet outputs resumed after damage or with missing keys",
 }
 
 

@@ -16,6 +16,9 @@ MODULES = [
     "test_real_inputs_scoring",
     "cli.test_cli_real_inputs",
     "backends.test_fuzz",
+    "backends.test_model_identity",
+    "backends.test_open_seam",
+    "test_parquet_resume",
 ]
 
 

@@ -13,6 +13,7 @@ import pytest
 import torch
 from conftest import build_toy_clip
 from PIL import Image
+from real_inputs import kind
 
 ray = pytest.importorskip("ray")
 pytest.importorskip("ray.data")
@@ -63,6 +64,11 @@ def _replace_keeping_size_and_mtime(path, seed):
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
 
 
+@kind(
+    12,
+    "(d) predict_to_parquet resumed after the checkpoint was replaced (size and mtime kept)",
+    "refused before any work (differing: model_identity); the same weights at another path resume",
+)
 def test_resume_across_a_replaced_model_is_refused(cluster, tmp_path, paths):
     """(d) A manifest compared the model string only: a resume across a replaced
     checkpoint wrote one file holding two models' results."""
@@ -97,6 +103,11 @@ def test_model_object_is_refused_before_any_work(cluster, tmp_path, paths, toy_c
         predict_to_parquet(dataset, ZeroShotEmotionClassifier(load_model(toy_checkpoint)), tmp_path / "o")
 
 
+@kind(
+    13,
+    "an output whose shard was cut in half, resumed; written_keys and read_embeddings on it",
+    "DamagedShardWarning naming it; set aside, its rows scored again, the output equal to the first run's; errors naming the shard and the fix",
+)
 def test_damaged_shard_is_set_aside_and_its_rows_redone(cluster, tmp_path, paths, toy_checkpoint):
     clf = ZeroShotEmotionClassifier(toy_checkpoint)
     out = tmp_path / "out.parquet"
@@ -120,6 +131,11 @@ def test_damaged_shard_is_set_aside_and_its_rows_redone(cluster, tmp_path, paths
     pd.testing.assert_frame_equal(frame, expected)  # every input once, as the first run had it
 
 
+@kind(
+    13,
+    "an input whose path is None, written alone, then resumed twice with another input",
+    "one error row for it, kept once; the other input scored once; the output reads as one table",
+)
 def test_an_input_with_no_path_is_written_and_resumed(cluster, tmp_path, paths, toy_checkpoint):
     clf = ZeroShotEmotionClassifier(toy_checkpoint, on_error="skip")
     out = tmp_path / "out.parquet"

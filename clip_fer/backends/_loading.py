@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..exceptions import InvalidParameterError, ModelLoadError
-from ._base import LoadedModel, ModelReference, normalized
+from ._base import LoadedModel, ModelReference, describe, normalized
 from ._cache import text_embedding_cache
 from ._device import resolve_device, resolve_precision
 from ._families import family as _family
@@ -55,6 +55,11 @@ def _identify(prefix, spec, download_root):
         parts = _family(prefix).identify(spec, download_root)
     except FileNotFoundError:  # removed between the check and the read: load() names it
         parts = [prefix, "name", spec]
+    except OSError as exc:  # no permission, an I/O error
+        raise ModelLoadError(
+            f"The model {prefix}:{spec} cannot be read to identify it ({describe(exc)}); "
+            "check that its files are readable."
+        ) from exc
     return digest(prefix, parts)
 
 

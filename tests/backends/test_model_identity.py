@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import build_toy_clip
+from real_inputs import kind
 
 from clip_fer import (
     ZeroShotEmotionClassifier,
@@ -55,6 +56,11 @@ def _reference_proba(seed, images, tmp_path):
     return ZeroShotEmotionClassifier(str(path), cache=False).fit().predict_proba(images)
 
 
+@kind(
+    12,
+    "(a) a checkpoint rewritten between fit and predict, with a new stat or its size and mtime restored",
+    "ModelChangedError from predict, predict_proba, decide and embed; fit() again gives the new model's answers",
+)
 @pytest.mark.parametrize("keep_stat", [False, True], ids=["new-stat", "size-and-mtime-restored"])
 def test_a_replaced_checkpoint_between_fit_and_predict_is_refused(tmp_path, face_arrays, keep_stat):
     """(a) The text features of the old model met the new image tower, silently."""
@@ -76,6 +82,7 @@ def test_a_replaced_checkpoint_between_fit_and_predict_is_refused(tmp_path, face
     )
 
 
+@kind(12, "the same checkpoint copied to another path", "one model in memory; the fitted estimator predicts")
 def test_the_same_weights_under_another_name_are_the_same_model(tmp_path, face_arrays):
     path, copy = tmp_path / "a.pt", tmp_path / "b.pt"
     _save(path, 0)
@@ -86,6 +93,11 @@ def test_the_same_weights_under_another_name_are_the_same_model(tmp_path, face_a
     assert model_identity(str(path)) == clf.model_identity_
 
 
+@kind(
+    12,
+    "(b) a pickled estimator loaded in a new process after its checkpoint was replaced (size and mtime kept)",
+    "ModelChangedError saying fit() again; the unreplaced checkpoint predicts as before",
+)
 def test_a_pickled_estimator_meeting_other_weights_in_a_new_process_is_refused(tmp_path, face_arrays):
     """(b) A pickled estimator loaded in a new process mixed the two models."""
     path = tmp_path / "best.pt"
@@ -112,6 +124,11 @@ def test_a_pickled_estimator_meeting_other_weights_in_a_new_process_is_refused(t
     assert replaced.startswith("refused") and "fit() again" in replaced
 
 
+@kind(
+    12,
+    "(c) a shared cache_dir after the checkpoint was replaced with its size and mtime restored, new process",
+    "the new model's embeddings, not the cached old ones",
+)
 def test_a_shared_cache_dir_does_not_return_the_old_models_embeddings(tmp_path, face_arrays):
     """(c) Size and mtime restored (tar, rsync -t): the cache_dir returned the old embeddings."""
     path, cache_dir = tmp_path / "best.pt", tmp_path / "cache"
@@ -149,6 +166,11 @@ def open_clip_config(tmp_path):
     return open_clip, name, folder, config, weights
 
 
+@kind(
+    12,
+    "(e) an open_clip config edited in place and registered again under the same architecture name",
+    "the edited model's embeddings (open_clip's own as reference), not the cached ones; the old fit refused",
+)
 def test_an_open_clip_config_edited_in_place_is_another_model(open_clip_config, tmp_path, face_arrays):
     """(e) The cache returned the old config's embeddings for the edited architecture."""
     from PIL import Image

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import build_toy_clip
+from real_inputs import kind
 from sklearn.base import clone
 
 from clip_fer import ZeroShotEmotionClassifier, load_model
@@ -119,6 +120,11 @@ def test_a_loaded_model_object_is_a_model(toy_checkpoint, face_arrays):
     assert clone(by_object).model is loaded  # shared, never copied
 
 
+@kind(
+    12,
+    "a model object fine-tuned in place after fit (its weights changed, the object the same)",
+    "ModelChangedError from predict",
+)
 def test_a_model_built_in_memory_is_identified_by_its_weights(face_arrays):
     clip = import_clip()
     module = build_toy_clip(seed=3)
@@ -142,6 +148,11 @@ def test_raw_torch_modules_are_refused_with_the_fix():
         ZeroShotEmotionClassifier(build_toy_clip()).fit()
 
 
+@kind(
+    12,
+    "an estimator holding a model object, pickled and loaded, then given no model, another model, the same",
+    "no weights in the pickle; ModelLoadError saying set_params(model=...); ModelChangedError; the same answers",
+)
 def test_a_pickled_model_object_travels_as_its_identity(toy_checkpoint, face_arrays, tmp_path):
     other_path = tmp_path / "other.pt"
     torch.save(build_toy_clip(seed=1).state_dict(), other_path)
