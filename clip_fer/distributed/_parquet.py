@@ -32,8 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..backends._base import LoadedModel, ModelReference
-from ..backends._loading import model_identity
+from ..backends import LoadedModel, ModelReference, model_identity
 from ..exceptions import ClipFerError, DamagedShardWarning, InvalidParameterError, ModelChangedError
 from ..utils._param_validation import check_int
 from ._datasets import _check_estimator, embed_dataset, import_ray, predict_dataset
