@@ -116,7 +116,9 @@ def test_a_pickled_estimator_meeting_other_weights_in_a_new_process_is_refused(t
         "    print('refused', exc)\n"
     )
     # The same weights: the pickle predicts as before (in this process, to save a start-up).
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict(face_arrays), clf.predict(face_arrays))
+    np.testing.assert_array_equal(
+        pickle.loads(pickle.dumps(clf)).predict(face_arrays), clf.predict(face_arrays)
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS.parent), str(TESTS)])}
     command = [sys.executable, "-c", script, str(tmp_path / "clf.pkl"), str(tmp_path / "faces.npy")]
     _overwrite_keeping_stat(path, 1)
