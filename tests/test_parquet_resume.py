@@ -152,3 +152,18 @@ def test_an_input_with_no_path_is_written_and_resumed(cluster, tmp_path, paths, 
     assert frame.loc[frame["path"].isna(), "label"].isna().all()
     assert frame.loc[frame["path"] == paths[0], "error"].isna().all()
     assert np.isfinite(frame.loc[frame["path"] == paths[0], [str(c) for c in clf.fit().classes_]]).all(None)
+
+
+def test_an_output_without_a_model_identity_is_not_resumed(tmp_path, toy_checkpoint):
+    import json
+
+    clf = ZeroShotEmotionClassifier(toy_checkpoint)
+    settings = _parquet._settings(clf, "predict", "path", "path", 3)
+    old = json.loads(json.dumps(settings))
+    del old["estimator"]["model_identity"]  # as clip-fer before issue 18 wrote it
+    old["estimator"]["model"] = repr(toy_checkpoint)
+    out = tmp_path / "old.parquet"
+    out.mkdir()
+    (out / _parquet.MANIFEST).write_text(json.dumps(old))
+    with pytest.raises(ClipFerError, match="earlier clip-fer, which did not record the model's identity"):
+        _parquet._prepare(out, settings)

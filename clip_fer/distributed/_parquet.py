@@ -187,6 +187,12 @@ def _prepare(output, settings):
     manifest = out / MANIFEST
     if manifest.is_file():
         found = json.loads(manifest.read_text())
+        if "model_identity" not in found.get("estimator", {}):
+            raise ClipFerError(
+                f"The output {str(out)!r} was written by an earlier clip-fer, which did not "
+                "record the model's identity (a hash of its weights), so it cannot tell whether "
+                "the model is the same; write to a new output."
+            )
         if found != settings:
             changed = _differences(found, settings)
             raise ClipFerError(
