@@ -65,7 +65,7 @@ def _replace_keeping_size_and_mtime(path, seed):
 
 
 @kind(
-    12,
+    26,
     "(d) predict_to_parquet resumed after the checkpoint was replaced (size and mtime kept)",
     "refused before any work (differing: model_identity); the same weights at another path resume",
 )
@@ -104,7 +104,7 @@ def test_model_object_is_refused_before_any_work(cluster, tmp_path, paths, toy_c
 
 
 @kind(
-    13,
+    27,
     "an output whose shard was cut in half, resumed; written_keys and read_embeddings on it",
     "DamagedShardWarning naming it; set aside, its rows scored again, the output equal to the first run's; errors naming the shard and the fix",
 )
@@ -132,7 +132,7 @@ def test_damaged_shard_is_set_aside_and_its_rows_redone(cluster, tmp_path, paths
 
 
 @kind(
-    13,
+    27,
     "an input whose path is None, written alone, then resumed with another input",
     "one error row for it, kept once; the other input scored; the output reads as one table",
 )

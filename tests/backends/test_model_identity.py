@@ -57,7 +57,7 @@ def _reference_proba(seed, images, tmp_path):
 
 
 @kind(
-    12,
+    26,
     "(a) a checkpoint rewritten between fit and predict, with a new stat or its size and mtime restored",
     "ModelChangedError from predict, predict_proba, decide and embed; fit() again gives the new model's answers",
 )
@@ -82,7 +82,7 @@ def test_a_replaced_checkpoint_between_fit_and_predict_is_refused(tmp_path, face
     )
 
 
-@kind(12, "the same checkpoint copied to another path", "one model in memory; the fitted estimator predicts")
+@kind(26, "the same checkpoint copied to another path", "one model in memory; the fitted estimator predicts")
 def test_the_same_weights_under_another_name_are_the_same_model(tmp_path, face_arrays):
     path, copy = tmp_path / "a.pt", tmp_path / "b.pt"
     _save(path, 0)
@@ -94,7 +94,7 @@ def test_the_same_weights_under_another_name_are_the_same_model(tmp_path, face_a
 
 
 @kind(
-    12,
+    26,
     "(b) a pickled estimator loaded in a new process after its checkpoint was replaced (size and mtime kept)",
     "ModelChangedError saying fit() again (in a new process); the unreplaced checkpoint predicts as before",
 )
@@ -127,7 +127,7 @@ def test_a_pickled_estimator_meeting_other_weights_in_a_new_process_is_refused(t
 
 
 @kind(
-    12,
+    26,
     "(c) a shared cache_dir after the checkpoint was replaced with its size and mtime restored, new process",
     "the new model's embeddings, not the cached old ones",
 )
@@ -169,7 +169,7 @@ def open_clip_config(tmp_path):
 
 
 @kind(
-    12,
+    26,
     "(e) an open_clip config edited in place and registered again under the same architecture name",
     "the edited model's embeddings (open_clip's own as reference), not the cached ones; the old fit refused",
 )

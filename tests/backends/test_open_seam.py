@@ -121,7 +121,7 @@ def test_a_loaded_model_object_is_a_model(toy_checkpoint, face_arrays):
 
 
 @kind(
-    12,
+    26,
     "a model object fine-tuned in place after fit (its weights changed, the object the same)",
     "ModelChangedError from predict",
 )
@@ -149,7 +149,7 @@ def test_raw_torch_modules_are_refused_with_the_fix():
 
 
 @kind(
-    12,
+    26,
     "an estimator holding a model object, pickled and loaded, then given no model, another model, the same",
     "no weights in the pickle; ModelLoadError saying set_params(model=...); ModelChangedError; the same answers",
 )
