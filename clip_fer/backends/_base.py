@@ -97,6 +97,11 @@ class LoadedModel:
             self._processing = re.sub(r" at 0x[0-9a-fA-F]+", "", repr(self.describe_processing()))
         return digest("object", self.family, weights_digest(self.model), self._processing)
 
+    @weights_identity.setter
+    def weights_identity(self, value):
+        # Set by load_model to the hash of the files the model was loaded from.
+        self._weights_identity = value
+
     @property
     def identity(self):
         """``family:weights_identity:device:precision``, the embedding caches' key."""

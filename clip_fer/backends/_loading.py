@@ -145,7 +145,7 @@ def load_model(model, device="auto", precision="auto", download_root=None):
                     "a family's load() must return a clip_fer.backends.LoadedModel."
                 )
             if _identify(prefix, spec, download_root) == identity:  # not replaced while read
-                loaded._weights_identity = identity
+                loaded.weights_identity = identity
                 _CACHE[key] = loaded
                 _remember(prefix, spec, key)
                 return loaded

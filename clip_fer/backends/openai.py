@@ -115,14 +115,11 @@ class OpenAIModel(LoadedModel):
 
 
 def identify(name, download_root=None):
-    """A checkpoint file by its bytes; a released name by the SHA-256 that its URL
-    carries (``clip.load`` checks the downloaded file against it)."""
+    """A checkpoint file by its bytes; a released name by its name (``clip.load``
+    checks the file it downloads against the SHA-256 that ``clip`` lists for it)."""
     if os.path.isfile(name):
         return ["openai", file_part(name)]
-    url = import_clip().clip._MODELS.get(name)
-    if url is not None:
-        return ["openai", "release", url.rstrip("/").split("/")[-2]]
-    return ["openai", "name", name]  # load() says it is neither
+    return ["openai", "name", name]  # a released name, or load() says it is neither
 
 
 def load(name, device, precision, download_root):
