@@ -151,7 +151,8 @@ def test_an_input_with_no_path_is_written_and_resumed(cluster, tmp_path, paths, 
     assert len(frame) == 2 and frame["path"].isna().sum() == 1 and (frame["path"] == paths[0]).sum() == 1
     assert frame.loc[frame["path"].isna(), "label"].isna().all()
     assert frame.loc[frame["path"] == paths[0], "error"].isna().all()
-    assert np.isfinite(frame.loc[frame["path"] == paths[0], [str(c) for c in clf.fit().classes_]]).all(None)
+    proba = [f"proba_{c}" for c in clf.fit().classes_]
+    assert np.isfinite(frame.loc[frame["path"] == paths[0], proba].to_numpy(float)).all()
 
 
 def test_an_output_without_a_model_identity_is_not_resumed(tmp_path, toy_checkpoint):
