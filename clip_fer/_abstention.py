@@ -18,7 +18,9 @@ from numbers import Real
 
 import numpy as np
 
-__all__ = ["UNSURE", "abstain", "abstain_fields", "check_threshold", "confidence"]
+from .exceptions import InvalidParameterError
+
+__all__ = ["UNSURE", "abstain", "abstain_fields", "check_threshold", "confidence", "threshold_of"]
 
 UNSURE = "unsure"
 """The label given instead of a class when the confidence is below ``abstain_below``."""
@@ -54,7 +56,7 @@ def check_threshold(abstain_below, owner):
         return None
     number = isinstance(abstain_below, Real) and not isinstance(abstain_below, (bool, np.bool_))
     if not number or not 0.0 <= float(abstain_below) <= 1.0:  # NaN fails too
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'abstain_below' parameter of {owner} must be None or a float in [0, 1]. "
             f"Got {abstain_below!r} instead."
         )
@@ -74,6 +76,15 @@ def check_classes(classes, owner):
             f"{owner}: a class is named {UNSURE!r}, the label abstain_below gives; rename that "
             "class or set abstain_below=None."
         )
+
+
+def threshold_of(estimator):
+    """The fitted ``estimator``'s ``abstain_below`` (None if it has none), checked."""
+    owner = type(estimator).__name__
+    abstain_below = check_threshold(getattr(estimator, "abstain_below", None), owner)
+    if abstain_below is not None:
+        check_classes(estimator.classes_, owner)
+    return abstain_below
 
 
 def abstain(labels, confidence, abstain_below):

@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d
 
-from ._abstention import UNSURE, abstain, check_classes, confidence
+from ._abstention import UNSURE, abstain, check_classes, confidence, threshold_of
 from ._deciders import Decision, MeanProbaDecider, RankVoteDecider
 from ._display import with_fitted_summary
 from ._folding import SynonymFolder
@@ -592,15 +592,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         """
         decision = self._warned_decision(X)
         labels = self.labels_of(decision.ranking[:, 0])
-        return abstain(labels, confidence(decision.proba), self._abstain_below())
-
-    def _abstain_below(self):
-        """``abstain_below``, checked again: it may have been set after ``fit``."""
-        constraint = {"abstain_below": self._parameter_constraints["abstain_below"]}
-        validate_parameter_constraints(constraint, {"abstain_below": self.abstain_below}, _OWNER)
-        if self.abstain_below is not None:
-            check_classes(self.classes_, _OWNER)
-        return self.abstain_below
+        return abstain(labels, confidence(decision.proba), threshold_of(self))
 
     def predict_proba(self, X):
         """Class probabilities, columns in ``classes_`` order.

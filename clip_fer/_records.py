@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ._abstention import abstain_fields
+
 __all__ = ["PredictionRecord", "as_records", "image_records", "records_to_frame"]
 
 _BOX = ("x0", "y0", "x1", "y1")
@@ -27,7 +29,9 @@ class PredictionRecord:
     image : str or None
         The image's path, when the input item was one.
     labels : list of str
-        The top-k classes, best first; empty when there is no prediction.
+        The top-k classes, best first; empty when there is no prediction;
+        ``["unsure"]`` when the estimator's ``abstain_below`` is above the top
+        probability.
     probabilities : dict of str to float
         Class -> probability (``predict_proba``'s row, in [0, 1]); empty when
         there is no prediction.
@@ -57,10 +61,17 @@ class PredictionRecord:
 
     @property
     def caption(self):
-        """``(label, probability)`` of the best class, or None without a prediction."""
+        """``(label, probability)`` of the best class, or None without a prediction.
+
+        For an "unsure" answer the probability is the top one, the confidence
+        that fell below ``abstain_below``.
+        """
         if not self.labels:
             return None
-        return self.labels[0], self.probabilities[self.labels[0]]
+        label = self.labels[0]
+        if label not in self.probabilities and self.probabilities:
+            return label, max(self.probabilities.values())
+        return label, self.probabilities[label]
 
     def to_dict(self, faces=True, ndigits=None):
         """The record as a plain dict.
@@ -117,15 +128,17 @@ def _path(item):
     return os.fspath(item) if isinstance(item, (str, os.PathLike)) else None
 
 
-def prediction_fields(ranking, proba, classes):
-    """``labels`` and ``probabilities`` from one row of a Decision (k ranks)."""
-    return {
+def prediction_fields(ranking, proba, classes, abstain_below=None):
+    """``labels`` and ``probabilities`` from one row of a Decision (k ranks);
+    ``labels`` is ``["unsure"]`` when the top probability is below ``abstain_below``."""
+    fields = {
         "labels": [classes[i] for i in ranking],
         "probabilities": {c: float(p) for c, p in zip(classes, proba)},
     }
+    return abstain_fields(fields, abstain_below)
 
 
-def image_records(images, decision, classes, top_k):
+def image_records(images, decision, classes, top_k, abstain_below=None):
     """One record per image from a :class:`~clip_fer.Decision` over ``images``.
 
     Parameters
@@ -138,6 +151,9 @@ def image_records(images, decision, classes, top_k):
         ``classes_`` of the estimator.
     top_k : int
         Labels per record.
+    abstain_below : float, default=None
+        The estimator's: a record whose top probability is below it gets the
+        labels ``["unsure"]``.
 
     Returns
     -------
@@ -152,7 +168,9 @@ def image_records(images, decision, classes, top_k):
             reason = f"{path}: {errors[index]}" if path else str(errors[index])
             records.append(PredictionRecord(index, path, status="failed", error=reason))
             continue
-        fields = prediction_fields(decision.ranking[index, :top_k], decision.proba[index], classes)
+        fields = prediction_fields(
+            decision.ranking[index, :top_k], decision.proba[index], classes, abstain_below
+        )
         records.append(PredictionRecord(index, _path(item), **fields))
     return records
 

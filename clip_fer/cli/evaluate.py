@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from ..utils._install import install_hint
+from ._abstain import add_abstain_option
 from ._common import (
     add_data_options,
     add_model_options,
@@ -18,14 +19,25 @@ from ._common import (
 K = 3
 
 _EPILOG = """\
+probabilities and confidence (see docs/calibration.md):
+  ece, nll, brier            expected calibration error (15 bins), negative
+                             log-likelihood, multiclass Brier score of predict_proba
+  aurc                       area under the risk-coverage curve of the top
+                             probability (lower: it ranks errors better)
+  selective_accuracy_at_80   accuracy over the 80% most confident images
+  coverage, selective_accuracy  with --abstain-below: the share answered and the
+                             accuracy over it; top-1 scores count "unsure" as wrong
+
 outputs (with --out DIR):
-  metrics.json               n_images, top1_accuracy, top3_accuracy, macro_f1, uar,
-                             top3_macro_f1, per_class, confusion_matrix, run settings
-  predictions.csv            path, true_label, label_1..label_3 (best first), one
+  metrics.json               the numbers above, per_class, confusion_matrix, run settings
+  predictions.csv            path, true_label, (answer: the label or "unsure", with
+                             --abstain-below), label_1..label_3 (best first), one
                              probability column per class (proba_<class>)
   classification_report.txt  per-class precision/recall/F1 of the top-1 prediction
                              and of the report's top-3 rule
-  confusion_matrix.png       top-1 confusion matrix (needs matplotlib; skipped without)
+  confusion_matrix.png       top-1 confusion matrix; reliability_diagram.png and
+  risk_coverage.png          the calibration and the risk-coverage curve (these three
+                             need matplotlib; skipped without)
 
 example:
   clip-fer evaluate --data fer2013 --split public_test \\
@@ -52,23 +64,34 @@ def add_parser(commands):
         metavar="DIR",
         help="Folder for the output files (created if needed). Default: print the summary only.",
     )
+    add_abstain_option(parser)
     parser.set_defaults(run=lambda args: run_safely(evaluate, args))
 
 
 def evaluate(args):
     """Run the command for parsed ``args``; raises on failure."""
     from .. import metrics
+    from .._abstention import confidence
     from .._bank_io import load_prompt_bank
 
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)  # fail before the long part
     start = time.perf_counter()
     data = load_data(args)
-    clf = build_estimator(args, load_prompt_bank(args.bank), len(data.images)).fit(y=data.target)
+    clf = build_estimator(args, load_prompt_bank(args.bank), len(data.images))
+    clf = clf.set_params(abstain_below=args.abstain_below).fit(y=data.target)
     decision = clf.decide(data.images)
     k = min(K, len(clf.classes_))
     ranked = clf.labels_of(decision.ranking[:, :k])
-    summary = metrics.summarize(data.target, ranked, k=k)
+    summary = metrics.summarize(
+        data.target,
+        ranked,
+        k=k,
+        y_proba=decision.proba,
+        classes=clf.classes_,
+        confidence=confidence(decision.proba),
+        abstain_below=clf.abstain_below,
+    )
     elapsed = time.perf_counter() - start
 
     print(
@@ -77,7 +100,7 @@ def evaluate(args):
     )
     print(_summary_table(summary, k))
     if args.out:
-        for note in _write_outputs(Path(args.out), args, data, clf, decision.proba, ranked, summary, k):
+        for note in _write_outputs(Path(args.out), args, data, clf, decision, ranked, summary, k):
             print(note)
     print(f"\ndone in {elapsed:.1f} s")
 
@@ -89,26 +112,39 @@ def _summary_table(summary, k):
         ("macro F1", summary["macro_f1"]),
         ("UAR (balanced accuracy)", summary["uar"]),
         (f"macro F1, report's top-{k} rule", summary[f"top{k}_macro_f1"]),
+        ("expected calibration error (15 bins)", summary["ece"]),
+        ("negative log-likelihood", summary["nll"]),
+        ("Brier score (multiclass, 0 to 2)", summary["brier"]),
+        ("AURC, top probability (lower is better)", summary["aurc"]),
+        ("accuracy of the 80% most confident", summary["selective_accuracy_at_80"]),
     ]
+    if "coverage" in summary:
+        rows += [
+            ('coverage (answered, not "unsure")', summary["coverage"]),
+            ("accuracy over the answered", summary["selective_accuracy"]),
+        ]
     return "\n".join(["| metric | value |", "|---|---:|", *(f"| {m} | {v:.3f} |" for m, v in rows)])
 
 
-def _write_outputs(out, args, data, clf, proba, ranked, summary, k):
+def _write_outputs(out, args, data, clf, decision, ranked, summary, k):
     """Write the files; returns the lines to print about them."""
     from sklearn.metrics import classification_report
 
     from .. import metrics
+    from .._abstention import UNSURE, abstain, confidence
     from ..experiments._reports import has_matplotlib, plot_confusion_matrix, require
 
     pd = require("pandas", "Writing the --out files of clip-fer evaluate")
-    y, y_pred = data.target, ranked[:, 0]
+    proba, sure = decision.proba, confidence(decision.proba)
+    y, y_pred = data.target, abstain(ranked[:, 0], sure, clf.abstain_below)
     labels = list(clf.classes_)
-    matrix, _ = metrics.confusion(y, y_pred, labels)
+    unsure = [UNSURE] if clf.abstain_below is not None else []  # a column of the matrix
+    matrix, _ = metrics.confusion(y, y_pred, labels + unsure)
     report = {
         **summary,
         "per_class": metrics.per_class_metrics(y, y_pred, labels),
         f"per_class_top{k}": metrics.per_class_metrics(y, metrics.top_k_predictions(y, ranked, k), labels),
-        "confusion_matrix": {"labels": labels, "counts": matrix.tolist()},
+        "confusion_matrix": {"labels": labels + unsure, "counts": matrix.tolist()},
         "run": {
             "data": str(args.data),
             "split": args.split,
@@ -117,11 +153,14 @@ def _write_outputs(out, args, data, clf, proba, ranked, summary, k):
             "decider": args.decider,
             "reduce": args.reduce,
             "k": k,
+            "abstain_below": clf.abstain_below,
         },
     }
     (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
     predictions = pd.DataFrame({"path": data.filenames, "true_label": y})
+    if clf.abstain_below is not None:
+        predictions["answer"] = y_pred
     for rank in range(k):
         predictions[f"label_{rank + 1}"] = ranked[:, rank]
     for column, cls in enumerate(labels):
@@ -148,9 +187,20 @@ def _write_outputs(out, args, data, clf, proba, ranked, summary, k):
             f"Top-1 confusion, {summary['n_images']} images ({Path(str(args.model)).name})",
         )
         written.append("confusion_matrix.png")
+        written += _write_curves(out, y, ranked[:, 0], proba, sure, clf.classes_)
     else:
         notes.append(
             "note: matplotlib is not installed, so confusion_matrix.png was skipped "
             f"({install_hint('report')})"
         )
     return [f"\nwrote {', '.join(written)} to {out}", *notes]
+
+
+def _write_curves(out, y, y_pred, proba, sure, classes):
+    """The reliability diagram and the risk-coverage curve, as PNG files; their names."""
+    from ..plotting import plot_reliability_diagram, plot_risk_coverage
+
+    plot_reliability_diagram(y, proba, classes=classes).savefig(out / "reliability_diagram.png", dpi=120)
+    figure = plot_risk_coverage(y, y_pred, {"top probability": sure})
+    figure.savefig(out / "risk_coverage.png", dpi=120)
+    return ["reliability_diagram.png", "risk_coverage.png"]

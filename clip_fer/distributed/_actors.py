@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 from sklearn.base import clone
 
+from .._abstention import UNSURE, abstain, confidence, threshold_of
 from ..exceptions import ImageInputError, InvalidParameterError, SkippedImagesWarning
 
 __all__ = ["Embedder", "Predictor", "result_columns"]
@@ -133,9 +134,14 @@ class Predictor(_Scorer):
         n = batch.num_rows
         top = self.estimator.labels_of(decision.ranking[:, : self.k])
         failed = decision.ranking[:, 0] < 0
-        labels = [None if bad else [str(c) for c in row] for row, bad in zip(top, failed)]
+        # "unsure" below abstain_below, as predict and the records (labels ["unsure"])
+        best = abstain(top[:, 0], confidence(decision.proba), threshold_of(self.estimator))
+        labels = [
+            None if bad else [UNSURE] if label == UNSURE else [str(c) for c in row]
+            for row, label, bad in zip(top, best, failed)
+        ]
         columns = [
-            pa.array([None if bad else str(row[0]) for row, bad in zip(top, failed)], type=pa.string()),
+            pa.array([None if bad else str(label) for label, bad in zip(best, failed)], type=pa.string()),
             pa.array(labels, type=pa.list_(pa.string())),
             *[
                 pa.array(np.asarray(decision.proba[:, j], dtype=np.float64))

@@ -9,6 +9,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
+from .._abstention import threshold_of
 from .._records import PredictionRecord, prediction_fields, records_to_frame
 from ..backends._images import UnreadableImage, check_image_sequence, to_rgb_image
 from ..exceptions import ClipFerError, ImageInputError, InvalidParameterError, MissingDependencyError
@@ -289,7 +290,8 @@ def predict_faces(estimator, X, *, cropper=None, top_k=3, as_frame="auto", verbo
         ``face`` (0, 1, ... within the image, None without a face); ``box``
         (``[x0, y0, x1, y1]`` ints in pixels of the image, x1 and y1 exclusive);
         ``score`` (the detector's confidence); ``labels`` (top-k classes, best
-        first); ``probabilities`` (class -> probability, as ``predict_proba`` on
+        first; ``["unsure"]`` when the top probability is below the estimator's
+        ``abstain_below``); ``probabilities`` (class -> probability, as ``predict_proba`` on
         the face crop); ``status`` ("face", "no face" or "failed"); and ``error``
         (why it failed, else None).
 
@@ -311,6 +313,7 @@ def predict_faces(estimator, X, *, cropper=None, top_k=3, as_frame="auto", verbo
     cropper = _fitted_cropper(cropper)
     images = check_image_sequence(X)
     classes = [str(c) for c in estimator.classes_]
+    abstain_below = threshold_of(estimator)  # "unsure" below it, as predict
     records = []
     chunk = max(int(estimator.batch_size), 1)
     with tqdm(total=len(images), unit="img", desc="Faces", disable=not verbose) as progress:
@@ -322,7 +325,7 @@ def predict_faces(estimator, X, *, cropper=None, top_k=3, as_frame="auto", verbo
                 for row in rows:
                     if row.status == "face":
                         ranking, proba = next(faces)
-                        fields = prediction_fields(ranking, proba, classes)
+                        fields = prediction_fields(ranking, proba, classes, abstain_below)
                         row.labels, row.probabilities = fields["labels"], fields["probabilities"]
             records.extend(rows)
             progress.update(min(chunk, len(images) - start))

@@ -51,7 +51,8 @@ class TrackSummary:
             )
             track["last"] = frame.time
             track["frames"] += 1
-            track["counts"][face["label"]] += 1
+            # "unsure" (abstain_below) is counted but has no share column
+            track["counts"][face["label"]] = track["counts"].get(face["label"], 0) + 1
 
     def write(self, path):
         with open(path, "w", newline="") as out:

@@ -7,6 +7,7 @@ import numpy as np
 from PIL import Image
 from sklearn.utils.validation import check_is_fitted
 
+from .._abstention import abstain, threshold_of
 from ..exceptions import InvalidParameterError
 from ..faces._cropping import FaceCropper, _clip_faces
 from ._reader import check_sampling, is_live_source, read_frames
@@ -97,7 +98,8 @@ def iter_video_faces(
         One per face shown in the frame: ``track`` (int id), ``box``
         (``(x0, y0, x1, y1)`` ints, pixels), ``score`` (the detector's, NaN on a
         frame where the box was carried from the last detection), ``detected``
-        (bool), ``label`` (top class of the smoothed probabilities),
+        (bool), ``label`` (top class of the smoothed probabilities; "unsure"
+        when their top is below the estimator's ``abstain_below``),
         ``raw_label`` (top class of this frame's), ``probabilities`` (ndarray,
         smoothed, in ``estimator.classes_`` order).
     """
@@ -230,12 +232,14 @@ def _detect_around(detector, picture, boxes):
 def _decide(estimator, classes, smoother, pending, crops):
     """Classify the crops of ``pending`` frames in one call; yield each frame, smoothed."""
     proba = iter(_predict_proba(estimator, crops) if crops else ())
+    abstain_below = threshold_of(estimator)
     for frame, faces in pending:
         for face in faces:
             raw = next(proba)
             smoothed = smoother.update(face["track"], frame.time, raw)
+            label = abstain([str(classes[int(np.argmax(smoothed))])], [np.max(smoothed)], abstain_below)
             face.update(
-                label=str(classes[int(np.argmax(smoothed))]),
+                label=str(label[0]),
                 raw_label=str(classes[int(np.argmax(raw))]),
                 probabilities=smoothed,
             )
@@ -317,7 +321,8 @@ def predict_video(
         ``time`` (seconds), ``track`` (id, from 1), ``x0, y0, x1, y1`` (box in
         pixels, x1 and y1 exclusive), ``score`` (detector confidence, NaN where
         the box was carried by the track), ``detected``, ``label`` (top class
-        of the smoothed probabilities), ``raw_label`` (top class of the frame's
+        of the smoothed probabilities; "unsure" when their top is below the
+        estimator's ``abstain_below``), ``raw_label`` (top class of the frame's
         own probabilities) and one column per class (smoothed probability,
         in ``estimator.classes_`` order; rows sum to 1).
 
