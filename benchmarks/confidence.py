@@ -7,9 +7,10 @@ half and a held-out half, it measures on the held-out half:
 - the AURC (area under the risk-coverage curve, lower is better) of four
   confidences for the same top-1 answers: the raw top probability of
   ``predict_proba``, the top probability after scikit-learn's temperature scaling
-  fitted on the calibration half, the templates' vote share
-  (``decision.scores[:, 0]`` of ``RankVoteDecider``, what ``abstain_below``
-  thresholds), and for reference the prompt ensemble's mean probability;
+  fitted on the calibration half (the raw one is what ``abstain_below``
+  thresholds), the templates' vote share (``decision.scores[:, 0]`` of
+  ``RankVoteDecider``), and for reference the prompt ensemble's mean probability
+  (``MeanProbaDecider``) and an oracle that puts every error last;
 - the expected calibration error, negative log-likelihood and Brier score of the
   raw and the calibrated probabilities;
 - the coverage and mean size of MAPIE's split-conformal sets (``--confidence-level``).
@@ -28,7 +29,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import StratifiedShuffleSplit
 
-from clip_fer import MeanProbaDecider, ZeroShotEmotionClassifier, metrics
+from clip_fer import MeanProbaDecider, ZeroShotEmotionClassifier, load_prompt_bank, metrics
 from clip_fer.datasets import load_dataset
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -39,7 +40,9 @@ def cpu_flags():
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
         return "unknown"
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    flags = next(
+        (line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []
+    )
     return " ".join(f for f in ("avx2", "avx512f", "avx512_bf16", "amx_tile") if f in flags) or "none listed"
 
 
@@ -48,6 +51,7 @@ def main():
     parser.add_argument("--data", default=str(SHARED / "data" / "fer2013"))
     parser.add_argument("--split", default="public_test")
     parser.add_argument("--model", default=str(SHARED / "models" / "tiny-fer-clip.pt"))
+    parser.add_argument("--bank", default="default", help="a built-in bank name or a JSON file")
     parser.add_argument("--splits", type=int, default=5, help="random halvings (seeds 0..N-1)")
     parser.add_argument("--confidence-level", type=float, default=0.9)
     args = parser.parse_args()
@@ -59,15 +63,18 @@ def main():
     y = np.asarray(data.target).astype(str)
     encoder = ZeroShotEmotionClassifier(model=args.model, device="cpu").fit()
     embeddings = encoder.embed(data.images)
-    vote = ZeroShotEmotionClassifier(model=args.model, device="cpu", precomputed=True).fit(embeddings[:1])
+    bank = load_prompt_bank(args.bank)
+    vote = ZeroShotEmotionClassifier(model=args.model, device="cpu", precomputed=True, prompt_bank=bank)
+    vote.fit(embeddings[:1])
     mean = ZeroShotEmotionClassifier(
-        model=args.model, device="cpu", precomputed=True, decider=MeanProbaDecider()
+        model=args.model, device="cpu", precomputed=True, prompt_bank=bank, decider=MeanProbaDecider()
     ).fit(embeddings[:1])
     decision = vote.decide(embeddings)
     y_pred = vote.labels_of(decision.ranking[:, 0])
     ensemble = mean.predict_proba(embeddings)
     print(
-        f"{len(y)} images ({args.data}, {args.split}), model {Path(args.model).name}, "
+        f"{len(y)} images ({args.data}, {args.split}), model {Path(args.model).name}, bank {args.bank} "
+        f"({len(vote.prompt_bank_.templates_)} templates), "
         f"top-1 {np.mean(y_pred == y):.3f}; encoded in {time.perf_counter() - start:.0f} s\n"
         f"{platform.processor() or platform.machine()}, CPU flags: {cpu_flags()}\n"
     )
@@ -88,12 +95,14 @@ def main():
         truth = np.searchsorted(vote.classes_, y_held)
         rows.append(
             {
-                "AURC, raw top probability": metrics.aurc(y_held, pred_held, raw.max(axis=1)),
-                "AURC, calibrated top probability": metrics.aurc(y_held, pred_held, after.max(axis=1)),
-                "AURC, vote share (abstain_below's confidence)": metrics.aurc(
-                    y_held, pred_held, decision.scores[held, 0]
+                "AURC, raw top probability (abstain_below's confidence)": metrics.aurc(
+                    y_held, pred_held, raw.max(axis=1)
                 ),
-                "AURC, ensemble mean probability": metrics.aurc(y_held, pred_held, ensemble[held].max(axis=1)),
+                "AURC, calibrated top probability": metrics.aurc(y_held, pred_held, after.max(axis=1)),
+                "AURC, templates' vote share": metrics.aurc(y_held, pred_held, decision.scores[held, 0]),
+                "AURC, ensemble mean probability": metrics.aurc(
+                    y_held, pred_held, ensemble[held].max(axis=1)
+                ),
                 "AURC, an oracle (errors last)": metrics.aurc(y_held, pred_held, (pred_held == y_held) * 1.0),
                 "error rate (AURC of a random order)": float(np.mean(pred_held != y_held)),
                 "ECE, raw": metrics.expected_calibration_error(y_held, raw, classes=vote.classes_),
