@@ -52,7 +52,7 @@ from sklearn.metrics import (
 )
 from sklearn.utils import Bunch
 
-from ._abstention import UNSURE, abstain
+from ._abstention import UNSURE, abstain, check_threshold
 from .exceptions import SkippedImagesWarning
 
 __all__ = [
@@ -771,6 +771,7 @@ def summarize(
     0.75
     """
     y_true, y_ranked = _check_ranked(y_true, y_ranked, k)
+    abstain_below = check_threshold(abstain_below, "summarize")
     if abstain_below is not None and confidence is None:
         raise ValueError("summarize: abstain_below needs the confidence of each answer (confidence=...).")
     n_given = len(y_true)

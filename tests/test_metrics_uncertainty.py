@@ -227,6 +227,8 @@ def test_summarize_adds_probability_and_abstention_scores():
     assert summary["top2_accuracy"] == plain["top2_accuracy"] and "ece" not in plain
     with pytest.raises(ValueError, match="abstain_below needs the confidence"):
         summarize(y, ranked, k=2, abstain_below=0.5)
+    with pytest.raises(ValueError, match="'abstain_below' parameter of summarize must be None or a float"):
+        summarize(y, ranked, k=2, confidence=top, abstain_below=2)
 
 
 def test_summarize_leaves_a_skipped_row_out_of_every_score():
