@@ -196,3 +196,37 @@ def test_cli_predict_and_evaluate_abstain(toy_checkpoint, face_arrays, tmp_path,
         main(["predict", paths[0], "--model", toy_checkpoint, "--abstain-below", "1.5"])
     assert exit_info.value.code == 2
     assert "--abstain-below: must be a number in [0, 1]" in capsys.readouterr().err
+
+
+def test_ray_rows_abstain_like_predict(toy_checkpoint, face_arrays, tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    from clip_fer.distributed._actors import Predictor
+
+    paths = []
+    for i, array in enumerate(face_arrays[:6]):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(array).save(paths[-1])
+    clf = ZeroShotEmotionClassifier(model=toy_checkpoint).fit()
+    threshold = float(np.median(clf.predict_proba(paths).max(axis=1)))
+    clf.set_params(abstain_below=threshold)
+    expected = clf.predict(paths)
+    rows = Predictor(clf, "path", "path", 2)(pa.table({"path": paths})).to_pydict()
+    assert rows["label"] == expected.tolist()
+    for label, labels in zip(rows["label"], rows["labels"]):
+        assert labels == [UNSURE] if label == UNSURE else (len(labels) == 2 and labels[0] == label)
+
+
+def test_a_one_dimensional_array_of_paths_is_a_list_of_images(toy_checkpoint, face_arrays, tmp_path):
+    from clip_fer.exceptions import ImageInputError
+
+    paths = []
+    for i, array in enumerate(face_arrays[:3]):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(array).save(paths[-1])
+    clf = ZeroShotEmotionClassifier(model=toy_checkpoint).fit()
+    np.testing.assert_array_equal(clf.predict_proba(np.asarray(paths)), clf.predict_proba(paths))
+    np.testing.assert_array_equal(
+        clf.predict_proba(np.asarray(paths, dtype=object)), clf.predict_proba(paths)
+    )
+    with pytest.raises(ImageInputError, match="X is empty"):
+        clf.predict(np.asarray([], dtype=str))
