@@ -3,7 +3,7 @@
 The one place that says what "confidence" is and where "unsure" replaces a label.
 The estimators' ``predict``, ``predict_faces``, ``predict_video``, the CLI and
 :func:`clip_fer.metrics.summarize` all call :func:`abstain` (records through
-:func:`abstain_fields`) with :func:`confidence`.
+:func:`abstain_ranked`) with :func:`confidence`.
 
 Confidence is the top probability of the row the answer was taken from:
 ``predict_proba(X).max(axis=1)`` for images and faces, the smoothed probabilities'
@@ -14,13 +14,14 @@ top probability (AURC 0.358 raw, 0.360 calibrated, 0.543 vote share, 0.550 rando
 docs/calibration.md gives the command and the numbers.
 """
 
+from collections.abc import Mapping
 from numbers import Real
 
 import numpy as np
 
 from .exceptions import InvalidParameterError
 
-__all__ = ["UNSURE", "abstain", "abstain_fields", "check_threshold", "confidence", "threshold_of"]
+__all__ = ["UNSURE", "abstain", "abstain_ranked", "check_threshold", "confidence", "threshold_of"]
 
 UNSURE = "unsure"
 """The label given instead of a class when the confidence is below ``abstain_below``."""
@@ -129,23 +130,25 @@ def abstain(labels, confidence, abstain_below):
     return labels
 
 
-def abstain_fields(fields, abstain_below):
-    """A record's ``labels`` become ``["unsure"]`` when its top probability is below
-    ``abstain_below``; its probabilities stay as they are.
+def abstain_ranked(labels, proba, abstain_below):
+    """One item's ranked labels, or ``["unsure"]`` when its top probability is below
+    ``abstain_below`` (the rule of :func:`abstain`, for records).
 
     Parameters
     ----------
-    fields : dict
-        ``{"labels": [...], "probabilities": {class: p}}`` of one prediction.
+    labels : list of str
+        The item's classes, best first; empty when it has no prediction.
+    proba : sequence of float or dict of str to float
+        Its probabilities.
     abstain_below : float or None
 
     Returns
     -------
-    fields : dict
+    labels : list of str
     """
-    probabilities = fields.get("probabilities") or {}
-    if abstain_below is None or not fields.get("labels") or not probabilities:
-        return fields
-    if max(probabilities.values()) < abstain_below:
-        return {**fields, "labels": [UNSURE]}
-    return fields
+    labels = list(labels)
+    values = list(proba.values()) if isinstance(proba, Mapping) else list(np.ravel(proba))
+    if abstain_below is None or not labels or not values:
+        return labels
+    first = abstain(np.array([labels[0]], dtype=object), [max(values)], abstain_below)[0]
+    return [UNSURE] if first == UNSURE else labels

@@ -1,5 +1,6 @@
 """PromptBank: templates x synonyms -> sentences, with explicit index arrays."""
 
+import html
 import re
 from collections.abc import Mapping, Sequence
 
@@ -26,6 +27,27 @@ def _split_template(template, position):
             "looking face.')."
         )
     return parts
+
+
+def word_key(word):
+    """A word as CLIP's tokenizer sees it: ftfy-fixed, HTML unescaped, spaces collapsed, lower-case.
+
+    Two words with one key are encoded alike (``"Glad"``, ``"glad "`` and
+    ``"glad"``), so a bank must not list them under two classes, nor twice
+    under one.
+
+    Parameters
+    ----------
+    word : str
+
+    Returns
+    -------
+    key : str
+    """
+    import ftfy  # a dependency of CLIP's tokenizer
+
+    text = html.unescape(html.unescape(ftfy.fix_text(word)))
+    return re.sub(r"\s+", " ", text).strip().lower()
 
 
 def _check_words(cls, words):
@@ -123,19 +145,27 @@ class PromptBank(BaseEstimator):
             if not isinstance(cls, str) or not cls:
                 raise PromptBankError(f"Class names must be non-empty str. Got {cls!r} instead.")
         classes = sorted(synonyms)
-        words, word_class, owner = [], [], {}
+        words, word_class, owner = [], [], {}  # owner: word_key -> (class, word as written)
         for c, cls in enumerate(classes):
             for word in _check_words(cls, synonyms[cls]):
-                if word in owner:
-                    if owner[word] == cls:
+                key = word_key(word)
+                if key in owner:
+                    first_class, first = owner[key]
+                    alike = (
+                        ""
+                        if first == word
+                        else f" ({first!r} and {word!r} are one word to CLIP's tokenizer: "
+                        "case, spacing and HTML entities aside)"
+                    )
+                    if first_class == cls:
                         raise PromptBankError(
-                            f"The word {word!r} is listed twice under {cls!r}; list it once."
+                            f"The word {word!r} is listed twice under {cls!r}{alike}; list it once."
                         )
                     raise PromptBankError(
-                        f"The word {word!r} is listed under both {owner[word]!r} and "
-                        f"{cls!r}; a word may stand for one class only."
+                        f"The word {word!r} is listed under both {first_class!r} and "
+                        f"{cls!r}{alike}; a word may stand for one class only."
                     )
-                owner[word] = cls
+                owner[key] = (cls, word)
                 words.append(word)
                 word_class.append(c)
 
@@ -174,17 +204,17 @@ class PromptBank(BaseEstimator):
         if spelling not in ("original", "corrected"):
             raise PromptBankError(f"'spelling' must be 'original' or 'corrected'. Got {spelling!r} instead.")
         words = vocab.REPORT_SYNONYMS if spelling == "original" else vocab.REPORT_SYNONYMS_CORRECTED
-        return cls(_as_lists(vocab.REPORT_TEMPLATES), _as_lists(words))
+        return cls(as_lists(vocab.REPORT_TEMPLATES), as_lists(words))
 
     @classmethod
     def openai_fer2013(cls):
         """OpenAI's FER2013 prompts (6 templates), keyed by FER2013 class names."""
-        return cls(_as_lists(vocab.OPENAI_FER2013_TEMPLATES), _as_lists(vocab.OPENAI_FER2013_SYNONYMS))
+        return cls(as_lists(vocab.OPENAI_FER2013_TEMPLATES), as_lists(vocab.OPENAI_FER2013_SYNONYMS))
 
     @classmethod
     def baseline(cls):
         """One template, ``"a photo of a {} looking face."``, one adjective per class."""
-        return cls(_as_lists(vocab.BASELINE_TEMPLATES), _as_lists(vocab.BASELINE_SYNONYMS))
+        return cls(as_lists(vocab.BASELINE_TEMPLATES), as_lists(vocab.BASELINE_SYNONYMS))
 
     @classmethod
     def default(cls):
@@ -194,10 +224,10 @@ class PromptBank(BaseEstimator):
     @classmethod
     def gender(cls):
         """The report's second category: female / male."""
-        return cls(_as_lists(vocab.GENDER_TEMPLATES), _as_lists(vocab.GENDER_SYNONYMS))
+        return cls(as_lists(vocab.GENDER_TEMPLATES), as_lists(vocab.GENDER_SYNONYMS))
 
 
-def _as_lists(data):
+def as_lists(data):
     """Fresh mutable copies of built-in tuples, so users can edit a bank's params."""
     if isinstance(data, Mapping):
         return {key: list(value) for key, value in data.items()}

@@ -2,7 +2,9 @@
 
 import argparse
 import json
+import sys
 import time
+import warnings
 from pathlib import Path
 
 from ..utils._install import install_hint
@@ -32,7 +34,8 @@ outputs (with --out DIR):
   metrics.json               the numbers above, per_class, confusion_matrix, run settings
   predictions.csv            path, true_label, (answer: the label or "unsure", with
                              --abstain-below), label_1..label_3 (best first), one
-                             probability column per class (proba_<class>)
+                             probability column per class (proba_<class>), error
+                             (why an image was skipped with --on-error skip)
   classification_report.txt  per-class precision/recall/F1 of the top-1 prediction
                              and of the report's top-3 rule
   confusion_matrix.png       top-1 confusion matrix; reliability_diagram.png and
@@ -64,6 +67,14 @@ def add_parser(commands):
         metavar="DIR",
         help="Folder for the output files (created if needed). Default: print the summary only.",
     )
+    parser.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        default="raise",
+        help="An unreadable image: 'raise' stops with its name (exit 1); 'skip' leaves it out "
+        "of the scores, names it on stderr and gives it an error in predictions.csv. "
+        "Default: raise.",
+    )
     add_abstain_option(parser)
     parser.set_defaults(run=lambda args: run_safely(evaluate, args))
 
@@ -73,26 +84,37 @@ def evaluate(args):
     from .. import metrics
     from .._abstention import confidence
     from .._bank_io import load_prompt_bank
+    from ..exceptions import SkippedImagesWarning
 
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)  # fail before the long part
     start = time.perf_counter()
     data = load_data(args)
     clf = build_estimator(args, load_prompt_bank(args.bank), len(data.images))
-    clf = clf.set_params(abstain_below=args.abstain_below).fit(y=data.target)
-    decision = clf.decide(data.images)
-    k = min(K, len(clf.classes_))
-    ranked = clf.labels_of(decision.ranking[:, :k])
-    summary = metrics.summarize(
-        data.target,
-        ranked,
-        k=k,
-        y_proba=decision.proba,
-        classes=clf.classes_,
-        confidence=confidence(decision.proba),
-        abstain_below=clf.abstain_below,
-    )
+    clf.set_params(on_error=args.on_error, abstain_below=args.abstain_below).fit(y=data.target)
+    with warnings.catch_warnings():  # skipped images are in decision.errors, named below
+        warnings.simplefilter("ignore", SkippedImagesWarning)
+        decision = clf.decide(data.images)
+        k = min(K, len(clf.classes_))
+        ranked = clf.labels_of(decision.ranking[:, :k])
+        summary = metrics.summarize(
+            data.target,
+            ranked,
+            k=k,
+            y_proba=decision.proba,
+            classes=clf.classes_,
+            confidence=confidence(decision.proba),
+            abstain_below=clf.abstain_below,
+        )
     elapsed = time.perf_counter() - start
+    for index, reason in decision.errors:
+        print(f"clip-fer: skipped: {data.filenames[index]}: {reason}", file=sys.stderr)
+    if decision.errors:
+        print(
+            f"clip-fer: note: {len(decision.errors)} of {len(data.images)} images could not be read "
+            "(--on-error skip); the scores are over the others.",
+            file=sys.stderr,
+        )
 
     print(
         f"clip-fer evaluate: {summary['n_images']} images from {args.data}, model {args.model}, "
@@ -132,18 +154,26 @@ def _write_outputs(out, args, data, clf, decision, ranked, summary, k):
 
     from .. import metrics
     from .._abstention import UNSURE, abstain, confidence
+    from .._records import proba_column
     from ..experiments._reports import has_matplotlib, plot_confusion_matrix, require
 
     pd = require("pandas", "Writing the --out files of clip-fer evaluate")
-    proba, sure = decision.proba, confidence(decision.proba)
-    y, y_pred = data.target, abstain(ranked[:, 0], sure, clf.abstain_below)
+    errors = dict(decision.errors)
+    predicted = decision.ranking[:, 0] >= 0  # the images skipped with --on-error skip have no label
+    sure = confidence(decision.proba)
+    answers = abstain(ranked[:, 0], sure, clf.abstain_below)  # "unsure" with --abstain-below
+    kind = str if clf.abstain_below is not None else clf.classes_.dtype
+    y, y_pred = data.target[predicted], answers[predicted].astype(kind)
+    ranked_kept = ranked[predicted]
     labels = list(clf.classes_)
     unsure = [UNSURE] if clf.abstain_below is not None else []  # a column of the matrix
     matrix, _ = metrics.confusion(y, y_pred, labels + unsure)
     report = {
         **summary,
         "per_class": metrics.per_class_metrics(y, y_pred, labels),
-        f"per_class_top{k}": metrics.per_class_metrics(y, metrics.top_k_predictions(y, ranked, k), labels),
+        f"per_class_top{k}": metrics.per_class_metrics(
+            y, metrics.top_k_predictions(y, ranked_kept, k), labels
+        ),
         "confusion_matrix": {"labels": labels + unsure, "counts": matrix.tolist()},
         "run": {
             "data": str(args.data),
@@ -158,16 +188,17 @@ def _write_outputs(out, args, data, clf, decision, ranked, summary, k):
     }
     (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
-    predictions = pd.DataFrame({"path": data.filenames, "true_label": y})
+    predictions = pd.DataFrame({"path": data.filenames, "true_label": data.target})
     if clf.abstain_below is not None:
-        predictions["answer"] = y_pred
+        predictions["answer"] = answers
     for rank in range(k):
         predictions[f"label_{rank + 1}"] = ranked[:, rank]
     for column, cls in enumerate(labels):
-        predictions[f"proba_{cls}"] = proba[:, column]
+        predictions[proba_column(cls)] = decision.proba[:, column]
+    predictions["error"] = [errors.get(i) for i in range(len(predictions))]
     predictions.to_csv(out / "predictions.csv", index=False, float_format="%.6f")
 
-    top_k = metrics.top_k_predictions(y, ranked, k)
+    top_k = metrics.top_k_predictions(y, ranked_kept, k)
     (out / "classification_report.txt").write_text(
         "Top-1 predictions\n\n"
         + classification_report(y, y_pred, labels=labels, digits=3, zero_division=0)
@@ -187,7 +218,8 @@ def _write_outputs(out, args, data, clf, decision, ranked, summary, k):
             f"Top-1 confusion, {summary['n_images']} images ({Path(str(args.model)).name})",
         )
         written.append("confusion_matrix.png")
-        written += _write_curves(out, y, ranked[:, 0], proba, sure, clf.classes_)
+        top = ranked_kept[:, 0].astype(str)  # the curves rank the answers made without abstention
+        written += _write_curves(out, y, top, decision.proba[predicted], sure[predicted], labels)
     else:
         notes.append(
             "note: matplotlib is not installed, so confusion_matrix.png was skipped "

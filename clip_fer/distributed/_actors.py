@@ -14,17 +14,23 @@ import numpy as np
 import pyarrow as pa
 from sklearn.base import clone
 
-from .._abstention import UNSURE, abstain, confidence, threshold_of
+from .._abstention import abstain_ranked, threshold_of
+from .._records import proba_column
 from ..exceptions import ImageInputError, InvalidParameterError, SkippedImagesWarning
 
 __all__ = ["Embedder", "Predictor", "result_columns"]
 
 
 def result_columns(classes, mode):
-    """Names of the columns that scoring appends, in order."""
+    """Names of the columns that scoring appends, in order.
+
+    ``label``, ``labels``, one ``proba_<class>`` per class (the prefix of every
+    flat output, so that no class name can collide with a fixed column) and
+    ``error``; or ``embedding`` and ``error``.
+    """
     if mode == "embed":
         return ["embedding", "error"]
-    return ["label", "labels", *[str(c) for c in classes], "error"]
+    return ["label", "labels", *[proba_column(c) for c in classes], "error"]
 
 
 def _is_fitted(estimator):
@@ -67,8 +73,7 @@ class _Scorer:
         if estimator.cache_dir is None:
             # Every item is seen once: an in-memory cache would only hold memory.
             params["cache"] = False
-        self.estimator = estimator.set_params(**params)
-        self.estimator._loaded_model()  # load once, in the process-wide cache
+        self.estimator = estimator.set_params(**params)  # the model loads on first use, once per process
         self.column, self.key = column, key
         self.names = result_columns(getattr(self.estimator, "classes_", ()), self.mode)
 
@@ -134,14 +139,13 @@ class Predictor(_Scorer):
         n = batch.num_rows
         top = self.estimator.labels_of(decision.ranking[:, : self.k])
         failed = decision.ranking[:, 0] < 0
-        # "unsure" below abstain_below, as predict and the records (labels ["unsure"])
-        best = abstain(top[:, 0], confidence(decision.proba), threshold_of(self.estimator))
+        abstain_below = threshold_of(self.estimator)  # ["unsure"] below it, as the records
         labels = [
-            None if bad else [UNSURE] if label == UNSURE else [str(c) for c in row]
-            for row, label, bad in zip(top, best, failed)
+            None if bad else abstain_ranked([str(c) for c in row], proba, abstain_below)
+            for row, proba, bad in zip(top, decision.proba, failed)
         ]
         columns = [
-            pa.array([None if bad else str(label) for label, bad in zip(best, failed)], type=pa.string()),
+            pa.array([None if row is None else row[0] for row in labels], type=pa.string()),
             pa.array(labels, type=pa.list_(pa.string())),
             *[
                 pa.array(np.asarray(decision.proba[:, j], dtype=np.float64))
