@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .._abstention import UNSURE
 from .._records import proba_column
 from ..faces._drawing import label_colour
 from ._predict import face_columns, face_rows
@@ -92,7 +93,7 @@ class TrackSummary:
                         round(t["first"], 3),
                         round(t["last"], 3),
                         t["frames"],
-                        self.classes[int(np.argmax(shares))],
+                        self.classes[int(np.argmax(shares))] if any(shares) else UNSURE,
                         *(round(s, 4) for s in shares),
                     ]
                 )

@@ -15,7 +15,7 @@ class UnsureColourClassifier(ColourClassifier):
 def test_video_labels_are_unsure_below_the_smoothed_top_probability():
     frames, _ = render(colour_people(12), 12)
     plain = predict_video(ColourClassifier(), frames, detector=ColourDetector())
-    classes = list(ColourClassifier.classes_)
+    classes = [f"proba_{c}" for c in ColourClassifier.classes_]
     top = plain[classes].max(axis=1).to_numpy()
     assert len(plain) and top.min() < top.max()
     threshold = float(np.median(top))
@@ -34,3 +34,22 @@ def test_a_bad_threshold_names_the_estimator():
     frames, _ = render(colour_people(4), 4)
     with pytest.raises(ValueError, match="'abstain_below' parameter of UnsureColourClassifier"):
         predict_video(estimator, frames, detector=ColourDetector())
+
+
+def test_track_summary_counts_unsure_frames_outside_the_class_shares(tmp_path):
+    from clip_fer.video import iter_video_faces
+    from clip_fer.video._outputs import TrackSummary
+
+    frames, _ = render(colour_people(12), 12)
+    estimator = UnsureColourClassifier()
+    estimator.abstain_below = 1.0  # every face is unsure
+    summary = TrackSummary(ColourClassifier.classes_)
+    for frame, faces in iter_video_faces(estimator, frames, detector=ColourDetector()):
+        assert all(face["label"] == "unsure" for face in faces)
+        summary.add(frame, faces)
+    summary.write(tmp_path / "tracks.csv")
+    import pandas as pd
+
+    tracks = pd.read_csv(tmp_path / "tracks.csv")
+    assert len(tracks) and (tracks.filter(like="share_").sum(axis=1) == 0).all()
+    assert (tracks["label"] == "unsure").all()
