@@ -1,6 +1,7 @@
 """Calibration and conformal sets through scikit-learn and MAPIE, on image paths.
 
-On FER2013 PublicTest faces with the shared checkpoint: scikit-learn's temperature
+On FER2013 PublicTest faces with the shared checkpoint, for the zero-shot estimator
+and the few-shot one (when clip-fer has it): scikit-learn's temperature
 scaling (``CalibratedClassifierCV(FrozenEstimator(clf), method="temperature")``)
 lowers the expected calibration error on held-out faces, and MAPIE's split-conformal
 sets reach their nominal coverage there, within two points. Calibration and
@@ -17,6 +18,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import StratifiedShuffleSplit
 from test_sklearn_compat import DataShapedBank
 
+import clip_fer
 from clip_fer import ZeroShotEmotionClassifier
 from clip_fer.metrics import expected_calibration_error, negative_log_likelihood
 
@@ -43,11 +45,31 @@ def halves(y):
     return StratifiedShuffleSplit(SPLITS, test_size=0.5, random_state=1).split(np.zeros(len(y)), y)
 
 
+@pytest.fixture(scope="module", params=["zero-shot", "few-shot"])
+def clf(request, cache_dir):
+    """The zero-shot estimator, and the few-shot one fitted on 16 training faces per
+    class (skipped while clip-fer has no FewShotEmotionClassifier)."""
+    if not (TINY_FER_CLIP.is_file() and (FER2013 / "public_test").is_dir()):
+        pytest.skip("../shared is absent")
+    zero_shot = ZeroShotEmotionClassifier(model=str(TINY_FER_CLIP), device="cpu", cache_dir=cache_dir)
+    if request.param == "zero-shot":
+        return zero_shot.fit()
+    few_shot = getattr(clip_fer, "FewShotEmotionClassifier", None)
+    if few_shot is None:
+        pytest.skip("FewShotEmotionClassifier is not in clip_fer yet")
+    from clip_fer.datasets import load_image_folder
+
+    train = load_image_folder(FER2013, split="train")
+    paths, y = np.asarray(train.images), np.asarray(train.target).astype(str)
+    rng = np.random.default_rng(0)
+    shots = np.concatenate([rng.choice(np.flatnonzero(y == c), 16, replace=False) for c in np.unique(y)])
+    return few_shot(zero_shot).fit(list(paths[shots]), y[shots])
+
+
 @needs_fer2013
 @needs_tiny_fer_clip
-def test_temperature_scaling_lowers_the_ece_on_held_out_faces(faces, cache_dir):
+def test_temperature_scaling_lowers_the_ece_on_held_out_faces(faces, clf):
     paths, y = faces
-    clf = ZeroShotEmotionClassifier(model=str(TINY_FER_CLIP), device="cpu", cache_dir=cache_dir).fit()
     raw = clf.predict_proba(list(paths))
     before, after = [], []
     for cal, held in halves(y):
@@ -64,18 +86,17 @@ def test_temperature_scaling_lowers_the_ece_on_held_out_faces(faces, cache_dir):
         # One temperature rescales every row alike: the answers do not change.
         same = calibrated.classes_[proba.argmax(axis=1)] == clf.classes_[raw[held].argmax(axis=1)]
         assert same.mean() > 0.995
-    # The ECE of 800 faces in 15 bins is noisy (one half of five rose, 0.067 -> 0.078,
-    # when this was written); over the five halves it falls by a third or more.
+    # The ECE of 800 faces in 15 bins is noisy (one zero-shot half of five rose, 0.067
+    # -> 0.078, when this was written); over the five halves it falls by a third or more.
     assert np.mean(after) < 0.75 * np.mean(before), (before, after)
 
 
 @needs_fer2013
 @needs_tiny_fer_clip
-def test_mapie_split_conformal_sets_reach_their_coverage_on_held_out_faces(faces, cache_dir):
+def test_mapie_split_conformal_sets_reach_their_coverage_on_held_out_faces(faces, clf):
     from mapie.classification import SplitConformalClassifier
 
     paths, y = faces
-    clf = ZeroShotEmotionClassifier(model=str(TINY_FER_CLIP), device="cpu", cache_dir=cache_dir).fit()
     coverages, sizes = [], []
     for cal, held in halves(y):
         conformal = SplitConformalClassifier(estimator=clf, confidence_level=0.9, prefit=True)
