@@ -11,13 +11,15 @@ import warnings
 import torch
 
 from ..exceptions import ModelLoadError
-from ._base import LoadedModel, check_sentence_lengths, file_source
+from ._base import LoadedModel, check_sentence_lengths
 from ._clip_files import load_checkpoint, release_names, release_urls, token_count, tokenize
+from ._device import place
+from ._identity import file_part
 from ._layout import batch_first_image_tower
 from ._offline import require_host
 from ._quantize import quantize_image_tower
 
-__all__ = ["OpenAIModel", "import_clip", "load", "source"]
+__all__ = ["OpenAIModel", "identify", "import_clip", "load"]
 
 
 def import_clip():
@@ -88,13 +90,13 @@ class OpenAIModel(LoadedModel):
 
     family = "openai"
 
-    def __init__(self, model, preprocess, device, precision, identity):
+    def __init__(self, model, preprocess, device, precision, *, weights_identity=None):
         super().__init__(
             model,
             preprocess,
             device,
             precision,
-            identity,
+            weights_identity=weights_identity,
             embed_dim=model.text_projection.shape[1],
             context_length=model.context_length,
             logit_scale=model.logit_scale.detach().float().exp().item(),
@@ -114,12 +116,15 @@ class OpenAIModel(LoadedModel):
         return _encode_tokens(self.model, tokens.to(self.device), self._cut)
 
 
-def source(name):
-    """The cache key's source part: a file by path, size and time, else the name."""
-    return file_source(name) if os.path.isfile(name) else ("name", name)
+def identify(name, download_root=None):
+    """A checkpoint file by its bytes; a released name by its name (``clip.load``
+    checks the file it downloads against the SHA-256 that ``clip`` lists for it)."""
+    if os.path.isfile(name):
+        return ["openai", file_part(name)]
+    return ["openai", "name", name]  # a released name, or load() says it is neither
 
 
-def load(name, device, precision, download_root, identity):
+def load(name, device, precision, download_root):
     """Load an OpenAI CLIP name or checkpoint file as an :class:`OpenAIModel`.
 
     A checkpoint file is read without importing the ``clip`` package (see
@@ -161,9 +166,9 @@ def load(name, device, precision, download_root, identity):
             f"({', '.join(names)}) nor an existing checkpoint file. "
             "Other families: 'open_clip:ARCH/PRETRAINED' or 'hf_clip:NAME_OR_DIR'."
         )
-    model = model.to(device=device, dtype=torch.float16 if precision == "fp16" else torch.float32)
+    model = place(model, device, precision)
     if device.type == "cpu":  # no copies of the sequence-first view in every block
         model.visual = batch_first_image_tower(model.visual)
     if precision == "int8":
         model.visual = quantize_image_tower(model.visual)
-    return OpenAIModel(model.eval(), preprocess, device, precision, identity)
+    return OpenAIModel(model.eval(), preprocess, device, precision)

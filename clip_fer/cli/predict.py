@@ -4,6 +4,7 @@ import glob
 import sys
 from pathlib import Path
 
+from ._abstain import add_abstain_option
 from ._common import add_model_options, bank_help, build_estimator, error_message, show_progress
 from ._ray_engine import add_ray_options
 
@@ -106,6 +107,7 @@ def add_parser(commands):
         "other image and a 'failed' row for it (exit 1). With --faces, failures are always "
         "per-image rows. Default: raise.",
     )
+    add_abstain_option(parser, "image (with --faces, a face)")
     add_ray_options(parser)
     parser.set_defaults(run=lambda args: predict(args, parser))
 
@@ -228,7 +230,9 @@ def _chunk_records(clf, paths, start, args, top_k):
         except ImageInputError as exc:
             raise ImageInputError(exc.index + start, exc.reason) from None
         labels = clf.labels_of(decision.ranking[:, :top_k])
-        records = image_records(paths, decision, clf.classes_, top_k, labels=labels)
+        records = image_records(
+            paths, decision, clf.classes_, top_k, labels=labels, abstain_below=clf.abstain_below
+        )
     for record in records:
         if record.error:
             record.error = record.error.replace(
@@ -269,7 +273,7 @@ def predict(args, parser):
         if not paths:
             raise ClipFerError(f"no image files found in {args.paths}")
         clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank), n_images=0)
-        clf.set_params(on_error=args.on_error).fit()
+        clf.set_params(on_error=args.on_error, abstain_below=args.abstain_below).fit()
         top_k = min(args.top_k, len(clf.classes_))
         writer = _Writer(
             args.format,
