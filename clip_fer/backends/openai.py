@@ -167,7 +167,9 @@ def load(name, device, precision, download_root):
             "Other families: 'open_clip:ARCH/PRETRAINED' or 'hf_clip:NAME_OR_DIR'."
         )
     model = place(model, device, precision)
-    if device.type == "cpu":  # no copies of the sequence-first view in every block
+    if device.type == "cpu" and precision in ("int8", "bf16"):
+        # no copies of the sequence-first view in every block; fp32 keeps clip's own
+        # layout, whose output for an image does not depend on the rest of its batch
         model.visual = batch_first_image_tower(model.visual)
     if precision == "int8":
         model.visual = quantize_image_tower(model.visual)

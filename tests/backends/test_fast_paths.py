@@ -30,15 +30,16 @@ def test_batch_first_tower_equals_clips_own(face_arrays):
         torch.testing.assert_close(converted(pixels), reference(pixels), atol=1e-5, rtol=1e-5)
 
 
-def test_loaded_openai_vit_runs_batch_first_and_resnet_is_unchanged(toy_checkpoint, tmp_path):
-    assert isinstance(
-        load_model(toy_checkpoint, device="cpu").model.visual.transformer, BatchFirstTransformer
-    )
+def test_loaded_openai_vit_runs_batch_first_at_int8_and_resnet_is_unchanged(toy_checkpoint, tmp_path):
+    int8 = load_model(toy_checkpoint, device="cpu", precision="int8").model
+    assert isinstance(int8.visual.transformer, BatchFirstTransformer)
+    assert not isinstance(int8.transformer, BatchFirstTransformer)  # the text tower (causal mask)
+    # fp32 keeps clip's layout, so its embeddings stay bit for bit what they were
+    fp32 = load_model(toy_checkpoint, device="cpu", precision="fp32").model.visual
+    assert not isinstance(fp32.transformer, BatchFirstTransformer)
     torch.save(build_toy_clip(vision="resnet").state_dict(), tmp_path / "rn.pt")
-    visual = load_model(tmp_path / "rn.pt", device="cpu").model.visual
+    visual = load_model(tmp_path / "rn.pt", device="cpu", precision="int8").model.visual
     assert not hasattr(visual, "transformer")
-    # the text transformer (causal mask) keeps clip's own layout
-    assert not isinstance(load_model(toy_checkpoint, device="cpu").model.transformer, BatchFirstTransformer)
 
 
 def test_a_tower_with_an_attention_mask_is_left_alone():
