@@ -747,10 +747,22 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
 
         from .metrics import drop_unpredicted
 
-        y_pred = self.predict(X)
+        y_pred, skipped = _predict_noting_skipped(self, X)
         y = column_or_1d(y)
         weights = None if sample_weight is None else np.asarray(sample_weight)
-        kept = drop_unpredicted(y, y_pred, owner=f"{_OWNER}.score")
+        with warnings.catch_warnings():  # one warning below, naming the skipped inputs
+            warnings.simplefilter("ignore", SkippedImagesWarning)
+            kept = drop_unpredicted(y, y_pred, owner=f"{_OWNER}.score")
+        if skipped is not None:
+            n, left = len(y_pred), len(skipped.errors)
+            warnings.warn(
+                SkippedImagesWarning(
+                    f"{_OWNER}.score: left out {left} of {n} inputs, scored over the other {n - left}. "
+                    f"{skipped}",
+                    skipped.errors,
+                ),
+                stacklevel=2,
+            )
         if kept is None:
             return float("nan")
         keep = kept[0]  # compare the original arrays, so their label types stay as given
@@ -765,3 +777,18 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         tags.target_tags.required = False
         tags.input_tags.two_d_array = bool(self.precomputed)
         return tags
+
+
+def _predict_noting_skipped(estimator, X):
+    """``estimator.predict(X)`` and its :class:`SkippedImagesWarning` (or None), caught
+    rather than shown, so that ``score`` warns once; other warnings pass on."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        y_pred = estimator.predict(X)
+    skipped = None
+    for warning in caught:
+        if isinstance(warning.message, SkippedImagesWarning) and skipped is None:
+            skipped = warning.message
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return y_pred, skipped
