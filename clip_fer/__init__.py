@@ -63,6 +63,7 @@ _EXPORTS = {
     "search_results_frame": ".experiments._search",
     "search_scoring": ".experiments._search",
     "CacheWriteWarning": ".exceptions",
+    "ClipFerDeprecationWarning": ".exceptions",
     "ClipFerError": ".exceptions",
     "DatasetError": ".exceptions",
     "ImageInputError": ".exceptions",

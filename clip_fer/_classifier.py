@@ -18,7 +18,12 @@ from .backends._cache import check_cache_dir
 from .backends._encoding import embed_images
 from .backends._images import check_image_sequence
 from .backends._loading import encode_text, load_model
-from .exceptions import ImageInputError, InvalidParameterError, SkippedImagesWarning
+from .exceptions import (
+    ClipFerDeprecationWarning,
+    ImageInputError,
+    InvalidParameterError,
+    SkippedImagesWarning,
+)
 from .utils._param_validation import (
     Choices,
     ParamsValidationMixin,
@@ -368,7 +373,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         warnings.warn(
             f"The 'folder' parameter of {_OWNER} was renamed 'synonym_folder' in 0.2 "
             "and will be removed in 0.3; pass synonym_folder=... instead.",
-            FutureWarning,
+            ClipFerDeprecationWarning,
             stacklevel=4,  # _chosen_folder, fit, _fit_context's wrapper, the caller
         )
         return self.folder
