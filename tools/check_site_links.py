@@ -20,7 +20,14 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-_LINK_ATTRIBUTES = {"a": "href", "link": "href", "img": "src", "script": "src", "iframe": "src", "source": "src"}
+_LINK_ATTRIBUTES = {
+    "a": "href",
+    "link": "href",
+    "img": "src",
+    "script": "src",
+    "iframe": "src",
+    "source": "src",
+}
 
 
 class _PageParser(HTMLParser):
@@ -71,7 +78,9 @@ def broken_links(site):
     site = Path(site)
     pages = sorted(site.rglob("*.html"))
     if not pages:
-        raise SystemExit(f"check_site_links: no .html files under {site}; build the site first (mkdocs build).")
+        raise SystemExit(
+            f"check_site_links: no .html files under {site}; build the site first (mkdocs build)."
+        )
     parsed = {page.resolve(): _parse(page) for page in pages}
     broken = []
     for page in pages:
@@ -86,7 +95,8 @@ def broken_links(site):
             elif fragment and target.suffix == ".html":
                 anchors = parsed[target].anchors if target in parsed else _parse(target).anchors
                 if fragment not in anchors:
-                    broken.append((page, link, f"no anchor #{fragment} in {target.relative_to(site.resolve())}"))
+                    where = target.relative_to(site.resolve()).as_posix()
+                    broken.append((page, link, f"no anchor #{fragment} in {where}"))
     return broken
 
 
@@ -100,7 +110,8 @@ def main(argv=None):
     if broken:
         print(f"check_site_links: {len(broken)} broken internal link(s) in {site}", file=sys.stderr)
         return 1
-    print(f"check_site_links: every internal link of {len(list(site.rglob('*.html')))} pages in {site} resolves")
+    n_pages = len(list(site.rglob("*.html")))
+    print(f"check_site_links: every internal link of {n_pages} pages in {site} resolves")
     return 0
 
 
