@@ -27,9 +27,13 @@ def search_scoring():
 
 def _shown(value):
     """A parameter value as a table cell: a bank or component by its name or repr."""
+    import numpy as np
+
     name = getattr(value, "name", None)
     if isinstance(name, str):
         return name
+    if isinstance(value, np.generic):  # np.int64(3) from a grid of numpy values: 3
+        value = value.item()
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return repr(value)

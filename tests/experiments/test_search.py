@@ -70,9 +70,10 @@ def test_the_table_reads_by_name_with_uar_beside_accuracy(search):
 
 def test_a_single_score_and_an_unfitted_search(search):
     search, embeddings, y = search
-    single = GridSearchCV(search.estimator, {"decider__top_k": [1, 3]}, cv=KFold(3)).fit(embeddings, y)
+    single = GridSearchCV(search.estimator, {"decider__top_k": np.array([1, 3])}, cv=KFold(3)).fit(embeddings, y)
     table = search_results_frame(single)
     assert list(table.columns) == ["decider__top_k", "score", "score_std", "rank"]
+    assert sorted(table.decider__top_k.map(repr)) == ["1", "3"]  # numbers, not np.int64(1)
     assert table.score.tolist() == sorted(single.cv_results_["mean_test_score"], reverse=True)
     with pytest.raises(ValueError, match="needs a fitted search"):
         search_results_frame(GridSearchCV(search.estimator, {"decider__top_k": [1]}))
