@@ -70,7 +70,9 @@ def test_the_table_reads_by_name_with_uar_beside_accuracy(search):
 
 def test_a_single_score_and_an_unfitted_search(search):
     search, embeddings, y = search
-    single = GridSearchCV(search.estimator, {"decider__top_k": np.array([1, 3])}, cv=KFold(3)).fit(embeddings, y)
+    single = GridSearchCV(search.estimator, {"decider__top_k": np.array([1, 3])}, cv=KFold(3)).fit(
+        embeddings, y
+    )
     table = search_results_frame(single)
     assert list(table.columns) == ["decider__top_k", "score", "score_std", "rank"]
     assert sorted(table.decider__top_k.map(repr)) == ["1", "3"]  # numbers, not np.int64(1)
