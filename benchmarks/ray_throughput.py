@@ -58,7 +58,7 @@ def time_ray(ray, predict_dataset, clf, paths, actors, cpus, batch_size):
     rows = {}
     start = time.perf_counter()
     for table in results.iter_batches(batch_size=batch_size, batch_format="pyarrow"):
-        columns = np.column_stack([table.column(c).to_numpy() for c in classes])
+        columns = np.column_stack([table.column(f"proba_{c}").to_numpy() for c in classes])
         rows.update(zip(table.column("path").to_pylist(), columns))
     return time.perf_counter() - start, rows
 

@@ -8,7 +8,8 @@ templates (:class:`RankVoteDecider`) or by averaging (:class:`MeanProbaDecider`)
 The package is laid out by what each part does:
 
 - the estimator core (this package): the classifier, prompt banks, folding,
-  deciders, :mod:`clip_fer.datasets`, :mod:`clip_fer.metrics` and
+  deciders, :mod:`clip_fer.scoring` (the scoring core every prediction goes
+  through), :mod:`clip_fer.datasets`, :mod:`clip_fer.metrics` and
   :mod:`clip_fer.plotting` (figures for notebooks);
 - :mod:`clip_fer.backends`: loading models, reading images, the encoding loop,
   quantisation and the embedding caches;
@@ -35,6 +36,7 @@ _EXPORTS = {
     "MeanProbaDecider": "._deciders",
     "RankVoteDecider": "._deciders",
     "SynonymFolder": "._folding",
+    "ScoringCore": ".scoring",
     "PromptBank": "._prompt_bank",
     "PredictionRecord": "._records",
     "FER2013_CLASSES": "._vocabularies",
@@ -65,6 +67,7 @@ _EXPORTS = {
     "CacheWriteWarning": ".exceptions",
     "ClipFerDeprecationWarning": ".exceptions",
     "ClipFerError": ".exceptions",
+    "ComponentContractError": ".exceptions",
     "DatasetError": ".exceptions",
     "ImageInputError": ".exceptions",
     "InvalidParameterError": ".exceptions",
@@ -85,10 +88,11 @@ _SUBMODULES = (
     "faces",
     "metrics",
     "plotting",
+    "scoring",
     "video",
 )
 
-__all__ = sorted([*_EXPORTS, "datasets", "metrics", "plotting"])
+__all__ = sorted([*_EXPORTS, "datasets", "metrics", "plotting", "scoring"])
 
 
 def __getattr__(name):

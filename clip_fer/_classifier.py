@@ -22,8 +22,10 @@ from .exceptions import (
     ClipFerDeprecationWarning,
     ImageInputError,
     InvalidParameterError,
+    PromptBankError,
     SkippedImagesWarning,
 )
+from .scoring import MAX_LOGIT_SCALE, ScoringCore
 from .utils._param_validation import (
     Choices,
     ParamsValidationMixin,
@@ -32,7 +34,7 @@ from .utils._param_validation import (
     check_int,
     validate_parameter_constraints,
 )
-from .utils._sklearn_compat import Hidden, Interval, StrOptions, _fit_context
+from .utils._sklearn_compat import Hidden, Interval, StrOptions, fit_context
 
 __all__ = ["ZeroShotEmotionClassifier"]
 
@@ -41,10 +43,15 @@ _ZERO_EMBEDDING = "embedding is all zeros; it has no direction to compare with t
 
 
 def _warn_skipped(errors, n_items, items=None, limit=5, stacklevel=3):
-    """One warning naming how many items were skipped and which."""
+    """One warning naming how many items were skipped and which.
+
+    Items are named only from a list or tuple: a lazy sequence (such as
+    ``load_fer2013_csv``'s) would read the bad item again, and fail again.
+    """
+    named = items if isinstance(items, (list, tuple)) else None
 
     def name(i):
-        item = items[i] if items is not None else None
+        item = named[i] if named is not None else None
         return f"{i} ({item})" if isinstance(item, (str, os.PathLike)) else f"{i}"
 
     shown = "; ".join(f"index {name(i)}: {reason}" for i, reason in errors[:limit])
@@ -79,6 +86,47 @@ _DECIDER = Protocol(
 _BANK_ATTRIBUTES = ("classes_", "templates_", "word_class_", "sentences_")
 
 
+def _unit_text_features(features, sentences, source, normalise=True):
+    """Unit rows of ``features``; a row with NaN, infinity or no direction is refused."""
+    features = np.asarray(features, dtype=np.float32)
+    bad = ~np.isfinite(features).all(axis=1)
+    norms = np.linalg.norm(np.where(bad[:, None], 0, features), axis=1, keepdims=True)
+    zero = ~bad & (norms[:, 0] == 0)
+    for rows, what in ((bad, "holds NaN or infinity"), (zero, "is all zeros (no direction)")):
+        if rows.any():
+            row = int(np.flatnonzero(rows)[0])
+            raise InvalidParameterError(
+                f"The 'prompt_bank' parameter of {_OWNER}: in {source}, the row of sentence "
+                f"{row} ({sentences[row]!r}) {what}; every sentence needs a finite embedding "
+                "with a direction, as every image does. Re-encode that sentence, or remove it."
+            )
+    return features / norms if normalise else features
+
+
+def _check_distinct_words(features, bank):
+    """Refuse two words of different classes that the model encodes alike under every template.
+
+    They are the same word to the tokenizer (``"Glad"`` and ``"glad "`` are one
+    to CLIP's), so two classes would share sentences.
+    """
+    word_class = np.asarray(bank.word_class_)
+    n_words, n_templates = len(word_class), len(bank.templates_)
+    per_template = np.asarray(features, dtype=np.float64).reshape(n_templates, n_words, -1)
+    # Alike: cosine within 1e-6 of 1 under every template (a batch's arithmetic can
+    # differ in the last bits between two encodings of the same tokens).
+    alike = (np.einsum("twd,tvd->twv", per_template, per_template) > 1 - 1e-6).all(axis=0)
+    alike &= word_class[:, None] != word_class[None, :]
+    classes = list(bank.classes_)
+    words = list(getattr(bank, "words_", range(n_words)))
+    for twin, word in np.argwhere(np.triu(alike, 1))[:1]:
+        raise PromptBankError(
+            f"The words {words[twin]!r} (class {classes[word_class[twin]]!r}) and "
+            f"{words[word]!r} (class {classes[word_class[word]]!r}) are the same to the "
+            "model's tokenizer (case, spacing or HTML entities aside), so the two classes "
+            "would share sentences. Keep the word under one class only."
+        )
+
+
 def _check_labels(y, classes):
     """Every label of ``y`` must be one of the prompt bank's classes."""
     check_classification_targets(y)
@@ -92,7 +140,7 @@ def _check_labels(y, classes):
         )
 
 
-def _fitted_component(component, default, *fit_args):
+def fitted_component(component, default, *fit_args):
     """A fitted copy of a component (``default()`` for None); the original is untouched.
 
     scikit-learn style components are cloned; any other object (the protocols
@@ -174,8 +222,9 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         Multiplies cosine similarities before folding and softmax. ``"model"``
         uses the model's learned scale and bias (OpenAI's CLIPs learned 100, the
         report's constant; SigLIP also learned a bias, added to every score). A
-        float replaces the scale and drops any bias: scores are
-        ``logit_scale * cosine``.
+        float in (0, 1e4] replaces the scale and drops any bias: scores are
+        ``logit_scale * cosine``. Larger scales are refused: they only make
+        every softmax one-hot, and past float32's range every score infinite.
     precomputed : bool, default=False
         If True, ``X`` is an (n_samples, dim) array of image embeddings (as
         returned by :meth:`embed`) instead of images.
@@ -258,7 +307,10 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         "cache": ["boolean"],
         "cache_dir": "no_validation",  # check_cache_dir: also refuses "" and files
         "on_error": [Choices("raise", "skip")],
-        "logit_scale": [Interval(Real, 0, np.inf, closed="neither"), Hidden(StrOptions({"model"}))],
+        "logit_scale": [
+            Interval(Real, 0, MAX_LOGIT_SCALE, closed="right"),
+            Hidden(StrOptions({"model"})),
+        ],
         "precomputed": ["boolean"],
         "download_root": [None, str, os.PathLike],
         "verbose": ["boolean"],
@@ -267,7 +319,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
     _parameter_descriptions = {
         "model": "a CLIP model name or a checkpoint path",
         "num_workers": "an int in [0, inf]",
-        "logit_scale": "a finite float > 0",
+        "logit_scale": f"a float in (0, {MAX_LOGIT_SCALE:g}]",
     }
     _parameter_notes = {
         "num_workers": "'auto' is also accepted (0 on CPU, up to 4 on CUDA)",
@@ -276,7 +328,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
 
     # Fitting --------------------------------------------------------------------
 
-    @_fit_context(prefer_skip_nested_validation=False)
+    @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X=None, y=None):
         """Encode the prompt bank's sentences; images are not used.
 
@@ -293,7 +345,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         -------
         self : ZeroShotEmotionClassifier
         """
-        # _fit_context has checked the declared _parameter_constraints.
+        # fit_context has checked the declared _parameter_constraints.
         check_device(self.device, "device", _OWNER)
         check_cache_dir(self.cache_dir, _OWNER)
         folder = self._chosen_folder()
@@ -305,20 +357,24 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
                 check_consistent_length(X, y)
         # Everything is computed before any attribute is set, so a failed refit
         # leaves the previous fit intact.
-        bank = _fitted_component(self.prompt_bank, PromptBank, X, y)
+        bank = fitted_component(self.prompt_bank, PromptBank, X, y)
         missing = [a for a in _BANK_ATTRIBUTES if not hasattr(bank, a)]
         if missing:
             raise InvalidParameterError(
                 f"The 'prompt_bank' parameter of {_OWNER} must set {', '.join(missing)} "
                 f"in fit(); {type(bank).__name__} did not. See PromptBank's attributes."
             )
-        folder = _fitted_component(folder, SynonymFolder)
-        decider = _fitted_component(self.decider, RankVoteDecider)
+        folder = fitted_component(folder, SynonymFolder)
+        decider = fitted_component(self.decider, RankVoteDecider)
         # A decider's top_k can only be checked against the bank's classes.
         top_k = getattr(decider, "top_k", None)
         if isinstance(top_k, Integral) and not isinstance(top_k, bool):
             check_int(top_k, "top_k", type(decider).__name__, 1)  # capped at n_classes
         text_features, scale, bias = self._text_features(bank)
+        # Checks the scale and bias (a model's or a bank's own too) before any attribute is set.
+        ScoringCore(
+            text_features, bank.word_class_, bank.classes_, len(bank.templates_), scale, bias, folder, decider
+        )
         if self.precomputed and X is not None:
             self._check_embeddings(X, text_features.shape[1])
         if y is not None:
@@ -340,7 +396,10 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         model_scale = isinstance(self.logit_scale, str)
         if not hasattr(bank, "text_features_"):
             loaded = self._loaded_model()
-            features = encode_text(loaded, bank.sentences_)
+            features = _unit_text_features(
+                encode_text(loaded, bank.sentences_), bank.sentences_, "the model's encoding", normalise=False
+            )
+            _check_distinct_words(features, bank)
             if model_scale:
                 return features, float(loaded.logit_scale), float(loaded.logit_bias)
             return features, float(self.logit_scale), 0.0
@@ -351,15 +410,14 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         return self._bank_text_features(bank), scale, bias
 
     def _bank_text_features(self, bank):
-        features = check_array(bank.text_features_, dtype=np.float32)
+        features = check_array(bank.text_features_, dtype=np.float32, ensure_all_finite=False)
         if len(features) != len(bank.sentences_):
             raise InvalidParameterError(
                 f"The 'prompt_bank' parameter of {_OWNER} set text_features_ with "
                 f"{len(features)} rows for {len(bank.sentences_)} sentences; give one "
                 "row per sentence, in sentences_ order."
             )
-        norms = np.linalg.norm(features, axis=1, keepdims=True)
-        return features / np.where(norms > 0, norms, 1)
+        return _unit_text_features(features, bank.sentences_, "the prompt bank's text_features_")
 
     def _chosen_folder(self):
         """``synonym_folder``, or the deprecated ``folder`` with a FutureWarning."""
@@ -374,7 +432,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
             f"The 'folder' parameter of {_OWNER} was renamed 'synonym_folder' in 0.2 "
             "and will be removed in 0.3; pass synonym_folder=... instead.",
             ClipFerDeprecationWarning,
-            stacklevel=4,  # _chosen_folder, fit, _fit_context's wrapper, the caller
+            stacklevel=4,  # _chosen_folder, fit, fit_context's wrapper, the caller
         )
         return self.folder
 
@@ -523,25 +581,32 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         """
         return self._warned_decision(X)
 
-    def _word_scores(self, embeddings):
-        """(n, n_templates, n_words) image-sentence scores, ``logit_scale_ * cosine + logit_bias_``."""
-        scores = self.logit_scale_ * (embeddings @ self.text_features_.T.astype(embeddings.dtype))
-        scores = scores + self.logit_bias_
-        n_templates = len(self.prompt_bank_.templates_)
-        return scores.reshape(len(scores), n_templates, -1)  # sentences are template-major
+    def scoring_core(self):
+        """The scoring core of this fit: embeddings -> word scores -> class scores -> Decision.
+
+        Every prediction of the estimator goes through it; it checks the
+        folder's and the decider's output against their contract.
+
+        Returns
+        -------
+        core : ScoringCore
+            Holds the fitted text features, the bank's word classes, the logit
+            scale and bias, the folder and the decider (no model, no images).
+        """
+        check_is_fitted(self, "text_features_")
+        return ScoringCore(
+            text_features=self.text_features_,
+            word_class=np.asarray(self.prompt_bank_.word_class_),
+            classes=self.classes_,
+            n_templates=len(self.prompt_bank_.templates_),
+            logit_scale=self.logit_scale_,
+            logit_bias=self.logit_bias_,
+            folder=self.synonym_folder_,
+            decider=self.decider_,
+        )
 
     def _decide_embeddings(self, embeddings):
-        class_scores = self.synonym_folder_.fold(
-            self._word_scores(embeddings), self.prompt_bank_.word_class_, len(self.classes_)
-        )
-        decision = self.decider_.decide(class_scores)
-        if not isinstance(decision, Decision):
-            raise TypeError(
-                f"The decider {type(self.decider_).__name__} returned "
-                f"{type(decision).__name__}; decide(class_scores) must return a "
-                "clip_fer.Decision."
-            )
-        return decision
+        return self.scoring_core().decide(embeddings)
 
     def labels_of(self, ranking):
         """Class names for class indices, such as ``decide(X).ranking``.
@@ -557,14 +622,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
             Class names, of the dtype of ``classes_``; an object array with
             ``None`` where ``ranking`` is -1.
         """
-        check_is_fitted(self, "text_features_")
-        ranking = np.asarray(ranking, dtype=np.intp)
-        if (ranking >= 0).all():
-            return self.classes_[ranking]  # the dtype of classes_
-        labels = np.empty(ranking.shape, dtype=object)
-        known = ranking >= 0
-        labels[known] = self.classes_[ranking[known]]
-        return labels
+        return self.scoring_core().labels_of(ranking)
 
     # Prediction -----------------------------------------------------------------
 
@@ -681,9 +739,9 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         if errors:
             _warn_skipped(errors, len(embeddings), items)
         valid = np.flatnonzero(~np.isnan(embeddings).any(axis=1))
-        bank = self.prompt_bank_
-        word_scores = self._word_scores(embeddings[valid])
-        class_scores = self.synonym_folder_.fold(word_scores, bank.word_class_, len(self.classes_))
+        bank, core = self.prompt_bank_, self.scoring_core()
+        word_scores = core.word_scores(embeddings[valid])
+        class_scores = core.class_scores(word_scores)
         orders = np.argsort(-class_scores, axis=-1, kind="stable")
         classes = [str(c) for c in self.classes_]
         words = np.asarray(bank.words_, dtype=object) if hasattr(bank, "words_") else None

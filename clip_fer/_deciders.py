@@ -8,7 +8,7 @@ from scipy.special import softmax
 from sklearn.base import BaseEstimator
 
 from .utils._param_validation import ParamsValidationMixin, check_int
-from .utils._sklearn_compat import Interval, _fit_context
+from .utils._sklearn_compat import Interval, fit_context
 
 __all__ = ["Decision", "RankVoteDecider", "MeanProbaDecider", "ensemble_proba"]
 
@@ -99,7 +99,7 @@ class MeanProbaDecider(ParamsValidationMixin, BaseEstimator):
 
     _parameter_constraints = {}
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):
         """Nothing to check; returns ``self``.
 
@@ -177,7 +177,7 @@ class RankVoteDecider(ParamsValidationMixin, BaseEstimator):
     def __init__(self, top_k=3):
         self.top_k = top_k
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):
         """Check ``top_k``; returns ``self``.
 

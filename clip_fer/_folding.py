@@ -6,7 +6,7 @@ from sklearn.base import BaseEstimator
 
 from ._options import REDUCTIONS
 from .utils._param_validation import Choices, ParamsValidationMixin
-from .utils._sklearn_compat import _fit_context
+from .utils._sklearn_compat import fit_context
 
 __all__ = ["SynonymFolder"]
 
@@ -42,7 +42,7 @@ class SynonymFolder(ParamsValidationMixin, BaseEstimator):
     def __init__(self, reduce="mean"):
         self.reduce = reduce
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):
         """Check ``reduce``; returns ``self``.
 

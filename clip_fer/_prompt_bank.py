@@ -1,5 +1,6 @@
 """PromptBank: templates x synonyms -> sentences, with explicit index arrays."""
 
+import html
 import re
 from collections.abc import Mapping, Sequence
 
@@ -37,6 +38,27 @@ def _split_template(template, position):
             "looking face.')."
         )
     return parts
+
+
+def word_key(word):
+    """A word as CLIP's tokenizer sees it: ftfy-fixed, HTML unescaped, spaces collapsed, lower-case.
+
+    Two words with one key are encoded alike (``"Glad"``, ``"glad "`` and
+    ``"glad"``), so a bank must not list them under two classes, nor twice
+    under one.
+
+    Parameters
+    ----------
+    word : str
+
+    Returns
+    -------
+    key : str
+    """
+    import ftfy  # a dependency of CLIP's tokenizer
+
+    text = html.unescape(html.unescape(ftfy.fix_text(word)))
+    return re.sub(r"\s+", " ", text).strip().lower()
 
 
 def _check_words(cls, words):
@@ -156,19 +178,27 @@ class PromptBank(BaseEstimator):
             if not isinstance(cls, str) or not cls:
                 raise PromptBankError(f"Class names must be non-empty str. Got {cls!r} instead.")
         classes = sorted(synonyms)
-        words, word_class, owner = [], [], {}
+        words, word_class, owner = [], [], {}  # owner: word_key -> (class, word as written)
         for c, cls in enumerate(classes):
             for word in _check_words(cls, synonyms[cls]):
-                if word in owner:
-                    if owner[word] == cls:
+                key = word_key(word)
+                if key in owner:
+                    first_class, first = owner[key]
+                    alike = (
+                        ""
+                        if first == word
+                        else f" ({first!r} and {word!r} are one word to CLIP's tokenizer: "
+                        "case, spacing and HTML entities aside)"
+                    )
+                    if first_class == cls:
                         raise PromptBankError(
-                            f"The word {word!r} is listed twice under {cls!r}; list it once."
+                            f"The word {word!r} is listed twice under {cls!r}{alike}; list it once."
                         )
                     raise PromptBankError(
-                        f"The word {word!r} is listed under both {owner[word]!r} and "
-                        f"{cls!r}; a word may stand for one class only."
+                        f"The word {word!r} is listed under both {first_class!r} and "
+                        f"{cls!r}{alike}; a word may stand for one class only."
                     )
-                owner[word] = cls
+                owner[key] = (cls, word)
                 words.append(word)
                 word_class.append(c)
 
@@ -241,7 +271,7 @@ class PromptBank(BaseEstimator):
         return cls(name="gender")
 
 
-def _as_lists(data):
+def as_lists(data):
     """Fresh mutable copies of built-in tuples, so users can edit a bank's params."""
     if isinstance(data, Mapping):
         return {key: list(value) for key, value in data.items()}

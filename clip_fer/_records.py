@@ -1,9 +1,19 @@
-"""One record type for every per-image and per-face output.
+"""One record type and one column scheme for every per-image and per-face output.
 
 :class:`PredictionRecord` is built once, where a prediction is made
-(:func:`image_records` for whole images, ``predict_faces`` for faces), and every
-output is read from it: ``predict_faces``' dicts and DataFrame, the command
-line's table, CSV and JSON, and the captions of :func:`~clip_fer.faces.draw_faces`.
+(:func:`image_records` for whole images, ``predict_faces`` for faces in photos,
+``iter_video_faces`` for faces in video frames), and every output is read from
+it: ``predict_faces``' dicts and DataFrame, the command line's table, CSV and
+JSON, ``predict_video``'s DataFrame and ``faces.csv``, and the captions of
+:func:`~clip_fer.faces.draw_faces`.
+
+The column scheme (:func:`flat_columns`): fixed columns first, then one
+probability column per class named ``proba_<class>`` (:func:`proba_column`).
+No fixed column starts with ``proba_``, so no class name can collide with one:
+a class called ``image``, ``score``, ``label_1`` or ``time`` gets
+``proba_image``, ``proba_score``, ... The Ray outputs (``label``, ``labels``,
+``proba_<class>``, ``error``) and ``clip-fer evaluate``'s ``predictions.csv``
+use the same prefix.
 """
 
 import os
@@ -11,9 +21,80 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-__all__ = ["PredictionRecord", "as_records", "image_records", "records_to_frame"]
+__all__ = [
+    "PROBA_PREFIX",
+    "PredictionRecord",
+    "as_records",
+    "class_of_column",
+    "flat_columns",
+    "image_records",
+    "proba_column",
+    "records_to_frame",
+]
 
-_BOX = ("x0", "y0", "x1", "y1")
+BOX_COLUMNS = ("x0", "y0", "x1", "y1")
+_BOX = BOX_COLUMNS
+#: The prefix of every probability column, in every tabular output.
+PROBA_PREFIX = "proba_"
+_VIDEO = ("frame", "time", "track")
+_FACE = ("face", *BOX_COLUMNS, "score")
+
+
+def proba_column(cls):
+    """The column of ``cls``'s probability: ``"proba_<class>"``.
+
+    Parameters
+    ----------
+    cls : str
+        A class name.
+
+    Returns
+    -------
+    column : str
+    """
+    return f"{PROBA_PREFIX}{cls}"
+
+
+def class_of_column(column):
+    """The class of a probability column, or None for a fixed column.
+
+    Parameters
+    ----------
+    column : str
+
+    Returns
+    -------
+    cls : str or None
+    """
+    return column[len(PROBA_PREFIX) :] if column.startswith(PROBA_PREFIX) else None
+
+
+def flat_columns(classes, top_k, kind="image"):
+    """The columns of a flat output, in order: the one column scheme.
+
+    Parameters
+    ----------
+    classes : sequence of str
+        One ``proba_<class>`` column each, last.
+    top_k : int
+        Number of ``label_<i>`` columns (image and face rows).
+    kind : {"image", "face", "video"}, default="image"
+        ``"image"``: ``image_index, image, label_1.., proba_.., status, error``;
+        ``"face"`` adds ``face, x0, y0, x1, y1, score`` after ``image``;
+        ``"video"``: ``frame, time, track, x0, y0, x1, y1, score, detected,
+        label, raw_label, proba_..`` (``label`` the smoothed top class,
+        ``raw_label`` the frame's own).
+
+    Returns
+    -------
+    columns : list of str
+    """
+    probabilities = [proba_column(c) for c in classes]
+    if kind == "video":
+        return [*_VIDEO, *BOX_COLUMNS, "score", "detected", "label", "raw_label", *probabilities]
+    labels = [f"label_{i + 1}" for i in range(top_k)]
+    where = list(_FACE) if kind == "face" else []
+    return ["image_index", "image", *where, *labels, *probabilities, "status", "error"]
 
 
 @dataclass
@@ -42,7 +123,23 @@ class PredictionRecord:
     box : list of 4 int or None
         ``[x0, y0, x1, y1]`` in pixels of the image (x1, y1 exclusive).
     score : float or None
-        The face detector's confidence.
+        The face detector's confidence (NaN in a video frame where the box was
+        carried by its track).
+    frame, time : int, float or None
+        In a video: the frame's index in the source and its time in seconds.
+    track : int or None
+        In a video: the face's track id, from 1.
+    detected : bool or None
+        In a video: whether the detector found the box in this frame.
+    raw_label : str or None
+        In a video: the top class of this frame's own probabilities
+        (``labels`` and ``probabilities`` are smoothed over the track).
+
+    Notes
+    -----
+    A record also answers ``record["track"]``, ``record["box"]``, ... and
+    ``record["label"]`` (the first of ``labels``), as the dicts that
+    ``iter_video_faces`` yielded before it yielded records.
     """
 
     image_index: int
@@ -54,6 +151,18 @@ class PredictionRecord:
     face: int | None = None
     box: list | None = None
     score: float | None = None
+    frame: int | None = None
+    time: float | None = None
+    track: int | None = None
+    detected: bool | None = None
+    raw_label: str | None = None
+
+    def __getitem__(self, name):
+        if name == "label":
+            return self.labels[0] if self.labels else None
+        if name in self.__dataclass_fields__:
+            return getattr(self, name)
+        raise KeyError(name)
 
     @property
     def caption(self):
@@ -84,33 +193,43 @@ class PredictionRecord:
         keys += ["labels", "probabilities", "status", "error"]
         return {key: data[key] for key in keys}
 
-    def to_flat(self, classes, top_k):
-        """One flat row: box corners, ``label_1`` ... ``label_<top_k>``, one column per class.
+    def to_flat(self, classes, top_k, kind="face"):
+        """One flat row in the column scheme of :func:`flat_columns`.
 
         Parameters
         ----------
         classes : sequence of str
-            One probability column each (NaN when there is no prediction).
+            One ``proba_<class>`` column each (NaN when there is no prediction).
         top_k : int
             Number of ``label_<i>`` columns.
+        kind : {"image", "face", "video"}, default="face"
+            Which columns (see :func:`flat_columns`).
 
         Returns
         -------
         row : dict
+            Keyed by the columns, in their order.
         """
-        box = self.box or [None] * 4
+        box = dict(zip(BOX_COLUMNS, self.box or [None] * 4))
         labels = list(self.labels) + [None] * (top_k - len(self.labels))
-        return {
+        values = {
             "image_index": self.image_index,
             "image": self.image,
             "face": self.face,
-            **dict(zip(_BOX, box)),
+            **box,
             "score": self.score,
-            **{f"label_{i + 1}": label for i, label in enumerate(labels)},
-            **{c: self.probabilities.get(c, np.nan) for c in classes},
+            "frame": self.frame,
+            "time": self.time,
+            "track": self.track,
+            "detected": self.detected,
+            "label": self["label"],
+            "raw_label": self.raw_label,
             "status": self.status,
             "error": self.error,
+            **{f"label_{i + 1}": label for i, label in enumerate(labels)},
+            **{proba_column(c): self.probabilities.get(c, np.nan) for c in classes},
         }
+        return {column: values[column] for column in flat_columns(classes, top_k, kind)}
 
 
 def _path(item):
@@ -125,7 +244,7 @@ def prediction_fields(ranking, proba, classes):
     }
 
 
-def image_records(images, decision, classes, top_k):
+def image_records(images, decision, classes, top_k, labels=None):
     """One record per image from a :class:`~clip_fer.Decision` over ``images``.
 
     Parameters
@@ -138,6 +257,10 @@ def image_records(images, decision, classes, top_k):
         ``classes_`` of the estimator.
     top_k : int
         Labels per record.
+    labels : array-like of shape (n_images, top_k), default=None
+        The labels, as the estimator's ``labels_of(decision.ranking[:, :top_k])``
+        makes them (the one place labels are made); None names the classes of
+        the ranking.
 
     Returns
     -------
@@ -153,6 +276,8 @@ def image_records(images, decision, classes, top_k):
             records.append(PredictionRecord(index, path, status="failed", error=reason))
             continue
         fields = prediction_fields(decision.ranking[index, :top_k], decision.proba[index], classes)
+        if labels is not None:
+            fields["labels"] = [str(label) for label in labels[index]]
         records.append(PredictionRecord(index, _path(item), **fields))
     return records
 
@@ -167,8 +292,7 @@ def as_records(rows):
             return value is not None and not pd.isna(value)
 
         labels = sorted((c for c in rows.columns if c.startswith("label_")), key=lambda c: int(c[6:]))
-        known = {"image_index", "image", "face", *_BOX, "score", *labels, "status", "error"}
-        classes = [c for c in rows.columns if c not in known]
+        classes = {c: class_of_column(c) for c in rows.columns if class_of_column(c) is not None}
         out = []
         for row in rows.to_dict("records"):
             has_box = all(present(row.get(c)) for c in _BOX)
@@ -177,7 +301,7 @@ def as_records(rows):
                     image_index=int(row["image_index"]),
                     image=row.get("image") if present(row.get("image")) else None,
                     labels=[row[c] for c in labels if present(row[c])],
-                    probabilities={c: float(row[c]) for c in classes if present(row[c])},
+                    probabilities={cls: float(row[c]) for c, cls in classes.items() if present(row[c])},
                     status=row.get("status", "face"),
                     error=row.get("error") if present(row.get("error")) else None,
                     face=int(row["face"]) if present(row.get("face")) else None,
@@ -197,14 +321,18 @@ def as_records(rows):
     ]
 
 
-def records_to_frame(records, classes, top_k):
+def records_to_frame(records, classes, top_k, kind="face"):
     """Records as a flat pandas DataFrame (see :meth:`PredictionRecord.to_flat`).
 
-    Missing values (no face) are ``<NA>`` or NaN.
+    Missing values (no face) are ``<NA>`` or NaN. The columns are
+    :func:`flat_columns`' also when there is no record.
     """
     import pandas as pd
 
-    flat = [record.to_flat(classes, top_k) for record in as_records(records)]
-    frame = pd.DataFrame(flat, columns=list(flat[0]) if flat else None)
-    ints = dict.fromkeys(("face", *_BOX), "Int64")
-    return frame.astype(ints).astype({"score": "float64"})
+    flat = [record.to_flat(classes, top_k, kind) for record in as_records(records)]
+    frame = pd.DataFrame(flat, columns=flat_columns(classes, top_k, kind))
+    if kind == "video":
+        ints = dict.fromkeys(("frame", "track", *BOX_COLUMNS), "int64")
+        return frame.astype({**ints, "time": "float64", "score": "float64", "detected": "bool"})
+    ints = dict.fromkeys(("face", *BOX_COLUMNS) if kind == "face" else (), "Int64")
+    return frame.astype(ints).astype({"score": "float64"} if kind == "face" else {})

@@ -117,6 +117,27 @@ def _image_files(folder):
     )
 
 
+def _check_not_mixed(root, class_files):
+    """Refuse a folder whose images lie both in a subfolder and one level below it.
+
+    ``split/stray.jpg`` beside ``split/happy/*.jpg`` would otherwise make
+    ``split`` read as a class folder (holding only the stray image) and every
+    image of its class folders be ignored.
+    """
+    for folder, files in class_files.items():
+        nested = [sub for sub in _subfolders(folder) if _image_files(sub)]
+        if files and nested:
+            shown = ", ".join(repr(str(p)) for p in files[:3]) + (" ..." if len(files) > 3 else "")
+            raise DatasetError(
+                f"{root} mixes the two layouts: {folder.name!r} holds image files itself "
+                f"({shown}) and subfolders of images ({', '.join(repr(s.name) for s in nested[:3])}). "
+                "In a split/class/*.jpg tree every image must be in a class folder, and in a "
+                "class/*.jpg folder no class folder has subfolders of images. Move the stray "
+                f"file{'s' if len(files) > 1 else ''} into a class folder, or remove "
+                f"{'them' if len(files) > 1 else 'it'}."
+            )
+
+
 def load_image_folder(path, split=None):
     """Image paths and labels from a folder of ``class/*.jpg`` or ``split/class/*.jpg``.
 
@@ -148,7 +169,8 @@ def load_image_folder(path, split=None):
     Raises
     ------
     DatasetError
-        If ``path`` is not a folder, holds no images in either layout, or has no
+        If ``path`` is not a folder, holds no images in either layout, mixes
+        them (a stray image beside the class folders of a split), or has no
         split named ``split``.
 
     Examples
@@ -166,6 +188,7 @@ def load_image_folder(path, split=None):
     wanted = _check_split(split, owner)
     subfolders = _subfolders(root)
     class_files = {folder: _image_files(folder) for folder in subfolders}
+    _check_not_mixed(root, class_files)
     if any(class_files.values()):
         if wanted is not None:
             raise DatasetError(
@@ -253,6 +276,21 @@ class Fer2013CsvImages(Sequence):
             file.seek(self.offsets[position])
             raw = file.readline()
         return self._decode(raw, position)
+
+    def __iter__(self):
+        """Every face in order; a malformed row is an ``UnreadableImage`` holding why.
+
+        Iterating never stops at a bad row (indexing it raises
+        :class:`ImageInputError`): the classifier then applies its ``on_error``
+        to that item alone, so ``predict(on_error="skip")`` loses no other row.
+        """
+        from .backends._images import UnreadableImage
+
+        for position in range(len(self)):
+            try:
+                yield self[position]
+            except ImageInputError as exc:
+                yield UnreadableImage(exc.reason)
 
     def _decode(self, raw, position):
         where = f"line {self.lines[position]} of {self.path}"

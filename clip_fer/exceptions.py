@@ -19,6 +19,7 @@ __all__ = [
     "MissingDependencyError",
     "CacheWriteWarning",
     "MultiFrameWarning",
+    "ComponentContractError",
 ]
 
 
@@ -103,3 +104,24 @@ class CacheWriteWarning(UserWarning):
 
 class MultiFrameWarning(UserWarning):
     """An animated GIF or multi-page TIFF was read at its first frame only."""
+
+
+class ComponentContractError(ClipFerError, ValueError):
+    """A component (folder, decider) returned something its protocol rules out.
+
+    Raised by the scoring core (:mod:`clip_fer.scoring`) instead of passing a
+    wrong answer on: the message names the component and the rule it broke.
+
+    Attributes
+    ----------
+    role : str
+        The slot of the component: ``"synonym_folder"``, ``"decider"`` or
+        ``"logit_scale"``.
+    rule : str
+        The rule that was broken.
+    """
+
+    def __init__(self, message, role=None, rule=None):
+        self.role = role
+        self.rule = rule
+        super().__init__(message)

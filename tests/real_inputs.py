@@ -18,6 +18,13 @@ KINDS = {
     9: "Small vocabularies (1- and 2-class banks)",
     10: "Skipped items in scores and metrics",
     11: "Smaller ones: CSV bytes, sets, DataFrames, folders, Ctrl-C, GIF/TIFF frames",
+    # Issue 18 (the scoring core and the one record), numbered from 20.
+    20: "Issue 18: class names that collide with output columns",
+    21: "Issue 18: components and parameters that break the decision contract",
+    22: "Issue 18: synonyms equal up to case or spaces",
+    23: "Issue 18: work lost to one bad item",
+    24: "Issue 18: a stray image in a split/class tree",
+    25: "Issue 18: one core, one record (tracks, boxes, the core itself)",
 }
 
 

@@ -16,6 +16,7 @@ MODULES = [
     "test_real_inputs_scoring",
     "cli.test_cli_real_inputs",
     "backends.test_fuzz",
+    "test_real_inputs_core",
 ]
 
 

@@ -120,7 +120,7 @@ def test_labels_must_be_known_classes(toy_checkpoint):
         ),
         (
             {"logit_scale": -1.0},
-            "The 'logit_scale' parameter of ZeroShotEmotionClassifier must be a finite float > 0. Got -1.0",
+            "The 'logit_scale' parameter of ZeroShotEmotionClassifier must be a float in \\(0, 10000\\]. Got -1.0",
         ),
         (
             {"precomputed": "yes"},

@@ -103,7 +103,7 @@ def _check_against_reference(frame, paths, reference, key="path"):
     """One row per path, probabilities and top-k as local predict; the broken row empty."""
     assert sorted(frame[key]) == sorted(paths)
     frame = frame.set_index(key)
-    classes = reference["classes"]
+    classes = [f"proba_{c}" for c in reference["classes"]]  # the prefix of every flat output
     for path in paths:
         row = frame.loc[path]
         if "broken" in path:
@@ -211,7 +211,14 @@ def test_predict_dataset_equals_local_predict(cluster, images, reference, toy_ch
     dataset = ray.data.from_items([{"path": p, "id": i} for i, p in enumerate(paths)])
     clf = ZeroShotEmotionClassifier(toy_checkpoint, on_error="skip").fit()  # travels fitted
     frame = predict_dataset(dataset, clf, batch_size=3, concurrency=2).to_pandas()
-    assert list(frame.columns) == ["path", "id", "label", "labels", *reference["classes"], "error"]
+    assert list(frame.columns) == [
+        "path",
+        "id",
+        "label",
+        "labels",
+        *[f"proba_{c}" for c in reference["classes"]],
+        "error",
+    ]
     assert sorted(frame["id"]) == list(range(len(paths)))  # input columns pass through
     _check_against_reference(frame, paths, reference)
 
@@ -271,7 +278,10 @@ def test_resumed_run_encodes_only_what_is_missing(cluster, images, reference, to
         "id": [paths.index(p) for p in done],
         "label": [reference["top"][p][0] for p in done],
         "labels": [reference["top"][p] for p in done],
-        **{c: [float(reference["proba"][p][j]) for p in done] for j, c in enumerate(reference["classes"])},
+        **{
+            f"proba_{c}": [float(reference["proba"][p][j]) for p in done]
+            for j, c in enumerate(reference["classes"])
+        },
         "error": pa.array([None] * len(done), pa.string()),
     }
     _parquet._write_shard(pa.table(columns), out / "part-stopped-000000.parquet")

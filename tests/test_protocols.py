@@ -5,7 +5,14 @@ import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
-from clip_fer import Decision, PromptBank, RankVoteDecider, SynonymFolder, ZeroShotEmotionClassifier
+from clip_fer import (
+    ComponentContractError,
+    Decision,
+    PromptBank,
+    RankVoteDecider,
+    SynonymFolder,
+    ZeroShotEmotionClassifier,
+)
 from clip_fer.exceptions import InvalidParameterError
 
 
@@ -131,7 +138,9 @@ def test_a_decider_must_return_a_decision(toy_checkpoint, face_arrays):
 
     clf = ZeroShotEmotionClassifier(model=toy_checkpoint, decider=TupleDecider()).fit()
     with pytest.raises(
-        TypeError, match="returned tuple; decide\\(class_scores\\) must return a clip_fer.Decision"
+        ComponentContractError,
+        match="decider TupleDecider broke its contract: decide\\(class_scores\\) must return a "
+        "clip_fer.Decision; it returned tuple",
     ):
         clf.predict(face_arrays)
 

@@ -99,8 +99,8 @@ def test_dicts_records_and_frames_convert_both_ways():
         "score",
         "label_1",
         "label_2",
-        "x",
-        "y",
+        "proba_x",
+        "proba_y",
         "status",
         "error",
     ]

@@ -124,8 +124,8 @@ def predict_on_ray(args, parser):
     """Run ``clip-fer predict --engine ray`` for parsed ``args``; returns the exit code."""
     _check_args(args, parser)
     from .._bank_io import load_prompt_bank
-    from ..distributed._datasets import _classes, import_ray
-    from ..distributed._parquet import _to_parquet, written_keys
+    from ..distributed import classes_of, predict_to_parquet, written_keys
+    from ..distributed._datasets import import_ray
     from ..exceptions import ClipFerError
     from .predict import expand_paths
 
@@ -136,7 +136,7 @@ def predict_on_ray(args, parser):
             raise ClipFerError(f"no image files found in {args.paths}")
         clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank))
         clf.set_params(on_error=args.on_error)
-        k = min(args.top_k, len(_classes(clf)))
+        k = min(args.top_k, len(classes_of(clf)))
         todo = len(set(paths) - set(written_keys(args.output, "path")))
         started = _connect(ray, args.address)
         try:
@@ -144,13 +144,11 @@ def predict_on_ray(args, parser):
             context.enable_progress_bars = False  # ours counts rows written
             logging.getLogger("ray.data").setLevel(logging.ERROR)
             dataset = ray.data.from_items([{"path": p} for p in paths])
-            run = _to_parquet(
-                "predict",
+            run = predict_to_parquet(
                 dataset,
                 clf,
                 args.output,
                 column="path",
-                key=None,
                 k=k,
                 rows_per_shard=args.rows_per_shard,
                 progress=todo > args.batch_size and show_progress(args),

@@ -2,7 +2,9 @@
 
 import argparse
 import json
+import sys
 import time
+import warnings
 from pathlib import Path
 
 from ..utils._install import install_hint
@@ -22,7 +24,8 @@ outputs (with --out DIR):
   metrics.json               n_images, top1_accuracy, top3_accuracy, macro_f1, uar,
                              top3_macro_f1, per_class, confusion_matrix, run settings
   predictions.csv            path, true_label, label_1..label_3 (best first), one
-                             probability column per class (proba_<class>)
+                             probability column per class (proba_<class>), error
+                             (why an image was skipped with --on-error skip)
   classification_report.txt  per-class precision/recall/F1 of the top-1 prediction
                              and of the report's top-3 rule
   confusion_matrix.png       top-1 confusion matrix (needs matplotlib; skipped without)
@@ -52,6 +55,14 @@ def add_parser(commands):
         metavar="DIR",
         help="Folder for the output files (created if needed). Default: print the summary only.",
     )
+    parser.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        default="raise",
+        help="An unreadable image: 'raise' stops with its name (exit 1); 'skip' leaves it out "
+        "of the scores, names it on stderr and gives it an error in predictions.csv. "
+        "Default: raise.",
+    )
     parser.set_defaults(run=lambda args: run_safely(evaluate, args))
 
 
@@ -59,17 +70,29 @@ def evaluate(args):
     """Run the command for parsed ``args``; raises on failure."""
     from .. import metrics
     from .._bank_io import load_prompt_bank
+    from ..exceptions import SkippedImagesWarning
 
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)  # fail before the long part
     start = time.perf_counter()
     data = load_data(args)
-    clf = build_estimator(args, load_prompt_bank(args.bank), len(data.images)).fit(y=data.target)
-    decision = clf.decide(data.images)
-    k = min(K, len(clf.classes_))
-    ranked = clf.labels_of(decision.ranking[:, :k])
-    summary = metrics.summarize(data.target, ranked, k=k)
+    clf = build_estimator(args, load_prompt_bank(args.bank), len(data.images))
+    clf.set_params(on_error=args.on_error).fit(y=data.target)
+    with warnings.catch_warnings():  # skipped images are in decision.errors, named below
+        warnings.simplefilter("ignore", SkippedImagesWarning)
+        decision = clf.decide(data.images)
+        k = min(K, len(clf.classes_))
+        ranked = clf.labels_of(decision.ranking[:, :k])
+        summary = metrics.summarize(data.target, ranked, k=k)
     elapsed = time.perf_counter() - start
+    for index, reason in decision.errors:
+        print(f"clip-fer: skipped: {data.filenames[index]}: {reason}", file=sys.stderr)
+    if decision.errors:
+        print(
+            f"clip-fer: note: {len(decision.errors)} of {len(data.images)} images could not be read "
+            "(--on-error skip); the scores are over the others.",
+            file=sys.stderr,
+        )
 
     print(
         f"clip-fer evaluate: {summary['n_images']} images from {args.data}, model {args.model}, "
@@ -77,7 +100,7 @@ def evaluate(args):
     )
     print(_summary_table(summary, k))
     if args.out:
-        for note in _write_outputs(Path(args.out), args, data, clf, decision.proba, ranked, summary, k):
+        for note in _write_outputs(Path(args.out), args, data, clf, decision, ranked, summary, k):
             print(note)
     print(f"\ndone in {elapsed:.1f} s")
 
@@ -93,21 +116,27 @@ def _summary_table(summary, k):
     return "\n".join(["| metric | value |", "|---|---:|", *(f"| {m} | {v:.3f} |" for m, v in rows)])
 
 
-def _write_outputs(out, args, data, clf, proba, ranked, summary, k):
+def _write_outputs(out, args, data, clf, decision, ranked, summary, k):
     """Write the files; returns the lines to print about them."""
     from sklearn.metrics import classification_report
 
     from .. import metrics
+    from .._records import proba_column
     from ..experiments._reports import has_matplotlib, plot_confusion_matrix, require
 
     pd = require("pandas", "Writing the --out files of clip-fer evaluate")
-    y, y_pred = data.target, ranked[:, 0]
+    errors = dict(decision.errors)
+    predicted = decision.ranking[:, 0] >= 0  # the images skipped with --on-error skip have no label
+    y, y_pred = data.target[predicted], ranked[predicted, 0].astype(clf.classes_.dtype)
+    ranked_kept = ranked[predicted]
     labels = list(clf.classes_)
     matrix, _ = metrics.confusion(y, y_pred, labels)
     report = {
         **summary,
         "per_class": metrics.per_class_metrics(y, y_pred, labels),
-        f"per_class_top{k}": metrics.per_class_metrics(y, metrics.top_k_predictions(y, ranked, k), labels),
+        f"per_class_top{k}": metrics.per_class_metrics(
+            y, metrics.top_k_predictions(y, ranked_kept, k), labels
+        ),
         "confusion_matrix": {"labels": labels, "counts": matrix.tolist()},
         "run": {
             "data": str(args.data),
@@ -121,14 +150,15 @@ def _write_outputs(out, args, data, clf, proba, ranked, summary, k):
     }
     (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
-    predictions = pd.DataFrame({"path": data.filenames, "true_label": y})
+    predictions = pd.DataFrame({"path": data.filenames, "true_label": data.target})
     for rank in range(k):
         predictions[f"label_{rank + 1}"] = ranked[:, rank]
     for column, cls in enumerate(labels):
-        predictions[f"proba_{cls}"] = proba[:, column]
+        predictions[proba_column(cls)] = decision.proba[:, column]
+    predictions["error"] = [errors.get(i) for i in range(len(predictions))]
     predictions.to_csv(out / "predictions.csv", index=False, float_format="%.6f")
 
-    top_k = metrics.top_k_predictions(y, ranked, k)
+    top_k = metrics.top_k_predictions(y, ranked_kept, k)
     (out / "classification_report.txt").write_text(
         "Top-1 predictions\n\n"
         + classification_report(y, y_pred, labels=labels, digits=3, zero_division=0)

@@ -124,19 +124,31 @@ def add_parser(commands):
 
 class _Writer:
     """Writes records as they are made, flushing after each chunk, so an
-    interrupted run keeps what it did (a JSON list is closed on the way out)."""
+    interrupted run keeps what it did (a JSON list is closed on the way out).
+
+    A context manager: leaving the ``with`` block closes the output (a JSON list
+    gets its ``]``). The CSV has the one column scheme of every flat output
+    (``clip_fer._records.flat_columns``, without ``image_index``): ``image``,
+    with ``--faces`` ``face, x0, y0, x1, y1, score``, then ``label_1`` ...,
+    ``proba_<class>`` ..., ``status``, ``error``; a class name cannot collide
+    with a fixed column.
+    """
 
     def __init__(self, fmt, top_k, classes, out, width, faces):
+        from .._records import flat_columns
+
         self.fmt, self.top_k, self.classes, self.out = fmt, top_k, classes, out
         self.width, self.faces, self.count = width, faces, 0
+        self.kind = "face" if faces else "image"
+        self.closed = False
         if fmt == "json":
             out.write("[")
         elif fmt == "csv":
             import csv
 
             self.csv = csv.writer(out)
-            head = ["image", "face", "x0", "y0", "x1", "y1", "score", "status"] if faces else ["image"]
-            self.csv.writerow([*head, *[f"label_{i + 1}" for i in range(top_k)], *classes])
+            self.columns = flat_columns(classes, top_k, self.kind)[1:]  # no image_index
+            self.csv.writerow(self.columns)
         else:
             self.width = max(len("image"), width)
             where = f"{'face':>4}  {'box':<22}  " if faces else ""
@@ -150,9 +162,20 @@ class _Writer:
         self.out.flush()
 
     def close(self):
+        if self.closed:
+            return
+        self.closed = True
         if self.fmt == "json":
             self.out.write("\n]\n" if self.count else "]\n")
         self.out.flush()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, traceback):
+        if kind is not BrokenPipeError:  # a closed stdout takes no closing bracket
+            self.close()
+        return False
 
     def _json(self, r):
         import json
@@ -163,13 +186,8 @@ class _Writer:
         self.out.write(("," if self.count else "") + "\n" + text)
 
     def _csv(self, r):
-        labels = r.labels + [""] * (self.top_k - len(r.labels))
-        probabilities = [round(r.probabilities[c], 6) if c in r.probabilities else "" for c in self.classes]
-        fields = [r.image]
-        if self.faces:
-            box = r.box or [""] * 4
-            fields += [_blank(r.face), *box, _blank(r.score), r.status]
-        self.csv.writerow([*fields, *labels, *probabilities])
+        row = r.to_flat(self.classes, self.top_k, self.kind)
+        self.csv.writerow([_cell(row[column]) for column in self.columns])
 
     def _table(self, r):
         where = ""
@@ -187,6 +205,13 @@ class _Writer:
 
 def _blank(value):
     return "" if value is None else value
+
+
+def _cell(value):
+    """A CSV cell: empty for a missing value, probabilities to 6 digits."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return round(value, 6) if isinstance(value, float) else value
 
 
 def failure_reason(record):
@@ -228,7 +253,8 @@ def _chunk_records(clf, paths, start, args, top_k):
                 decision = clf.decide(paths)
         except ImageInputError as exc:
             raise ImageInputError(exc.index + start, exc.reason) from None
-        records = image_records(paths, decision, clf.classes_, top_k)
+        labels = clf.labels_of(decision.ranking[:, :top_k])
+        records = image_records(paths, decision, clf.classes_, top_k, labels=labels)
     for record in records:
         if record.error:
             record.error = record.error.replace(

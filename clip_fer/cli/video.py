@@ -94,7 +94,10 @@ def _source(text):
 
 
 def _status(frame, faces):
-    shown = ", ".join(f"#{f['track']} {f['label']} {max(f['probabilities']):.2f}" for f in faces)
+    shown = ", ".join(
+        f"#{f.track} {f.caption[0]} {f.caption[1]:.2f}" if f.caption else f"#{f.track} {f.status}"
+        for f in faces
+    )
     return f"{frame.time:8.1f} s  frame {frame.index:>6}  {len(faces)} face(s)  {shown}"
 
 

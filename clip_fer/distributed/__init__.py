@@ -11,7 +11,7 @@ Needs the ``ray`` extra (``pip install 'clip-fer[ray]'``); Ray is imported on
 first use, never by ``import clip_fer``. See ``docs/distributed.md``.
 """
 
-from ._datasets import embed_dataset, predict_dataset
+from ._datasets import classes_of, embed_dataset, predict_dataset
 from ._parquet import (
     ParquetRun,
     embed_to_parquet,
@@ -22,6 +22,7 @@ from ._parquet import (
 
 __all__ = [
     "ParquetRun",
+    "classes_of",
     "embed_dataset",
     "embed_to_parquet",
     "predict_dataset",

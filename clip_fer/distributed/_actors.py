@@ -14,16 +14,22 @@ import numpy as np
 import pyarrow as pa
 from sklearn.base import clone
 
+from .._records import proba_column
 from ..exceptions import ImageInputError, InvalidParameterError, SkippedImagesWarning
 
 __all__ = ["Embedder", "Predictor", "result_columns"]
 
 
 def result_columns(classes, mode):
-    """Names of the columns that scoring appends, in order."""
+    """Names of the columns that scoring appends, in order.
+
+    ``label``, ``labels``, one ``proba_<class>`` per class (the prefix of every
+    flat output, so that no class name can collide with a fixed column) and
+    ``error``; or ``embedding`` and ``error``.
+    """
     if mode == "embed":
         return ["embedding", "error"]
-    return ["label", "labels", *[str(c) for c in classes], "error"]
+    return ["label", "labels", *[proba_column(c) for c in classes], "error"]
 
 
 def _is_fitted(estimator):
@@ -66,8 +72,7 @@ class _Scorer:
         if estimator.cache_dir is None:
             # Every item is seen once: an in-memory cache would only hold memory.
             params["cache"] = False
-        self.estimator = estimator.set_params(**params)
-        self.estimator._loaded_model()  # load once, in the process-wide cache
+        self.estimator = estimator.set_params(**params)  # the model loads on first use, once per process
         self.column, self.key = column, key
         self.names = result_columns(getattr(self.estimator, "classes_", ()), self.mode)
 

@@ -2,12 +2,12 @@
 
 import numbers
 
-from .._classifier import ZeroShotEmotionClassifier, _fitted_component
+from .._classifier import ZeroShotEmotionClassifier, fitted_component
 from .._prompt_bank import PromptBank
 from ..exceptions import InvalidParameterError, MissingDependencyError
 from ..utils._param_validation import check_int
 
-__all__ = ["embed_dataset", "import_ray", "predict_dataset"]
+__all__ = ["classes_of", "embed_dataset", "import_ray", "predict_dataset"]
 
 
 def import_ray():
@@ -23,11 +23,23 @@ def import_ray():
     return ray
 
 
-def _classes(estimator):
-    """The estimator's classes, without loading its model when it is not fitted."""
+def classes_of(estimator):
+    """The classes an estimator predicts, without loading its model when it is not fitted.
+
+    Parameters
+    ----------
+    estimator : ZeroShotEmotionClassifier
+        Fitted or not.
+
+    Returns
+    -------
+    classes : list
+        ``classes_`` of the estimator, or of its prompt bank fitted on its own
+        (the default bank's for ``prompt_bank=None``).
+    """
     if hasattr(estimator, "classes_"):
         return list(estimator.classes_)
-    return list(_fitted_component(estimator.prompt_bank, PromptBank).classes_)
+    return list(fitted_component(estimator.prompt_bank, PromptBank).classes_)
 
 
 def _check_estimator(estimator, owner):
@@ -146,9 +158,10 @@ def predict_dataset(
     -------
     dataset : ray.data.Dataset
         Lazy; every input column, then ``label`` (str), ``labels`` (list of str,
-        best first), one float64 column per class in ``classes_`` order (as
-        ``predict_proba``: rows sum to 1) and ``error`` (str, null when the image
-        was read). Row order is not preserved across blocks.
+        best first), one float64 column ``proba_<class>`` per class in
+        ``classes_`` order (as ``predict_proba``: rows sum to 1) and ``error``
+        (str, null when the image was read). Row order is not preserved across
+        blocks.
 
     Notes
     -----
@@ -164,7 +177,7 @@ def predict_dataset(
     """
     owner = "predict_dataset"
     _check_estimator(estimator, owner)
-    k = check_int(k, "k", owner, 1, len(_classes(estimator)))
+    k = check_int(k, "k", owner, 1, len(classes_of(estimator)))
     return _map(
         dataset,
         "predict",

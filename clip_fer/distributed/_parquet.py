@@ -97,6 +97,8 @@ def _settings(estimator, mode, column, key, k):
         if name not in _FREE and not hasattr(value, "get_params")  # components: by their params
     }
     settings = {"clip_fer": mode, "column": column, "key": key, "estimator": fixed}
+    if mode == "predict":  # outputs of 0.1 had bare class columns: not resumable into these
+        settings["columns"] = "label, labels, proba_<class>, error"
     if mode == "predict":
         settings["k"] = k
     return settings
@@ -216,6 +218,7 @@ def predict_to_parquet(
     k=3,
     rows_per_shard=1024,
     progress=False,
+    total=None,
     **options,
 ):
     """Classify a Ray Dataset into Parquet shards, resuming what a stopped run began.
@@ -245,6 +248,9 @@ def predict_to_parquet(
         Rows per Parquet file; a shard is written as soon as it is complete.
     progress : bool, default=False
         Show a progress bar of the rows written.
+    total : int, default=None
+        The number of rows the progress bar counts to (those not written yet),
+        when the caller knows it; None shows a count without a total.
     **options
         ``batch_size``, ``concurrency``, ``num_gpus``, ``num_cpus`` of
         :func:`predict_dataset`.
@@ -269,7 +275,7 @@ def predict_to_parquet(
         k=k,
         rows_per_shard=rows_per_shard,
         progress=progress,
-        total=None,
+        total=total,
         **options,
     )
 
@@ -283,12 +289,14 @@ def embed_to_parquet(
     key=None,
     rows_per_shard=1024,
     progress=False,
+    total=None,
     **options,
 ):
     """Image embeddings of a Ray Dataset into Parquet shards, resumably.
 
-    As :func:`predict_to_parquet`, with the columns of :func:`embed_dataset`
-    (``embedding``, ``error``). Read them back with :func:`read_embeddings`.
+    As :func:`predict_to_parquet` (``total`` included), with the columns of
+    :func:`embed_dataset` (``embedding``, ``error``). Read them back with
+    :func:`read_embeddings`.
     """
     return _to_parquet(
         "embed",
@@ -300,7 +308,7 @@ def embed_to_parquet(
         k=None,
         rows_per_shard=rows_per_shard,
         progress=progress,
-        total=None,
+        total=total,
         **options,
     )
 

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from .. import _vocabularies as vocab
 from .._bank_io import bank_to_dict
 from .._classifier import ZeroShotEmotionClassifier
-from .._prompt_bank import PromptBank, _as_lists
+from .._prompt_bank import PromptBank, as_lists
 from ..exceptions import InvalidParameterError
 from ..metrics import per_class_metrics, summarize, top_k_predictions
 from ..utils._param_validation import check_int, check_option
@@ -150,8 +150,8 @@ def report_experiment_configurations(random_state=0):
     dictionaries = {
         "report: 3 templates 3 labels 1": PromptBank.report_best(),
         "report: 3 templates 3 labels 1, corrected": PromptBank.report_best(spelling="corrected"),
-        "report: 1 templates 1 labels 1": PromptBank(*map(_as_lists, vocab.REPORT_DICTIONARY_1_1_1)),
-        "report: 3 templates 3 labels 3": PromptBank(*map(_as_lists, vocab.REPORT_DICTIONARY_3_3_3)),
+        "report: 1 templates 1 labels 1": PromptBank(*map(as_lists, vocab.REPORT_DICTIONARY_1_1_1)),
+        "report: 3 templates 3 labels 3": PromptBank(*map(as_lists, vocab.REPORT_DICTIONARY_3_3_3)),
     }
     draws, corrected = (
         report_experiment_banks(vocab.REPORT_TEMPLATE_POOL, pool, random_state=random_state)

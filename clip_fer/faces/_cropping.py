@@ -9,9 +9,16 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from .._records import PredictionRecord, prediction_fields, records_to_frame
+from .._boxes import clip_detections
+from .._records import PredictionRecord, records_to_frame
 from ..backends._images import UnreadableImage, check_image_sequence, to_rgb_image
-from ..exceptions import ClipFerError, ImageInputError, InvalidParameterError, MissingDependencyError
+from ..exceptions import (
+    ClipFerError,
+    ImageInputError,
+    InvalidParameterError,
+    MissingDependencyError,
+    SkippedImagesWarning,
+)
 from ..utils._param_validation import (
     Choices,
     ParamsValidationMixin,
@@ -19,7 +26,7 @@ from ..utils._param_validation import (
     check_int,
     validate_args,
 )
-from ..utils._sklearn_compat import Interval, _fit_context
+from ..utils._sklearn_compat import Interval, fit_context
 from ._detectors import BlazeFaceDetector
 
 __all__ = ["FaceCropper", "predict_faces", "faces_to_frame"]
@@ -75,7 +82,7 @@ class FaceCropper(TransformerMixin, ParamsValidationMixin, BaseEstimator):
         self.margin = margin
         self.grayscale = grayscale
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):
         """Check the parameters; images are not used.
 
@@ -108,7 +115,7 @@ class FaceCropper(TransformerMixin, ParamsValidationMixin, BaseEstimator):
         """
         check_is_fitted(self, "detector_")
         image = to_rgb_image(image, 0)
-        return _clip_faces(self.detector_.detect(image), image.size)
+        return clip_detections(self.detector_.detect(image), image.size)
 
     def crop(self, image, box):
         """The square crop of ``image`` around ``box``, with the margin.
@@ -162,7 +169,7 @@ class FaceCropper(TransformerMixin, ParamsValidationMixin, BaseEstimator):
                 crops.append(UnreadableImage(exc.reason))
                 continue
             try:
-                faces = _clip_faces(self.detector_.detect(image), image.size)
+                faces = clip_detections(self.detector_.detect(image), image.size)
             except (MissingDependencyError, InvalidParameterError):
                 raise  # the detector cannot work at all: not this image's fault
             except Exception as exc:
@@ -193,18 +200,6 @@ def _detection_failed(exc):
     return f"face detection failed ({type(exc).__name__}: {exc})."
 
 
-def _clip_faces(faces, size):
-    """Detector output as int boxes inside the image, best first; empty boxes dropped."""
-    width, height = size
-    clipped = []
-    for box, score in faces:
-        x0, y0, x1, y1 = (int(round(float(v))) for v in box)
-        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
-        if x1 > x0 and y1 > y0:
-            clipped.append(((x0, y0, x1, y1), float(score)))
-    return sorted(clipped, key=lambda face: -face[1])
-
-
 def _fitted_cropper(cropper):
     cropper = FaceCropper() if cropper is None else cropper
     try:
@@ -230,7 +225,7 @@ def _detect_chunk(cropper, images, start):
             rows.append(_row(index, item, status="failed", error=str(exc)))
             continue
         try:
-            faces = _clip_faces(cropper.detector_.detect(image), image.size)
+            faces = clip_detections(cropper.detector_.detect(image), image.size)
         except (MissingDependencyError, InvalidParameterError):
             raise  # the detector cannot work at all: not this image's fault
         except Exception as exc:  # any other failure is this image's, not the batch's
@@ -249,6 +244,27 @@ def _detect_chunk(cropper, images, start):
             rows.append(_row(index, item, face=face, box=list(box), score=round(score, 4), status="face"))
             crops.append(cropper.crop(image, box))
     return rows, crops
+
+
+def _classify_faces(estimator, rows, crops, classes, top_k):
+    """Fill the labels and probabilities of the face rows from one ``decide`` of their crops.
+
+    A crop the estimator skipped (``on_error="skip"``) makes its row ``"failed"``
+    with the reason, never a label.
+    """
+    with warnings.catch_warnings():  # skipped crops become failed rows, with their reason
+        warnings.simplefilter("ignore", SkippedImagesWarning)
+        decision = estimator.decide(crops)
+    errors = dict(decision.errors)
+    labels = estimator.labels_of(decision.ranking[:, :top_k])  # the one place labels are made
+    face_rows = [row for row in rows if row.status == "face"]
+    for position, row in enumerate(face_rows):
+        if decision.ranking[position, 0] < 0:
+            row.status = "failed"
+            row.error = f"Face {row.face} of image {row.image_index}: {errors.get(position, 'skipped')}"
+            continue
+        row.labels = [str(label) for label in labels[position]]
+        row.probabilities = {c: float(p) for c, p in zip(classes, decision.proba[position])}
 
 
 @validate_args(
@@ -317,13 +333,7 @@ def predict_faces(estimator, X, *, cropper=None, top_k=3, as_frame="auto", verbo
         for start in range(0, len(images), chunk):
             rows, crops = _detect_chunk(cropper, images[start : start + chunk], start)
             if crops:
-                decision = estimator.decide(crops)
-                faces = iter(zip(decision.ranking[:, :top_k], decision.proba))
-                for row in rows:
-                    if row.status == "face":
-                        ranking, proba = next(faces)
-                        fields = prediction_fields(ranking, proba, classes)
-                        row.labels, row.probabilities = fields["labels"], fields["probabilities"]
+                _classify_faces(estimator, rows, crops, classes, top_k)
             records.extend(rows)
             progress.update(min(chunk, len(images) - start))
     if not as_frame:

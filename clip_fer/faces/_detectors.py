@@ -25,11 +25,10 @@ from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 from sklearn.base import BaseEstimator
-from torchvision.ops import box_iou
 
+from .._boxes import as_boxes, iou, share_inside
 from ..exceptions import InvalidParameterError, MissingDependencyError
 from ..utils._install import install_hint
 from ..utils._param_validation import Choices, ParamsValidationMixin
@@ -168,29 +167,25 @@ def merge_detections(boxes, scores, iou_threshold=0.3, containment=0.7):
     scores : ndarray of float32, shape (m,)
         Best first.
     """
-    boxes = torch.as_tensor(np.asarray(boxes, dtype=np.float32).reshape(-1, 4))
-    scores = torch.as_tensor(np.asarray(scores, dtype=np.float32).reshape(-1))
+    boxes = as_boxes(boxes, np.float32)
+    scores = np.asarray(scores, dtype=np.float32).reshape(-1)
     if len(boxes) == 0:
         return np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
-    iou = box_iou(boxes, boxes)
-    areas = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])).clamp_min(1e-6)
-    lt = torch.maximum(boxes[:, None, :2], boxes[None, :, :2])
-    rb = torch.minimum(boxes[:, None, 2:], boxes[None, :, 2:])
-    inter = (rb - lt).clamp_min(0).prod(dim=2)
-    inside = inter / areas[:, None]  # inside[i, j]: share of box i that lies in box j
-    order = torch.argsort(scores, descending=True)
-    free = torch.ones(len(boxes), dtype=torch.bool)
+    overlap = iou(boxes, boxes)
+    inside = share_inside(boxes, boxes)  # inside[i, j]: share of box i that lies in box j
+    order = np.argsort(-scores, kind="stable")
+    free = np.ones(len(boxes), dtype=bool)
     kept_boxes, kept_scores = [], []
     for i in order.tolist():
         if not free[i]:
             continue
-        group = free & ((iou[i] > iou_threshold) | (inside[:, i] >= containment))
+        group = free & ((overlap[i] > iou_threshold) | (inside[:, i] >= containment))
         group[i] = True
         weights = scores[group]
         kept_boxes.append((boxes[group] * weights[:, None]).sum(0) / weights.sum())
         kept_scores.append(scores[i])
         free &= ~group
-    return torch.stack(kept_boxes).numpy(), torch.stack(kept_scores).numpy()
+    return np.stack(kept_boxes).astype(np.float32), np.stack(kept_scores).astype(np.float32)
 
 
 class BlazeFaceDetector(ParamsValidationMixin, BaseEstimator):

@@ -23,7 +23,8 @@ _COLOURS = {
 }
 
 
-def _colour(label):
+def label_colour(label):
+    """The RGB colour of a label: fixed for FER2013's classes, else one of theirs by hash."""
     if label in _COLOURS:
         return _COLOURS[label]
     palette = list(_COLOURS.values())
@@ -66,7 +67,7 @@ def draw_faces(image, faces):
     width = max(2, round(short_side / 250))
     font = ImageFont.load_default(size=max(12, round(short_side / 40)))
     for box, label, probability in _boxes_and_captions(faces):
-        colour = _colour(label)
+        colour = label_colour(label)
         if box is None:
             x0 = y0 = y1 = 0
         else:

@@ -3,7 +3,7 @@
 Estimators declare ``_parameter_constraints`` with scikit-learn's constraint
 objects (``Interval``, ``StrOptions``, ``HasMethods``, ``"boolean"``, types,
 ``None``; reached through :mod:`clip_fer.utils._sklearn_compat`) and call
-``self._validate_params()`` in ``fit`` (or let ``_fit_context`` call it). The
+``self._validate_params()`` in ``fit`` (or let ``fit_context`` call it). The
 check is scikit-learn's; the message is clip-fer's: "The 'x' parameter of Y
 must be ... Got ... instead.", raised as :class:`~clip_fer.exceptions.InvalidParameterError`
 (a subclass of scikit-learn's own, so code catching either keeps working).

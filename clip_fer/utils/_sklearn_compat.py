@@ -1,12 +1,13 @@
 """The scikit-learn internals clip-fer builds on, reached in one place.
 
 Parameter constraints (``Interval``, ``StrOptions``, ``HasMethods``, ...) and the
-``_fit_context`` decorator live in private scikit-learn modules. They have been
+``_fit_context`` decorator (re-exported here as ``fit_context``, so that no part
+of clip-fer imports a private name) live in private scikit-learn modules. They have been
 stable since scikit-learn 1.3; the floor in ``pyproject.toml`` is 1.6. Should a
 release move them, this module is the only one to change.
 """
 
-from sklearn.base import _fit_context
+from sklearn.base import _fit_context as fit_context
 from sklearn.utils._param_validation import (
     HasMethods,
     Hidden,
@@ -28,7 +29,7 @@ __all__ = [
     "Options",
     "SklearnInvalidParameterError",
     "StrOptions",
-    "_fit_context",
+    "fit_context",
     "make_constraint",
     "validate_parameter_constraints",
     "validate_params",

@@ -8,15 +8,37 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ..faces._drawing import _colour
+from .._records import proba_column
+from ..faces._drawing import label_colour
 from ._predict import face_columns, face_rows
 from ._reader import _import_av
 
 __all__ = ["AnnotatedVideoWriter", "FaceRowWriter", "TrackSummary", "draw_tracks", "plot_tracks"]
 
 
-class FaceRowWriter:
-    """``faces.csv``, one row per face per frame, flushed after every frame."""
+class _Closing:
+    """Writers are context managers: ``with FaceRowWriter(...) as rows:`` closes them."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+        return False
+
+
+def _cell(value, ndigits):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return round(value, ndigits) if isinstance(value, float) else value
+
+
+class FaceRowWriter(_Closing):
+    """``faces.csv``, one row per face per frame, flushed after every frame.
+
+    Its columns are :func:`~clip_fer.video.face_columns`' (``proba_<class>`` for
+    the probabilities), as in :func:`~clip_fer.predict_video`'s DataFrame.
+    """
 
     def __init__(self, path, classes):
         self.classes = list(classes)
@@ -26,10 +48,10 @@ class FaceRowWriter:
         self._writer.writerow(self.columns)
 
     def write(self, frame, faces):
-        for row in face_rows(frame, faces, self.classes):
-            row["score"] = "" if np.isnan(row["score"]) else round(row["score"], 4)
-            row.update({c: round(row[c], 6) for c in self.classes})
-            self._writer.writerow([row[c] for c in self.columns])
+        for row in face_rows(faces, self.classes):
+            row["score"] = _cell(row["score"], 4)
+            row.update({c: _cell(row[c], 6) for c in map(proba_column, self.classes)})
+            self._writer.writerow([_cell(row[c], 6) for c in self.columns])
         self._file.flush()
 
     def close(self):
@@ -45,6 +67,8 @@ class TrackSummary:
 
     def add(self, frame, faces):
         for face in faces:
+            if not face["labels"]:  # not classified (skipped under on_error="skip")
+                continue
             track = self.tracks.setdefault(
                 face["track"],
                 dict(first=frame.time, last=frame.time, frames=0, counts=dict.fromkeys(self.classes, 0)),
@@ -83,10 +107,13 @@ def draw_tracks(image, faces):
     font = ImageFont.load_default(size=max(12, round(short_side / 32)))
     for face in faces:
         x0, y0, x1, y1 = face["box"]
-        colour = _colour(face["label"])
+        label = face["label"]
+        colour = label_colour(label if label is not None else "")
         draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=colour, width=width if face["detected"] else 1)
-        probability = float(np.max(face["probabilities"]))
-        caption = f"#{face['track']} {face['label']} {probability:.2f}"
+        if label is None:
+            caption = f"#{face['track']} {face['status']}"
+        else:
+            caption = f"#{face['track']} {label} {face['probabilities'][label]:.2f}"
         left, top, right, bottom = draw.textbbox((0, 0), caption, font=font)
         text_w, text_h = right - left + 2 * width, bottom - top + 2 * width
         ty = y0 - text_h if y0 - text_h >= 0 else y1
@@ -97,7 +124,7 @@ def draw_tracks(image, faces):
     return picture
 
 
-class AnnotatedVideoWriter:
+class AnnotatedVideoWriter(_Closing):
     """An H.264 (else MPEG-4) ``.mp4`` of the processed frames, drawn, at their times."""
 
     def __init__(self, path):
@@ -149,7 +176,7 @@ def plot_tracks(faces_csv, folder, classes):
     for track, rows in faces.groupby("track"):
         figure, axes = plt.subplots(figsize=(8, 3))
         for c in classes:
-            axes.plot(rows["time"], rows[c], label=c, color=np.array(_colour(c)) / 255)
+            axes.plot(rows["time"], rows[proba_column(c)], label=c, color=np.array(label_colour(c)) / 255)
         axes.set(
             xlabel="time (s)",
             ylabel="smoothed probability",

@@ -1,19 +1,23 @@
 """Emotions of every face of a video, tracked and smoothed over time."""
 
+import copy
 import math
 import numbers
+import warnings
 
 import numpy as np
 from PIL import Image
 from sklearn.utils.validation import check_is_fitted
 
-from ..exceptions import InvalidParameterError
-from ..faces._cropping import FaceCropper, _clip_faces
+from .._boxes import clip_detections
+from .._records import PredictionRecord, flat_columns, records_to_frame
+from ..exceptions import InvalidParameterError, SkippedImagesWarning
+from ..faces._cropping import FaceCropper
 from ._reader import check_sampling, is_live_source, read_frames
 from ._smoothing import EmotionSmoother
 from ._tracking import IoUTracker
 
-__all__ = ["iter_video_faces", "predict_video", "video_faces_to_frame"]
+__all__ = ["face_columns", "face_rows", "iter_video_faces", "predict_video", "video_faces_to_frame"]
 
 _OWNER = "predict_video"
 _FILE_BATCH = 8  # frames whose crops go through one encoder call, for files
@@ -93,13 +97,16 @@ def iter_video_faces(
     ------
     frame : Frame
         ``index``, ``time`` (seconds) and ``image`` (RGB uint8 array).
-    faces : list of dict
-        One per face shown in the frame: ``track`` (int id), ``box``
-        (``(x0, y0, x1, y1)`` ints, pixels), ``score`` (the detector's, NaN on a
-        frame where the box was carried from the last detection), ``detected``
-        (bool), ``label`` (top class of the smoothed probabilities),
-        ``raw_label`` (top class of this frame's), ``probabilities`` (ndarray,
-        smoothed, in ``estimator.classes_`` order).
+    faces : list of PredictionRecord
+        One per face shown in the frame, the record of every other output:
+        ``frame``, ``time``, ``track`` (int id), ``box`` (``[x0, y0, x1, y1]``
+        ints, pixels), ``score`` (the detector's, NaN on a frame where the box
+        was carried from the last detection), ``detected`` (bool), ``labels``
+        (classes by smoothed probability, best first; ``record["label"]`` is
+        the first), ``raw_label`` (top class of this frame's own
+        probabilities), ``probabilities`` (class -> smoothed probability) and
+        ``status`` (``"face"``, or ``"failed"`` with ``error`` when the crop
+        could not be classified and the estimator has ``on_error="skip"``).
     """
     check_sampling(every, fps, _OWNER)
     _check(estimator, detector, tracker, detect_every, smoothing, batch_frames)
@@ -146,7 +153,7 @@ def _faces(
     smoother = EmotionSmoother(smoothing)
     if batch_frames == "auto":
         batch_frames = 1 if is_live_source(source) else _FILE_BATCH
-    classes = np.asarray(estimator.classes_)
+    classify = _classifier(estimator)
     pending, crops = [], []  # frames waiting for the encoder, and their crops
     known, last_scan = {}, -math.inf  # track -> (last detected box, time); last full scan
     for processed, frame in enumerate(
@@ -157,51 +164,96 @@ def _faces(
         if processed % detect_every == 0:
             known = {t: b for t, b in known.items() if frame.time - b[1] <= _REMEMBER}
             if not known or frame.time - last_scan >= rescan - 1e-6:
-                found = _clip_faces(detector.detect(picture), size)
+                found = clip_detections(detector.detect(picture), size)
                 last_scan = frame.time
             else:  # look only around the faces known: new faces wait for the next scan
-                found = _clip_faces(_detect_around(detector, picture, [b for b, _ in known.values()]), size)
+                around = _detect_around(detector, picture, [b for b, _ in known.values()])
+                found = clip_detections(around, size)
             ids = tracker.update(np.array([box for box, _ in found], float).reshape(-1, 4), frame.time)
             faces = [
-                dict(track=int(i), box=box, score=score, detected=True) for i, (box, score) in zip(ids, found)
+                _face(frame, k, int(i), box, score, True)
+                for k, (i, (box, score)) in enumerate(zip(ids, found))
             ]
-            known.update({face["track"]: (face["box"], frame.time) for face in faces})
+            known.update({face.track: (face.box, frame.time) for face in faces})
+            _forget_ended_tracks(smoother, tracker, frame.time)
         else:  # boxes carried by the tracks
             faces = []
             for track, box in tracker.predict(frame.time).items():
-                clipped = _clip_faces([(box, 0.0)], size)
+                clipped = clip_detections([(box, 0.0)], size)
                 if clipped:
-                    faces.append(
-                        dict(track=int(track), box=clipped[0][0], score=float("nan"), detected=False)
-                    )
+                    faces.append(_face(frame, len(faces), int(track), clipped[0][0], float("nan"), False))
         for face in faces:
-            crops.append(cropper.crop(picture, face["box"]))
+            crops.append(cropper.crop(picture, face.box))
         pending.append((frame, faces))
         if len(pending) >= batch_frames:
-            yield from _decide(estimator, classes, smoother, pending, crops)
+            yield from _decide(classify, smoother, pending, crops)
             pending, crops = [], []
-    yield from _decide(estimator, classes, smoother, pending, crops)
+    yield from _decide(classify, smoother, pending, crops)
 
 
-def _predict_proba(estimator, crops):
-    """``estimator.predict_proba(crops)``, past the embedding cache for our classifier:
-    video crops never repeat, and caching them would grow memory with the video."""
-    if not (hasattr(estimator, "_loaded_model") and hasattr(estimator, "_decide_embeddings")):
-        return estimator.predict_proba(crops)
-    from ..backends._encoding import embed_images
-
-    batch_size = estimator._check_encoding_params()[0]
-    embeddings, _ = embed_images(  # crops are in memory: no worker processes
-        estimator._loaded_model(),
-        crops,
-        batch_size=batch_size,
-        num_workers=0,
-        cache=False,
-        cache_dir=None,
-        verbose=False,
-        skip_errors=False,
+def _face(frame, number, track, box, score, detected):
+    """The record of one face of a frame, before it is classified."""
+    return PredictionRecord(
+        image_index=frame.index,
+        image=None,
+        status="face",
+        face=number,
+        box=[int(v) for v in box],
+        score=float(score),
+        frame=frame.index,
+        time=round(frame.time, 6),
+        track=track,
+        detected=detected,
     )
-    return estimator._decide_embeddings(embeddings).proba
+
+
+def _forget_ended_tracks(smoother, tracker, time):
+    """Drop the smoothing state of the tracks that ended, so memory does not grow with the video."""
+    if hasattr(tracker, "live_tracks"):
+        alive = set(tracker.live_tracks())
+    else:  # a tracker of the user's: a track unseen for long has ended
+        horizon = max(2 * _REMEMBER, 5 * smoother.smoothing)
+        alive = {t for t, seen in smoother.last_seen().items() if time - seen <= horizon}
+    smoother.forget(smoother.tracks() - alive)
+
+
+class _Classify:
+    """Probabilities and labels of face crops, with the estimator's error policy.
+
+    clip-fer's estimator is used through its public ``decide`` on a shallow copy
+    with no embedding cache: video crops never repeat, and caching them would
+    grow memory with the video. Labels come from its ``labels_of``, the one
+    place where labels are made. Any other estimator with ``classes_`` and
+    ``predict_proba`` works too.
+    """
+
+    def __init__(self, estimator):
+        self.classes = [str(c) for c in estimator.classes_]
+        self.ours = hasattr(estimator, "scoring_core") and hasattr(estimator, "decide")
+        if self.ours:
+            estimator = copy.copy(estimator).set_params(cache=False, verbose=False, num_workers=0)
+        self.estimator = estimator
+
+    def __call__(self, crops):
+        """``(proba, errors)``: probabilities in ``classes`` order (NaN rows for
+        crops skipped under ``on_error="skip"``) and ``{index: reason}``."""
+        if not self.ours:
+            return np.asarray(self.estimator.predict_proba(crops), dtype=float), {}
+        with warnings.catch_warnings():  # the skipped crops are in decision.errors
+            warnings.simplefilter("ignore", SkippedImagesWarning)
+            decision = self.estimator.decide(crops)
+        return decision.proba, dict(decision.errors)
+
+    def labels(self, proba):
+        """Class names of ``proba``'s classes, best first."""
+        ranking = np.argsort(-np.asarray(proba, dtype=float), kind="stable")
+        if self.ours:
+            return [str(c) for c in self.estimator.labels_of(ranking)]
+        return [self.classes[i] for i in ranking]
+
+
+def _classifier(estimator):
+    return _Classify(estimator)
 
 
 def _detect_around(detector, picture, boxes):
@@ -227,18 +279,26 @@ def _detect_around(detector, picture, boxes):
     return [(tuple(map(float, b)), float(sc)) for b, sc in zip(merged, merged_scores)]
 
 
-def _decide(estimator, classes, smoother, pending, crops):
+def _decide(classify, smoother, pending, crops):
     """Classify the crops of ``pending`` frames in one call; yield each frame, smoothed."""
-    proba = iter(_predict_proba(estimator, crops) if crops else ())
+    proba, errors = classify(crops) if crops else (np.zeros((0, len(classify.classes))), {})
+    if len(proba) != len(crops):
+        raise ValueError(
+            f"The estimator gave {len(proba)} rows of probabilities for {len(crops)} face crops; "
+            "predict_proba must give one row per crop."
+        )
+    position = 0
     for frame, faces in pending:
         for face in faces:
-            raw = next(proba)
-            smoothed = smoother.update(face["track"], frame.time, raw)
-            face.update(
-                label=str(classes[int(np.argmax(smoothed))]),
-                raw_label=str(classes[int(np.argmax(raw))]),
-                probabilities=smoothed,
-            )
+            raw = proba[position]
+            if position in errors:
+                face.status, face.error = "failed", str(errors[position])
+            else:
+                smoothed = smoother.update(face.track, frame.time, raw)
+                face.labels = classify.labels(smoothed)
+                face.raw_label = classify.labels(raw)[0]
+                face.probabilities = {c: float(p) for c, p in zip(classify.classes, smoothed)}
+            position += 1
         yield frame, faces
 
 
@@ -318,8 +378,11 @@ def predict_video(
         pixels, x1 and y1 exclusive), ``score`` (detector confidence, NaN where
         the box was carried by the track), ``detected``, ``label`` (top class
         of the smoothed probabilities), ``raw_label`` (top class of the frame's
-        own probabilities) and one column per class (smoothed probability,
-        in ``estimator.classes_`` order; rows sum to 1).
+        own probabilities) and one column ``proba_<class>`` per class (smoothed
+        probability, in ``estimator.classes_`` order; rows sum to 1; NaN, with
+        no label, for a crop skipped under ``on_error="skip"``). The columns
+        are :func:`clip_fer._records.flat_columns`' scheme, so no class name
+        can collide with a fixed column.
 
     Examples
     --------
@@ -327,9 +390,9 @@ def predict_video(
     >>> faces = predict_video(clf, "lesson.mp4", fps=5)             # doctest: +SKIP
     >>> faces.groupby("track").label.agg(lambda s: s.value_counts().idxmax())  # doctest: +SKIP
     """
-    rows = []
+    records = []
     classes = [str(c) for c in estimator.classes_] if hasattr(estimator, "classes_") else []
-    for frame, faces in iter_video_faces(
+    for _, faces in iter_video_faces(
         estimator,
         source,
         detector=detector,
@@ -345,51 +408,20 @@ def predict_video(
         frame_rate=frame_rate,
         format=format,
     ):
-        rows.extend(face_rows(frame, faces, classes))
-    return video_faces_to_frame(rows, classes)
+        records.extend(faces)
+    return video_faces_to_frame(records, classes)
 
 
 def face_columns(classes):
     """The columns of :func:`predict_video`'s rows and of ``faces.csv``, in order."""
-    return [
-        "frame",
-        "time",
-        "track",
-        "x0",
-        "y0",
-        "x1",
-        "y1",
-        "score",
-        "detected",
-        "label",
-        "raw_label",
-        *classes,
-    ]
+    return flat_columns(classes, 0, "video")
 
 
-def face_rows(frame, faces, classes):
-    """Flat rows (dicts) of one frame's faces, as :func:`predict_video`'s columns."""
-    return [
-        dict(
-            frame=frame.index,
-            time=round(frame.time, 6),
-            track=face["track"],
-            **dict(zip(("x0", "y0", "x1", "y1"), face["box"])),
-            score=face["score"],
-            detected=face["detected"],
-            label=face["label"],
-            raw_label=face["raw_label"],
-            **dict(zip(classes, (float(p) for p in face["probabilities"]))),
-        )
-        for face in faces
-    ]
+def face_rows(faces, classes):
+    """Flat rows (dicts) of one frame's face records, as :func:`predict_video`'s columns."""
+    return [face.to_flat(classes, 0, "video") for face in faces]
 
 
-def video_faces_to_frame(rows, classes):
-    """Rows of :func:`face_rows` as a DataFrame with fixed columns (also when empty)."""
-    import pandas as pd
-
-    columns = face_columns(classes)
-    frame = pd.DataFrame(rows, columns=columns)
-    ints = dict.fromkeys(("frame", "track", "x0", "y0", "x1", "y1"), "int64")
-    return frame.astype({**ints, "time": "float64", "score": "float64", "detected": "bool"})
+def video_faces_to_frame(records, classes):
+    """Face records as a DataFrame with :func:`face_columns` (also when empty)."""
+    return records_to_frame(records, classes, 0, "video")

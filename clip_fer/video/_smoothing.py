@@ -54,3 +54,33 @@ class EmotionSmoother:
             smoothed = average + weight * (proba - average)
         self._state[track] = (time, smoothed)
         return smoothed
+
+    def tracks(self):
+        """The ids of the tracks with a smoothing state.
+
+        Returns
+        -------
+        ids : set of int
+        """
+        return set(self._state)
+
+    def last_seen(self):
+        """The time each track was last updated.
+
+        Returns
+        -------
+        times : dict of int to float
+        """
+        return {track: time for track, (time, _) in self._state.items()}
+
+    def forget(self, tracks):
+        """Drop the state of ended tracks, so memory does not grow with the video.
+
+        A track id seen again afterwards starts afresh.
+
+        Parameters
+        ----------
+        tracks : iterable of int
+        """
+        for track in tracks:
+            self._state.pop(track, None)

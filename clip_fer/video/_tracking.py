@@ -2,28 +2,9 @@
 
 import numpy as np
 
+from .._boxes import centres, iou, sides
+
 __all__ = ["IoUTracker"]
-
-
-def _iou(a, b):
-    """(len(a), len(b)) IoU of ``(x0, y0, x1, y1)`` boxes."""
-    a, b = np.asarray(a, float).reshape(-1, 4), np.asarray(b, float).reshape(-1, 4)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(axis=2)
-    return inter / np.maximum(_area(a)[:, None] + _area(b)[None, :] - inter, 1e-9)
-
-
-def _area(boxes):
-    return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-
-
-def _centre(boxes):
-    return (boxes[:, :2] + boxes[:, 2:]) / 2
-
-
-def _side(boxes):
-    return np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
 
 
 class IoUTracker:
@@ -86,10 +67,10 @@ class IoUTracker:
         predicted = np.array([self._moved(self._tracks[i], time) for i in ids]).reshape(-1, 4)
         cost = np.full((len(boxes), len(ids)), 1e6)
         if len(ids) and len(boxes):
-            overlap = _iou(boxes, predicted)
-            dist = np.linalg.norm(_centre(boxes)[:, None] - _centre(predicted)[None], axis=2)
-            mean_side = (_side(boxes)[:, None] + _side(predicted)[None]) / 2
-            ratio = _side(boxes)[:, None] / np.maximum(_side(predicted)[None], 1e-9)
+            overlap = iou(boxes, predicted)
+            dist = np.linalg.norm(centres(boxes)[:, None] - centres(predicted)[None], axis=2)
+            mean_side = (sides(boxes)[:, None] + sides(predicted)[None]) / 2
+            ratio = sides(boxes)[:, None] / np.maximum(sides(predicted)[None], 1e-9)
             near = (dist < mean_side / 2) & (ratio > 2 / 3) & (ratio < 3 / 2)
             cost = np.where(near, 1 + dist / mean_side, cost)
             cost = np.where(overlap >= self.min_iou, 1 - overlap, cost)
@@ -113,6 +94,16 @@ class IoUTracker:
                 track["velocity"] = 0.5 * track["velocity"] + 0.5 * velocity
             track.update(box=box, time=time, visible=True)
         return [int(i) for i in assigned]
+
+    def live_tracks(self):
+        """The ids of the tracks still alive (matched within ``max_missed`` seconds
+        of the last :meth:`update`), visible or not.
+
+        Returns
+        -------
+        ids : set of int
+        """
+        return set(self._tracks)
 
     def predict(self, time):
         """Boxes at ``time`` of the tracks matched by the last :meth:`update`.

@@ -50,7 +50,7 @@ def test_logit_scale_model_is_the_checkpoints_learned_scale(toy_checkpoint, face
     assert (hundred.logit_scale_, hundred.logit_bias_) == (100.0, 0.0)
     with pytest.raises(
         InvalidParameterError,
-        match="'logit_scale' parameter of ZeroShotEmotionClassifier must be a finite float > 0. Got 'learned' instead; 'model' .* is also accepted",
+        match="'logit_scale' parameter of ZeroShotEmotionClassifier must be a float in \\(0, 10000\\]. Got 'learned' instead; 'model' .* is also accepted",
     ):
         ZeroShotEmotionClassifier(model=toy_checkpoint, logit_scale="learned").fit()
 

@@ -71,7 +71,7 @@ def test_csv_and_table_with_faces(toy_checkpoint, photos, stub_detector, capsys)
         ]
     )
     table = list(csv.reader(io.StringIO(capsys.readouterr().out)))
-    assert table[0][:11] == [
+    assert table[0][:10] == [
         "image",
         "face",
         "x0",
@@ -79,12 +79,12 @@ def test_csv_and_table_with_faces(toy_checkpoint, photos, stub_detector, capsys)
         "x1",
         "y1",
         "score",
-        "status",
         "label_1",
         "label_2",
         "label_3",
     ]
-    assert [row[1:8] for row in table[1:]] == [
+    assert table[0][-2:] == ["status", "error"] and all(c.startswith("proba_") for c in table[0][10:-2])
+    assert [row[1:7] + row[-2:-1] for row in table[1:]] == [
         ["0", "10", "10", "50", "50", "0.95", "face"],
         ["1", "60", "20", "90", "50", "0.8", "face"],
         ["", "", "", "", "", "", "no face"],

@@ -71,6 +71,7 @@ def test_evaluate_writes_what_the_estimator_predicts(toy_checkpoint, faces, tmp_
         "label_2",
         "label_3",
         *[f"proba_{c}" for c in clf.classes_],
+        "error",
     ]
     assert predictions["path"].tolist() == paths and predictions["true_label"].tolist() == y
     assert predictions[["label_1", "label_2", "label_3"]].to_numpy().tolist() == ranked.tolist()

@@ -114,13 +114,13 @@ def test_data_frame_has_flat_columns(clf, scene):
         "label_1",
         "label_2",
         "label_3",
-        *clf.classes_,
+        *[f"proba_{c}" for c in clf.classes_],
         "status",
         "error",
     ]
     assert frame["x0"].tolist()[:2] == [b[0] for b in boxes] and frame["x0"].isna().tolist()[2]
     assert str(frame["face"].dtype) == "Int64"
-    np.testing.assert_allclose(frame.loc[:1, list(clf.classes_)].sum(axis=1), 1, atol=1e-5)
+    np.testing.assert_allclose(frame.loc[:1, [f"proba_{c}" for c in clf.classes_]].sum(axis=1), 1, atol=1e-5)
 
 
 def test_records_without_pandas(clf, scene, monkeypatch):

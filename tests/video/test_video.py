@@ -215,7 +215,7 @@ def test_predict_video_tracks_smooths_and_keeps_one_id_per_person(colour_scene):
         "label",
         "raw_label",
     ]
-    assert np.allclose(faces[["happy", "neutral", "sad"]].sum(axis=1), 1)
+    assert np.allclose(faces[["proba_happy", "proba_neutral", "proba_sad"]].sum(axis=1), 1)
     recall, tracks, unmatched = match(faces, truth)
     assert recall >= 43 / 45 * 0.99 and unmatched == 0  # only the two dropped detections are missing
     assert all(len(ids) == 1 for ids in tracks.values()) and len(tracks) == 3
@@ -284,7 +284,7 @@ def test_file_and_the_same_frames_as_a_live_source_give_identical_rows(colour_sc
 def test_no_face_gives_an_empty_frame_with_the_columns():
     frames = [np.full((60, 80, 3), 128, np.uint8)] * 3
     faces = predict_video(ColourClassifier(), frames, detector=ColourDetector())
-    assert faces.empty and "sad" in faces.columns and faces.frame.dtype == np.int64
+    assert faces.empty and "proba_sad" in faces.columns and faces.frame.dtype == np.int64
 
 
 @pytest.mark.parametrize(

@@ -32,8 +32,9 @@ def _check_outputs(out, classes_from):
         "label",
         "raw_label",
     ]
-    classes = list(faces.columns[11:])
-    assert np.allclose(faces[classes].sum(axis=1), 1, atol=1e-4)
+    assert all(c.startswith("proba_") for c in faces.columns[11:])
+    classes = [c.removeprefix("proba_") for c in faces.columns[11:]]
+    assert np.allclose(faces[list(faces.columns[11:])].sum(axis=1), 1, atol=1e-4)
     # tracks.csv summarises faces.csv: frames, first/last time, share of each smoothed label.
     assert sorted(tracks.track) == sorted(faces.track.unique())
     for row in tracks.itertuples():

@@ -1,0 +1,359 @@
+"""The scoring core: image embeddings -> word scores -> class scores -> a Decision.
+
+Every path that turns embeddings into answers goes through :class:`ScoringCore`
+(the estimator's ``decide``, ``predict*`` and ``explain``; ``predict_faces``,
+videos and Ray actors through the estimator's public methods). It holds no
+model and no images, only what a fit produced (the prompts' text features,
+which class each word belongs to, the logit scale and bias, the folder and the
+decider), so it is cheap to build and to pickle. It is also where the output of
+a component (a folder's class scores, a decider's :class:`Decision`) is checked
+against its documented contract: a component that breaks a rule is named,
+with the rule, instead of letting a wrong answer through.
+
+Get one from a fitted estimator with
+:meth:`ZeroShotEmotionClassifier.scoring_core`, or build one directly::
+
+    core = clf.scoring_core()
+    decision = core.decide(embeddings)        # unit image embeddings, (n, dim)
+    labels = core.labels_of(decision.ranking[:, 0])
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._deciders import Decision
+from .exceptions import ComponentContractError
+
+__all__ = [
+    "MAX_LOGIT_SCALE",
+    "ScoringCore",
+    "check_class_scores",
+    "check_decision",
+]
+
+#: The largest ``logit_scale`` accepted: word scores stay finite in float32
+#: (CLIP's learned scales are near 100; OpenAI clamps theirs at 100).
+MAX_LOGIT_SCALE = 1e4
+
+#: How far a row of ``Decision.proba`` may sum from 1 (float32 arithmetic in a
+#: user's decider is welcome).
+PROBA_TOLERANCE = 1e-5
+
+_SEE = "See the component protocols in docs/architecture.md."
+
+
+def _name(component):
+    return type(component).__name__
+
+
+def _broken(role, component, rule, detail):
+    return ComponentContractError(
+        f"The {role} {_name(component)} broke its contract: {rule}; {detail}. {_SEE}",
+        role=role,
+        rule=rule,
+    )
+
+
+def check_class_scores(class_scores, expected_shape, folder):
+    """The folder's output as float64 after checking it against the contract.
+
+    Parameters
+    ----------
+    class_scores : array-like
+        What ``folder.fold(scores, word_class, n_classes)`` returned.
+    expected_shape : tuple of int
+        ``scores.shape[:-1] + (n_classes,)``.
+    folder : object
+        The folder, named in the error.
+
+    Returns
+    -------
+    class_scores : ndarray of float64, shape ``expected_shape``
+
+    Raises
+    ------
+    ComponentContractError
+        If the output is not numeric, has another shape, or holds NaN or
+        infinity.
+    """
+    role = "synonym_folder"
+    try:
+        array = np.asarray(class_scores, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise _broken(
+            role,
+            folder,
+            "fold() must return a numeric array",
+            f"it returned {type(class_scores).__name__} ({exc})",
+        ) from None
+    if array.shape != tuple(expected_shape):
+        raise _broken(
+            role,
+            folder,
+            f"fold() must return shape {tuple(expected_shape)} (the scores' shape with the "
+            "words' axis replaced by one column per class)",
+            f"it returned shape {array.shape}",
+        )
+    bad = ~np.isfinite(array)
+    if bad.any():
+        image = int(np.argwhere(bad)[0][0])
+        raise _broken(
+            role,
+            folder,
+            "class scores must be finite",
+            f"image {image} has NaN or infinity among its class scores",
+        )
+    return array
+
+
+def check_decision(decision, n_images, n_classes, decider):
+    """Check a decider's :class:`Decision` against the contract; return it.
+
+    The rules: a ``Decision``; ``ranking``, ``scores`` and ``proba`` of shape
+    ``(n_images, n_classes)``; each ``ranking`` row a permutation of the class
+    indices; ``scores`` and ``proba`` finite; ``proba`` in [0, 1] with rows
+    summing to 1 (within 1e-5); and the first-ranked class holding the row's
+    largest probability (so ``argmax(proba)`` is ``ranking[:, 0]``, ties aside).
+
+    Parameters
+    ----------
+    decision : object
+        What ``decider.decide(class_scores)`` returned.
+    n_images, n_classes : int
+        The shape the decision must have.
+    decider : object
+        The decider, named in the error.
+
+    Returns
+    -------
+    decision : Decision
+        With ``ranking`` as intp and ``scores`` and ``proba`` as float64 arrays.
+
+    Raises
+    ------
+    ComponentContractError
+        Naming the decider and the first rule broken.
+    """
+    role = "decider"
+    if not isinstance(decision, Decision):
+        raise _broken(
+            role,
+            decider,
+            "decide(class_scores) must return a clip_fer.Decision",
+            f"it returned {type(decision).__name__}",
+        )
+    shape = (n_images, n_classes)
+    arrays = {}
+    for field in ("ranking", "scores", "proba"):
+        try:
+            value = np.asarray(getattr(decision, field))
+            arrays[field] = value if field == "ranking" else value.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise _broken(role, decider, f"Decision.{field} must be a numeric array", str(exc)) from None
+        if arrays[field].shape != shape:
+            raise _broken(
+                role,
+                decider,
+                f"Decision.{field} must have one row per image and one column per class, {shape}",
+                f"it has shape {arrays[field].shape}",
+            )
+    ranking, scores, proba = arrays["ranking"], arrays["scores"], arrays["proba"]
+    if not np.issubdtype(ranking.dtype, np.integer):
+        raise _broken(
+            role, decider, "Decision.ranking must hold integer class indices", f"its dtype is {ranking.dtype}"
+        )
+    ranking = ranking.astype(np.intp)
+    not_permutation = (np.sort(ranking, axis=1) != np.arange(n_classes)).any(axis=1)
+    if not_permutation.any():
+        image = int(np.flatnonzero(not_permutation)[0])
+        raise _broken(
+            role,
+            decider,
+            f"each row of Decision.ranking must be a permutation of 0..{n_classes - 1}",
+            f"image {image} has {ranking[image].tolist()}",
+        )
+    for field, values in (("scores", scores), ("proba", proba)):
+        bad = ~np.isfinite(values).all(axis=1)
+        if bad.any():
+            image = int(np.flatnonzero(bad)[0])
+            raise _broken(
+                role, decider, f"Decision.{field} must be finite", f"image {image} has NaN or infinity"
+            )
+    outside = ((proba < -PROBA_TOLERANCE) | (proba > 1 + PROBA_TOLERANCE)).any(axis=1)
+    if outside.any():
+        image = int(np.flatnonzero(outside)[0])
+        raise _broken(
+            role,
+            decider,
+            "Decision.proba must be in [0, 1]",
+            f"image {image} has {proba[image].round(6).tolist()}",
+        )
+    sums = proba.sum(axis=1)
+    unnormalised = np.abs(sums - 1) > PROBA_TOLERANCE
+    if unnormalised.any():
+        image = int(np.flatnonzero(unnormalised)[0])
+        raise _broken(
+            role,
+            decider,
+            "each row of Decision.proba must sum to 1",
+            f"image {image} sums to {sums[image]:.6g}",
+        )
+    rows = np.arange(n_images)
+    disagree = proba[rows, ranking[:, 0]] < proba.max(axis=1) if n_images else np.zeros(0, bool)
+    if disagree.any():
+        image = int(np.flatnonzero(disagree)[0])
+        raise _broken(
+            role,
+            decider,
+            "argmax(Decision.proba) must be Decision.ranking[:, 0] (predict must agree with predict_proba)",
+            f"image {image} ranks class {int(ranking[image, 0])} first but class "
+            f"{int(proba[image].argmax())} has the largest probability",
+        )
+    return Decision(ranking, scores, proba, errors=list(decision.errors))
+
+
+@dataclass(frozen=True)
+class ScoringCore:
+    """What turns unit image embeddings into a :class:`Decision`, with no model.
+
+    Attributes
+    ----------
+    text_features : ndarray of shape (n_sentences, dim)
+        Unit-length embeddings of the prompt bank's sentences, template-major
+        (sentence ``s`` is template ``s // n_words``, word ``s % n_words``).
+    word_class : ndarray of int, shape (n_words,)
+        Class index of each word.
+    classes : ndarray of shape (n_classes,)
+        Class names, in the order of the class indices.
+    n_templates : int
+        Number of templates.
+    logit_scale, logit_bias : float
+        Word scores are ``logit_scale * cosine + logit_bias``.
+    folder : object
+        With ``fold(scores, word_class, n_classes)``.
+    decider : object
+        With ``decide(class_scores) -> Decision``.
+
+    Examples
+    --------
+    >>> core = clf.scoring_core()                                   # doctest: +SKIP
+    >>> core.decide(clf.embed(["face.jpg"])).proba                  # doctest: +SKIP
+    """
+
+    text_features: Any
+    word_class: Any
+    classes: Any
+    n_templates: int
+    logit_scale: float
+    logit_bias: float
+    folder: Any
+    decider: Any
+
+    def __post_init__(self):
+        scale, bias = float(self.logit_scale), float(self.logit_bias)
+        if not (0 < scale <= MAX_LOGIT_SCALE and np.isfinite(bias) and abs(bias) <= MAX_LOGIT_SCALE):
+            raise ComponentContractError(
+                f"The logit scale and bias must be finite, the scale in (0, {MAX_LOGIT_SCALE:g}] "
+                f"and the bias within +-{MAX_LOGIT_SCALE:g}, so that every score stays finite; got "
+                f"scale {scale!r} and bias {bias!r}. Pass logit_scale=100.0 (CLIP's) to replace a "
+                "model's or prompt bank's own.",
+                role="logit_scale",
+                rule="finite scores",
+            )
+
+    @property
+    def n_classes(self):
+        """Number of classes."""
+        return len(self.classes)
+
+    def word_scores(self, embeddings):
+        """``logit_scale * cosine + logit_bias`` of each image with each sentence.
+
+        Parameters
+        ----------
+        embeddings : ndarray of shape (n_images, dim)
+            Unit-length image embeddings.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_images, n_templates, n_words)
+        """
+        embeddings = np.asarray(embeddings)
+        if embeddings.ndim != 2 or embeddings.shape[1] != self.text_features.shape[1]:
+            raise ValueError(
+                f"embeddings must have shape (n_images, {self.text_features.shape[1]}), the "
+                f"model's width; got {embeddings.shape}."
+            )
+        scores = self.logit_scale * (embeddings @ self.text_features.T.astype(embeddings.dtype))
+        scores = scores + self.logit_bias
+        return scores.reshape(len(scores), self.n_templates, -1)  # sentences are template-major
+
+    def class_scores(self, word_scores):
+        """Fold word scores into class scores with the folder, checked.
+
+        Parameters
+        ----------
+        word_scores : ndarray of shape (n_images, n_templates, n_words)
+
+        Returns
+        -------
+        class_scores : ndarray of float64, shape (n_images, n_templates, n_classes)
+        """
+        folded = self.folder.fold(word_scores, self.word_class, self.n_classes)
+        return check_class_scores(folded, word_scores.shape[:-1] + (self.n_classes,), self.folder)
+
+    def decide_class_scores(self, class_scores):
+        """The decider's :class:`Decision` for class scores, checked.
+
+        Parameters
+        ----------
+        class_scores : ndarray of shape (n_images, n_templates, n_classes)
+
+        Returns
+        -------
+        decision : Decision
+        """
+        decision = self.decider.decide(class_scores)
+        return check_decision(decision, len(class_scores), self.n_classes, self.decider)
+
+    def decide(self, embeddings):
+        """Rank the classes of each image.
+
+        Parameters
+        ----------
+        embeddings : ndarray of shape (n_images, dim)
+            Unit-length, finite image embeddings (as :meth:`embed` returns them).
+
+        Returns
+        -------
+        decision : Decision
+            Checked against the contract (see :func:`check_decision`).
+        """
+        return self.decide_class_scores(self.class_scores(self.word_scores(embeddings)))
+
+    def labels_of(self, ranking):
+        """Class names for class indices; ``None`` where an index is -1.
+
+        The one place where labels are made from class indices.
+
+        Parameters
+        ----------
+        ranking : array-like of int
+            Indices into ``classes``, of any shape; ``-1`` marks a skipped input.
+
+        Returns
+        -------
+        labels : ndarray, same shape as ``ranking``
+            Of the dtype of ``classes``; an object array with ``None`` where
+            ``ranking`` is -1.
+        """
+        classes = np.asarray(self.classes)
+        ranking = np.asarray(ranking, dtype=np.intp)
+        if (ranking >= 0).all():
+            return classes[ranking]
+        labels = np.empty(ranking.shape, dtype=object)
+        known = ranking >= 0
+        labels[known] = classes[ranking[known]]
+        return labels
