@@ -44,7 +44,7 @@ FPS, SECONDS, SIZE = 15, 10, (640, 480)
 LOAD = []
 
 
-def lesson(n):
+def two_faces(n):
     def face(cls, k):
         return Image.open(sorted((FER / cls).glob("*.jpg"))[k])
 
@@ -69,7 +69,7 @@ def crossing(n):
     ]
 
 
-def build_video(folder, people=lesson, name="lesson"):
+def build_video(folder, people=two_faces, name="two-faces"):
     n = FPS * SECONDS
     frames, truth = render(people(n), n, SIZE)
     return write_video(Path(folder) / f"{name}.mp4", frames, fps=FPS), truth

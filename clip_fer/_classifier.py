@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d
 
+from ._abstention import UNSURE, abstain, check_classes, confidence, threshold_of
 from ._deciders import Decision, MeanProbaDecider, RankVoteDecider
 from ._display import with_fitted_summary
 from ._folding import SynonymFolder
@@ -232,6 +233,13 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         Where model names are downloaded; None is ``~/.cache/clip``.
     verbose : bool, default=False
         Show a progress bar while encoding images.
+    abstain_below : float in [0, 1], default=None
+        With a float, :meth:`predict` (and ``predict_faces``, ``predict_video``)
+        answers ``"unsure"`` for the inputs whose confidence, the top
+        probability of :meth:`predict_proba`, is below it; ``predict_proba``,
+        ``predict_topk`` and ``decide`` are unchanged. :meth:`score` counts
+        "unsure" as wrong. None (the default) always answers a class. See
+        docs/calibration.md for what the confidence means.
     folder : SynonymFolder, default="deprecated"
         The former name of ``synonym_folder`` (it sat beside file-system
         folders); still accepted with a ``FutureWarning``, removed in 0.3.
@@ -276,6 +284,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         precomputed=False,
         download_root=None,
         verbose=False,
+        abstain_below=None,
         folder="deprecated",
     ):
         self.model = model
@@ -293,6 +302,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         self.precomputed = precomputed
         self.download_root = download_root
         self.verbose = verbose
+        self.abstain_below = abstain_below
         self.folder = folder
 
     _parameter_constraints = {
@@ -314,6 +324,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         "precomputed": ["boolean"],
         "download_root": [None, str, os.PathLike],
         "verbose": ["boolean"],
+        "abstain_below": [None, Interval(Real, 0, 1, closed="both")],
         "folder": [None, _FOLDER, Hidden(StrOptions({"deprecated"}))],
     }
     _parameter_descriptions = {
@@ -379,6 +390,8 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
             self._check_embeddings(X, text_features.shape[1])
         if y is not None:
             _check_labels(y, bank.classes_)
+        if self.abstain_below is not None:
+            check_classes(bank.classes_, _OWNER)
 
         self.prompt_bank_, self.synonym_folder_, self.decider_ = bank, folder, decider
         self.classes_ = bank.classes_
@@ -637,9 +650,12 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         Returns
         -------
         labels : ndarray of object, shape (n_samples,)
-            Class names; ``None`` for inputs skipped with ``on_error="skip"``.
+            Class names; ``None`` for inputs skipped with ``on_error="skip"``;
+            ``"unsure"`` where the top probability is below ``abstain_below``.
         """
-        return self.labels_of(self._warned_decision(X).ranking[:, 0])
+        decision = self._warned_decision(X)
+        labels = self.labels_of(decision.ranking[:, 0])
+        return abstain(labels, confidence(decision.proba), threshold_of(self))
 
     def predict_proba(self, X):
         """Class probabilities, columns in ``classes_`` order.
@@ -787,7 +803,8 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
     def score(self, X, y, sample_weight=None):
         """Accuracy of :meth:`predict` over the inputs that have a prediction.
 
-        Inputs skipped with ``on_error="skip"`` have no prediction; they are
+        With ``abstain_below``, an "unsure" answer counts as wrong (it is
+        never the true class). Inputs skipped with ``on_error="skip"`` have no prediction; they are
         left out of the score, and a :class:`SkippedImagesWarning` says how many
         (so ``GridSearchCV`` scores every candidate over the readable images).
         If no input has a prediction the score is NaN.
@@ -829,7 +846,9 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         if kept is None:
             return float("nan")
         keep = kept[0]  # compare the original arrays, so their label types stay as given
-        y_pred = y_pred[keep].astype(self.classes_.dtype) if y_pred.dtype == object else y_pred[keep]
+        y_pred = y_pred[keep]
+        if y_pred.dtype == object and UNSURE not in set(y_pred.tolist()):
+            y_pred = y_pred.astype(self.classes_.dtype)
         return float(
             accuracy_score(y[keep], y_pred, sample_weight=None if weights is None else weights[keep])
         )

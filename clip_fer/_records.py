@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ._abstention import abstain_ranked
+
 __all__ = [
     "PROBA_PREFIX",
     "PredictionRecord",
@@ -166,10 +168,17 @@ class PredictionRecord:
 
     @property
     def caption(self):
-        """``(label, probability)`` of the best class, or None without a prediction."""
+        """``(label, probability)`` of the best class, or None without a prediction.
+
+        For an "unsure" answer (``abstain_below``) the probability is the top
+        one, the confidence that fell below the threshold.
+        """
         if not self.labels:
             return None
-        return self.labels[0], self.probabilities[self.labels[0]]
+        label = self.labels[0]
+        if label not in self.probabilities and self.probabilities:
+            return label, max(self.probabilities.values())
+        return label, self.probabilities[label]
 
     def to_dict(self, faces=True, ndigits=None):
         """The record as a plain dict.
@@ -244,7 +253,7 @@ def prediction_fields(ranking, proba, classes):
     }
 
 
-def image_records(images, decision, classes, top_k, labels=None):
+def image_records(images, decision, classes, top_k, labels=None, abstain_below=None):
     """One record per image from a :class:`~clip_fer.Decision` over ``images``.
 
     Parameters
@@ -261,6 +270,9 @@ def image_records(images, decision, classes, top_k, labels=None):
         The labels, as the estimator's ``labels_of(decision.ranking[:, :top_k])``
         makes them (the one place labels are made); None names the classes of
         the ranking.
+    abstain_below : float, default=None
+        The estimator's: a record whose top probability is below it gets the
+        labels ``["unsure"]``.
 
     Returns
     -------
@@ -278,6 +290,7 @@ def image_records(images, decision, classes, top_k, labels=None):
         fields = prediction_fields(decision.ranking[index, :top_k], decision.proba[index], classes)
         if labels is not None:
             fields["labels"] = [str(label) for label in labels[index]]
+        fields["labels"] = abstain_ranked(fields["labels"], fields["probabilities"], abstain_below)
         records.append(PredictionRecord(index, _path(item), **fields))
     return records
 

@@ -19,6 +19,22 @@ over the others, with one :class:`~clip_fer.exceptions.SkippedImagesWarning`
 saying how many were left out; :func:`summarize` reports the count as
 ``n_skipped``. With no prediction at all, the scores are NaN (and
 :func:`per_class_metrics` and :func:`confusion` raise ``ValueError``).
+
+**Probabilities.** :func:`expected_calibration_error`, :func:`reliability_curve`,
+:func:`negative_log_likelihood` and :func:`brier_score` score ``predict_proba``'s
+rows (or a calibrated classifier's) against the true labels; the last two are
+scikit-learn's :func:`~sklearn.metrics.log_loss` and
+:func:`~sklearn.metrics.brier_score_loss`. ``classes`` names the columns
+(``clf.classes_``); a row of NaN (a skipped input) is left out as above.
+
+**Abstention.** With ``abstain_below``, ``predict`` answers "unsure" for the items
+whose confidence is below it. Every score of a label counts "unsure" as a wrong
+answer (it is never the true class): accuracy, recall and UAR drop, precision is
+unchanged, and "unsure" is not a class of its own in the macro averages (it is a
+column of :func:`confusion`). :func:`abstention_scores` gives the coverage (the
+share answered) and the selective accuracy (the accuracy over the answered items).
+:func:`risk_coverage_curve`, :func:`aurc` and :func:`selective_accuracy` rank the
+items by a confidence instead, from the predictions made without abstention.
 """
 
 import warnings
@@ -27,19 +43,31 @@ import numpy as np
 from sklearn.metrics import (
     accuracy_score,
     balanced_accuracy_score,
+    brier_score_loss,
     confusion_matrix,
     f1_score,
+    log_loss,
     precision_recall_fscore_support,
     top_k_accuracy_score,
 )
+from sklearn.utils import Bunch
 
+from ._abstention import UNSURE, abstain, check_threshold
 from .exceptions import SkippedImagesWarning
 
 __all__ = [
+    "abstention_scores",
+    "aurc",
+    "brier_score",
     "confusion",
     "drop_unpredicted",
+    "expected_calibration_error",
     "macro_f1",
+    "negative_log_likelihood",
     "per_class_metrics",
+    "reliability_curve",
+    "risk_coverage_curve",
+    "selective_accuracy",
     "summarize",
     "top_k_accuracy",
     "top_k_predictions",
@@ -130,6 +158,14 @@ def _union_labels(*label_arrays):
     return np.unique(np.concatenate([np.asarray(a, dtype=object).ravel() for a in label_arrays]))
 
 
+def _class_labels(y_true, y_pred):
+    """The classes to average over: every label of both, but "unsure" only if it is a true class."""
+    labels = _union_labels(y_true, y_pred)
+    if UNSURE in set(np.asarray(y_true, dtype=object).ravel().tolist()):
+        return labels
+    return labels[labels != UNSURE]
+
+
 def top_k_accuracy(y_true, y_ranked, k=3):
     """Share of samples whose true class is among their ``k`` best ranked labels.
 
@@ -212,7 +248,8 @@ def macro_f1(y_true, y_pred, labels=None):
     y_true, y_pred : array-like of shape (n_samples,)
     labels : array-like, default=None
         The classes to average over; None is every class in ``y_true`` or
-        ``y_pred``. A class never predicted and never true scores 0.
+        ``y_pred`` ("unsure" only when it is a true class). A class never
+        predicted and never true scores 0.
 
     Returns
     -------
@@ -222,6 +259,7 @@ def macro_f1(y_true, y_pred, labels=None):
     if kept is None:
         return float("nan")
     y_true, y_pred = kept
+    labels = _class_labels(y_true, y_pred) if labels is None else labels
     return float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
 
 
@@ -258,7 +296,7 @@ def per_class_metrics(y_true, y_pred, labels=None):
     y_true, y_pred : array-like of shape (n_samples,)
     labels : array-like, default=None
         The classes, in the order wanted; None is the sorted union of
-        ``y_true`` and ``y_pred``.
+        ``y_true`` and ``y_pred`` (without "unsure", unless it is a true class).
 
     Returns
     -------
@@ -271,7 +309,7 @@ def per_class_metrics(y_true, y_pred, labels=None):
     if kept is None:
         raise ValueError("per_class_metrics: no sample has a prediction (every input was skipped).")
     y_true, y_pred = kept
-    labels = _union_labels(y_true, y_pred) if labels is None else labels
+    labels = _class_labels(y_true, y_pred) if labels is None else labels
     precision, recall, f1, support = precision_recall_fscore_support(
         y_true, y_pred, labels=labels, zero_division=0
     )
@@ -304,18 +342,419 @@ def confusion(y_true, y_pred, labels=None):
     return confusion_matrix(y_true, y_pred, labels=labels), labels
 
 
-def summarize(y_true, y_ranked, k=3, labels=None):
+# Probabilities -----------------------------------------------------------------
+
+
+def _checked_proba(owner, y_true, y_proba, classes):
+    """``y_true``, ``y_proba`` (columns sorted by class) and the sorted classes,
+    without the rows that have no prediction; None when no row has one."""
+    y_true = np.asarray(y_true, dtype=object)
+    try:
+        proba = np.asarray(y_proba, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{owner}: y_proba must be an array of numbers ({exc}).") from None
+    if y_true.ndim != 1 or proba.ndim != 2 or len(y_true) != len(proba):
+        raise ValueError(
+            f"{owner}: y_true must have shape (n_samples,) and y_proba (n_samples, n_classes), "
+            f"with the same n_samples. Got {y_true.shape} and {proba.shape} instead."
+        )
+    if len(y_true) == 0:
+        raise ValueError(f"{owner}: y_true is empty; give at least one sample.")
+    missing = np.isnan(proba).any(axis=1)
+    if missing.any():
+        y_pred = np.where(missing, None, "predicted").astype(object)
+        kept = drop_unpredicted(y_true, y_pred, owner=owner, stacklevel=4)
+        if kept is None:
+            return None
+        y_true, proba = y_true[kept[0]], proba[kept[0]]
+    if not np.isfinite(proba).all() or (proba < 0).any() or (proba > 1).any():
+        raise ValueError(f"{owner}: y_proba must hold probabilities in [0, 1] (or a row of NaN).")
+    if classes is None:
+        classes = np.unique(y_true)
+        if len(classes) != proba.shape[1]:
+            raise ValueError(
+                f"{owner}: y_true has {len(classes)} classes but y_proba has {proba.shape[1]} "
+                "columns; pass classes=clf.classes_, the classes of the columns in order."
+            )
+    classes = np.asarray(classes, dtype=object)
+    if classes.ndim != 1 or len(classes) != proba.shape[1] or len(set(classes.tolist())) != len(classes):
+        raise ValueError(
+            f"{owner}: classes must name each of y_proba's {proba.shape[1]} columns once, in "
+            f"order. Got {classes.tolist()!r} instead."
+        )
+    unknown = sorted(set(y_true.tolist()) - set(classes.tolist()), key=str)
+    if unknown:
+        raise ValueError(
+            f"{owner}: y_true has labels {unknown} that are not among the columns' classes "
+            f"{classes.tolist()}."
+        )
+    order = np.argsort(classes.astype(str), kind="stable")  # sklearn reads columns in sorted order
+    return y_true, proba[:, order], classes[order]
+
+
+def reliability_curve(y_true, y_proba, *, classes=None, n_bins=15):
+    """Accuracy against confidence of the top class, in equal-width bins.
+
+    Each row's confidence is its largest probability and its answer that
+    column's class; rows are binned by confidence into ``n_bins`` equal
+    intervals of [0, 1] (right end included). A calibrated model's accuracy
+    in a bin equals the bin's mean confidence.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_proba : array-like of shape (n_samples, n_classes)
+        Probabilities, as ``predict_proba`` returns them; a row of NaN (a
+        skipped input) is left out with a warning.
+    classes : array-like of shape (n_classes,), default=None
+        The class of each column (``clf.classes_``); None is the sorted labels
+        of ``y_true``, which must then number ``n_classes``.
+    n_bins : int, default=15
+        Number of bins (15, as Guo et al. 2017 measured).
+
+    Returns
+    -------
+    curve : sklearn.utils.Bunch
+        ``edges`` (n_bins + 1,), and per bin ``confidence`` (mean top
+        probability), ``accuracy`` (share answered right; both NaN for an empty
+        bin) and ``count``; ``ece``, the expected calibration error.
+
+    Examples
+    --------
+    >>> curve = reliability_curve(["a", "b"], [[0.9, 0.1], [0.8, 0.2]], n_bins=5)
+    >>> curve.count.tolist(), round(curve.ece, 2)
+    ([0, 0, 0, 1, 1], 0.45)
+    """
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise ValueError(f"n_bins must be an int >= 1. Got {n_bins!r} instead.")
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    checked = _checked_proba("reliability_curve", y_true, y_proba, classes)
+    if checked is None:
+        empty = np.full(n_bins, np.nan)
+        count = np.zeros(n_bins, dtype=int)
+        return Bunch(edges=edges, confidence=empty, accuracy=empty.copy(), count=count, ece=np.nan)
+    y_true, proba, classes = checked
+    top = proba.max(axis=1)
+    correct = (classes[proba.argmax(axis=1)] == y_true).astype(np.float64)
+    bins = np.clip(np.searchsorted(edges, top, side="left") - 1, 0, n_bins - 1)  # (lo, hi]
+    count = np.bincount(bins, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        confidence = np.bincount(bins, top, minlength=n_bins) / count
+        accuracy = np.bincount(bins, correct, minlength=n_bins) / count
+    filled = count > 0
+    ece = float(np.sum(count[filled] / len(top) * np.abs(accuracy[filled] - confidence[filled])))
+    return Bunch(edges=edges, confidence=confidence, accuracy=accuracy, count=count, ece=ece)
+
+
+def expected_calibration_error(y_true, y_proba, *, classes=None, n_bins=15):
+    """ECE: how far the top class's probability is from its accuracy, on average.
+
+    The sum over equal-width confidence bins of ``count / n * |accuracy -
+    mean confidence|`` (Guo et al., "On Calibration of Modern Neural
+    Networks", ICML 2017); :func:`reliability_curve` gives the bins.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_proba : array-like of shape (n_samples, n_classes)
+        Probabilities; a row of NaN is left out with a warning.
+    classes : array-like of shape (n_classes,), default=None
+        The class of each column (``clf.classes_``).
+    n_bins : int, default=15
+        Number of bins.
+
+    Returns
+    -------
+    ece : float
+        In [0, 1]; 0 is perfectly calibrated. NaN when no row has a prediction.
+
+    Examples
+    --------
+    >>> expected_calibration_error(["a", "b"], [[0.9, 0.1], [0.8, 0.2]])
+    0.45
+    """
+    return reliability_curve(y_true, y_proba, classes=classes, n_bins=n_bins).ece
+
+
+def negative_log_likelihood(y_true, y_proba, *, classes=None):
+    """Mean negative log-probability of the true class (:func:`sklearn.metrics.log_loss`).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_proba : array-like of shape (n_samples, n_classes)
+        Probabilities; a row of NaN is left out with a warning.
+    classes : array-like of shape (n_classes,), default=None
+        The class of each column (``clf.classes_``).
+
+    Returns
+    -------
+    nll : float
+        In nats, >= 0; lower is better. NaN when no row has a prediction.
+    """
+    checked = _checked_proba("negative_log_likelihood", y_true, y_proba, classes)
+    if checked is None:
+        return float("nan")
+    y_true, proba, classes = checked
+    return float(log_loss(y_true.astype(str), proba, labels=classes.astype(str)))
+
+
+def brier_score(y_true, y_proba, *, classes=None):
+    """Multiclass Brier score (:func:`sklearn.metrics.brier_score_loss`).
+
+    The mean over rows of the squared distance between the probabilities and
+    the one-hot true class, in [0, 2] (scikit-learn's multiclass scale).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_proba : array-like of shape (n_samples, n_classes)
+        Probabilities; a row of NaN is left out with a warning.
+    classes : array-like of shape (n_classes,), default=None
+        The class of each column (``clf.classes_``).
+
+    Returns
+    -------
+    brier : float
+        Lower is better. NaN when no row has a prediction.
+
+    Examples
+    --------
+    >>> round(brier_score(["a", "b"], [[1.0, 0.0], [0.5, 0.5]]), 2)
+    0.25
+    """
+    checked = _checked_proba("brier_score", y_true, y_proba, classes)
+    if checked is None:
+        return float("nan")
+    y_true, proba, classes = checked
+    return float(brier_score_loss(y_true.astype(str), proba, labels=classes.astype(str), scale_by_half=False))
+
+
+# Selective prediction ----------------------------------------------------------
+
+
+def _ranked_errors(owner, y_true, y_pred, confidence):
+    """Errors sorted by confidence, most confident first, and their expected value
+    when tied items are taken in random order; None when nothing was predicted."""
+    y_true = np.asarray(y_true, dtype=object)
+    y_pred = np.asarray(y_pred, dtype=object)
+    try:
+        confidence = np.asarray(confidence, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{owner}: confidence must be numbers ({exc}).") from None
+    if not (y_true.ndim == y_pred.ndim == confidence.ndim == 1) or not (
+        len(y_true) == len(y_pred) == len(confidence)
+    ):
+        raise ValueError(
+            f"{owner}: y_true, y_pred and confidence must each have shape (n_samples,). Got "
+            f"{y_true.shape}, {y_pred.shape} and {confidence.shape} instead."
+        )
+    if len(y_true) == 0:
+        raise ValueError(f"{owner}: y_true is empty; give at least one sample.")
+    if UNSURE in set(y_pred.tolist()) and UNSURE not in set(y_true.tolist()):
+        raise ValueError(
+            f"{owner}: y_pred holds {UNSURE!r}; rank the predictions made without abstention "
+            "(abstain_below=None) by their confidence instead."
+        )
+    y_pred = np.where(np.isnan(confidence), None, y_pred)  # no confidence: no prediction
+    kept = _scored(owner, y_true, y_pred, confidence)
+    if kept is None:
+        return None
+    y_true, y_pred, confidence = kept[0], kept[1], kept[2].astype(np.float64)
+    if not np.isfinite(confidence).all():
+        raise ValueError(f"{owner}: confidence must be finite (NaN marks a skipped input).")
+    order = np.argsort(-confidence, kind="stable")
+    confidence, errors = confidence[order], (y_pred[order] != y_true[order]).astype(np.float64)
+    group = np.cumsum(np.r_[True, confidence[1:] != confidence[:-1]]) - 1
+    expected = (np.bincount(group, errors) / np.bincount(group))[group]
+    return confidence, errors, expected, group
+
+
+def risk_coverage_curve(y_true, y_pred, confidence):
+    """Error rate among the items kept, as the confidence threshold falls.
+
+    For each distinct confidence ``t``, from the highest down, the items with
+    confidence >= ``t`` are kept: their share is the coverage and their error
+    rate (``y_pred != y_true``) the risk. A confidence that ranks errors well
+    keeps the risk low at low coverage.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels, made without abstention; ``None`` (a skipped input) is
+        left out with a warning.
+    confidence : array-like of shape (n_samples,)
+        Higher is surer, such as ``clf.confidence(X)`` or ``predict_proba(X).max(axis=1)``.
+
+    Returns
+    -------
+    coverage : ndarray of shape (n_thresholds,)
+        Increasing, in (0, 1], ending at 1.
+    risk : ndarray of shape (n_thresholds,)
+        In [0, 1].
+    thresholds : ndarray of shape (n_thresholds,)
+        Decreasing confidences.
+
+    Examples
+    --------
+    >>> coverage, risk, _ = risk_coverage_curve(["a", "a", "b"], ["a", "b", "b"], [0.9, 0.2, 0.5])
+    >>> coverage.round(2).tolist(), risk.round(2).tolist()
+    ([0.33, 0.67, 1.0], [0.0, 0.0, 0.33])
+    """
+    ranked = _ranked_errors("risk_coverage_curve", y_true, y_pred, confidence)
+    if ranked is None:
+        return np.array([]), np.array([]), np.array([])
+    confidence, errors, _, group = ranked
+    ends = np.r_[np.flatnonzero(np.diff(group)), len(group) - 1]
+    kept = ends + 1
+    return kept / len(errors), np.cumsum(errors)[ends] / kept, confidence[ends]
+
+
+def aurc(y_true, y_pred, confidence):
+    """Area under the risk-coverage curve: the mean risk over every coverage k/n.
+
+    The mean, over k = 1 ... n, of the error rate among the k most confident
+    items (Geifman et al., "Bias-Reduced Uncertainty Estimation for Deep Neural
+    Classifiers", ICLR 2019). Items of equal confidence count in random order,
+    in expectation (exactly), so a confidence with ties gains nothing from
+    their order. Lower is better; the error rate itself is the area of a
+    confidence that ranks at random.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels, made without abstention.
+    confidence : array-like of shape (n_samples,)
+        Higher is surer.
+
+    Returns
+    -------
+    aurc : float
+        In [0, 1]; NaN when no item has a prediction.
+
+    Examples
+    --------
+    >>> aurc(["a", "a"], ["a", "b"], [0.9, 0.1])  # risks 0 then 1/2
+    0.25
+    """
+    ranked = _ranked_errors("aurc", y_true, y_pred, confidence)
+    if ranked is None:
+        return float("nan")
+    expected = ranked[2]
+    return float(np.mean(np.cumsum(expected) / np.arange(1, len(expected) + 1)))
+
+
+def selective_accuracy(y_true, y_pred, confidence, coverage=0.8):
+    """Accuracy over the most confident share ``coverage`` of the items.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels, made without abstention.
+    confidence : array-like of shape (n_samples,)
+        Higher is surer.
+    coverage : float, default=0.8
+        In (0, 1]: the ``max(1, round(coverage * n))`` most confident items are
+        scored (ties at the boundary in random order, in expectation).
+
+    Returns
+    -------
+    accuracy : float
+        NaN when no item has a prediction.
+
+    Examples
+    --------
+    >>> selective_accuracy(["a", "a", "b", "b"], ["a", "b", "b", "a"], [0.9, 0.1, 0.8, 0.2], 0.5)
+    1.0
+    """
+    number = isinstance(coverage, (float, int, np.number)) and not isinstance(coverage, bool)
+    if not number or not 0 < coverage <= 1:
+        raise ValueError(f"coverage must be a float in (0, 1]. Got {coverage!r} instead.")
+    ranked = _ranked_errors("selective_accuracy", y_true, y_pred, confidence)
+    if ranked is None:
+        return float("nan")
+    expected = ranked[2]
+    k = max(1, round(coverage * len(expected)))
+    return float(1.0 - np.sum(expected[:k]) / k)
+
+
+def abstention_scores(y_true, y_pred):
+    """Coverage and selective accuracy of predictions that may say "unsure".
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels, "unsure" where the estimator abstained (``predict``
+        with ``abstain_below``); ``None`` (a skipped input) is left out with a
+        warning.
+
+    Returns
+    -------
+    scores : dict of str to number
+        ``n_unsure``; ``coverage``, the share answered; ``selective_accuracy``,
+        the accuracy over the answered items (NaN if none); and ``accuracy``,
+        with "unsure" counted wrong (as :meth:`ZeroShotEmotionClassifier.score`).
+
+    Examples
+    --------
+    >>> abstention_scores(["a", "b", "b", "a"], ["a", "unsure", "b", "b"])["selective_accuracy"]
+    0.6666666666666666
+    """
+    kept = _scored("abstention_scores", y_true, y_pred)
+    if kept is None:
+        nan = float("nan")
+        return {"n_unsure": 0, "coverage": nan, "selective_accuracy": nan, "accuracy": nan}
+    y_true, y_pred = kept
+    unsure = y_pred == UNSURE
+    correct = y_pred == y_true
+    answered = ~unsure
+    return {
+        "n_unsure": int(unsure.sum()),
+        "coverage": float(answered.mean()),
+        "selective_accuracy": float(correct[answered].mean()) if answered.any() else float("nan"),
+        "accuracy": float(correct.mean()),
+    }
+
+
+def summarize(
+    y_true, y_ranked, k=3, labels=None, *, y_proba=None, classes=None, confidence=None, abstain_below=None
+):
     """The headline numbers of a ranked prediction, as one flat dict.
 
     Parameters
     ----------
     y_true : array-like of shape (n_samples,)
+        True labels.
     y_ranked : array-like of shape (n_samples, n_ranks)
         Labels, best first; ``n_ranks >= k``.
     k : int, default=3
         The ``k`` of the top-k scores.
     labels : array-like, default=None
         Classes for the macro F1 scores (see :func:`macro_f1`).
+    y_proba : array-like of shape (n_samples, n_classes), default=None
+        Probabilities (``decision.proba``): adds ``ece``, ``nll`` and ``brier``.
+    classes : array-like of shape (n_classes,), default=None
+        The class of each column of ``y_proba`` (``clf.classes_``).
+    confidence : array-like of shape (n_samples,), default=None
+        How sure each answer is (``clf.confidence``): adds ``aurc`` and
+        ``selective_accuracy_at_80``, the accuracy over the 80% most confident.
+    abstain_below : float, default=None
+        With ``confidence``: the best label becomes "unsure" where the
+        confidence is below it, as ``predict`` does, before the top-1 scores
+        are computed (they count "unsure" as wrong); adds ``coverage`` and
+        ``selective_accuracy`` (:func:`abstention_scores`).
 
     Returns
     -------
@@ -323,7 +762,8 @@ def summarize(y_true, y_ranked, k=3, labels=None):
         ``n_images`` (the samples scored) and ``n_skipped`` (those left out,
         having no prediction); ``top1_accuracy``, ``macro_f1`` and ``uar`` of the best
         label; ``top{k}_accuracy``; and ``top{k}_macro_f1``, the macro F1 of the
-        report's top-k predictions (:func:`top_k_predictions`).
+        report's top-k predictions (:func:`top_k_predictions`); then the keys
+        the optional arguments add, in that order.
 
     Examples
     --------
@@ -331,27 +771,47 @@ def summarize(y_true, y_ranked, k=3, labels=None):
     0.75
     """
     y_true, y_ranked = _check_ranked(y_true, y_ranked, k)
+    abstain_below = check_threshold(abstain_below, "summarize")
+    if abstain_below is not None and confidence is None:
+        raise ValueError("summarize: abstain_below needs the confidence of each answer (confidence=...).")
     n_given = len(y_true)
-    kept = _scored("summarize", y_true, y_ranked)
+    extra = [np.asarray(a, dtype=object).reshape(n_given, -1) for a in (y_proba, confidence) if a is not None]
+    if any(len(a) != n_given for a in extra):
+        raise ValueError("summarize: y_proba and confidence must have one row per sample of y_true.")
+    kept = drop_unpredicted(y_true, np.column_stack([y_ranked, *extra]), "summarize")
     if kept is None:
         nan = float("nan")
-        return {
-            "n_images": 0,
-            "n_skipped": n_given,
-            "top1_accuracy": nan,
-            f"top{k}_accuracy": nan,
-            "macro_f1": nan,
-            "uar": nan,
-            f"top{k}_macro_f1": nan,
-        }
-    y_true, y_ranked = kept
+        keys = ["top1_accuracy", f"top{k}_accuracy", "macro_f1", "uar", f"top{k}_macro_f1"]
+        keys += ["ece", "nll", "brier"] if y_proba is not None else []
+        keys += ["aurc", "selective_accuracy_at_80"] if confidence is not None else []
+        keys += ["coverage", "selective_accuracy"] if abstain_below is not None else []
+        return {"n_images": 0, "n_skipped": n_given, **dict.fromkeys(keys, nan)}
+    keep = kept[0]
+    y_true, y_ranked = y_true[keep], y_ranked[keep]
     y_pred = y_ranked[:, 0]
-    return {
+    answers = y_pred
+    if confidence is not None:
+        confidence = np.asarray(confidence, dtype=np.float64).ravel()[keep]
+        answers = abstain(y_pred, confidence, abstain_below)
+    summary = {
         "n_images": len(y_true),
         "n_skipped": n_given - len(y_true),
-        "top1_accuracy": float(accuracy_score(y_true, y_pred)),
+        "top1_accuracy": float(accuracy_score(y_true, answers)),
         f"top{k}_accuracy": top_k_accuracy(y_true, y_ranked, k),
-        "macro_f1": macro_f1(y_true, y_pred, labels),
-        "uar": unweighted_average_recall(y_true, y_pred),
+        "macro_f1": macro_f1(y_true, answers, labels),
+        "uar": unweighted_average_recall(y_true, answers),
         f"top{k}_macro_f1": macro_f1(y_true, top_k_predictions(y_true, y_ranked, k), labels),
     }
+    if y_proba is not None:
+        proba = np.asarray(y_proba, dtype=np.float64)[keep]
+        summary["ece"] = expected_calibration_error(y_true, proba, classes=classes)
+        summary["nll"] = negative_log_likelihood(y_true, proba, classes=classes)
+        summary["brier"] = brier_score(y_true, proba, classes=classes)
+    if confidence is not None:
+        summary["aurc"] = aurc(y_true, y_pred, confidence)
+        summary["selective_accuracy_at_80"] = selective_accuracy(y_true, y_pred, confidence, 0.8)
+    if abstain_below is not None:
+        scores = abstention_scores(y_true, answers)
+        summary["coverage"] = scores["coverage"]
+        summary["selective_accuracy"] = scores["selective_accuracy"]
+    return summary

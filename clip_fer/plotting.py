@@ -1,4 +1,5 @@
-"""Figures for notebooks: a confusion matrix, one image's emotions, faces on a photo.
+"""Figures for notebooks: a confusion matrix, one image's emotions, faces on a photo,
+a reliability diagram and a risk-coverage curve.
 
 Every function draws with matplotlib (the ``report`` extra) and returns the
 :class:`matplotlib.figure.Figure` it drew on, so a notebook shows it inline and a
@@ -28,7 +29,13 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["plot_confusion_matrix", "plot_emotions", "plot_faces"]
+__all__ = [
+    "plot_confusion_matrix",
+    "plot_emotions",
+    "plot_faces",
+    "plot_reliability_diagram",
+    "plot_risk_coverage",
+]
 
 
 @functools.cache
@@ -171,4 +178,117 @@ def plot_faces(image: Any, faces: Any, *, ax: Axes | None = None) -> Figure:
     (axes,) = _axes(ax, width, width * annotated.height / annotated.width)
     axes.imshow(annotated)
     axes.set_axis_off()
+    return _figure_of(axes)
+
+
+def plot_reliability_diagram(
+    y_true: Any,
+    y_proba: Any,
+    *,
+    classes: Any = None,
+    n_bins: int = 15,
+    title: str | None = "Reliability diagram",
+    ax: Axes | None = None,
+) -> Figure:
+    """Accuracy against the top probability, per confidence bin, with the ECE.
+
+    Bars are each bin's accuracy (:func:`clip_fer.metrics.reliability_curve`);
+    the diagonal is perfect calibration, so bars below it are over-confident.
+    Each bar's width is its bin; empty bins have none.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_proba : array-like of shape (n_samples, n_classes)
+        ``predict_proba(X)``, raw or calibrated.
+    classes : array-like of shape (n_classes,), default=None
+        The class of each column (``clf.classes_``).
+    n_bins : int, default=15
+        Equal-width bins of [0, 1].
+    title : str or None, default="Reliability diagram"
+        The ECE is appended to it.
+    ax : matplotlib.axes.Axes, default=None
+        Where to draw; None makes a 5x5-inch figure.
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = plot_reliability_diagram(["a", "b"], [[0.9, 0.1], [0.8, 0.2]])
+    >>> fig.axes[0].get_title()
+    'Reliability diagram (ECE 0.450)'
+    """
+    from .metrics import reliability_curve
+
+    curve = reliability_curve(y_true, y_proba, classes=classes, n_bins=n_bins)
+    (axes,) = _axes(ax, 5, 5)
+    filled = curve.count > 0
+    left, widths = curve.edges[:-1][filled], np.diff(curve.edges)[filled]
+    axes.bar(left, curve.accuracy[filled], width=widths, align="edge", color="#0072B2", edgecolor="white")
+    axes.plot([0, 1], [0, 1], linestyle="--", color="#555555", label="calibrated")
+    axes.plot(curve.confidence[filled], curve.accuracy[filled], "o", color="#D55E00", label="bin mean")
+    axes.set(xlim=(0, 1), ylim=(0, 1), xlabel="top probability", ylabel="accuracy")
+    axes.legend(loc="upper left")
+    if title is not None:
+        axes.set_title(f"{title} (ECE {curve.ece:.3f})")
+    return _figure_of(axes)
+
+
+def plot_risk_coverage(
+    y_true: Any,
+    y_pred: Any,
+    confidence: Any,
+    *,
+    title: str | None = "Risk-coverage",
+    ax: Axes | None = None,
+) -> Figure:
+    """The error rate among the most confident items, against their share.
+
+    One curve per confidence (:func:`clip_fer.metrics.risk_coverage_curve`),
+    labelled with its AURC; the dotted line is the overall error rate, what a
+    confidence that ranks at random gives at every coverage.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_pred : array-like of shape (n_samples,)
+        Predictions made without abstention.
+    confidence : array-like of shape (n_samples,), or dict of str to array-like
+        One confidence, or several by name to compare them.
+    title : str or None, default="Risk-coverage"
+    ax : matplotlib.axes.Axes, default=None
+        Where to draw; None makes a 6x4.5-inch figure.
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = plot_risk_coverage(["a", "a", "b"], ["a", "b", "b"], [0.9, 0.2, 0.5])
+    >>> fig.axes[0].get_xlabel()
+    'coverage'
+    """
+    from .metrics import aurc, risk_coverage_curve
+
+    named = confidence if isinstance(confidence, dict) else {"confidence": confidence}
+    (axes,) = _axes(ax, 6, 4.5)
+    errors = None
+    for name, values in named.items():
+        coverage, risk, _ = risk_coverage_curve(y_true, y_pred, values)
+        if len(coverage):
+            area = aurc(y_true, y_pred, values)
+            label = f"{name} (AURC {area:.3f})"
+            axes.step(np.r_[0, coverage], np.r_[risk[0], risk], where="pre", label=label)
+            errors = risk[-1]
+    if errors is not None:
+        axes.axhline(errors, linestyle=":", color="#555555", label=f"error rate {errors:.3f}")
+    axes.set(xlim=(0, 1), ylim=(0, None), xlabel="coverage", ylabel="risk (error rate)")
+    axes.legend(loc="upper left")
+    if title is not None:
+        axes.set_title(title)
     return _figure_of(axes)

@@ -29,13 +29,13 @@ def test_fit_encodes_the_prompts_only(fitted):
 
 
 def test_other_vocabularies_give_their_own_classes(toy_checkpoint, face_arrays):
-    engagement = PromptBank(
-        ["a student who looks {}"],
-        {"engaged": ["focused", "attentive"], "bored": ["bored"], "confused": ["puzzled"]},
+    states = PromptBank(
+        ["a photo of a person who looks {}"],
+        {"alert": ["focused", "attentive"], "tired": ["sleepy"], "confused": ["puzzled"]},
     )
-    clf = ZeroShotEmotionClassifier(model=toy_checkpoint, prompt_bank=engagement).fit()
-    assert list(clf.classes_) == ["bored", "confused", "engaged"]
-    assert set(clf.predict(face_arrays)) <= {"bored", "confused", "engaged"}
+    clf = ZeroShotEmotionClassifier(model=toy_checkpoint, prompt_bank=states).fit()
+    assert list(clf.classes_) == ["alert", "confused", "tired"]
+    assert set(clf.predict(face_arrays)) <= {"alert", "confused", "tired"}
     gender = ZeroShotEmotionClassifier(
         model=toy_checkpoint, prompt_bank=PromptBank.gender(), decider=RankVoteDecider(top_k=2)
     ).fit()

@@ -193,15 +193,15 @@ def test_the_parser_finds_substitutes_and_commands():
     text = (
         "```bash\nclip-fer video 0 --out live/\n```\n\n"
         + OFFLINE_NOTE
-        + "\n    Needs a camera.\n\n    ```bash\n    clip-fer video examples/lesson.mp4 \\\n"
+        + "\n    Needs a camera.\n\n    ```bash\n    clip-fer video examples/two-faces.mp4 \\\n"
         "        --out live/  # a file\n    ```\n\n```python\nx = 1\n```\n"
     )
     blocks = page_blocks(text)
     assert blocks == [
-        ("bash", "clip-fer video examples/lesson.mp4 \\\n    --out live/  # a file\n", True),
+        ("bash", "clip-fer video examples/two-faces.mp4 \\\n    --out live/  # a file\n", True),
         ("python", "x = 1\n", False),
     ]
-    assert commands(*blocks[0][:2]) == ["clip-fer video examples/lesson.mp4      --out live/"]
+    assert commands(*blocks[0][:2]) == ["clip-fer video examples/two-faces.mp4      --out live/"]
     assert inline_commands(
         "`clip-fer predict --model m.pt DIR` and `clip-fer predict --model m.pt a.jpg`"
     ) == ["clip-fer predict --model m.pt a.jpg"]

@@ -120,3 +120,35 @@ def test_new_figures_show_as_png_in_notebooks():
     from PIL import Image
 
     assert Image.open(__import__("io").BytesIO(png)).size == (700, 600)  # 7x6 inches at 100 dpi
+
+
+def test_reliability_diagram_shows_the_bins_of_the_metric():
+    from clip_fer.metrics import reliability_curve
+    from clip_fer.plotting import plot_reliability_diagram
+
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet([1, 1, 1], size=100)
+    y = np.array(["a", "b", "c"])[rng.integers(0, 3, 100)]
+    curve = reliability_curve(y, proba, classes=["a", "b", "c"], n_bins=10)
+    fig = plot_reliability_diagram(y, proba, classes=["a", "b", "c"], n_bins=10)
+    ax = fig.axes[0]
+    heights = [bar.get_height() for bar in ax.patches]
+    np.testing.assert_allclose(heights, curve.accuracy[curve.count > 0])
+    assert ax.get_title() == f"Reliability diagram (ECE {curve.ece:.3f})"
+
+
+def test_risk_coverage_plot_draws_one_curve_per_confidence():
+    from clip_fer.metrics import aurc, risk_coverage_curve
+    from clip_fer.plotting import plot_risk_coverage
+
+    y = ["a", "a", "b", "b", "a"]
+    pred = ["a", "b", "b", "a", "a"]
+    named = {"good": [0.9, 0.1, 0.8, 0.2, 0.7], "flat": [0.5] * 5}
+    fig = plot_risk_coverage(y, pred, named)
+    lines = fig.axes[0].get_lines()
+    labels = [line.get_label() for line in lines]
+    assert labels[:2] == [f"{name} (AURC {aurc(y, pred, c):.3f})" for name, c in named.items()]
+    coverage, risk, _ = risk_coverage_curve(y, pred, named["good"])
+    x, height = lines[0].get_data()
+    np.testing.assert_allclose(np.unique(x)[1:], coverage)
+    assert set(np.round(height, 6)) == set(np.round(risk, 6))

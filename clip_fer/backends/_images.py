@@ -89,7 +89,9 @@ def check_image_sequence(X):
             f"X must be a sequence of images; got a single {type(X).__name__}. "
             "Wrap it in a list: predict([image]).",
         )
-    if isinstance(X, np.ndarray) or _is_tensor(X):
+    if isinstance(X, np.ndarray) and X.ndim == 1 and X.dtype.kind in "OUS":
+        X = X.tolist()  # paths or images in a 1-D array, as MAPIE and pandas hand them over
+    elif isinstance(X, np.ndarray) or _is_tensor(X):
         shape = tuple(X.shape)
         kind = "tensor" if _is_tensor(X) else "array"
         if len(shape) == 2:

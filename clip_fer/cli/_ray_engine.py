@@ -135,7 +135,7 @@ def predict_on_ray(args, parser):
         if not paths:
             raise ClipFerError(f"no image files found in {args.paths}")
         clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank))
-        clf.set_params(on_error=args.on_error)
+        clf.set_params(on_error=args.on_error, abstain_below=getattr(args, "abstain_below", None))
         k = min(args.top_k, len(classes_of(clf)))
         todo = len(set(paths) - set(written_keys(args.output, "path")))
         started = _connect(ray, args.address)

@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 
 from ..utils._install import install_hint
+from ._abstain import add_abstain_option
 from ._common import (
     add_data_options,
     add_model_options,
@@ -20,15 +21,26 @@ from ._common import (
 K = 3
 
 _EPILOG = """\
+probabilities and confidence (see docs/calibration.md):
+  ece, nll, brier            expected calibration error (15 bins), negative
+                             log-likelihood, multiclass Brier score of predict_proba
+  aurc                       area under the risk-coverage curve of the top
+                             probability (lower: it ranks errors better)
+  selective_accuracy_at_80   accuracy over the 80% most confident images
+  coverage, selective_accuracy  with --abstain-below: the share answered and the
+                             accuracy over it; top-1 scores count "unsure" as wrong
+
 outputs (with --out DIR):
-  metrics.json               n_images, top1_accuracy, top3_accuracy, macro_f1, uar,
-                             top3_macro_f1, per_class, confusion_matrix, run settings
-  predictions.csv            path, true_label, label_1..label_3 (best first), one
+  metrics.json               the numbers above, per_class, confusion_matrix, run settings
+  predictions.csv            path, true_label, (answer: the label or "unsure", with
+                             --abstain-below), label_1..label_3 (best first), one
                              probability column per class (proba_<class>), error
                              (why an image was skipped with --on-error skip)
   classification_report.txt  per-class precision/recall/F1 of the top-1 prediction
                              and of the report's top-3 rule
-  confusion_matrix.png       top-1 confusion matrix (needs matplotlib; skipped without)
+  confusion_matrix.png       top-1 confusion matrix; reliability_diagram.png and
+  risk_coverage.png          the calibration and the risk-coverage curve (these three
+                             need matplotlib; skipped without)
 
 example:
   clip-fer evaluate --data fer2013 --split public_test \\
@@ -63,12 +75,14 @@ def add_parser(commands):
         "of the scores, names it on stderr and gives it an error in predictions.csv. "
         "Default: raise.",
     )
+    add_abstain_option(parser)
     parser.set_defaults(run=lambda args: run_safely(evaluate, args))
 
 
 def evaluate(args):
     """Run the command for parsed ``args``; raises on failure."""
     from .. import metrics
+    from .._abstention import confidence
     from .._bank_io import load_prompt_bank
     from ..exceptions import SkippedImagesWarning
 
@@ -77,13 +91,21 @@ def evaluate(args):
     start = time.perf_counter()
     data = load_data(args)
     clf = build_estimator(args, load_prompt_bank(args.bank), len(data.images))
-    clf.set_params(on_error=args.on_error).fit(y=data.target)
+    clf.set_params(on_error=args.on_error, abstain_below=args.abstain_below).fit(y=data.target)
     with warnings.catch_warnings():  # skipped images are in decision.errors, named below
         warnings.simplefilter("ignore", SkippedImagesWarning)
         decision = clf.decide(data.images)
         k = min(K, len(clf.classes_))
         ranked = clf.labels_of(decision.ranking[:, :k])
-        summary = metrics.summarize(data.target, ranked, k=k)
+        summary = metrics.summarize(
+            data.target,
+            ranked,
+            k=k,
+            y_proba=decision.proba,
+            classes=clf.classes_,
+            confidence=confidence(decision.proba),
+            abstain_below=clf.abstain_below,
+        )
     elapsed = time.perf_counter() - start
     for index, reason in decision.errors:
         print(f"clip-fer: skipped: {data.filenames[index]}: {reason}", file=sys.stderr)
@@ -112,7 +134,17 @@ def _summary_table(summary, k):
         ("macro F1", summary["macro_f1"]),
         ("UAR (balanced accuracy)", summary["uar"]),
         (f"macro F1, report's top-{k} rule", summary[f"top{k}_macro_f1"]),
+        ("expected calibration error (15 bins)", summary["ece"]),
+        ("negative log-likelihood", summary["nll"]),
+        ("Brier score (multiclass, 0 to 2)", summary["brier"]),
+        ("AURC, top probability (lower is better)", summary["aurc"]),
+        ("accuracy of the 80% most confident", summary["selective_accuracy_at_80"]),
     ]
+    if "coverage" in summary:
+        rows += [
+            ('coverage (answered, not "unsure")', summary["coverage"]),
+            ("accuracy over the answered", summary["selective_accuracy"]),
+        ]
     return "\n".join(["| metric | value |", "|---|---:|", *(f"| {m} | {v:.3f} |" for m, v in rows)])
 
 
@@ -121,23 +153,28 @@ def _write_outputs(out, args, data, clf, decision, ranked, summary, k):
     from sklearn.metrics import classification_report
 
     from .. import metrics
+    from .._abstention import UNSURE, abstain, confidence
     from .._records import proba_column
     from ..experiments._reports import has_matplotlib, plot_confusion_matrix, require
 
     pd = require("pandas", "Writing the --out files of clip-fer evaluate")
     errors = dict(decision.errors)
     predicted = decision.ranking[:, 0] >= 0  # the images skipped with --on-error skip have no label
-    y, y_pred = data.target[predicted], ranked[predicted, 0].astype(clf.classes_.dtype)
+    sure = confidence(decision.proba)
+    answers = abstain(ranked[:, 0], sure, clf.abstain_below)  # "unsure" with --abstain-below
+    kind = str if clf.abstain_below is not None else clf.classes_.dtype
+    y, y_pred = data.target[predicted], answers[predicted].astype(kind)
     ranked_kept = ranked[predicted]
     labels = list(clf.classes_)
-    matrix, _ = metrics.confusion(y, y_pred, labels)
+    unsure = [UNSURE] if clf.abstain_below is not None else []  # a column of the matrix
+    matrix, _ = metrics.confusion(y, y_pred, labels + unsure)
     report = {
         **summary,
         "per_class": metrics.per_class_metrics(y, y_pred, labels),
         f"per_class_top{k}": metrics.per_class_metrics(
             y, metrics.top_k_predictions(y, ranked_kept, k), labels
         ),
-        "confusion_matrix": {"labels": labels, "counts": matrix.tolist()},
+        "confusion_matrix": {"labels": labels + unsure, "counts": matrix.tolist()},
         "run": {
             "data": str(args.data),
             "split": args.split,
@@ -146,11 +183,14 @@ def _write_outputs(out, args, data, clf, decision, ranked, summary, k):
             "decider": args.decider,
             "reduce": args.reduce,
             "k": k,
+            "abstain_below": clf.abstain_below,
         },
     }
     (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
     predictions = pd.DataFrame({"path": data.filenames, "true_label": data.target})
+    if clf.abstain_below is not None:
+        predictions["answer"] = answers
     for rank in range(k):
         predictions[f"label_{rank + 1}"] = ranked[:, rank]
     for column, cls in enumerate(labels):
@@ -178,9 +218,21 @@ def _write_outputs(out, args, data, clf, decision, ranked, summary, k):
             f"Top-1 confusion, {summary['n_images']} images ({Path(str(args.model)).name})",
         )
         written.append("confusion_matrix.png")
+        top = ranked_kept[:, 0].astype(str)  # the curves rank the answers made without abstention
+        written += _write_curves(out, y, top, decision.proba[predicted], sure[predicted], labels)
     else:
         notes.append(
             "note: matplotlib is not installed, so confusion_matrix.png was skipped "
             f"({install_hint('report')})"
         )
     return [f"\nwrote {', '.join(written)} to {out}", *notes]
+
+
+def _write_curves(out, y, y_pred, proba, sure, classes):
+    """The reliability diagram and the risk-coverage curve, as PNG files; their names."""
+    from ..plotting import plot_reliability_diagram, plot_risk_coverage
+
+    plot_reliability_diagram(y, proba, classes=classes).savefig(out / "reliability_diagram.png", dpi=120)
+    figure = plot_risk_coverage(y, y_pred, {"top probability": sure})
+    figure.savefig(out / "risk_coverage.png", dpi=120)
+    return ["reliability_diagram.png", "risk_coverage.png"]

@@ -4,6 +4,7 @@ import glob
 import sys
 from pathlib import Path
 
+from ._abstain import add_abstain_option
 from ._common import (
     add_model_options,
     bank_help,
@@ -118,6 +119,7 @@ def add_parser(commands):
         "skip). With --faces, an unreadable image is always a 'failed' row; the exit code is "
         "then 1 with 'raise' and 0 with 'skip'. Default: raise.",
     )
+    add_abstain_option(parser, "image (with --faces, a face)")
     add_ray_options(parser)
     parser.set_defaults(run=lambda args: predict(args, parser))
 
@@ -254,7 +256,9 @@ def _chunk_records(clf, paths, start, args, top_k):
         except ImageInputError as exc:
             raise ImageInputError(exc.index + start, exc.reason) from None
         labels = clf.labels_of(decision.ranking[:, :top_k])
-        records = image_records(paths, decision, clf.classes_, top_k, labels=labels)
+        records = image_records(
+            paths, decision, clf.classes_, top_k, labels=labels, abstain_below=clf.abstain_below
+        )
     for record in records:
         if record.error:
             record.error = record.error.replace(
@@ -320,7 +324,7 @@ class _LocalRun:
         if not paths:
             raise ClipFerError(f"no image files found in {args.paths}")
         clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank), n_images=0)
-        clf.set_params(on_error=args.on_error).fit()
+        clf.set_params(on_error=args.on_error, abstain_below=args.abstain_below).fit()
         top_k = min(args.top_k, len(clf.classes_))
         self.writer = _Writer(
             args.format,

@@ -4,6 +4,7 @@ import sys
 import time
 from pathlib import Path
 
+from ._abstain import add_abstain_option
 from ._common import (
     add_model_options,
     bank_help,
@@ -84,6 +85,7 @@ def add_parser(commands):
         help="FFmpeg input format (v4l2, avfoundation, dshow, x11grab, ...).",
     )
     parser.add_argument("--quiet", action="store_true", help="No line per second on stdout.")
+    add_abstain_option(parser, "face")
     parser.set_defaults(run=video)
 
 
@@ -144,7 +146,8 @@ def video(args):
 
     out = Path(args.out)
     try:
-        clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank)).fit()
+        clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank))
+        clf = clf.set_params(abstain_below=args.abstain_below).fit()
         classes = [str(c) for c in clf.classes_]
         frames = iter_video_faces(
             clf,

@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 from sklearn.base import clone
 
+from .._abstention import abstain_ranked, threshold_of
 from .._records import proba_column
 from ..exceptions import ImageInputError, InvalidParameterError, SkippedImagesWarning
 
@@ -138,9 +139,13 @@ class Predictor(_Scorer):
         n = batch.num_rows
         top = self.estimator.labels_of(decision.ranking[:, : self.k])
         failed = decision.ranking[:, 0] < 0
-        labels = [None if bad else [str(c) for c in row] for row, bad in zip(top, failed)]
+        abstain_below = threshold_of(self.estimator)  # ["unsure"] below it, as the records
+        labels = [
+            None if bad else abstain_ranked([str(c) for c in row], proba, abstain_below)
+            for row, proba, bad in zip(top, decision.proba, failed)
+        ]
         columns = [
-            pa.array([None if bad else str(row[0]) for row, bad in zip(top, failed)], type=pa.string()),
+            pa.array([None if row is None else row[0] for row in labels], type=pa.string()),
             pa.array(labels, type=pa.list_(pa.string())),
             *[
                 pa.array(np.asarray(decision.proba[:, j], dtype=np.float64))

@@ -9,6 +9,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
+from .._abstention import abstain_ranked, threshold_of
 from .._boxes import clip_detections
 from .._records import PredictionRecord, records_to_frame
 from ..backends._images import UnreadableImage, check_image_sequence, to_rgb_image
@@ -257,14 +258,16 @@ def _classify_faces(estimator, rows, crops, classes, top_k):
         decision = estimator.decide(crops)
     errors = dict(decision.errors)
     labels = estimator.labels_of(decision.ranking[:, :top_k])  # the one place labels are made
+    abstain_below = threshold_of(estimator)  # "unsure" below it, as predict
     face_rows = [row for row in rows if row.status == "face"]
     for position, row in enumerate(face_rows):
         if decision.ranking[position, 0] < 0:
             row.status = "failed"
             row.error = f"Face {row.face} of image {row.image_index}: {errors.get(position, 'skipped')}"
             continue
-        row.labels = [str(label) for label in labels[position]]
         row.probabilities = {c: float(p) for c, p in zip(classes, decision.proba[position])}
+        ranked = [str(label) for label in labels[position]]
+        row.labels = abstain_ranked(ranked, row.probabilities, abstain_below)
 
 
 @validate_args(

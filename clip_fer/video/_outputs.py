@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .._abstention import UNSURE
 from .._records import proba_column
 from ..faces._drawing import label_colour
 from ._predict import face_columns, face_rows
@@ -75,7 +76,8 @@ class TrackSummary:
             )
             track["last"] = frame.time
             track["frames"] += 1
-            track["counts"][face["label"]] += 1
+            # "unsure" (abstain_below) is counted but has no share column
+            track["counts"][face["label"]] = track["counts"].get(face["label"], 0) + 1
 
     def write(self, path):
         with open(path, "w", newline="") as out:
@@ -91,7 +93,7 @@ class TrackSummary:
                         round(t["first"], 3),
                         round(t["last"], 3),
                         t["frames"],
-                        self.classes[int(np.argmax(shares))],
+                        self.classes[int(np.argmax(shares))] if any(shares) else UNSURE,
                         *(round(s, 4) for s in shares),
                     ]
                 )

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 from sklearn.utils.validation import check_is_fitted
 
+from .._abstention import abstain_ranked, threshold_of
 from .._boxes import clip_detections
 from .._records import PredictionRecord, flat_columns, records_to_frame
 from ..exceptions import InvalidParameterError, SkippedImagesWarning
@@ -229,6 +230,7 @@ class _Classify:
 
     def __init__(self, estimator):
         self.classes = [str(c) for c in estimator.classes_]
+        self.abstain_below = threshold_of(estimator)  # "unsure" below it, as predict
         self.ours = hasattr(estimator, "scoring_core") and hasattr(estimator, "decide")
         if self.ours:
             estimator = copy.copy(estimator).set_params(cache=False, verbose=False, num_workers=0)
@@ -295,7 +297,7 @@ def _decide(classify, smoother, pending, crops):
                 face.status, face.error = "failed", str(errors[position])
             else:
                 smoothed = smoother.update(face.track, frame.time, raw)
-                face.labels = classify.labels(smoothed)
+                face.labels = abstain_ranked(classify.labels(smoothed), smoothed, classify.abstain_below)
                 face.raw_label = classify.labels(raw)[0]
                 face.probabilities = {c: float(p) for c, p in zip(classify.classes, smoothed)}
             position += 1

@@ -215,7 +215,7 @@ def read_frames(source, *, every=None, fps=None, frame_rate=30.0, format=None, q
 
     Examples
     --------
-    >>> for frame in read_frames("lesson.mp4", fps=5):     # doctest: +SKIP
+    >>> for frame in read_frames("interview.mp4", fps=5):     # doctest: +SKIP
     ...     print(frame.index, frame.time, frame.image.shape)
     """
     check_sampling(every, fps, "read_frames")

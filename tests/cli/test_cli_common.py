@@ -68,12 +68,12 @@ def test_model_errors_give_the_option_never_the_python_call(message, expected):
 def test_video_checks_its_input_before_importing_the_model():
     code = (
         "import sys; from clip_fer.cli import main; "
-        "c = main(['video', 'no-such-lesson.mp4', '--out', 'o', '--model', 'ViT-B/32']); "
+        "c = main(['video', 'no-such-video.mp4', '--out', 'o', '--model', 'ViT-B/32']); "
         "print(c, 'torch' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path.cwd())
     assert result.stdout.split() == ["1", "False"]
-    assert result.stderr.startswith("clip-fer: error: The video 'no-such-lesson.mp4' does not exist.")
+    assert result.stderr.startswith("clip-fer: error: The video 'no-such-video.mp4' does not exist.")
 
 
 def test_a_source_that_gives_no_frame_says_so(toy_checkpoint, tmp_path, monkeypatch, capsys):

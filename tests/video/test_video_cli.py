@@ -56,7 +56,7 @@ def test_video_command_writes_rows_tracks_plots_and_an_annotated_video(tmp_path,
     pytest.importorskip("ai_edge_litert", reason="the faces extra is not installed")
     n = 20
     frames, _ = render(fer_people(n), n)
-    path = write_video(tmp_path / "lesson.mp4", frames)
+    path = write_video(tmp_path / "two-faces.mp4", frames)
     out = tmp_path / "out"
     code = main(
         [

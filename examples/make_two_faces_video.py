@@ -1,10 +1,10 @@
-"""Write ``examples/lesson.mp4``: a 4-second 480x360 clip for the README's video command.
+"""Write ``examples/two-faces.mp4``: a 4-second 480x360 clip for the README's video command.
 
 Two FER2013 test faces (from ``../shared/data/fer2013/public_test``) drift across a
 soft background; the left one is happy for the first two seconds and surprised after.
 The video is H.264 at 12 frames a second, written with PyAV and Pillow:
 
-    python examples/make_lesson_video.py [--fer2013 DIR] [--out examples/lesson.mp4]
+    python examples/make_two_faces_video.py [--fer2013 DIR] [--out examples/two-faces.mp4]
 """
 
 import argparse
@@ -66,7 +66,7 @@ def write(path, images):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fer2013", type=Path, default=ROOT.parent / "shared/data/fer2013/public_test")
-    parser.add_argument("--out", type=Path, default=ROOT / "examples" / "lesson.mp4")
+    parser.add_argument("--out", type=Path, default=ROOT / "examples" / "two-faces.mp4")
     args = parser.parse_args()
     write(args.out, frames(args.fer2013))
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e3:.0f} kB)")
