@@ -32,6 +32,7 @@ _EXPORTS = {
     "load_prompt_bank": "._bank_io",
     "save_prompt_bank": "._bank_io",
     "ZeroShotEmotionClassifier": "._classifier",
+    "FewShotEmotionClassifier": "._few_shot",
     "Decision": "._deciders",
     "MeanProbaDecider": "._deciders",
     "RankVoteDecider": "._deciders",
