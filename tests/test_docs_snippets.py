@@ -29,7 +29,7 @@ from clip_fer.exceptions import ClipFerDeprecationWarning
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-PER_CLASS = 10
+PER_CLASS = 20  # few-shot.md draws 16 shots per class and predicts the rest
 OFFLINE_NOTE = '!!! note "Offline in the tests"'
 
 _FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>python|bash)\n(?P<body>.*?)^(?P=indent)```", re.M | re.S)
