@@ -129,7 +129,9 @@ def check_decision(decision, n_images, n_classes, decider):
     Returns
     -------
     decision : Decision
-        With ``ranking`` as intp and ``scores`` and ``proba`` as float64 arrays.
+        With ``ranking`` as intp and ``scores`` and ``proba`` as float64 arrays;
+        ``proba`` clipped to [0, 1] and each row divided by its sum (the
+        tolerances let a float32 decider through; what comes out is exact).
 
     Raises
     ------
@@ -211,6 +213,10 @@ def check_decision(decision, n_images, n_classes, decider):
             f"image {image} ranks class {int(ranking[image, 0])} first but class "
             f"{int(proba[image].argmax())} has the largest probability",
         )
+    # Accepted within the tolerances above; pass on exact probabilities (no -1e-7, rows
+    # summing to 1 in float64), so that every metric and scikit-learn reads them as such.
+    proba = np.clip(proba, 0.0, 1.0)
+    proba = proba / proba.sum(axis=1, keepdims=True) if n_images else proba
     return Decision(ranking, scores, proba, errors=list(decision.errors))
 
 

@@ -1,0 +1,101 @@
+"""A hostile user's inputs against issue 18's scoring core and records and issue 19's
+abstention, metrics and calibration: each test failed on main before its fix.
+
+Fast: the estimator runs on precomputed embeddings with a test-only bank
+(``DataShapedBank``); the model is never loaded.
+"""
+
+import numpy as np
+import pytest
+from test_sklearn_compat import DataShapedBank
+
+from clip_fer import Decision, MeanProbaDecider, ZeroShotEmotionClassifier, metrics
+
+X = np.random.default_rng(1).normal(size=(30, 8))
+Y = np.array(["angry", "happy", "sad"] * 10)
+
+
+class NudgedDecider:
+    """MeanProbaDecider's decision, its probabilities then nudged by ``how``:
+    within the core's tolerances (what float32 arithmetic in a user's decider gives)."""
+
+    def __init__(self, how):
+        self.how = how
+
+    def fit(self):
+        return self
+
+    def decide(self, class_scores):
+        decision = MeanProbaDecider().fit().decide(class_scores)
+        ranking, proba = decision.ranking, decision.proba.copy()
+        rows = np.arange(len(proba))
+        if self.how == "tiny negative":  # the last-ranked class at -1e-6, the first takes the rest
+            proba[rows, ranking[:, -1]] = -1e-6
+            proba[rows, ranking[:, 0]] += 1 - proba.sum(axis=1)
+        elif self.how == "float32 sum":  # rows summing to 1 + 4e-6
+            proba = (proba * 1.000004).astype(np.float32)
+        return Decision(ranking, decision.scores, proba)
+
+
+def fitted(**params):
+    return ZeroShotEmotionClassifier(
+        model="unused", prompt_bank=DataShapedBank(), precomputed=True, **params
+    ).fit(X, Y)
+
+
+@pytest.mark.parametrize("how", ["tiny negative", "float32 sum"])
+def test_a_decision_accepted_within_tolerance_comes_out_exact(how):
+    # Before: predict_proba returned -1e-6 (or rows summing to 1 + 4e-6) as the decider
+    # gave them; every probability metric (and clip-fer evaluate, after predicting every
+    # image) then raised "y_proba must hold probabilities in [0, 1]", or sklearn warned
+    # that the values "do not sum to one".
+    clf = fitted(decider=NudgedDecider(how))
+    proba = clf.predict_proba(X)
+    assert proba.min() >= 0.0
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    predicted = np.searchsorted(clf.classes_, clf.predict(X))
+    np.testing.assert_array_equal(proba[np.arange(len(X)), predicted], proba.max(axis=1))  # ties aside
+    y = Y
+    for score in (metrics.expected_calibration_error, metrics.negative_log_likelihood, metrics.brier_score):
+        assert np.isfinite(score(y, proba, classes=clf.classes_))
+
+
+def test_probabilities_that_do_not_sum_to_one_are_refused_by_the_metrics():
+    # Before: the ECE of halved probabilities was a plausible 0.17 with no word; NLL and
+    # Brier only warned (scikit-learn's warning, naming no row).
+    clf = fitted()
+    proba = clf.predict_proba(X)
+    for score in (metrics.expected_calibration_error, metrics.negative_log_likelihood, metrics.brier_score):
+        with pytest.raises(ValueError, match="row 0 sums to 0.5"):
+            score(Y, proba * 0.5, classes=clf.classes_)
+        with pytest.raises(ValueError, match="must sum to 1"):  # a class's column left out
+            score(Y, np.c_[proba[:, :2], np.zeros(len(proba))], classes=clf.classes_)
+
+
+def test_probabilities_rounded_to_six_decimals_are_scored_as_the_exact_ones():
+    # What clip-fer predict --format csv and evaluate's predictions.csv write.
+    rng = np.random.default_rng(0)
+    classes = np.array([f"class {i}" for i in range(40)])
+    proba = rng.dirichlet(np.ones(40), size=200)
+    y = classes[rng.integers(0, 40, size=200)]
+    rounded = np.round(proba, 6)
+    assert np.abs(rounded.sum(axis=1) - 1).max() > 1e-6  # not exact: sklearn used to warn
+    assert (rounded.argmax(axis=1) == proba.argmax(axis=1)).all()
+    for score in (metrics.expected_calibration_error, metrics.negative_log_likelihood, metrics.brier_score):
+        exact = score(y, proba, classes=classes)
+        assert score(y, rounded, classes=classes) == pytest.approx(exact, abs=1e-4)
+
+
+def test_one_class_probabilities_score_zero_loss():
+    # Before: a one-class bank made negative_log_likelihood and brier_score raise
+    # scikit-learn's "The labels array needs to contain at least two labels", so
+    # clip-fer evaluate with a one-class bank ended after predicting every image.
+    y = np.array(["happy"] * 5)
+    proba = np.ones((5, 1))
+    assert metrics.negative_log_likelihood(y, proba, classes=["happy"]) == 0.0
+    assert metrics.brier_score(y, proba, classes=["happy"]) == 0.0
+    assert metrics.expected_calibration_error(y, proba, classes=["happy"]) == 0.0
+    summary = metrics.summarize(
+        y, y[:, None], k=1, y_proba=proba, classes=["happy"], confidence=np.ones(5), abstain_below=0.5
+    )
+    assert summary["nll"] == 0.0 and summary["brier"] == 0.0 and summary["top1_accuracy"] == 1.0
