@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d
 
-from ._abstention import UNSURE, abstain, check_classes, confidence, threshold_of
+from ._abstention import UNSURE, abstain, check_classes, check_reserved, confidence, threshold_of
 from ._deciders import Decision, MeanProbaDecider, RankVoteDecider
 from ._display import with_fitted_summary
 from ._folding import SynonymFolder
@@ -384,6 +384,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
             self._check_embeddings(X, text_features.shape[1])
         if y is not None:
             _check_labels(y, bank.classes_)
+        check_reserved(bank.classes_, _OWNER)
         if self.abstain_below is not None:
             check_classes(bank.classes_, _OWNER)
 

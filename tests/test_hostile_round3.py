@@ -99,3 +99,13 @@ def test_one_class_probabilities_score_zero_loss():
         y, y[:, None], k=1, y_proba=proba, classes=["happy"], confidence=np.ones(5), abstain_below=0.5
     )
     assert summary["nll"] == 0.0 and summary["brier"] == 0.0 and summary["top1_accuracy"] == 1.0
+
+
+def test_a_class_named_unsure_is_refused_before_the_metrics_miscount_it():
+    # Before: a bank with a class "unsure" (allowed without abstain_below) predicted it;
+    # abstention_scores then counted those answers as abstentions (coverage 0.83 with no
+    # abstention at all) and summarize, so clip-fer evaluate, ended after predicting every
+    # image with "y_pred holds 'unsure'; rank the predictions made without abstention".
+    y = np.array(["unsure", "happy", "sad"] * 10)
+    with pytest.raises(ValueError, match="a class is named 'unsure'.*rename that class"):
+        ZeroShotEmotionClassifier(model="unused", prompt_bank=DataShapedBank(), precomputed=True).fit(X, y)
