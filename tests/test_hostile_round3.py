@@ -109,3 +109,37 @@ def test_a_class_named_unsure_is_refused_before_the_metrics_miscount_it():
     y = np.array(["unsure", "happy", "sad"] * 10)
     with pytest.raises(ValueError, match="a class is named 'unsure'.*rename that class"):
         ZeroShotEmotionClassifier(model="unused", prompt_bank=DataShapedBank(), precomputed=True).fit(X, y)
+
+
+def test_the_public_scoring_core_scores_raw_features_as_the_estimator_does():
+    # Before: ScoringCore.decide on a model's raw (not unit) features gave other
+    # probabilities than the estimator's precomputed path for the same rows (up to 0.47
+    # apart on the FER2013 checkpoint), with no word.
+    clf = fitted()
+    core = clf.scoring_core()
+    raw = X * np.linspace(0.5, 20, len(X))[:, None]  # each row its own length
+    np.testing.assert_allclose(core.decide(raw).proba, clf.predict_proba(raw), atol=1e-9)
+    np.testing.assert_allclose(core.decide(raw).proba, core.decide(X).proba, atol=1e-9)
+
+
+@pytest.mark.parametrize("row", [np.nan, np.inf, 0.0])
+def test_the_scoring_core_names_an_embedding_row_with_no_direction(row):
+    # Before: a NaN row blamed the folder ("The synonym_folder SynonymFolder broke its
+    # contract"); an all-zero row was scored as if it were a face.
+    bad = X.copy()
+    bad[4] = row
+    with pytest.raises(ValueError, match="row 4 holds NaN or infinity or is all zeros"):
+        fitted().scoring_core().decide(bad)
+
+
+def test_the_scoring_core_takes_no_images_and_labels_of_checks_its_indices():
+    core = fitted().scoring_core()
+    empty = core.decide(np.zeros((0, X.shape[1])))  # before: "cannot reshape array of size 0"
+    assert empty.proba.shape == (0, 3)
+    assert core.labels_of([0, -1, 2]).tolist() == ["angry", None, "sad"]
+    # Before: 1.7 was read as class 1, -2 as a skipped input, 3 an IndexError naming nothing.
+    with pytest.raises(ValueError, match="integer class indices"):
+        core.labels_of(np.array([0.0, 1.7]))
+    for index in (-2, 3):
+        with pytest.raises(ValueError, match=f"class index {index} is not among 0..2"):
+            core.labels_of([index])
