@@ -143,3 +143,30 @@ def test_the_scoring_core_takes_no_images_and_labels_of_checks_its_indices():
     for index in (-2, 3):
         with pytest.raises(ValueError, match=f"class index {index} is not among 0..2"):
             core.labels_of([index])
+
+
+@pytest.mark.parametrize(
+    "files, stray",
+    [
+        (["happy/a.jpg", "sad/b.jpg", "c.jpg"], "c.jpg"),  # beside the class folders
+        (["train/happy/a.jpg", "train/sad/b.jpg", "cover.jpg"], "cover.jpg"),  # beside the splits
+        (["happy/x/a.jpg", "sad/b.jpg"], "happy/x/a.jpg"),  # a whole class went missing
+        (["train/happy/a.jpg", "happy/b.jpg"], "train/happy/a.jpg"),  # a split read as a class tree
+        (["train/happy/a.jpg", "train/sad/b.jpg", "train/sad/c/d.jpg"], "train/sad/c/d.jpg"),
+    ],
+)
+def test_every_image_of_a_folder_is_read_or_named(tmp_path, files, stray):
+    # Before: each of these loaded without a word and left the stray image out (in the
+    # third, every 'happy' face: an evaluation over the other classes only).
+    from PIL import Image
+
+    from clip_fer.datasets import load_image_folder
+    from clip_fer.exceptions import DatasetError
+
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / name)
+    with pytest.raises(DatasetError, match=f"{stray}'.*Move the stray file into a class folder"):
+        load_image_folder(tmp_path)
+    (tmp_path / stray).unlink()
+    assert len(load_image_folder(tmp_path).images) == len(files) - 1
