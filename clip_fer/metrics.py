@@ -804,6 +804,11 @@ def summarize(
     if abstain_below is not None and confidence is None:
         raise ValueError("summarize: abstain_below needs the confidence of each answer (confidence=...).")
     n_given = len(y_true)
+    if confidence is not None and np.ndim(confidence) != 1:
+        raise ValueError(
+            f"summarize: confidence must have shape (n_samples,), one number per answer "
+            f"(proba.max(axis=1)); got shape {np.shape(confidence)}."
+        )
     extra = [np.asarray(a, dtype=object).reshape(n_given, -1) for a in (y_proba, confidence) if a is not None]
     if any(len(a) != n_given for a in extra):
         raise ValueError("summarize: y_proba and confidence must have one row per sample of y_true.")

@@ -170,3 +170,12 @@ def test_every_image_of_a_folder_is_read_or_named(tmp_path, files, stray):
         load_image_folder(tmp_path)
     (tmp_path / stray).unlink()
     assert len(load_image_folder(tmp_path).images) == len(files) - 1
+
+
+def test_summarize_names_a_confidence_of_the_wrong_shape():
+    # Before: passing the probabilities as the confidence ended in numpy's "boolean index
+    # did not match indexed array along axis 0; size of axis is 90".
+    clf = fitted()
+    proba = clf.predict_proba(X)
+    with pytest.raises(ValueError, match=r"confidence must have shape \(n_samples,\).*\(30, 3\)"):
+        metrics.summarize(Y, clf.predict_topk(X, 3), confidence=proba)
