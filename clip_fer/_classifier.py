@@ -15,6 +15,7 @@ from ._deciders import Decision, MeanProbaDecider, RankVoteDecider
 from ._display import with_fitted_summary
 from ._folding import SynonymFolder
 from ._prompt_bank import PromptBank
+from ._records import check_class_names
 from .backends._cache import check_cache_dir
 from .backends._encoding import embed_images
 from .backends._images import check_image_sequence
@@ -385,6 +386,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         if y is not None:
             _check_labels(y, bank.classes_)
         check_reserved(bank.classes_, _OWNER)
+        check_class_names(bank.classes_, _OWNER)
         if self.abstain_below is not None:
             check_classes(bank.classes_, _OWNER)
 

@@ -179,3 +179,29 @@ def test_summarize_names_a_confidence_of_the_wrong_shape():
     proba = clf.predict_proba(X)
     with pytest.raises(ValueError, match=r"confidence must have shape \(n_samples,\).*\(30, 3\)"):
         metrics.summarize(Y, clf.predict_topk(X, 3), confidence=proba)
+
+
+@pytest.mark.parametrize("name", ["NaN", "None", "null", "NA", "n/a"])
+def test_a_class_name_that_reads_back_as_missing_is_refused(name):
+    # Before: a bank with classes "None", "NaN", "null" was accepted, and pandas read
+    # clip-fer predict --format csv back with NaN in label_1/label_2 where those classes
+    # were predicted: the same as a skipped image's empty label.
+    y = np.array([name, "happy", "sad"] * 10)
+    with pytest.raises(ValueError, match=f"a class is named '{name}'.*missing value.*Rename"):
+        ZeroShotEmotionClassifier(model="unused", prompt_bank=DataShapedBank(), precomputed=True).fit(X, y)
+
+
+def test_class_names_that_read_back_are_kept_in_csv(tmp_path):
+    pd = pytest.importorskip("pandas")
+    from clip_fer._records import flat_columns
+
+    classes = np.array(["nan-ish", "proba_happy", "happy", "é", "1"], dtype=object)
+    fitted_names = ZeroShotEmotionClassifier(
+        model="unused", prompt_bank=DataShapedBank(), precomputed=True
+    ).fit(X[:25], np.tile(classes, 5))
+    assert set(fitted_names.classes_) == set(classes)
+    columns = flat_columns(classes, 2, "image")
+    assert len(set(columns)) == len(columns)
+    frame = pd.DataFrame([dict.fromkeys(columns, "x")] * 2)
+    frame.to_csv(tmp_path / "out.csv", index=False)
+    assert list(pd.read_csv(tmp_path / "out.csv").columns) == columns
