@@ -82,6 +82,24 @@ _DECIDER = Protocol(
 _BANK_ATTRIBUTES = ("classes_", "templates_", "word_class_", "sentences_")
 
 
+def _check_sorted_classes(bank):
+    """A bank's ``classes_`` must be unique and sorted, as scikit-learn's are: the columns of
+    ``predict_proba`` follow them, and scikit-learn's metrics (``log_loss``), its calibration
+    and :mod:`clip_fer.metrics` without ``classes`` read the columns in sorted order."""
+    classes = np.asarray(bank.classes_, dtype=object)
+    try:
+        expected = np.unique(classes)
+    except TypeError:  # names that do not compare (mixed types)
+        expected = None
+    if expected is None or len(expected) != len(classes) or (expected != classes).any():
+        raise InvalidParameterError(
+            f"The 'prompt_bank' parameter of {_OWNER} must set classes_ to unique, sorted class "
+            f"names (np.unique, as scikit-learn's classes_); {type(bank).__name__} set "
+            f"{classes.tolist()!r}. Sort them (and renumber word_class_) in its fit(); otherwise "
+            "metrics that read predict_proba's columns in sorted order would score the wrong class."
+        )
+
+
 def _unit_text_features(features, sentences, source, normalise=True):
     """Unit rows of ``features``; a row with NaN, infinity or no direction is refused."""
     features = np.asarray(features, dtype=np.float32)
@@ -385,6 +403,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
             self._check_embeddings(X, text_features.shape[1])
         if y is not None:
             _check_labels(y, bank.classes_)
+        _check_sorted_classes(bank)
         check_reserved(bank.classes_, _OWNER)
         check_class_names(bank.classes_, _OWNER)
         if self.abstain_below is not None:

@@ -10,6 +10,7 @@ import pytest
 from test_sklearn_compat import DataShapedBank
 
 from clip_fer import Decision, MeanProbaDecider, ZeroShotEmotionClassifier, metrics
+from clip_fer.exceptions import InvalidParameterError
 
 X = np.random.default_rng(1).normal(size=(30, 8))
 Y = np.array(["angry", "happy", "sad"] * 10)
@@ -205,3 +206,21 @@ def test_class_names_that_read_back_are_kept_in_csv(tmp_path):
     frame = pd.DataFrame([dict.fromkeys(columns, "x")] * 2)
     frame.to_csv(tmp_path / "out.csv", index=False)
     assert list(pd.read_csv(tmp_path / "out.csv").columns) == columns
+
+
+class UnsortedBank(DataShapedBank):
+    """DataShapedBank with its classes listed in reverse order (word_class_ to match)."""
+
+    def fit(self, X=None, y=None):
+        super().fit(X, y)
+        self.classes_ = self.classes_[::-1].copy()
+        self.word_class_ = len(self.classes_) - 1 - self.word_class_
+        return self
+
+
+def test_a_bank_with_unsorted_classes_is_refused():
+    # Before: classes_ ['sad', 'happy'] passed through to predict_proba's columns; then
+    # metrics.negative_log_likelihood(y, proba) (and sklearn's log_loss) read the columns
+    # in sorted order: 2.17 instead of 0.70 on 18 FER2013 faces, ECE 0.62 instead of 0.26.
+    with pytest.raises(InvalidParameterError, match="unique, sorted class names.*'sad', 'happy', 'angry'"):
+        ZeroShotEmotionClassifier(model="unused", prompt_bank=UnsortedBank(), precomputed=True).fit(X, Y)
