@@ -843,8 +843,14 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
 
         from .metrics import drop_unpredicted
 
-        y_pred = self.predict(X)
         y = column_or_1d(y)
+        if UNSURE in set(np.asarray(y, dtype=object).tolist()):
+            raise ValueError(
+                f"{_OWNER}.score: y holds {UNSURE!r}, the label of an abstention, which is never a "
+                "true class (no class may be named so); an abstained answer would be scored right "
+                "on those items. Leave them out of X and y, or give them their class."
+            )
+        y_pred = self.predict(X)
         weights = None if sample_weight is None else np.asarray(sample_weight)
         kept = drop_unpredicted(y, y_pred, owner=f"{_OWNER}.score")
         if kept is None:

@@ -224,3 +224,14 @@ def test_a_bank_with_unsorted_classes_is_refused():
     # in sorted order: 2.17 instead of 0.70 on 18 FER2013 faces, ECE 0.62 instead of 0.26.
     with pytest.raises(InvalidParameterError, match="unique, sorted class names.*'sad', 'happy', 'angry'"):
         ZeroShotEmotionClassifier(model="unused", prompt_bank=UnsortedBank(), precomputed=True).fit(X, Y)
+
+
+def test_score_refuses_unsure_among_the_true_labels():
+    # Before: with abstain_below, every item labelled "unsure" in y that the estimator
+    # abstained on was scored right (0.33 for an estimator that abstained on everything
+    # and was given y with one third "unsure"), though score counts "unsure" as wrong.
+    clf = fitted(abstain_below=1.0)
+    y = np.where(np.arange(len(Y)) % 3 == 0, "unsure", Y)
+    with pytest.raises(ValueError, match="y holds 'unsure'.*never a true class"):
+        clf.score(X, y)
+    assert clf.score(X, Y) == 0.0
