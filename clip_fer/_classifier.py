@@ -16,11 +16,18 @@ from ._display import with_fitted_summary
 from ._folding import SynonymFolder
 from ._prompt_bank import PromptBank
 from ._records import check_class_names
+from .backends._base import LoadedModel, ModelReference
 from .backends._cache import check_cache_dir
 from .backends._encoding import embed_images
 from .backends._images import check_image_sequence
-from .backends._loading import encode_text, load_model
-from .exceptions import ImageInputError, InvalidParameterError, PromptBankError, SkippedImagesWarning
+from .backends._loading import encode_text, resolve_model
+from .exceptions import (
+    ImageInputError,
+    InvalidParameterError,
+    ModelChangedError,
+    PromptBankError,
+    SkippedImagesWarning,
+)
 from .scoring import MAX_LOGIT_SCALE, ScoringCore
 from .utils._param_validation import (
     Choices,
@@ -98,6 +105,10 @@ def _check_sorted_classes(bank):
             f"{classes.tolist()!r}. Sort them (and renumber word_class_) in its fit(); otherwise "
             "metrics that read predict_proba's columns in sorted order would score the wrong class."
         )
+
+
+def _model_name(model):
+    return repr(model) if isinstance(model, (LoadedModel, ModelReference)) else repr(os.fspath(model))
 
 
 def _unit_text_features(features, sentences, source, normalise=True):
@@ -178,15 +189,33 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
 
     Parameters
     ----------
-    model : str or path-like, default="ViT-B/32"
+    model : str, path-like or LoadedModel, default="ViT-B/32"
         An OpenAI CLIP name (downloaded on first use; ``"openai:ViT-B/32"`` too) or
         the path of a local checkpoint, a JIT archive or a state dict, which loads
         offline; ``"open_clip:ARCH/PRETRAINED"`` (a pretrained tag, or after the
         first ``/`` a local weights file; open_clip's ``hf-hub:`` names too; the
         ``open-clip`` extra); ``"hf_clip:NAME_OR_DIR"`` (a Hugging Face id or a
-        ``save_pretrained`` folder: CLIP, SigLIP, SigLIP 2; the ``hf`` extra). See
+        ``save_pretrained`` folder: CLIP, SigLIP, SigLIP 2; the ``hf`` extra); a
+        prefix added with :func:`clip_fer.backends.register_family`. See
         :func:`clip_fer.load_model` and docs/backbones.md. The model is loaded once
         per process and shared; it is never copied or pickled.
+
+        Or an already loaded model: what :func:`clip_fer.load_model` returns, or a
+        family class built around a model in memory (e.g.
+        ``OpenAIModel(module, preprocess, "cpu", "fp32")``); raw torch modules are
+        refused, since their tokenizer and preprocessing cannot be known. A model
+        object is used as it is (``device`` and ``precision`` must be ``"auto"`` or
+        its own) and is identified by its weights. ``clone`` shares it; pickling
+        writes only its identity (a ``ModelReference``), so an unpickled estimator
+        must be given the model back with ``set_params(model=...)``.
+
+        The model is known by its content (``model_identity_``): if the weights,
+        config or tokenizer that ``model`` names change after ``fit`` (a file
+        replaced under the same name, even with its size and modification time
+        restored; a pickled estimator meeting other weights in a new process),
+        ``predict``, ``decide``, ``embed`` and the other methods that encode images
+        raise :class:`~clip_fer.exceptions.ModelChangedError` instead of mixing
+        the old text features with the new image tower: call ``fit()`` again.
     prompt_bank : PromptBank, default=None
         Templates and synonyms; None is ``PromptBank()`` (the default bank).
         Any object with the prompt-bank protocol works (see
@@ -269,6 +298,12 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
     logit_scale_, logit_bias_ : float
         The scale and bias in use: the model's (``logit_scale="model"``) or the
         given scale and 0.
+    model_identity_ : str or None
+        The ``weights_identity`` of the model whose text tower made
+        ``text_features_`` (a hash of its weights, config and tokenizer); None
+        when the prompt bank brought its own text features. Checked against the
+        model before images are encoded (cheap: files are hashed again only when
+        their ``stat`` changes).
     n_features_in_ : int
         Embedding width; set only when ``precomputed=True``.
 
@@ -319,7 +354,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         self.folder = folder
 
     _parameter_constraints = {
-        "model": [str, os.PathLike],
+        "model": [str, os.PathLike, LoadedModel, ModelReference],
         "prompt_bank": [None, _BANK],
         "synonym_folder": [None, _FOLDER],
         "decider": [None, _DECIDER],
@@ -341,7 +376,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         "folder": [None, _FOLDER, Hidden(StrOptions({"deprecated"}))],
     }
     _parameter_descriptions = {
-        "model": "a CLIP model name or a checkpoint path",
+        "model": "a CLIP model name, a checkpoint path or a loaded model",
         "num_workers": "an int in [0, inf]",
         "logit_scale": f"a float in (0, {MAX_LOGIT_SCALE:g}]",
     }
@@ -394,7 +429,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         top_k = getattr(decider, "top_k", None)
         if isinstance(top_k, Integral) and not isinstance(top_k, bool):
             check_int(top_k, "top_k", type(decider).__name__, 1)  # capped at n_classes
-        text_features, scale, bias = self._text_features(bank)
+        text_features, scale, bias, identity = self._text_features(bank)
         # Checks the scale and bias (a model's or a bank's own too) before any attribute is set.
         ScoringCore(
             text_features, bank.word_class_, bank.classes_, len(bank.templates_), scale, bias, folder, decider
@@ -413,6 +448,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         self.classes_ = bank.classes_
         self.text_features_ = text_features
         self.logit_scale_, self.logit_bias_ = scale, bias
+        self.model_identity_ = identity
         if self.precomputed:
             self.n_features_in_ = text_features.shape[1]
         elif hasattr(self, "n_features_in_"):
@@ -421,22 +457,23 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
 
     def _text_features(self, bank):
         """The bank's sentences encoded by the model (unless the bank brings them),
-        and the logit scale and bias to use with them."""
+        the logit scale and bias to use with them, and the model's identity."""
         model_scale = isinstance(self.logit_scale, str)
         if not hasattr(bank, "text_features_"):
-            loaded = self._loaded_model()
+            loaded = self._resolved_model()
             features = _unit_text_features(
                 encode_text(loaded, bank.sentences_), bank.sentences_, "the model's encoding", normalise=False
             )
             _check_distinct_words(features, bank)
+            identity = loaded.weights_identity
             if model_scale:
-                return features, float(loaded.logit_scale), float(loaded.logit_bias)
-            return features, float(self.logit_scale), 0.0
+                return features, float(loaded.logit_scale), float(loaded.logit_bias), identity
+            return features, float(self.logit_scale), 0.0, identity
         # A bank with its own text features may bring its model's scale and bias;
         # else CLIP's trained scale, 100.
         scale = float(getattr(bank, "logit_scale_", 100.0)) if model_scale else float(self.logit_scale)
         bias = float(getattr(bank, "logit_bias_", 0.0)) if model_scale else 0.0
-        return self._bank_text_features(bank), scale, bias
+        return self._bank_text_features(bank), scale, bias, None
 
     def _bank_text_features(self, bank):
         features = check_array(bank.text_features_, dtype=np.float32, ensure_all_finite=False)
@@ -480,8 +517,22 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
 
     # Encoding -------------------------------------------------------------------
 
+    def _resolved_model(self):
+        return resolve_model(self.model, self.device, self.precision, self.download_root, _OWNER)
+
     def _loaded_model(self):
-        return load_model(self.model, self.device, self.precision, self.download_root)
+        """The model, checked to be the one ``fit`` encoded the prompts with."""
+        loaded = self._resolved_model()
+        fitted = getattr(self, "model_identity_", None)
+        if fitted is not None and loaded.weights_identity != fitted:
+            raise ModelChangedError(
+                f"The model {_model_name(self.model)} is no longer the one this "
+                f"{_OWNER} was fitted with (its weights, config or tokenizer changed: "
+                f"identity {loaded.weights_identity[:12]}, fitted with {fitted[:12]}); "
+                "its text features belong to the old model. Call fit() again to use the "
+                "new model, or restore the old files."
+            )
+        return loaded
 
     def _check_embeddings(self, X, width, allow_nan=False):
         if type(X).__module__.startswith("torch") and hasattr(X, "detach"):

@@ -13,6 +13,8 @@ __all__ = [
     "PromptBankError",
     "ImageInputError",
     "ModelLoadError",
+    "ModelChangedError",
+    "DamagedShardWarning",
     "DatasetError",
     "SkippedImagesWarning",
     "MissingDependencyError",
@@ -63,6 +65,16 @@ class ModelLoadError(ClipFerError, RuntimeError):
     """A CLIP model name or checkpoint path cannot be loaded."""
 
 
+class ModelChangedError(ClipFerError, RuntimeError):
+    """The model a fitted estimator names is no longer the one it was fitted with.
+
+    A checkpoint, config or folder was replaced under the same name (a training
+    loop rewriting ``best.pt``, a copy restored with ``rsync -t``), or a pickled
+    estimator meets other weights in a new process. Its text features belong to
+    the old model; refit the estimator (``fit()``) to use the new one.
+    """
+
+
 class DatasetError(ClipFerError, ValueError):
     """A data set path, layout, split or CSV file cannot be read as asked."""
 
@@ -97,6 +109,14 @@ class CacheWriteWarning(UserWarning):
 
 class MultiFrameWarning(UserWarning):
     """An animated GIF or multi-page TIFF was read at its first frame only."""
+
+
+class DamagedShardWarning(UserWarning):
+    """A Parquet shard of an output could not be read (e.g. truncated by a crash).
+
+    A resumed run moves it aside (renamed ``.damaged-<name>``, which Parquet readers
+    skip) and scores its rows again.
+    """
 
 
 class ComponentContractError(ClipFerError, ValueError):

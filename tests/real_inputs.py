@@ -25,6 +25,8 @@ KINDS = {
     23: "Issue 18: work lost to one bad item",
     24: "Issue 18: a stray image in a split/class tree",
     25: "Issue 18: one core, one record (tracks, boxes, the core itself)",
+    26: "Issue 18: a model replaced under its name",
+    27: "Issue 18: Parquet outputs resumed after damage or with missing keys",
 }
 
 

@@ -17,6 +17,9 @@ MODULES = [
     "cli.test_cli_real_inputs",
     "backends.test_fuzz",
     "test_real_inputs_core",
+    "backends.test_model_identity",
+    "backends.test_open_seam",
+    "test_parquet_resume",
 ]
 
 

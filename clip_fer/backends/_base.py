@@ -1,25 +1,34 @@
-"""The interface every model family implements, and what they share.
+"""The interface every loaded model implements, and what the families share.
 
-A family module (``openai.py``, ``open_clip.py``, ``hf.py``) turns a name into a
+A family (``openai.py``, ``open_clip.py``, ``hf.py``, or one registered with
+:func:`~clip_fer.backends.register_family`) turns a name into a
 :class:`LoadedModel`. The encoding loops, the embedding caches, the int8 and bf16
 paths and the estimator use only what this class exposes, so they never know
 which family runs.
 """
 
 import contextlib
-import os
+import re
 
 import torch
 
-from ..exceptions import PromptBankError
+from ..exceptions import ModelLoadError, PromptBankError
+from ._identity import digest, weights_digest
 
-__all__ = ["LoadedModel", "check_sentence_lengths", "describe", "file_source", "normalized"]
+__all__ = ["LoadedModel", "ModelReference", "check_sentence_lengths", "describe", "normalized"]
 
 
 class LoadedModel:
     """A CLIP-family model ready for inference, as kept in the process-wide cache.
 
-    Subclasses implement :meth:`encode_image` and :meth:`encode_text`.
+    Subclasses implement :meth:`encode_image` and :meth:`encode_text`. One built
+    in memory (a family class called on a model the caller made or fine-tuned) is
+    accepted as ``model=`` by the estimator; it is identified by its weights.
+
+    A loaded model is shared, never copied: ``copy.copy`` and ``copy.deepcopy``
+    (so ``sklearn.base.clone`` too) return the same object, and pickling writes a
+    :class:`ModelReference` (its identity, no weights) that must be given back
+    the model before it can encode anything.
 
     Attributes
     ----------
@@ -32,8 +41,14 @@ class LoadedModel:
         family's own preprocessing.
     device : torch.device
     precision : {"fp32", "fp16", "bf16", "int8"}
+    weights_identity : str
+        A hash of what determines the model's outputs: the bytes of its weights
+        and of its architecture config, tokenizer and image-processor files
+        (:func:`load_model`), or of its in-memory ``state_dict`` and its
+        preprocessing (a model built in memory). Independent of the device and
+        precision it runs at.
     identity : str
-        Names the weights and the numerics (family, source, device, precision):
+        ``weights_identity`` with the numerics (family, device, precision):
         embeddings cached under one identity are valid for every estimator with it.
     embed_dim : int
         Width of the image and text embeddings.
@@ -54,25 +69,62 @@ class LoadedModel:
         preprocess,
         device,
         precision,
-        identity,
         *,
         embed_dim,
         context_length,
         logit_scale,
         logit_bias=0.0,
+        weights_identity=None,
     ):
         self.model = model
         self.preprocess = preprocess
-        self.device = device
+        self.device = torch.device(device)
         self.precision = precision
-        self.identity = identity
         self.embed_dim = int(embed_dim)
         self.context_length = int(context_length)
         self.logit_scale = float(logit_scale)
         self.logit_bias = float(logit_bias)
+        self._weights_identity = weights_identity
+
+    @property
+    def weights_identity(self):
+        """Content hash of the model (see the class docstring)."""
+        if self._weights_identity is not None:
+            return self._weights_identity
+        # Built in memory: its weights (re-hashed when a tensor is updated in place)
+        # and what the family adds about its preprocessing and tokenizer.
+        if getattr(self, "_processing", None) is None:
+            self._processing = re.sub(r" at 0x[0-9a-fA-F]+", "", repr(self.describe_processing()))
+        return digest("object", self.family, weights_digest(self.model), self._processing)
+
+    @weights_identity.setter
+    def weights_identity(self, value):
+        # Set by load_model to the hash of the files the model was loaded from.
+        self._weights_identity = value
+
+    @property
+    def identity(self):
+        """``family:weights_identity:device:precision``, the embedding caches' key."""
+        return f"{self.family}:{self.weights_identity}:{self.device}:{self.precision}"
+
+    def describe_processing(self):
+        """What besides the weights decides this model's outputs, for the identity of a
+        model built in memory: by default its preprocessing's ``repr``, its
+        tokenizer's type and its context length. Families refine it."""
+        tokenizer = getattr(self, "tokenizer", None)
+        return [repr(self.preprocess), type(tokenizer).__qualname__, self.context_length]
 
     def __repr__(self):
         return f"{type(self).__name__}({self.identity})"
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        return ModelReference, (self.weights_identity, repr(self))
 
     @property
     def input_dtype(self):
@@ -112,21 +164,43 @@ def normalized(features):
     return (features / features.norm(dim=-1, keepdim=True).clamp_min(1e-12)).cpu().numpy()
 
 
-def file_source(path):
-    """What identifies a weights file or a saved folder's contents: path, sizes and
-    modification times (a file rewritten on disk is another source)."""
-    path = os.path.abspath(path)
-    if os.path.isdir(path):
-        entries = []
-        for root, _, files in os.walk(path):
-            for name in sorted(files):
-                stat = os.stat(os.path.join(root, name))
-                entries.append(
-                    (os.path.relpath(os.path.join(root, name), path), stat.st_size, stat.st_mtime_ns)
-                )
-        return ("dir", path, tuple(sorted(entries)))
-    stat = os.stat(path)
-    return ("file", path, stat.st_mtime_ns, stat.st_size)
+class ModelReference:
+    """What a pickled :class:`LoadedModel` becomes: its identity, never its weights.
+
+    An estimator given a model object and pickled (or sent to another process)
+    carries this in place of the model; it must be given the model back with
+    ``set_params(model=...)``, and the model given must have the same
+    ``weights_identity``.
+
+    Parameters
+    ----------
+    weights_identity : str
+        The pickled model's ``weights_identity``.
+    description : str
+        Its ``repr``, for messages.
+    """
+
+    def __init__(self, weights_identity, description):
+        self.weights_identity = weights_identity
+        self.description = description
+
+    def __repr__(self):
+        return f"ModelReference({self.description})"
+
+    def __eq__(self, other):
+        return isinstance(other, ModelReference) and other.weights_identity == self.weights_identity
+
+    def __hash__(self):
+        return hash(self.weights_identity)
+
+    def error(self, owner="the estimator"):
+        """The :class:`ModelLoadError` that using this reference raises."""
+        return ModelLoadError(
+            f"{owner} holds {self.description!r}, a model object that was pickled or sent "
+            "to another process: model objects travel without their weights. Give the "
+            "model back with set_params(model=loaded) (the same weights), or use a model "
+            "name or checkpoint path, which is loaded in every process."
+        )
 
 
 def check_sentence_lengths(sentences, too_long, context_length):

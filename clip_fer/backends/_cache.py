@@ -32,6 +32,7 @@ import numpy as np
 from PIL import Image
 
 from ..exceptions import InvalidParameterError
+from ._identity import hash_file
 from ._images import exif_orientation, tensor_to_array
 
 __all__ = [
@@ -59,8 +60,7 @@ def _digest(*parts):
 
 
 def _file_digest(path):
-    with open(path, "rb") as file:
-        return hashlib.file_digest(file, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+    return hash_file(path, size=16)  # chunked: no hashlib.file_digest, which 3.10 lacks
 
 
 def content_key(item):
@@ -90,7 +90,10 @@ def content_key(item):
         if isinstance(item, np.ndarray):
             array = np.ascontiguousarray(item)
             return _digest("array", array.dtype.str, array.shape, array.tobytes())
-    except Exception:
+    except (OSError, ValueError, TypeError, MemoryError, RuntimeError):
+        # What reading an input can raise (a file that vanished, a closed PIL image, a
+        # tensor numpy cannot hold): the item is not cached and the encoder names the
+        # problem. A programming error is not caught here.
         return None
     return None
 

@@ -105,14 +105,14 @@ def embed_images(loaded, images, *, batch_size, num_workers, cache, cache_dir, v
     errors : list of (int, str)
         Index and reason of each unreadable item, in index order.
     """
-    width = loaded.embed_dim
+    width, identity = loaded.embed_dim, loaded.identity  # the identity once: it may hash weights
     embeddings = np.full((len(images), width), np.nan, dtype=np.float32)
     keys, missing = [None] * len(images), list(range(len(images)))
     if cache:
         keys = [content_key(item) for item in images]
         missing = []
         for i, key in enumerate(keys):
-            found = None if key is None else embedding_cache.get(loaded.identity, key, cache_dir, width)
+            found = None if key is None else embedding_cache.get(identity, key, cache_dir, width)
             if found is None:
                 missing.append(i)
             else:
@@ -128,10 +128,10 @@ def embed_images(loaded, images, *, batch_size, num_workers, cache, cache_dir, v
                 isinstance(images[i], (str, os.PathLike)) and content_key(images[i]) != keys[i]
             ):
                 continue  # a file replaced since it was keyed: its embedding is not the key's
-            embedding_cache.put(loaded.identity, keys[i], row)
+            embedding_cache.put(identity, keys[i], row)
             if cache_dir is not None and write_error is None:
                 try:
-                    embedding_cache.save(loaded.identity, keys[i], row, cache_dir)
+                    embedding_cache.save(identity, keys[i], row, cache_dir)
                 except OSError as exc:  # results stand; only the next process re-encodes
                     write_error = exc
     if write_error is not None:

@@ -144,7 +144,7 @@ def check_image_sequence(X):
 def _first_column(frame):
     try:
         return str(list(frame.columns)[0])
-    except Exception:
+    except (AttributeError, IndexError, TypeError):  # no columns, or not a frame after all
         return "path"
 
 
@@ -153,7 +153,7 @@ def exif_orientation(image):
     try:
         value = image.getexif().get(_EXIF_ORIENTATION, 1)
         return int(value) if int(value) in range(1, 9) else 1
-    except Exception:
+    except Exception:  # broad on purpose: Pillow parsing damaged metadata raises many types
         return 1
 
 

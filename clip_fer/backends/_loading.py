@@ -1,94 +1,90 @@
 """Loading a model once per process (any family), and the text-encoding loop.
 
 A model name picks its family by prefix (``"openai:"``, ``"open_clip:"``,
-``"hf_clip:"``; none is OpenAI's names and checkpoint paths, as before) and the
-family's module in this package loads it into a :class:`LoadedModel`. Nothing
-below this module's :func:`load_model` knows which family runs.
+``"hf_clip:"``, or one added with :func:`register_family`; none is OpenAI's names
+and checkpoint paths) and the family loads it into a :class:`LoadedModel`.
+Models are cached by content: the family says what determines the model's
+outputs (:func:`model_identity`), so a file replaced under the same name is
+another model, and two names for one file are one. Nothing below this module's
+:func:`load_model` knows which family runs.
 """
 
-import importlib
 import os
 import threading
 
 import numpy as np
 import torch
 
-from ..exceptions import InvalidParameterError
-from ..utils._param_validation import check_option
-from ._base import LoadedModel, normalized
+from ..exceptions import InvalidParameterError, ModelLoadError
+from ._base import LoadedModel, ModelReference, describe, normalized
 from ._cache import text_embedding_cache
+from ._device import resolve_device, resolve_precision
+from ._families import family as _family
+from ._families import parse_model_name
+from ._identity import digest
 from .openai import _encode_tokens, import_clip  # noqa: F401  (kept importable from here)
 
-__all__ = ["LoadedModel", "clear_model_cache", "load_model", "parse_model_name", "resolve_device"]
+__all__ = [
+    "LoadedModel",
+    "clear_model_cache",
+    "load_model",
+    "model_identity",
+    "parse_model_name",
+    "resolve_device",
+    "resolve_model",
+]
 
-_CACHE = {}
+_CACHE = {}  # (weights identity, device, precision) -> LoadedModel
+_LATEST = {}  # (family, spec, device, precision) -> the key it loaded last
 _CACHE_LOCK = threading.Lock()
-_PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
-# Name prefix -> the module of this package that loads the family.
-FAMILIES = {"openai": ".openai", "open_clip": ".open_clip", "hf_clip": ".hf"}
+_MAX_TRIES = 3  # loads retried when the files change while they are read
 
 
-def resolve_device(device):
-    """``"auto"`` -> CUDA when present, else CPU; any other value is checked."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def _check_name(model, owner="load_model"):
+    if isinstance(model, bytes) or not isinstance(model, (str, os.PathLike)):
+        raise InvalidParameterError(
+            f"The 'model' parameter of {owner} must be a CLIP model name, a checkpoint "
+            f"path or a loaded model (clip_fer.load_model(...)). Got {type(model).__name__} "
+            "instead."
+        )
+    return parse_model_name(os.fspath(model))
+
+
+def _identify(prefix, spec, download_root):
     try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise InvalidParameterError(
-            "The 'device' parameter of load_model must be 'auto' or a "
-            f"torch device such as 'cpu' or 'cuda:0'. Got {device!r} instead."
-        ) from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise InvalidParameterError(
-            f"The 'device' parameter is {device!r} but CUDA is not available here; "
-            "use device='auto' or 'cpu'."
-        )
-    return resolved
+        parts = _family(prefix).identify(spec, download_root)
+    except FileNotFoundError:  # removed between the check and the read: load() names it
+        parts = [prefix, "name", spec]
+    except OSError as exc:  # no permission, an I/O error
+        raise ModelLoadError(
+            f"The model {prefix}:{spec} cannot be read to identify it ({describe(exc)}); "
+            "check that its files are readable."
+        ) from exc
+    return digest(prefix, parts)
 
 
-def resolve_precision(precision, device):
-    """``"auto"`` -> fp16 on CUDA, fp32 on CPU; other values are checked against the device."""
-    check_option(precision, "precision", "load_model", _PRECISIONS)
-    if precision == "auto":
-        return "fp16" if device.type == "cuda" else "fp32"
-    if precision == "fp16" and device.type != "cuda":
-        raise InvalidParameterError(
-            "The 'precision' parameter is 'fp16' but the device is "
-            f"{device.type!r}; fp16 needs CUDA. Use precision='auto', 'fp32', 'bf16' "
-            "or 'int8'."
-        )
-    if precision == "int8" and device.type != "cpu":
-        raise InvalidParameterError(
-            "The 'precision' parameter is 'int8' but the device is "
-            f"{device.type!r}; int8 is a CPU path. Use precision='auto' or 'fp16'."
-        )
-    return precision
+def model_identity(model, download_root=None):
+    """The ``weights_identity`` the model ``model`` names, without loading it.
 
+    Parameters
+    ----------
+    model : str, path-like or LoadedModel
+        As :func:`load_model` takes it, or a loaded model.
+    download_root : str, default=None
+        As :func:`load_model` takes it.
 
-def parse_model_name(model):
-    """``"family:spec"`` -> ``(family, spec)``; a name with no known prefix is OpenAI's.
-
-    >>> parse_model_name("open_clip:ViT-B-32/laion2b_s34b_b79k")
-    ('open_clip', 'ViT-B-32/laion2b_s34b_b79k')
-    >>> parse_model_name("ViT-B/32")
-    ('openai', 'ViT-B/32')
+    Returns
+    -------
+    identity : str
+        A hash of the weights' bytes and of the architecture, tokenizer and
+        processor files or settings (a name whose files are not on this machine
+        by its name). Files are read once per process while their ``stat`` is
+        unchanged.
     """
-    family, sep, spec = model.partition(":")
-    if sep and family in FAMILIES:
-        return family, spec
-    return "openai", model
-
-
-def _family(family):
-    return importlib.import_module(FAMILIES[family], __package__)
-
-
-def _cache_key(family, spec, device, precision):
-    source = _family(family).source(spec)
-    if family == "openai":  # as before the other families existed, so caches stay valid
-        return source, str(device), precision
-    return (family, source), str(device), precision
+    if isinstance(model, (LoadedModel, ModelReference)):
+        return model.weights_identity
+    prefix, spec = _check_name(model, "model_identity")
+    return _identify(prefix, spec, download_root)
 
 
 def load_model(model, device="auto", precision="auto", download_root=None):
@@ -127,28 +123,89 @@ def load_model(model, device="auto", precision="auto", download_root=None):
     Returns
     -------
     loaded : LoadedModel
-        Shared by every caller that asks for the same (model, device, precision);
-        a weights file or folder that changes on disk is loaded again.
+        Shared by every caller that asks for the same model content at the same
+        device and precision: a weights file, config or folder that changes on
+        disk (even with its size and modification time restored) is another
+        model and is loaded again; its ``weights_identity`` says which it is.
     """
-    if not isinstance(model, (str, os.PathLike)):
-        raise InvalidParameterError(
-            "The 'model' parameter of load_model must be a CLIP model "
-            f"name or a checkpoint path. Got {type(model).__name__} instead."
-        )
-    family, spec = parse_model_name(os.fspath(model))
+    prefix, spec = _check_name(model)
     device = resolve_device(device)
     precision = resolve_precision(precision, device)
-    key = _cache_key(family, spec, device, precision)
     with _CACHE_LOCK:
-        if key not in _CACHE:
-            _CACHE[key] = _family(family).load(spec, device, precision, download_root, repr(key))
-        return _CACHE[key]
+        for _ in range(_MAX_TRIES):
+            identity = _identify(prefix, spec, download_root)
+            key = (identity, str(device), precision)
+            if key in _CACHE:
+                _remember(prefix, spec, key)
+                return _CACHE[key]
+            loaded = _family(prefix).load(spec, device, precision, download_root)
+            if not isinstance(loaded, LoadedModel):
+                raise ModelLoadError(
+                    f"The model family {prefix!r} loaded {model!r} as {type(loaded).__name__}; "
+                    "a family's load() must return a clip_fer.backends.LoadedModel."
+                )
+            if _identify(prefix, spec, download_root) == identity:  # not replaced while read
+                loaded.weights_identity = identity
+                _CACHE[key] = loaded
+                _remember(prefix, spec, key)
+                return loaded
+        raise ModelLoadError(
+            f"The model {model!r} changed on disk while it was being loaded, {_MAX_TRIES} "
+            "times; load it again once it is written."
+        )
+
+
+def _remember(prefix, spec, key):
+    """Note what ``spec`` names now; a model no name names any more is dropped (a
+    training loop rewriting ``best.pt`` keeps one model in memory, not one per epoch)."""
+    name = (prefix, spec, key[1], key[2])
+    old = _LATEST.get(name)
+    _LATEST[name] = key
+    if old is not None and old != key and old not in _LATEST.values():
+        _CACHE.pop(old, None)
+
+
+def resolve_model(model, device="auto", precision="auto", download_root=None, owner="load_model"):
+    """The :class:`LoadedModel` that ``model`` is or names.
+
+    Parameters
+    ----------
+    model : str, path-like or LoadedModel
+        A name or path (loaded through :func:`load_model`), or a loaded model,
+        used as it is.
+    device, precision, download_root
+        As :func:`load_model` takes them. With a loaded model, ``device`` and
+        ``precision`` must be ``"auto"`` or what the model runs at.
+    owner : str, default="load_model"
+        Named in error messages.
+
+    Returns
+    -------
+    loaded : LoadedModel
+    """
+    if isinstance(model, ModelReference):
+        raise model.error(owner)
+    if not isinstance(model, LoadedModel):
+        return load_model(model, device, precision, download_root)
+    if device != "auto" and resolve_device(device, owner) != model.device:
+        raise InvalidParameterError(
+            f"The 'device' parameter of {owner} is {device!r} but the model object given "
+            f"runs on {str(model.device)!r}; use device='auto' (the model's own), or move the "
+            "model and build it again."
+        )
+    if precision != "auto" and precision != model.precision:
+        raise InvalidParameterError(
+            f"The 'precision' parameter of {owner} is {precision!r} but the model object "
+            f"given runs at {model.precision!r}; use precision='auto' (the model's own)."
+        )
+    return model
 
 
 def clear_model_cache():
     """Forget every loaded model, so the next use loads it again."""
     with _CACHE_LOCK:
         _CACHE.clear()
+        _LATEST.clear()
 
 
 def encode_text(loaded, sentences, batch_size=256):
@@ -158,9 +215,10 @@ def encode_text(loaded, sentences, batch_size=256):
     sentence cache; the rest are tokenised and encoded by the model's family.
     """
     out = np.empty((len(sentences), loaded.embed_dim), dtype=np.float32)
+    identity = loaded.identity
     missing = []
     for i, sentence in enumerate(sentences):
-        found = text_embedding_cache.get(loaded.identity, sentence)
+        found = text_embedding_cache.get(identity, sentence)
         if found is None:
             missing.append(i)
         else:
@@ -171,5 +229,5 @@ def encode_text(loaded, sentences, batch_size=256):
             features = normalized(loaded.encode_text([sentences[i] for i in chunk]))
         for i, row in zip(chunk, features):
             out[i] = row
-            text_embedding_cache.put(loaded.identity, sentences[i], row)
+            text_embedding_cache.put(identity, sentences[i], row)
     return out

@@ -18,10 +18,12 @@ import os
 import torch
 
 from ..exceptions import MissingDependencyError, ModelLoadError
-from ._base import LoadedModel, check_sentence_lengths, describe, file_source
+from ._base import LoadedModel, check_sentence_lengths, describe
+from ._device import place
+from ._identity import tree_part
 from ._quantize import quantize_linears
 
-__all__ = ["HFModel", "load", "source"]
+__all__ = ["HFModel", "identify", "load"]
 
 # Model types whose text tower pools the last position, padded to max_length as trained.
 _LAST_POSITION = ("siglip", "siglip2")
@@ -66,7 +68,7 @@ class HFModel(LoadedModel):
 
     family = "hf_clip"
 
-    def __init__(self, model, image_processor, tokenizer, device, precision, identity):
+    def __init__(self, model, image_processor, tokenizer, device, precision, *, weights_identity=None):
         config = model.config
         text_config = getattr(config, "text_config", config)
         context = getattr(text_config, "max_position_embeddings", None) or tokenizer.model_max_length
@@ -78,7 +80,7 @@ class HFModel(LoadedModel):
             ProcessorTransform(image_processor),
             device,
             precision,
-            identity,
+            weights_identity=weights_identity,
             embed_dim=0,
             context_length=context,
             logit_scale=_DEFAULT_SCALE if scale is None else scale.detach().float().exp().item(),
@@ -86,6 +88,19 @@ class HFModel(LoadedModel):
         )
         with torch.inference_mode():
             self.embed_dim = int(self.encode_text(["a face"]).shape[-1])
+
+    def describe_processing(self):
+        """The config, the image processor's settings and the tokenizer's vocabulary."""
+        tokenizer = self.tokenizer
+        backend = getattr(tokenizer, "backend_tokenizer", None)
+        vocabulary = backend.to_str() if backend is not None else sorted(tokenizer.get_vocab().items())
+        return [
+            self.model.config.to_json_string(),
+            self.preprocess.image_processor.to_json_string(),
+            type(tokenizer).__qualname__,
+            vocabulary,
+            self.context_length,
+        ]
 
     def tokenize(self, sentences):
         """The text tower's inputs for ``sentences``, as the model was trained."""
@@ -110,14 +125,16 @@ class HFModel(LoadedModel):
         return _features(self.model.get_image_features(pixel_values=pixels))
 
 
-def source(spec):
+def identify(spec, download_root=None):
+    """A ``save_pretrained`` folder by every file in it (weights, config, tokenizer,
+    image processor); a Hub id by its name."""
     spec = os.path.expanduser(spec)
     if os.path.isdir(spec):
-        return ("hf_clip", file_source(spec))
-    return ("hf_clip", "name", spec)
+        return ["hf_clip", tree_part(spec)]
+    return ["hf_clip", "name", spec]
 
 
-def load(spec, device, precision, download_root, identity):
+def load(spec, device, precision, download_root):
     """Load a Hub id or a ``save_pretrained`` folder as an :class:`HFModel`."""
     transformers = import_transformers()
     name = f"hf_clip:{spec}"
@@ -158,7 +175,7 @@ def load(spec, device, precision, download_root, identity):
             f"The model {name!r} loads as {type(model).__name__}, which has no "
             f"{' or '.join(missing)}; hf_clip: needs an image-text model such as CLIPModel or SiglipModel."
         )
-    model = model.to(device=device, dtype=torch.float16 if precision == "fp16" else torch.float32)
+    model = place(model, device, precision)
     if precision == "int8":
         model = quantize_linears(model, _IMAGE_TOWER)
-    return HFModel(model.eval(), image_processor, tokenizer, device, precision, identity)
+    return HFModel(model.eval(), image_processor, tokenizer, device, precision)

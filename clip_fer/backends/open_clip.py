@@ -12,10 +12,12 @@ import os
 import torch
 
 from ..exceptions import MissingDependencyError, ModelLoadError
-from ._base import LoadedModel, check_sentence_lengths, describe, file_source
+from ._base import LoadedModel, check_sentence_lengths, describe
+from ._device import place
+from ._identity import file_part, tree_part
 from ._quantize import quantize_image_tower
 
-__all__ = ["OpenClipModel", "load", "parse", "source"]
+__all__ = ["OpenClipModel", "identify", "load", "parse"]
 
 _SCHEMAS = ("hf-hub:", "local-dir:")
 
@@ -36,7 +38,7 @@ class OpenClipModel(LoadedModel):
 
     family = "open_clip"
 
-    def __init__(self, model, preprocess, tokenizer, device, precision, identity):
+    def __init__(self, model, preprocess, tokenizer, device, precision, *, weights_identity=None):
         self.tokenizer = tokenizer
         bias = getattr(model, "logit_bias", None)
         context = getattr(tokenizer, "context_length", None) or model.context_length
@@ -45,7 +47,7 @@ class OpenClipModel(LoadedModel):
             preprocess,
             device,
             precision,
-            identity,
+            weights_identity=weights_identity,
             embed_dim=0,
             context_length=context,
             logit_scale=model.logit_scale.detach().float().exp().item(),
@@ -76,13 +78,19 @@ def parse(spec):
     return arch, pretrained
 
 
-def source(spec):
+def identify(spec, download_root=None):
+    """The architecture's config as open_clip holds it now (an edited and re-registered
+    config is another model) with the weights file's bytes, a ``local-dir:`` folder's
+    files, or else the name (a pretrained tag or a Hub name)."""
     arch, pretrained = parse(spec)
-    if pretrained and os.path.isfile(pretrained):
-        return ("open_clip", arch, file_source(pretrained))
     if arch.startswith("local-dir:") and os.path.isdir(arch[len("local-dir:") :]):
-        return ("open_clip", file_source(arch[len("local-dir:") :]))
-    return ("open_clip", spec)
+        return ["open_clip", tree_part(arch[len("local-dir:") :])]
+    if arch.startswith(_SCHEMAS):
+        return ["open_clip", "name", spec]
+    config = import_open_clip().get_model_config(arch)
+    if pretrained and os.path.isfile(pretrained):
+        return ["open_clip", arch, config, file_part(pretrained)]
+    return ["open_clip", arch, config, "name", pretrained]
 
 
 def _check_name(open_clip, name, arch, pretrained):
@@ -116,7 +124,7 @@ def _check_name(open_clip, name, arch, pretrained):
         )
 
 
-def load(spec, device, precision, download_root, identity):
+def load(spec, device, precision, download_root):
     """Load ``"ARCH/PRETRAINED"`` (or a schema name) as an :class:`OpenClipModel`."""
     open_clip = import_open_clip()
     name = f"open_clip:{spec}"
@@ -149,7 +157,7 @@ def load(spec, device, precision, download_root, identity):
             f"The open_clip model {name!r} could not be loaded ({describe(exc)}). "
             f"If it needs a download and this machine has no network, {hint}."
         ) from exc
-    model = model.to(device=device, dtype=torch.float16 if precision == "fp16" else torch.float32)
+    model = place(model, device, precision)
     if precision == "int8":
         model.visual = quantize_image_tower(model.visual)
-    return OpenClipModel(model.eval(), preprocess, tokenizer, device, precision, identity)
+    return OpenClipModel(model.eval(), preprocess, tokenizer, device, precision)

@@ -11,10 +11,12 @@ import warnings
 import torch
 
 from ..exceptions import ModelLoadError
-from ._base import LoadedModel, check_sentence_lengths, file_source
+from ._base import LoadedModel, check_sentence_lengths
+from ._device import place
+from ._identity import file_part
 from ._quantize import quantize_image_tower
 
-__all__ = ["OpenAIModel", "import_clip", "load", "source"]
+__all__ = ["OpenAIModel", "identify", "import_clip", "load"]
 
 
 def import_clip():
@@ -85,13 +87,13 @@ class OpenAIModel(LoadedModel):
 
     family = "openai"
 
-    def __init__(self, model, preprocess, device, precision, identity):
+    def __init__(self, model, preprocess, device, precision, *, weights_identity=None):
         super().__init__(
             model,
             preprocess,
             device,
             precision,
-            identity,
+            weights_identity=weights_identity,
             embed_dim=model.text_projection.shape[1],
             context_length=model.context_length,
             logit_scale=model.logit_scale.detach().float().exp().item(),
@@ -112,12 +114,15 @@ class OpenAIModel(LoadedModel):
         return _encode_tokens(self.model, tokens.to(self.device), self._cut)
 
 
-def source(name):
-    """The cache key's source part: a file by path, size and time, else the name."""
-    return file_source(name) if os.path.isfile(name) else ("name", name)
+def identify(name, download_root=None):
+    """A checkpoint file by its bytes; a released name by its name (``clip.load``
+    checks the file it downloads against the SHA-256 that ``clip`` lists for it)."""
+    if os.path.isfile(name):
+        return ["openai", file_part(name)]
+    return ["openai", "name", name]  # a released name, or load() says it is neither
 
 
-def load(name, device, precision, download_root, identity):
+def load(name, device, precision, download_root):
     """Load an OpenAI CLIP name or checkpoint file as an :class:`OpenAIModel`."""
     clip = import_clip()
     if name in clip.available_models():
@@ -146,7 +151,7 @@ def load(name, device, precision, download_root, identity):
             f"({', '.join(clip.available_models())}) nor an existing checkpoint file. "
             "Other families: 'open_clip:ARCH/PRETRAINED' or 'hf_clip:NAME_OR_DIR'."
         )
-    model = model.to(device=device, dtype=torch.float16 if precision == "fp16" else torch.float32)
+    model = place(model, device, precision)
     if precision == "int8":
         model.visual = quantize_image_tower(model.visual)
-    return OpenAIModel(model.eval(), preprocess, device, precision, identity)
+    return OpenAIModel(model.eval(), preprocess, device, precision)

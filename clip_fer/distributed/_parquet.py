@@ -13,18 +13,27 @@ output reads the key column of the shards already there and scores only the
 inputs they lack: no image is encoded twice, and each input ends up in exactly
 one row. Parquet readers (pandas, pyarrow, Ray, Spark, DuckDB) skip names that
 start with ``_`` or ``.``, so ``pandas.read_parquet("OUT.parquet")`` reads the rows.
+
+The manifest holds the model's identity (a hash of its weights, config and
+tokenizer, not its name): a run resumed after the checkpoint was replaced is
+refused, whatever the file's name, size and time. A shard that cannot be read
+(cut short outside clip-fer's atomic rename: a partial copy, a full disk) is
+renamed ``.damaged-<name>`` with a :class:`DamagedShardWarning`, and its rows are
+scored again.
 """
 
 import json
 import os
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import ClipFerError, InvalidParameterError
+from ..backends import LoadedModel, ModelReference, model_identity
+from ..exceptions import ClipFerError, DamagedShardWarning, InvalidParameterError, ModelChangedError
 from ..utils._param_validation import check_int
 from ._datasets import _check_estimator, embed_dataset, import_ray, predict_dataset
 
@@ -33,8 +42,20 @@ __all__ = ["ParquetRun", "embed_to_parquet", "predict_to_parquet", "read_embeddi
 MANIFEST = "_clip_fer.json"
 _SHARDS = "part-*.parquet"
 _PARTIAL = ".part-*.parquet.tmp"
+_DAMAGED = ".damaged-"
 # Settings that change neither the numbers nor their meaning: a resumed run may change them.
-_FREE = {"batch_size", "num_workers", "cache", "cache_dir", "verbose", "device", "download_root", "on_error"}
+# The model is compared by its identity (its content), not by the name or path it has.
+_FREE = {
+    "batch_size",
+    "num_workers",
+    "cache",
+    "cache_dir",
+    "verbose",
+    "device",
+    "download_root",
+    "on_error",
+    "model",
+}
 
 
 @dataclass(frozen=True)
@@ -66,6 +87,30 @@ def _shard_files(output):
     return sorted(Path(output).glob(_SHARDS))
 
 
+def _unreadable():
+    import pyarrow as pa
+
+    # What reading a damaged file raises: ArrowInvalid (not a Parquet file, bad
+    # metadata), OSError (ArrowIOError: cut short), and a key column it lacks.
+    return (pa.ArrowException, OSError, KeyError)
+
+
+def _shard_keys(shard, key):
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(shard).read(columns=[key]).column(key).to_pylist()
+
+
+def _damaged(shard, output, exc):
+    return ClipFerError(
+        f"The shard {shard.name!r} of the output {os.fspath(output)!r} cannot be read "
+        f"({type(exc).__name__}: {' '.join(str(exc).split())}); it was cut short or "
+        "damaged outside clip-fer (a partial copy, a full disk). Run predict_to_parquet "
+        "or embed_to_parquet again on this output: it sets the shard aside and scores "
+        "its rows again. Or delete the shard."
+    )
+
+
 def written_keys(output, key="path"):
     """The ``key`` values of every row in the complete shards of ``output``.
 
@@ -80,12 +125,39 @@ def written_keys(output, key="path"):
     -------
     keys : list
         In shard order; only this column is read.
-    """
-    import pyarrow.parquet as pq
 
+    Raises
+    ------
+    ClipFerError
+        When a shard cannot be read, naming it and the fix (a resumed run sets
+        it aside and scores its rows again).
+    """
     keys = []
     for shard in _shard_files(output):
-        keys.extend(pq.ParquetFile(shard).read(columns=[key]).column(key).to_pylist())
+        try:
+            keys.extend(_shard_keys(shard, key))
+        except _unreadable() as exc:
+            raise _damaged(shard, output, exc) from exc
+    return keys
+
+
+def _resume_keys(output, key):
+    """:func:`written_keys`, setting every unreadable shard aside with a warning."""
+    keys = []
+    for shard in _shard_files(output):
+        try:
+            keys.extend(_shard_keys(shard, key))
+        except _unreadable() as exc:
+            aside = shard.with_name(f"{_DAMAGED}{shard.name}")
+            os.replace(shard, aside)
+            warnings.warn(
+                DamagedShardWarning(
+                    f"The shard {shard.name!r} of {os.fspath(output)!r} cannot be read "
+                    f"({type(exc).__name__}); it was set aside as {aside.name!r} and its rows "
+                    "will be scored again."
+                ),
+                stacklevel=4,
+            )
     return keys
 
 
@@ -96,6 +168,8 @@ def _settings(estimator, mode, column, key, k):
         for name, value in sorted(params.items())
         if name not in _FREE and not hasattr(value, "get_params")  # components: by their params
     }
+    # What the model is, from its files' bytes (hashed once per process while unchanged).
+    fixed["model_identity"] = model_identity(estimator.model, estimator.download_root)
     settings = {"clip_fer": mode, "column": column, "key": key, "estimator": fixed}
     if mode == "predict":  # outputs of 0.1 had bare class columns: not resumable into these
         settings["columns"] = "label, labels, proba_<class>, error"
@@ -115,6 +189,12 @@ def _prepare(output, settings):
     manifest = out / MANIFEST
     if manifest.is_file():
         found = json.loads(manifest.read_text())
+        if "model_identity" not in found.get("estimator", {}):
+            raise ClipFerError(
+                f"The output {str(out)!r} was written by an earlier clip-fer, which did not "
+                "record the model's identity (a hash of its weights), so it cannot tell whether "
+                "the model is the same; write to a new output."
+            )
         if found != settings:
             changed = _differences(found, settings)
             raise ClipFerError(
@@ -156,15 +236,49 @@ def _write_shard(table, path):
 
 
 def _drop_written(batch, key, written):
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    return batch.filter(pc.invert(pc.is_in(batch.column(key), value_set=written)))
+    column = batch.column(key)
+    if pa.types.is_null(column.type):  # a batch whose keys are all missing
+        column = column.cast(pa.string())
+    # Keys as the batch types them; a missing key (None) matches a written missing key.
+    value_set = pa.array(written, type=column.type) if written else pa.array([], type=column.type)
+    return batch.filter(pc.invert(pc.is_in(column, value_set=value_set, skip_nulls=False)))
+
+
+def _typed_key(table, key):
+    """A key column with no value in this shard is typed null by Arrow; it is written as
+    strings, like the other shards' keys, so the output reads as one table."""
+    import pyarrow as pa
+
+    index = table.schema.get_field_index(key)
+    if index >= 0 and pa.types.is_null(table.schema.field(index).type):
+        table = table.set_column(index, key, table.column(key).cast(pa.string()))
+    return table
+
+
+def _check_model(estimator, owner):
+    """A model object cannot reach Ray's actors; a fitted estimator's model must be the one
+    it was fitted with."""
+    if isinstance(estimator.model, (LoadedModel, ModelReference)):
+        raise InvalidParameterError(
+            f"The estimator given to {owner} holds a model object ({estimator.model!r}); Ray's "
+            "actors load the model in their own processes, and a model object travels without "
+            "its weights. Give the estimator a model name or a checkpoint path."
+        )
+    fitted = getattr(estimator, "model_identity_", None)
+    if fitted is not None and model_identity(estimator.model, estimator.download_root) != fitted:
+        raise ModelChangedError(
+            f"The model {os.fspath(estimator.model)!r} is no longer the one the estimator "
+            f"given to {owner} was fitted with (its weights, config or tokenizer changed). Call "
+            "fit() again to use the new model, or restore the old files."
+        )
 
 
 def _to_parquet(
     mode, dataset, estimator, output, *, column, key, k, rows_per_shard, progress, total, **options
 ):
-    import pyarrow as pa
     from tqdm.auto import tqdm
 
     import_ray()
@@ -176,11 +290,12 @@ def _to_parquet(
         raise InvalidParameterError(
             f"The 'key' parameter of {owner} must be a column name. Got {key!r} instead."
         )
+    _check_model(estimator, owner)
     out = _prepare(output, _settings(estimator, mode, column, key, k))
-    done = written_keys(out, key)
+    done = _resume_keys(out, key)
     if done:
         dataset = dataset.map_batches(
-            _drop_written, batch_format="pyarrow", fn_kwargs={"key": key, "written": pa.array(done)}
+            _drop_written, batch_format="pyarrow", fn_kwargs={"key": key, "written": done}
         )
     if mode == "predict":
         results = predict_dataset(dataset, estimator, column=column, key=key, k=k, **options)
@@ -197,6 +312,7 @@ def _to_parquet(
         for table in batches:
             if table.num_rows == 0:
                 continue
+            table = _typed_key(table, key)
             path = out / f"part-{run}-{len(shards):06d}.parquet"
             _write_shard(table, path)
             shards.append(str(path))
@@ -332,7 +448,15 @@ def read_embeddings(output, *, key="path", column="embedding"):
     """
     import pyarrow.parquet as pq
 
-    table = pq.read_table(output, columns=[key, column])
+    try:
+        table = pq.read_table(output, columns=[key, column])
+    except _unreadable() as exc:
+        for shard in _shard_files(output) if Path(output).is_dir() else []:
+            try:
+                pq.ParquetFile(shard).read(columns=[key, column])
+            except _unreadable() as shard_exc:
+                raise _damaged(shard, output, shard_exc) from exc
+        raise
     vectors = table.column(column).combine_chunks()
     dim = vectors.type.list_size
     flat = vectors.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)

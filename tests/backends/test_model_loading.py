@@ -90,7 +90,7 @@ def test_corrupt_checkpoint_is_named(tmp_path):
 
 def test_model_must_be_name_or_path():
     with pytest.raises(
-        InvalidParameterError, match="must be a CLIP model name or a checkpoint path. Got int"
+        InvalidParameterError, match="must be a CLIP model name, a checkpoint path or a loaded model. Got int"
     ):
         ZeroShotEmotionClassifier(model=3).fit()
 
