@@ -217,7 +217,8 @@ def check_decision(decision, n_images, n_classes, decider):
     # summing to 1 in float64), so that every metric and scikit-learn reads them as such.
     proba = np.clip(proba, 0.0, 1.0)
     proba = proba / proba.sum(axis=1, keepdims=True) if n_images else proba
-    return Decision(ranking, scores, proba, errors=list(decision.errors))
+    # Skipped inputs are the estimator's to report (decide(X).errors), never a decider's.
+    return Decision(ranking, scores, proba)
 
 
 @dataclass(frozen=True)

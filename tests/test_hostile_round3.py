@@ -235,3 +235,17 @@ def test_score_refuses_unsure_among_the_true_labels():
     with pytest.raises(ValueError, match="y holds 'unsure'.*never a true class"):
         clf.score(X, y)
     assert clf.score(X, Y) == 0.0
+
+
+@pytest.mark.parametrize("errors", [None, [(0, "a decider's own note")]])
+def test_a_deciders_errors_are_not_taken_for_skipped_inputs(errors):
+    # Before: errors=None ended in "'NoneType' object is not iterable" (naming nothing);
+    # a list made decide(X).errors report image 0 as skipped though it was predicted.
+    class Noting(NudgedDecider):
+        def decide(self, class_scores):
+            decision = super().decide(class_scores)
+            return Decision(decision.ranking, decision.scores, decision.proba, errors=errors)
+
+    decision = fitted(decider=Noting("none")).decide(X)
+    assert decision.errors == []
+    assert (decision.ranking[:, 0] >= 0).all()
