@@ -360,3 +360,17 @@ def test_cli_ray_engine_scores_each_file_once_whatever_its_spelling(
     assert main([*command, *aliased]) == 0  # resumed under the other name
     assert "0 images scored into" in capsys.readouterr().out
     assert sorted(written_keys(out)) == sorted(good)
+
+
+def test_cli_ray_engine_prints_no_ray_log_lines(cluster, images, toy_checkpoint, tmp_path, capfd):
+    """A clean run leaves stderr empty: no line of Ray's C++ core (written to fd 2) nor Ray warning."""
+    _, paths = images
+    good = [p for p in paths if "broken" not in p][:2]
+    command = ["predict", "--engine", "ray", "--output", str(tmp_path / "quiet.parquet")]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main([*command, "--model", toy_checkpoint, *good]) == 0
+    captured = capfd.readouterr()
+    assert "2 images scored" in captured.out
+    assert captured.err == ""  # e.g. core_worker.cc's "constructor arguments in the object store"
+    assert [str(w.message) for w in caught if "Ray" in w.category.__name__] == []  # RayDeprecationWarning

@@ -1,6 +1,7 @@
 """``predict_dataset`` and ``embed_dataset``: a classifier mapped over a Ray Dataset."""
 
 import numbers
+import warnings
 
 from .._classifier import ZeroShotEmotionClassifier, fitted_component
 from .._prompt_bank import PromptBank
@@ -95,14 +96,24 @@ def _map(dataset, mode, estimator, args, *, column, key, batch_size, concurrency
         )
     key = column if key is None else key
     batch_size = check_int(batch_size, "batch_size", owner, 1)
-    return dataset.map_batches(
-        actor,
-        batch_size=batch_size,
-        batch_format="pyarrow",
-        compute=_compute(concurrency, owner),
-        fn_constructor_args=(estimator, column, key, *args),
-        **_resources(num_gpus, num_cpus, owner),
-    )
+    with warnings.catch_warnings():
+        # Ray 2.60 names no parameter for max_restarts: it goes through the
+        # deprecated **ray_remote_args, whose warning is Ray's business, not the user's.
+        warnings.filterwarnings("ignore", message=".*ray_remote_args. is deprecated")
+        return dataset.map_batches(
+            actor,
+            batch_size=batch_size,
+            batch_format="pyarrow",
+            compute=_compute(concurrency, owner),
+            fn_constructor_args=(estimator, column, key, *args),
+            # Ray Data always hands its actors their transform through the object store
+            # and restarts them forever by default, which makes Ray's core worker log an
+            # error per actor (restarts could not get those arguments back once freed).
+            # An actor that dies fails the run instead: rerun it (the Parquet writers
+            # resume from what was written).
+            max_restarts=0,
+            **_resources(num_gpus, num_cpus, owner),
+        )
 
 
 def predict_dataset(
