@@ -64,18 +64,26 @@ def check_threshold(abstain_below, owner):
     return float(abstain_below)
 
 
+def check_reserved(classes, owner):
+    """No class may be named "unsure": it is the abstention label everywhere (``predict``,
+    records, the CLI) and every metric counts it as an abstention, never as a class."""
+    if UNSURE in np.asarray(classes, dtype=object).tolist():
+        raise ValueError(
+            f"{owner}: a class is named {UNSURE!r}, the label clip-fer gives when it abstains "
+            "(abstain_below) and that the metrics count as an abstention, not as a class "
+            "(abstention_scores, aurc, summarize, clip-fer evaluate); rename that class, "
+            "e.g. 'uncertain'."
+        )
+
+
 def check_classes(classes, owner):
     """Abstention needs string class names, none of them "unsure"."""
+    check_reserved(classes, owner)
     names = np.asarray(classes, dtype=object).tolist()
     if not all(isinstance(c, str) for c in names):
         raise ValueError(
             f"{owner}: abstain_below needs class names that are strings (the label {UNSURE!r} "
             f"joins them); the classes are {names}. Set abstain_below=None."
-        )
-    if UNSURE in names:
-        raise ValueError(
-            f"{owner}: a class is named {UNSURE!r}, the label abstain_below gives; rename that "
-            "class or set abstain_below=None."
         )
 
 

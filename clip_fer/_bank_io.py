@@ -6,51 +6,61 @@ from pathlib import Path
 
 from sklearn.base import clone
 
-from ._prompt_bank import PromptBank
+from ._prompt_bank import BUILTIN_VOCABULARIES, PromptBank
 from .exceptions import PromptBankError
 
 __all__ = ["BUILTIN_BANKS", "load_prompt_bank", "save_prompt_bank", "bank_from_report_dict"]
 
-#: Names accepted by :func:`load_prompt_bank`, each with its constructor.
-BUILTIN_BANKS = {
-    "default": PromptBank.default,
-    "report": lambda: PromptBank.report_best(spelling="original"),
-    "report-corrected": lambda: PromptBank.report_best(spelling="corrected"),
-    "openai": PromptBank.openai_fer2013,
-    "baseline": PromptBank.baseline,
-    "gender": PromptBank.gender,
-}
+
+def _builtin(name):
+    def make():
+        return PromptBank(name=name)
+
+    make.__doc__ = f"``PromptBank(name={name!r})``."
+    return make
+
+
+#: Names accepted by :func:`load_prompt_bank`, each with its constructor
+#: (``PromptBank(name=...)``: a built-in bank is named after its source).
+BUILTIN_BANKS = {name: _builtin(name) for name in BUILTIN_VOCABULARIES}
 
 _JSON_KEYS = {"templates", "synonyms"}
+_OPTIONAL_JSON_KEYS = {"name"}
 
 
 def bank_to_dict(bank):
-    """The JSON-ready form of a bank: ``{"templates": [...], "synonyms": {...}}``."""
+    """The JSON-ready form of a bank: ``{"templates": [...], "synonyms": {...}}``,
+    with ``"name"`` when the bank has one."""
     fitted = clone(bank).fit()  # from the current params, never stale fitted state
     synonyms = {}
     for word, c in zip(fitted.words_, fitted.word_class_):
         synonyms.setdefault(str(fitted.classes_[c]), []).append(word)
-    return {"templates": list(fitted.templates_), "synonyms": synonyms}
+    data = {"templates": list(fitted.templates_), "synonyms": synonyms}
+    name = getattr(bank, "name", None)
+    if isinstance(name, str):
+        data["name"] = name
+    return data
 
 
-def bank_from_dict(data, source="the prompt bank"):
-    """A validated bank from ``{"templates": [...], "synonyms": {...}}``."""
+def bank_from_dict(data, source="the prompt bank", name=None):
+    """A validated bank from ``{"templates": [...], "synonyms": {...}}`` (and an
+    optional ``"name"``, else ``name``)."""
     if not isinstance(data, Mapping):
         raise PromptBankError(
             f"{source} must be a JSON object with keys 'templates' and 'synonyms'. "
             f"Got {type(data).__name__} instead."
         )
-    unknown = sorted(set(data) - _JSON_KEYS)
+    unknown = sorted(set(data) - _JSON_KEYS - _OPTIONAL_JSON_KEYS)
     missing = sorted(_JSON_KEYS - set(data))
     if unknown or missing:
         raise PromptBankError(
             f"{source} has unknown keys {unknown} and lacks keys {missing}; "
-            "a prompt bank has exactly 'templates' and 'synonyms'."
+            "a prompt bank has 'templates' and 'synonyms' (and optionally 'name')."
         )
-    return PromptBank(data["templates"], data["synonyms"]).fit()
+    return PromptBank(data["templates"], data["synonyms"], name=data.get("name", name)).fit()
 
 
-def bank_from_report_dict(data, category="emotions"):
+def bank_from_report_dict(data, category="emotions", name=None):
     """A bank from the report's dictionary format.
 
     Parameters
@@ -60,6 +70,8 @@ def bank_from_report_dict(data, category="emotions"):
         "topk": 3}, "gender": {...}}`` as the report stored it.
     category : str, default="emotions"
         Which category of the dictionary to read ("emotions" or "gender").
+    name : str, default=None
+        The bank's name (``PromptBank(name=...)``).
 
     Returns
     -------
@@ -73,7 +85,7 @@ def bank_from_report_dict(data, category="emotions"):
     for key in ("labels", "templates"):
         if not isinstance(entry, Mapping) or key not in entry:
             raise PromptBankError(f"The report dictionary's {category!r} entry lacks the key {key!r}.")
-    return PromptBank(entry["templates"], entry["labels"]).fit()
+    return PromptBank(entry["templates"], entry["labels"], name=name).fit()
 
 
 def load_prompt_bank(source, category="emotions"):
@@ -93,7 +105,9 @@ def load_prompt_bank(source, category="emotions"):
     Returns
     -------
     bank : PromptBank
-        Fitted, so that a malformed file fails here.
+        Fitted, so that a malformed file fails here. A built-in bank is named after
+        its source (``PromptBank(name="openai")``); a file's bank has the ``"name"``
+        it was saved with, else the file's name without its suffix.
     """
     if isinstance(source, str) and source in BUILTIN_BANKS:
         return BUILTIN_BANKS[source]().fit()
@@ -112,14 +126,14 @@ def load_prompt_bank(source, category="emotions"):
             raise PromptBankError(
                 f"{path} could not be read as a plain dictionary with torch.load(weights_only=True): {exc}"
             ) from exc
-        return bank_from_report_dict(data, category)
+        return bank_from_report_dict(data, category, name=path.stem)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PromptBankError(f"{path} is not valid JSON: {exc}") from exc
     if isinstance(data, Mapping) and ("emotions" in data or "gender" in data):
-        return bank_from_report_dict(data, category)
-    return bank_from_dict(data, source=str(path))
+        return bank_from_report_dict(data, category, name=path.stem)
+    return bank_from_dict(data, source=str(path), name=path.stem)
 
 
 def save_prompt_bank(bank, path):

@@ -10,17 +10,19 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d
 
-from ._abstention import UNSURE, abstain, check_classes, confidence, threshold_of
+from ._abstention import UNSURE, abstain, check_classes, check_reserved, confidence, threshold_of
 from ._deciders import Decision, MeanProbaDecider, RankVoteDecider
 from ._display import with_fitted_summary
 from ._folding import SynonymFolder
 from ._prompt_bank import PromptBank
+from ._records import check_class_names
 from .backends._base import LoadedModel, ModelReference
 from .backends._cache import check_cache_dir
 from .backends._encoding import embed_images
 from .backends._images import check_image_sequence
 from .backends._loading import encode_text, resolve_model
 from .exceptions import (
+    ClipFerDeprecationWarning,
     ImageInputError,
     InvalidParameterError,
     ModelChangedError,
@@ -86,6 +88,24 @@ _DECIDER = Protocol(
     "fit() and decide(class_scores) -> Decision",
 )
 _BANK_ATTRIBUTES = ("classes_", "templates_", "word_class_", "sentences_")
+
+
+def _check_sorted_classes(bank):
+    """A bank's ``classes_`` must be unique and sorted, as scikit-learn's are: the columns of
+    ``predict_proba`` follow them, and scikit-learn's metrics (``log_loss``), its calibration
+    and :mod:`clip_fer.metrics` without ``classes`` read the columns in sorted order."""
+    classes = np.asarray(bank.classes_, dtype=object)
+    try:
+        expected = np.unique(classes)
+    except TypeError:  # names that do not compare (mixed types)
+        expected = None
+    if expected is None or len(expected) != len(classes) or (expected != classes).any():
+        raise InvalidParameterError(
+            f"The 'prompt_bank' parameter of {_OWNER} must set classes_ to unique, sorted class "
+            f"names (np.unique, as scikit-learn's classes_); {type(bank).__name__} set "
+            f"{classes.tolist()!r}. Sort them (and renumber word_class_) in its fit(); otherwise "
+            "metrics that read predict_proba's columns in sorted order would score the wrong class."
+        )
 
 
 def _model_name(model):
@@ -419,6 +439,9 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
             self._check_embeddings(X, text_features.shape[1])
         if y is not None:
             _check_labels(y, bank.classes_)
+        _check_sorted_classes(bank)
+        check_reserved(bank.classes_, _OWNER)
+        check_class_names(bank.classes_, _OWNER)
         if self.abstain_below is not None:
             check_classes(bank.classes_, _OWNER)
 
@@ -475,7 +498,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         warnings.warn(
             f"The 'folder' parameter of {_OWNER} was renamed 'synonym_folder' in 0.2 "
             "and will be removed in 0.3; pass synonym_folder=... instead.",
-            FutureWarning,
+            ClipFerDeprecationWarning,
             stacklevel=4,  # _chosen_folder, fit, fit_context's wrapper, the caller
         )
         return self.folder
@@ -872,10 +895,28 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
 
         from .metrics import drop_unpredicted
 
-        y_pred = self.predict(X)
         y = column_or_1d(y)
+        if UNSURE in set(np.asarray(y, dtype=object).tolist()):
+            raise ValueError(
+                f"{_OWNER}.score: y holds {UNSURE!r}, the label of an abstention, which is never a "
+                "true class (no class may be named so); an abstained answer would be scored right "
+                "on those items. Leave them out of X and y, or give them their class."
+            )
+        y_pred, skipped = _predict_noting_skipped(self, X)
         weights = None if sample_weight is None else np.asarray(sample_weight)
-        kept = drop_unpredicted(y, y_pred, owner=f"{_OWNER}.score")
+        with warnings.catch_warnings():  # one warning below, naming the skipped inputs
+            warnings.simplefilter("ignore", SkippedImagesWarning)
+            kept = drop_unpredicted(y, y_pred, owner=f"{_OWNER}.score")
+        if skipped is not None:
+            n, left = len(y_pred), len(skipped.errors)
+            warnings.warn(
+                SkippedImagesWarning(
+                    f"{_OWNER}.score: left out {left} of {n} inputs, scored over the other {n - left}. "
+                    f"{skipped}",
+                    skipped.errors,
+                ),
+                stacklevel=2,
+            )
         if kept is None:
             return float("nan")
         keep = kept[0]  # compare the original arrays, so their label types stay as given
@@ -892,3 +933,18 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         tags.target_tags.required = False
         tags.input_tags.two_d_array = bool(self.precomputed)
         return tags
+
+
+def _predict_noting_skipped(estimator, X):
+    """``estimator.predict(X)`` and its :class:`SkippedImagesWarning` (or None), caught
+    rather than shown, so that ``score`` warns once; other warnings pass on."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        y_pred = estimator.predict(X)
+    skipped = None
+    for warning in caught:
+        if isinstance(warning.message, SkippedImagesWarning) and skipped is None:
+            skipped = warning.message
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return y_pred, skipped

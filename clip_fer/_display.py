@@ -24,10 +24,11 @@ def fitted_summary(estimator):
         ("model", f"{model} (device {estimator.device}, precision {estimator.precision})"),
         (
             "prompt bank",
-            f"{len(bank.templates_)} templates x {len(bank.words_)} words = "
+            (f"{bank.name}: " if isinstance(getattr(bank, "name", None), str) else "")
+            + f"{len(bank.templates_)} templates x {len(bank.words_)} words = "
             f"{n_sentences} sentences, {dim}-d text features",
         ),
-        ("folder", repr(estimator.folder_)),
+        ("synonym folder", repr(estimator.synonym_folder_)),
         ("decider", repr(estimator.decider_)),
         (f"classes ({len(classes)})", shown),
     ]

@@ -10,10 +10,21 @@ from sklearn.base import BaseEstimator
 from . import _vocabularies as vocab
 from .exceptions import PromptBankError
 
-__all__ = ["PromptBank", "PLACEHOLDER_PATTERN"]
+__all__ = ["BUILTIN_VOCABULARIES", "PromptBank", "PLACEHOLDER_PATTERN"]
 
 #: A template's blank: ``{}`` or the report's run of two or more underscores.
 PLACEHOLDER_PATTERN = re.compile(r"\{\}|_{2,}")
+
+
+#: The built-in banks by name: (templates, synonyms). ``PromptBank(name=...)`` reads them.
+BUILTIN_VOCABULARIES = {
+    "default": (vocab.REPORT_TEMPLATES, vocab.REPORT_SYNONYMS_CORRECTED),
+    "report": (vocab.REPORT_TEMPLATES, vocab.REPORT_SYNONYMS),
+    "report-corrected": (vocab.REPORT_TEMPLATES, vocab.REPORT_SYNONYMS_CORRECTED),
+    "openai": (vocab.OPENAI_FER2013_TEMPLATES, vocab.OPENAI_FER2013_SYNONYMS),
+    "baseline": (vocab.BASELINE_TEMPLATES, vocab.BASELINE_SYNONYMS),
+    "gender": (vocab.GENDER_TEMPLATES, vocab.GENDER_SYNONYMS),
+}
 
 
 def _split_template(template, position):
@@ -78,11 +89,22 @@ class PromptBank(BaseEstimator):
     ----------
     templates : sequence of str, default=None
         Sentence templates, each with exactly one placeholder written ``{}`` or as a
-        run of underscores (``____``, as in the report). None uses the default bank.
+        run of underscores (``____``, as in the report). None takes the templates
+        of the built-in bank ``name`` (the default bank when ``name`` is None).
     synonyms : mapping of str to sequence of str, default=None
         Class name to the words that stand for it, e.g.
         ``{"angry": ["annoyed", "furious", "frown"], ...}``. A word may belong to
-        one class only. None uses the default bank.
+        one class only. None takes the synonyms of the built-in bank ``name``
+        (the default bank when ``name`` is None).
+    name : str, default=None
+        The bank's name, shown first in its ``repr`` and so in ``GridSearchCV``'s
+        ``cv_results_`` and ``best_params_`` (:func:`clip_fer.search_results_frame`
+        shows it as a column). The built-in banks are named after their source:
+        ``"default"``, ``"report"``, ``"report-corrected"``, ``"openai"``,
+        ``"baseline"``, ``"gender"``; ``PromptBank(name="openai")`` is OpenAI's
+        FER2013 bank, and its ``repr`` says just that. Any other name labels a bank
+        given with ``templates`` and ``synonyms`` (``load_prompt_bank`` names a file's
+        bank after the file); a name never changes a prediction.
 
     Attributes
     ----------
@@ -106,15 +128,24 @@ class PromptBank(BaseEstimator):
     >>> bank = PromptBank(["this is {} person"], {"happy": ["glad"], "sad": ["sad"]})
     >>> bank.fit().sentences_
     ('this is glad person', 'this is sad person')
+    >>> PromptBank.openai_fer2013()
+    PromptBank(name='openai')
+    >>> len(PromptBank(name="openai").fit().templates_)
+    6
     """
 
     # The vocabulary is checked item by item in fit, with PromptBankError messages
     # that name the template or class at fault, which a constraint cannot say.
-    _parameter_constraints = {"templates": "no_validation", "synonyms": "no_validation"}
+    _parameter_constraints = {
+        "templates": "no_validation",
+        "synonyms": "no_validation",
+        "name": [str, None],
+    }
 
-    def __init__(self, templates=None, synonyms=None):
+    def __init__(self, templates=None, synonyms=None, name=None):
         self.templates = templates
         self.synonyms = synonyms
+        self.name = name
 
     def fit(self, X=None, y=None):
         """Validate the vocabulary and build the sentences and index arrays.
@@ -128,6 +159,8 @@ class PromptBank(BaseEstimator):
         -------
         self : PromptBank
         """
+        if self.name is not None and not isinstance(self.name, str):
+            raise PromptBankError(f"'name' must be a str or None. Got {self.name!r} instead.")
         templates, synonyms = self._resolved_vocabulary()
         if isinstance(templates, str) or not isinstance(templates, Sequence):
             raise PromptBankError(f"'templates' must be a list of str. Got {templates!r} instead.")
@@ -180,14 +213,25 @@ class PromptBank(BaseEstimator):
         return self
 
     def _resolved_vocabulary(self):
-        if self.templates is None and self.synonyms is None:
-            return vocab.REPORT_TEMPLATES, vocab.REPORT_SYNONYMS_CORRECTED
-        if self.templates is None or self.synonyms is None:
+        """(templates, synonyms): those given, the missing ones from the built-in ``name``."""
+        if self.templates is not None and self.synonyms is not None:
+            return self.templates, self.synonyms
+        name = "default" if self.name is None else self.name
+        if name not in BUILTIN_VOCABULARIES:
+            raise PromptBankError(
+                f"PromptBank(name={name!r}) has no 'templates' or 'synonyms', and {name!r} is not "
+                f"a built-in bank ({', '.join(BUILTIN_VOCABULARIES)}). Give both, or name a built-in bank."
+            )
+        if self.name is None and (self.templates is not None or self.synonyms is not None):
             missing = "templates" if self.templates is None else "synonyms"
             raise PromptBankError(
                 f"'{missing}' is None while the other is given; give both, or neither for the default bank."
             )
-        return self.templates, self.synonyms
+        templates, synonyms = BUILTIN_VOCABULARIES[name]
+        return (
+            templates if self.templates is None else self.templates,
+            synonyms if self.synonyms is None else self.synonyms,
+        )
 
     # Built-in banks -------------------------------------------------------------
 
@@ -203,28 +247,28 @@ class PromptBank(BaseEstimator):
         """
         if spelling not in ("original", "corrected"):
             raise PromptBankError(f"'spelling' must be 'original' or 'corrected'. Got {spelling!r} instead.")
-        words = vocab.REPORT_SYNONYMS if spelling == "original" else vocab.REPORT_SYNONYMS_CORRECTED
-        return cls(as_lists(vocab.REPORT_TEMPLATES), as_lists(words))
+        return cls(name="report" if spelling == "original" else "report-corrected")
 
     @classmethod
     def openai_fer2013(cls):
         """OpenAI's FER2013 prompts (6 templates), keyed by FER2013 class names."""
-        return cls(as_lists(vocab.OPENAI_FER2013_TEMPLATES), as_lists(vocab.OPENAI_FER2013_SYNONYMS))
+        return cls(name="openai")
 
     @classmethod
     def baseline(cls):
         """One template, ``"a photo of a {} looking face."``, one adjective per class."""
-        return cls(as_lists(vocab.BASELINE_TEMPLATES), as_lists(vocab.BASELINE_SYNONYMS))
+        return cls(name="baseline")
 
     @classmethod
     def default(cls):
-        """The bank used when none is given: the report's best, spelling corrected."""
-        return cls.report_best(spelling="corrected")
+        """The bank used when none is given: the report's best, spelling corrected
+        (named ``"default"``)."""
+        return cls(name="default")
 
     @classmethod
     def gender(cls):
         """The report's second category: female / male."""
-        return cls(as_lists(vocab.GENDER_TEMPLATES), as_lists(vocab.GENDER_SYNONYMS))
+        return cls(name="gender")
 
 
 def as_lists(data):

@@ -27,6 +27,7 @@ __all__ = [
     "PROBA_PREFIX",
     "PredictionRecord",
     "as_records",
+    "check_class_names",
     "class_of_column",
     "flat_columns",
     "image_records",
@@ -40,6 +41,39 @@ _BOX = BOX_COLUMNS
 PROBA_PREFIX = "proba_"
 _VIDEO = ("frame", "time", "track")
 _FACE = ("face", *BOX_COLUMNS, "score")
+
+
+#: Cells that CSV readers take for a missing value (pandas' ``read_csv`` defaults): a
+#: class of that name would read back as an empty label, like a skipped image's.
+MISSING_CELLS = frozenset(
+    ["#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>"]
+    + ["N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+)
+
+
+def check_class_names(classes, owner):
+    """Refuse class names that a CSV reader reads back as a missing value.
+
+    Parameters
+    ----------
+    classes : array-like
+        The class names.
+    owner : str
+        Named in the error.
+
+    Raises
+    ------
+    ValueError
+        Naming the class and the fix.
+    """
+    for cls in np.asarray(classes, dtype=object).tolist():
+        if isinstance(cls, str) and cls.strip() in MISSING_CELLS:
+            raise ValueError(
+                f"{owner}: a class is named {cls!r}, which pandas and most CSV readers read "
+                "back as a missing value: its labels in `clip-fer predict --format csv` and "
+                "evaluate's predictions.csv would look like a skipped image's. Rename that "
+                "class, e.g. 'no expression'."
+            )
 
 
 def proba_column(cls):

@@ -121,25 +121,61 @@ def _image_files(folder):
     )
 
 
-def _check_not_mixed(root, class_files):
-    """Refuse a folder whose images lie both in a subfolder and one level below it.
+def _stray(root, where, files, rule):
+    shown = ", ".join(repr(str(p)) for p in files[:3]) + (" ..." if len(files) > 3 else "")
+    return DatasetError(
+        f"{root} mixes the two layouts: {where} ({shown}). {rule} In a split/class/*.jpg tree "
+        "every image must be in a class folder, and in a class/*.jpg folder no class folder "
+        f"has subfolders of images. Move the stray file{'s' if len(files) > 1 else ''} into a "
+        f"class folder, or remove {'them' if len(files) > 1 else 'it'}."
+    )
 
-    ``split/stray.jpg`` beside ``split/happy/*.jpg`` would otherwise make
-    ``split`` read as a class folder (holding only the stray image) and every
-    image of its class folders be ignored.
+
+def _nested_images(folder):
+    """The image files one level below ``folder``'s subfolders."""
+    return [p for sub in _subfolders(folder) for p in _image_files(sub)]
+
+
+def _check_not_mixed(root, class_files):
+    """Refuse a folder where an image would be read without its class, or not at all.
+
+    Every image must sit in a class folder: ``split/stray.jpg`` beside
+    ``split/happy/*.jpg`` would make ``split`` read as a class; ``stray.jpg``
+    beside the class (or split) folders, ``happy/x/*.jpg`` beside ``sad/*.jpg``
+    and ``train/sad/x/*.jpg`` would be left out without a word (a whole class
+    could go missing from an evaluation).
     """
+    loose = _image_files(root) if class_files else []  # no folder at all: "holds no image files"
+    if loose:
+        raise _stray(root, "image files lie in it, beside its folders", loose, "Such an image has no class.")
+    flat = any(class_files.values())  # class/*.jpg
     for folder, files in class_files.items():
-        nested = [sub for sub in _subfolders(folder) if _image_files(sub)]
+        nested = _nested_images(folder)
         if files and nested:
-            shown = ", ".join(repr(str(p)) for p in files[:3]) + (" ..." if len(files) > 3 else "")
-            raise DatasetError(
-                f"{root} mixes the two layouts: {folder.name!r} holds image files itself "
-                f"({shown}) and subfolders of images ({', '.join(repr(s.name) for s in nested[:3])}). "
-                "In a split/class/*.jpg tree every image must be in a class folder, and in a "
-                "class/*.jpg folder no class folder has subfolders of images. Move the stray "
-                f"file{'s' if len(files) > 1 else ''} into a class folder, or remove "
-                f"{'them' if len(files) > 1 else 'it'}."
+            raise _stray(
+                root,
+                f"{folder.name!r} holds image files itself and subfolders of images "
+                f"({', '.join(repr(s.name) for s in _subfolders(folder) if _image_files(s))[:200]})",
+                files,
+                "Its own images would be read as a class named after it.",
             )
+        if flat and nested:
+            raise _stray(
+                root,
+                f"{folder.name!r} holds subfolders of images while other folders hold images directly",
+                nested,
+                "They would be left out.",
+            )
+        if not flat:  # split/class/*.jpg: a class folder with subfolders of images
+            for class_folder in _subfolders(folder):
+                deeper = _nested_images(class_folder)
+                if deeper:
+                    raise _stray(
+                        root,
+                        f"class folder {folder.name}/{class_folder.name} holds subfolders of images",
+                        deeper,
+                        "They would be left out.",
+                    )
 
 
 def load_image_folder(path, split=None):
@@ -174,8 +210,9 @@ def load_image_folder(path, split=None):
     ------
     DatasetError
         If ``path`` is not a folder, holds no images in either layout, mixes
-        them (a stray image beside the class folders of a split), or has no
-        split named ``split``.
+        them (an image beside the class folders of a split, beside the class
+        or split folders, or in a subfolder of a class folder: it would be
+        read without its class, or left out), or has no split named ``split``.
 
     Examples
     --------

@@ -17,6 +17,7 @@ __all__ = [
     "DamagedShardWarning",
     "DatasetError",
     "SkippedImagesWarning",
+    "ClipFerDeprecationWarning",
     "MissingDependencyError",
     "CacheWriteWarning",
     "MultiFrameWarning",
@@ -91,6 +92,12 @@ class SkippedImagesWarning(UserWarning):
     def __init__(self, message, errors=()):
         super().__init__(message)
         self.errors = list(errors)
+
+
+class ClipFerDeprecationWarning(FutureWarning):
+    """A clip-fer name that still works but will be removed (a ``FutureWarning``, so
+    it is shown by default). ``warnings.simplefilter("error", ClipFerDeprecationWarning)``
+    makes code fail on clip-fer's own deprecations only, as the docs tests do."""
 
 
 class MissingDependencyError(ClipFerError, ImportError):

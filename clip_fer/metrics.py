@@ -25,7 +25,10 @@ saying how many were left out; :func:`summarize` reports the count as
 rows (or a calibrated classifier's) against the true labels; the last two are
 scikit-learn's :func:`~sklearn.metrics.log_loss` and
 :func:`~sklearn.metrics.brier_score_loss`. ``classes`` names the columns
-(``clf.classes_``); a row of NaN (a skipped input) is left out as above.
+(``clf.classes_``); a row of NaN (a skipped input) is left out as above. Each
+row must sum to 1 within :data:`SUM_TOLERANCE` (rounded probabilities read back
+from a CSV pass and are renormalised; scores or a subset of the columns are
+refused). With one class (a one-class bank) the NLL and the Brier score are 0.
 
 **Abstention.** With ``abstain_below``, ``predict`` answers "unsure" for the items
 whose confidence is below it. Every score of a label counts "unsure" as a wrong
@@ -285,6 +288,8 @@ def unweighted_average_recall(y_true, y_pred):
     with warnings.catch_warnings():
         # A predicted class absent from y_true is expected in zero-shot use.
         warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        # One class in y_true and y_pred (a one-class bank): the recall is still defined.
+        warnings.filterwarnings("ignore", message="A single label was found")
         return float(balanced_accuracy_score(y_true, y_pred))
 
 
@@ -339,10 +344,19 @@ def confusion(y_true, y_pred, labels=None):
         raise ValueError("confusion: no sample has a prediction (every input was skipped).")
     y_true, y_pred = kept
     labels = np.asarray(_union_labels(y_true, y_pred) if labels is None else labels, dtype=object)
-    return confusion_matrix(y_true, y_pred, labels=labels), labels
+    with warnings.catch_warnings():  # one label (a one-class bank) is a 1x1 matrix, as asked
+        warnings.filterwarnings("ignore", message="A single label was found")
+        return confusion_matrix(y_true, y_pred, labels=labels), labels
 
 
 # Probabilities -----------------------------------------------------------------
+
+
+#: How far a row of probabilities may sum from 1, or a probability lie outside [0, 1],
+#: in the metrics: room for probabilities read back from a CSV written with 6 decimals
+#: (as ``clip-fer predict`` and ``evaluate`` write them) for up to 2,000 classes. Such rows
+#: are clipped and divided by their sum; rows further off are refused.
+SUM_TOLERANCE = 1e-3
 
 
 def _checked_proba(owner, y_true, y_proba, classes):
@@ -367,8 +381,19 @@ def _checked_proba(owner, y_true, y_proba, classes):
         if kept is None:
             return None
         y_true, proba = y_true[kept[0]], proba[kept[0]]
-    if not np.isfinite(proba).all() or (proba < 0).any() or (proba > 1).any():
+    if not np.isfinite(proba).all() or (proba < -SUM_TOLERANCE).any() or (proba > 1 + SUM_TOLERANCE).any():
         raise ValueError(f"{owner}: y_proba must hold probabilities in [0, 1] (or a row of NaN).")
+    sums = proba.sum(axis=1)
+    off = np.abs(sums - 1) > SUM_TOLERANCE
+    if off.any():
+        row = int(np.flatnonzero(off)[0])
+        raise ValueError(
+            f"{owner}: each row of y_proba must sum to 1 (within {SUM_TOLERANCE:g}); row {row} sums "
+            f"to {sums[row]:.6g}. Pass probabilities (predict_proba's rows, every class's column), "
+            "not scores or a subset of the columns."
+        )
+    proba = np.clip(proba, 0.0, 1.0)
+    proba = proba / proba.sum(axis=1, keepdims=True)  # rounding (a CSV's 6 decimals) aside
     if classes is None:
         classes = np.unique(y_true)
         if len(classes) != proba.shape[1]:
@@ -499,6 +524,8 @@ def negative_log_likelihood(y_true, y_proba, *, classes=None):
     if checked is None:
         return float("nan")
     y_true, proba, classes = checked
+    if len(classes) == 1:  # every probability is 1, on the only class (sklearn needs two)
+        return 0.0
     return float(log_loss(y_true.astype(str), proba, labels=classes.astype(str)))
 
 
@@ -531,6 +558,8 @@ def brier_score(y_true, y_proba, *, classes=None):
     if checked is None:
         return float("nan")
     y_true, proba, classes = checked
+    if len(classes) == 1:  # every probability is 1, on the only class (sklearn needs two)
+        return 0.0
     return float(brier_score_loss(y_true.astype(str), proba, labels=classes.astype(str), scale_by_half=False))
 
 
@@ -775,6 +804,11 @@ def summarize(
     if abstain_below is not None and confidence is None:
         raise ValueError("summarize: abstain_below needs the confidence of each answer (confidence=...).")
     n_given = len(y_true)
+    if confidence is not None and np.ndim(confidence) != 1:
+        raise ValueError(
+            f"summarize: confidence must have shape (n_samples,), one number per answer "
+            f"(proba.max(axis=1)); got shape {np.shape(confidence)}."
+        )
     extra = [np.asarray(a, dtype=object).reshape(n_given, -1) for a in (y_proba, confidence) if a is not None]
     if any(len(a) != n_given for a in extra):
         raise ValueError("summarize: y_proba and confidence must have one row per sample of y_true.")

@@ -129,7 +129,9 @@ def check_decision(decision, n_images, n_classes, decider):
     Returns
     -------
     decision : Decision
-        With ``ranking`` as intp and ``scores`` and ``proba`` as float64 arrays.
+        With ``ranking`` as intp and ``scores`` and ``proba`` as float64 arrays;
+        ``proba`` clipped to [0, 1] and each row divided by its sum (the
+        tolerances let a float32 decider through; what comes out is exact).
 
     Raises
     ------
@@ -211,7 +213,12 @@ def check_decision(decision, n_images, n_classes, decider):
             f"image {image} ranks class {int(ranking[image, 0])} first but class "
             f"{int(proba[image].argmax())} has the largest probability",
         )
-    return Decision(ranking, scores, proba, errors=list(decision.errors))
+    # Accepted within the tolerances above; pass on exact probabilities (no -1e-7, rows
+    # summing to 1 in float64), so that every metric and scikit-learn reads them as such.
+    proba = np.clip(proba, 0.0, 1.0)
+    proba = proba / proba.sum(axis=1, keepdims=True) if n_images else proba
+    # Skipped inputs are the estimator's to report (decide(X).errors), never a decider's.
+    return Decision(ranking, scores, proba)
 
 
 @dataclass(frozen=True)
@@ -274,11 +281,19 @@ class ScoringCore:
         Parameters
         ----------
         embeddings : ndarray of shape (n_images, dim)
-            Unit-length image embeddings.
+            Image embeddings, finite and not all zero; each row is divided by
+            its norm (the cosine needs unit vectors; :meth:`embed` returns them
+            so, a model's raw features are not), as the estimator's
+            ``precomputed=True`` path does.
 
         Returns
         -------
         scores : ndarray of shape (n_images, n_templates, n_words)
+
+        Raises
+        ------
+        ValueError
+            Naming the first row that holds NaN or infinity or is all zeros.
         """
         embeddings = np.asarray(embeddings)
         if embeddings.ndim != 2 or embeddings.shape[1] != self.text_features.shape[1]:
@@ -286,9 +301,22 @@ class ScoringCore:
                 f"embeddings must have shape (n_images, {self.text_features.shape[1]}), the "
                 f"model's width; got {embeddings.shape}."
             )
+        if embeddings.dtype.kind not in "f" or embeddings.dtype.itemsize < 4:
+            embeddings = embeddings.astype(np.float32)  # ints, bools, float16
+        norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+        bad = ~np.isfinite(norms[:, 0]) | (norms[:, 0] == 0)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"embeddings: row {row} holds NaN or infinity or is all zeros, so it has no "
+                "direction to score; drop it, or let the estimator skip it "
+                "(ZeroShotEmotionClassifier(on_error='skip').decide)."
+            )
+        embeddings = embeddings / norms
         scores = self.logit_scale * (embeddings @ self.text_features.T.astype(embeddings.dtype))
         scores = scores + self.logit_bias
-        return scores.reshape(len(scores), self.n_templates, -1)  # sentences are template-major
+        n_words = len(self.text_features) // self.n_templates
+        return scores.reshape(len(scores), self.n_templates, n_words)  # sentences are template-major
 
     def class_scores(self, word_scores):
         """Fold word scores into class scores with the folder, checked.
@@ -324,7 +352,7 @@ class ScoringCore:
         Parameters
         ----------
         embeddings : ndarray of shape (n_images, dim)
-            Unit-length, finite image embeddings (as :meth:`embed` returns them).
+            Finite image embeddings, not all zero (see :meth:`word_scores`).
 
         Returns
         -------
@@ -350,7 +378,19 @@ class ScoringCore:
             ``ranking`` is -1.
         """
         classes = np.asarray(self.classes)
-        ranking = np.asarray(ranking, dtype=np.intp)
+        given = np.asarray(ranking)
+        if given.size and not np.issubdtype(given.dtype, np.integer):
+            raise ValueError(
+                f"labels_of: ranking must hold integer class indices (decide(X).ranking); got "
+                f"dtype {given.dtype}."
+            )
+        ranking = given.astype(np.intp)
+        wrong = (ranking < -1) | (ranking >= len(classes))
+        if wrong.any():
+            raise ValueError(
+                f"labels_of: class index {int(ranking[wrong][0])} is not among 0..{len(classes) - 1} "
+                "(the classes) or -1 (a skipped input)."
+            )
         if (ranking >= 0).all():
             return classes[ranking]
         labels = np.empty(ranking.shape, dtype=object)

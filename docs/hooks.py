@@ -53,6 +53,7 @@ _MODULE_PAGES = {
 _MODULE_ORDER = ["._classifier", "._prompt_bank", "._folding", "._deciders", "._vocabularies", "._bank_io"]
 _NOTEBOOKS = {"examples/tutorial.ipynb": "Tutorial", "examples/faces.ipynb": "Faces in a group photo"}
 _API_SECTION = "API reference"
+_NOTEBOOK_LINK = re.compile(r'href="([\w.-]+)\.ipynb(#[^"]*)?"')
 _ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|exc|obj):<code>~?([^<]+)</code>")
 
 
@@ -136,5 +137,20 @@ def on_files(files, config):
     return files
 
 
+def _notebook_links(html, page, files):
+    """On a notebook's page, a link to a sibling notebook (``faces.ipynb``, as Jupyter
+    and GitHub read it) becomes a link to that notebook's page."""
+
+    def page_of(match):
+        target = files.get_file_from_path(f"examples/{match[1]}.ipynb")
+        if target is None:
+            return match[0]
+        return f'href="{target.url_relative_to(page.file)}{match[2] or ""}"'
+
+    return _NOTEBOOK_LINK.sub(page_of, html)
+
+
 def on_page_content(html, page, config, files):
+    if page is not None and page.file.src_uri in _NOTEBOOKS:
+        html = _notebook_links(html, page, files)
     return _ROLE.sub(r"<code>\1</code>", html)

@@ -122,8 +122,8 @@ def test_pt_with_pickled_object_is_refused(tmp_path):
     [
         (
             {"templates": ["a {}"], "synonyms": {"a": ["x"]}, "topk": 3},
-            r"has unknown keys \['topk'\] and lacks keys \[\]; a prompt bank has exactly "
-            r"'templates' and 'synonyms'\.$",
+            r"has unknown keys \['topk'\] and lacks keys \[\]; a prompt bank has "
+            r"'templates' and 'synonyms' \(and optionally 'name'\)\.$",
         ),
         ({"templates": ["a {}"]}, r"has unknown keys \[\] and lacks keys \['synonyms'\]"),
         (

@@ -324,13 +324,15 @@ def test_cli_ray_engine_resumes_and_equals_local(
     monkeypatch.undo()
     assert len(set(written_keys(out))) == len(written_keys(out)) == 4
 
-    assert main(command) == 1  # the broken image has a failed row
+    assert main(command) == 0  # the broken image has a failed row; skipping was asked for
     captured = capsys.readouterr()
     assert (
         f"{len(paths) - 4} images scored into {out} (4 already there; {len(paths)} inputs); 1 could not be read."
         in captured.out
     )
-    assert f"clip-fer: error: {_broken(paths)}: file" in captured.err
+    assert f"clip-fer: note: skipped (--on-error skip): file '{_broken(paths)}'" in captured.err
+    assert captured.err.count(_broken(paths)) == 1  # the path named once
+    assert "Scoring images" not in captured.err  # stderr is no terminal: no progress bar
 
     clf = ZeroShotEmotionClassifier(toy_checkpoint, on_error="skip").fit()  # the CLI's defaults
     with warnings.catch_warnings():

@@ -56,3 +56,23 @@ def test_sphinx_roles_render_as_code(hooks):
         hooks.on_page_content(html, None, None, None)
         == "see <code>PromptBank</code> and <code>clip_fer.predict_faces</code>"
     )
+
+
+def test_a_link_between_notebooks_leads_to_the_notebook_page(hooks):
+    from types import SimpleNamespace
+
+    from mkdocs.structure.files import File
+
+    def notebook_page(name):  # mkdocs-jupyter turns examples/NAME.ipynb into the page examples/NAME/
+        page = File(f"examples/{name}.md", str(ROOT), "site", use_directory_urls=True)
+        page.src_uri = f"examples/{name}.ipynb"  # keeping its page URL
+        page.url = f"examples/{name}/"
+        return page
+
+    files = {f"examples/{n}.ipynb": notebook_page(n) for n in ("tutorial", "faces")}
+    page = SimpleNamespace(file=files["examples/tutorial.ipynb"])
+    lookup = SimpleNamespace(get_file_from_path=files.get)
+    html = '<a href="faces.ipynb">faces</a> <a href="faces.ipynb#top">top</a> <a href="other.ipynb">x</a>'
+    assert hooks.on_page_content(html, page, None, lookup) == (
+        '<a href="../faces/">faces</a> <a href="../faces/#top">top</a> <a href="other.ipynb">x</a>'
+    )

@@ -123,3 +123,18 @@ def test_on_error_is_checked(toy_checkpoint):
         match="The 'on_error' parameter of ZeroShotEmotionClassifier must be one of 'raise', 'skip'. Got 'ignore'",
     ):
         ZeroShotEmotionClassifier(model=toy_checkpoint, on_error="ignore").fit()
+
+
+def test_score_with_a_skipped_item_warns_once_naming_it(toy_checkpoint, face_arrays):
+    import warnings
+
+    clf = ZeroShotEmotionClassifier(model=toy_checkpoint, on_error="skip").fit()
+    items = [face_arrays[0], "/missing/face.jpg", face_arrays[1]]
+    expected = clf.predict([items[0], items[2]])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        score = clf.score(items, [expected[0], expected[0], expected[1]])
+    skipped = [w.message for w in caught if isinstance(w.message, SkippedImagesWarning)]
+    assert len(skipped) == 1 and score == 1.0
+    assert "left out 1 of 3 inputs" in str(skipped[0]) and "/missing/face.jpg" in str(skipped[0])
+    assert skipped[0].errors[0][0] == 1

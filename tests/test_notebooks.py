@@ -20,12 +20,24 @@ pytest.importorskip("pandas")
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
+# Run first in the kernel, and removed before the notebook is returned (or saved):
+# clip-fer's own deprecation warnings become errors, so no notebook teaches an old name.
+_STRICT = (
+    "import warnings\n"
+    "from clip_fer.exceptions import ClipFerDeprecationWarning\n"
+    'warnings.simplefilter("error", ClipFerDeprecationWarning)'
+)
+
+
 def run_notebook(name, timeout=300):
-    """Execute ``examples/name`` in a fresh kernel from examples/; returns the notebook."""
+    """Execute ``examples/name`` in a fresh kernel from examples/, with clip-fer's
+    deprecations as errors; returns the notebook (without that setup cell)."""
     notebook = nbformat.read(EXAMPLES / name, as_version=4)
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(_STRICT))
     nbclient.NotebookClient(
         notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(EXAMPLES)}}
     ).execute()
+    del notebook.cells[0]
     return notebook
 
 
@@ -59,7 +71,10 @@ def test_tutorial_runs_and_shows_its_figures_and_tables():
     assert any("plot_confusion_matrix(" in src for src in figures)
     tables = shown(notebook, "text/html")
     assert any(src.strip() == "clf" for src in tables)  # the fitted classifier's summary
-    assert any("GridSearchCV(" in src for src in tables)  # cv_results_ as a DataFrame
+    search = next(out for src, out in outputs(notebook) if "GridSearchCV(" in src and "text/html" in out.data)
+    search_table = search["data"]["text/html"]  # search_results_frame: banks by name, UAR beside accuracy
+    assert "<th>uar</th>" in search_table and "<th>accuracy</th>" in search_table
+    assert "PromptBank(" not in search_table and ">class names<" in search_table
     assert any(src.strip().endswith("result") for src in tables)  # ExperimentResult
     # verbose=True draws tqdm.auto's bar, a Jupyter widget rather than text on stderr.
     assert any("verbose=True" in src for src in shown(notebook, "application/vnd.jupyter.widget-view+json"))
@@ -67,6 +82,8 @@ def test_tutorial_runs_and_shows_its_figures_and_tables():
     assert (
         "templates x" in summary["data"]["text/html"] and "tiny-fer-clip.pt" in summary["data"]["text/html"]
     )
+    summary_rows = summary["data"]["text/html"].split("</table>")[0]  # clip-fer's table above sklearn's
+    assert ">synonym folder</th>" in summary_rows and ">folder</th>" not in summary_rows
     assert FER2013.is_dir()
 
 

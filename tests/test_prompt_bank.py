@@ -195,12 +195,12 @@ def test_gender():
 def test_clone_and_get_params():
     bank = PromptBank(TEMPLATES, SYNONYMS)
     params = bank.get_params()
-    assert params == {"templates": TEMPLATES, "synonyms": SYNONYMS}
+    assert params == {"templates": TEMPLATES, "synonyms": SYNONYMS, "name": None}
     cloned = clone(bank)
     assert cloned is not bank
     assert cloned.get_params() == params
     assert not hasattr(cloned, "sentences_")
-    assert PromptBank().get_params() == {"templates": None, "synonyms": None}
+    assert PromptBank().get_params() == {"templates": None, "synonyms": None, "name": None}
 
 
 def test_fit_does_not_mutate_params():
@@ -214,10 +214,28 @@ def test_fit_does_not_mutate_params():
     assert list(synonyms) == ["sad", "happy"]
 
 
-def test_builtin_params_are_fresh_copies():
-    first = PromptBank.report_best()
-    first.synonyms["angry"].append("mad")
-    first.templates.append("a {} one")
-    second = PromptBank.report_best().fit()
-    assert "mad" not in second.words_
-    assert len(second.templates_) == 3
+def test_builtin_banks_are_named_after_their_source_and_read_as_such():
+    from sklearn.model_selection import ParameterGrid
+
+    from clip_fer import _vocabularies as vocab
+
+    bank = PromptBank.report_best()
+    assert repr(bank) == "PromptBank(name='report')" and repr(clone(bank)) == repr(bank)
+    fitted = bank.fit()
+    assert fitted.templates_ == tuple(vocab.REPORT_TEMPLATES)
+    assert "furios" in fitted.words_  # the report's spelling
+    assert "furious" in PromptBank.report_best(spelling="corrected").fit().words_
+    assert PromptBank.default().fit().sentences_ == PromptBank().fit().sentences_
+    # A search over built-in banks and a user's named bank reads by name, as sklearn's does.
+    mine = PromptBank(["a {} face"], {"happy": ["glad"], "sad": ["sad"]}, name="mine")
+    shown = [repr(p["prompt_bank"]) for p in ParameterGrid({"prompt_bank": [bank, mine]})]
+    assert shown[0] == "PromptBank(name='report')" and shown[1].startswith("PromptBank(name='mine'")
+    # The missing half of a vocabulary comes from the named built-in bank.
+    edited = PromptBank(templates=["a {} one"], name="openai").fit()
+    assert edited.templates_ == ("a {} one",) and edited.words_ == PromptBank.openai_fer2013().fit().words_
+
+
+@pytest.mark.parametrize("name", ["nope", 3])
+def test_a_name_that_is_no_builtin_needs_a_vocabulary(name):
+    with pytest.raises((PromptBankError, ValueError), match="'name'|is not a built-in bank"):
+        PromptBank(name=name).fit()

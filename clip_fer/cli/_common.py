@@ -1,10 +1,15 @@
-"""What the ``evaluate`` and ``experiment`` commands share: options, data, estimator, errors."""
+"""What every command shares: options, data, the estimator, and the one error path.
+
+Every command reports a failure the same way: one line ``clip-fer: error: ...`` on
+stderr and exit code 1 (:func:`run_safely`, :func:`report_error`), with a
+model-loading fix written as the option to pass (``--model PATH``), never as Python.
+"""
 
 import argparse
 import re
 import sys
 
-from .._options import BUILTIN_BANK_NAMES, REDUCTIONS
+from .._options import BUILTIN_BANK_NAMES, PRECISIONS, REDUCTIONS
 
 # Nothing heavy at import time: ``clip-fer --help`` builds every parser, so
 # numpy, scikit-learn and torch are imported only when a command runs.
@@ -14,8 +19,10 @@ __all__ = [
     "add_model_options",
     "build_estimator",
     "error_message",
+    "handled_errors",
     "load_data",
     "positive_int",
+    "report_error",
     "run_safely",
     "show_progress",
 ]
@@ -54,7 +61,8 @@ def add_data_options(parser):
 
 
 def add_model_options(parser):
-    """``--model``, ``--reduce``, ``--decider``, ``--batch-size``, ``--device``."""
+    """``--model``, ``--reduce``, ``--decider``, ``--batch-size``, ``--device``,
+    ``--precision``, ``--cache-dir``, ``--progress``: the estimator's own parameters."""
     parser.add_argument(
         "--model",
         default="ViT-B/32",
@@ -90,6 +98,22 @@ def add_model_options(parser):
         "--batch-size", type=positive_int, default=32, help="Images per forward pass. Default: 32."
     )
     parser.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda[:N]'. Default: auto.")
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="The model's number format, as ZeroShotEmotionClassifier(precision=...): auto is "
+        "fp16 on CUDA and fp32 on CPU; bf16 (autocast) and int8 (CPU: int8 image tower) are "
+        "faster opt-in paths whose predictions can differ slightly from fp32's. Default: auto.",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        default=None,
+        help="Also keep image embeddings in DIR (created if missing), so a later run with the "
+        "same model does not encode the same images again, as "
+        "ZeroShotEmotionClassifier(cache_dir=...). Default: in memory only.",
+    )
     parser.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -130,26 +154,49 @@ def build_estimator(args, prompt_bank=None, n_images=0):
         if args.decider == "vote"
         else MeanProbaDecider(),
         device=args.device,
+        precision=getattr(args, "precision", "auto"),
+        cache_dir=getattr(args, "cache_dir", None),
         batch_size=args.batch_size,
         verbose=n_images > args.batch_size and show_progress(args),
     )
 
 
-def run_safely(command, args):
-    """Run ``command(args)``; a failure prints one ``clip-fer: error:`` line and gives 1."""
+def handled_errors():
+    """The exceptions a command reports as one ``clip-fer: error:`` line (exit 1):
+    clip-fer's own, bad values, missing extras and files. Anything else is a bug and
+    keeps its traceback."""
     from ..exceptions import ClipFerError
 
+    return (ClipFerError, ValueError, ImportError, OSError)
+
+
+def report_error(exc, note=""):
+    """Print ``exc`` as one ``clip-fer: error: ...`` line (plus ``note``); returns 1."""
+    print(f"clip-fer: error: {error_message(exc)}{note}", file=sys.stderr)
+    return 1
+
+
+def run_safely(command, args):
+    """Run ``command(args)``; returns its exit code (None counts as 0).
+
+    A failure prints one ``clip-fer: error:`` line and gives 1; a closed stdout
+    (``| head``) and Ctrl-C go on to ``main``, which ends them quietly (141, 130).
+    """
     try:
-        command(args)
+        code = command(args)
     except BrokenPipeError:
         raise  # stdout closed by its reader (| head): main() ends quietly
-    except (ClipFerError, ValueError, ImportError, OSError) as exc:
-        print(f"clip-fer: error: {error_message(exc)}", file=sys.stderr)
-        return 1
-    return 0
+    except handled_errors() as exc:
+        return report_error(exc)
+    return 0 if code is None else code
 
 
-_PYTHON_MODEL_FIX = re.compile(r"ZeroShotEmotionClassifier\(model=(['\"])(.*?)\1\)")
+# A fix written for Python ("ZeroShotEmotionClassifier(model='/x.pt')", "model='/x.pt'"),
+# said as the option to pass.
+_PYTHON_MODEL_FIX = (
+    re.compile(r"ZeroShotEmotionClassifier\(model=(['\"])(.*?)\1\)"),
+    re.compile(r"\bmodel=(['\"])(.*?)\1"),
+)
 
 
 def error_message(exc):
@@ -158,7 +205,8 @@ def error_message(exc):
 
     message = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, ModelLoadError):
-        message = _PYTHON_MODEL_FIX.sub(r"--model \2", message)
+        for python_form in _PYTHON_MODEL_FIX:
+            message = python_form.sub(r"--model \2", message)
         if "--model" not in message:
-            message += " Choose another model with --model NAME_OR_PATH."
+            message += " Choose another model with --model NAME_OR_PATH (a checkpoint file works offline)."
     return message

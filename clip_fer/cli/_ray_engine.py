@@ -5,7 +5,7 @@ import os
 import re
 import sys
 
-from ._common import build_estimator, positive_int
+from ._common import build_estimator, error_message, positive_int, report_error, show_progress
 
 __all__ = ["add_ray_options", "predict_on_ray"]
 
@@ -86,10 +86,25 @@ def _reason(exc):
 
 
 def _connect(ray, address):
-    """Start or join a cluster; True when this call started it (and must stop it)."""
+    """Start or join a cluster; True when this call started it (and must stop it).
+
+    Ray's own log lines stay off the terminal on a clean run: the driver's "ray"
+    loggers at ERROR (no token-authentication notice) and no worker output
+    forwarded (``log_to_driver=False``; a worker's failure still comes back as an
+    exception, reported as one ``clip-fer: error:`` line). The C++ core's own lines
+    are left to ``RAY_BACKEND_LOG_LEVEL``, which prints a line of its own when set.
+    """
     if ray.is_initialized():
         return False
-    ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
+    for name in ("ray", "ray.data", "ray._private"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    ray.init(
+        address=address,
+        include_dashboard=False,
+        logging_level=logging.ERROR,
+        log_to_driver=False,
+        configure_logging=True,
+    )
     return True
 
 
@@ -136,7 +151,7 @@ def predict_on_ray(args, parser):
                 column="path",
                 k=k,
                 rows_per_shard=args.rows_per_shard,
-                progress=todo > args.batch_size,
+                progress=todo > args.batch_size and show_progress(args),
                 total=todo,
                 concurrency=args.actors,
                 num_gpus=args.gpus_per_actor or None,
@@ -152,21 +167,22 @@ def predict_on_ray(args, parser):
         )
         return 130
     except (ClipFerError, ValueError, ImportError, OSError) as exc:
-        print(f"clip-fer: error: {exc}", file=sys.stderr)
-        return 1
+        return report_error(exc)
     except Exception as exc:  # a Ray error wrapping what went wrong on a worker
         if type(exc).__module__.split(".")[0] != "ray":
             raise
-        print(
-            f"clip-fer: error: {_reason(exc)} (shards written so far are kept in "
-            f"{args.output}; run again to resume)",
-            file=sys.stderr,
+        return report_error(
+            _reason(exc), f" (shards written so far are kept in {args.output}; run again to resume)"
         )
-        return 1
     print(
         f"{run.written} images scored into {run.output} ({run.already} already there; "
         f"{len(paths)} inputs); {len(run.errors)} could not be read."
     )
+    # As the local engine: skipping was asked for (--on-error skip), so skipped images
+    # are notes and the exit code is 0; each names its file once.
+    skipped = args.on_error == "skip"
     for path, reason in run.errors:
-        print(f"clip-fer: error: {path}: {reason}", file=sys.stderr)
-    return 1 if run.errors else 0
+        reason = error_message(reason) if str(path) in str(reason) else f"{path}: {error_message(reason)}"
+        what = "note: skipped (--on-error skip):" if skipped else "error:"
+        print(f"clip-fer: {what} {reason}", file=sys.stderr)
+    return 0 if skipped or not run.errors else 1

@@ -5,7 +5,14 @@ import sys
 from pathlib import Path
 
 from ._abstain import add_abstain_option
-from ._common import add_model_options, bank_help, build_estimator, error_message, show_progress
+from ._common import (
+    add_model_options,
+    bank_help,
+    build_estimator,
+    report_error,
+    run_safely,
+    show_progress,
+)
 from ._ray_engine import add_ray_options
 
 # Nothing heavy at import time: ``clip-fer --help`` builds every parser.
@@ -54,9 +61,13 @@ def _skipped_note(skipped):
 
     counts = Counter(p.suffix.lower() or "(no suffix)" for p in skipped)
     listed = ", ".join(f"{suffix}: {n}" for suffix, n in sorted(counts.items()))
+    what = (
+        "1 file that is not an image by its"
+        if len(skipped) == 1
+        else f"{len(skipped)} files that are not images by their"
+    )
     return (
-        f"clip-fer: note: skipped {len(skipped)} file{'s' if len(skipped) > 1 else ''} that are not "
-        f"images by their suffix ({listed}); images are {', '.join(sorted(IMAGE_SUFFIXES))}. "
+        f"clip-fer: note: skipped {what} suffix ({listed}); images are {', '.join(sorted(IMAGE_SUFFIXES))}. "
         "Convert the others (e.g. HEIC) to one of these, or name a file directly to try it."
     )
 
@@ -104,8 +115,9 @@ def add_parser(commands):
         choices=("raise", "skip"),
         default="raise",
         help="An unreadable image: 'raise' stops with its name (exit 1); 'skip' prints every "
-        "other image and a 'failed' row for it (exit 1). With --faces, failures are always "
-        "per-image rows. Default: raise.",
+        "other image, a 'failed' row for it and a note on stderr, and exits 0 (you asked to "
+        "skip). With --faces, an unreadable image is always a 'failed' row; the exit code is "
+        "then 1 with 'raise' and 0 with 'skip'. Default: raise.",
     )
     add_abstain_option(parser, "image (with --faces, a face)")
     add_ray_options(parser)
@@ -185,7 +197,7 @@ class _Writer:
             box = "" if r.box is None else "[" + ", ".join(map(str, r.box)) + "]"
             where = f"{_blank(r.face):>4}  {box:<22}  "
         if r.caption is None:
-            reason = f": {r.error}" if r.error else ""
+            reason = f": {failure_reason(r)}" if r.error else ""
             self.out.write(f"{r.image:<{self.width}}  {where}{r.status}{reason}\n")
             return
         best, probability = r.caption
@@ -202,6 +214,21 @@ def _cell(value):
     if value is None or (isinstance(value, float) and value != value):
         return ""
     return round(value, 6) if isinstance(value, float) else value
+
+
+def failure_reason(record):
+    """Why ``record``'s image failed, naming its file once: the record's error without
+    the "Image at index N:" and "<path>:" prefixes, the path put back in front only when
+    the reason does not name it."""
+    import re
+
+    reason = re.sub(r"^Image at index \d+: ", "", record.error or record.status)
+    image = str(record.image) if record.image is not None else ""
+    if image and reason.startswith(f"{image}: "):
+        reason = reason[len(image) + 2 :]
+    if image and image not in reason:
+        reason = f"{image}: {reason}"
+    return reason
 
 
 def _chunk_records(clf, paths, start, args, top_k):
@@ -244,11 +271,12 @@ def _chunk_records(clf, paths, start, args, top_k):
 def predict(args, parser):
     """Run the command for parsed ``args``; returns the exit code.
 
-    Rows are written as each chunk of images is done. With ``--faces`` (or
-    ``--on-error skip``) an image that cannot be read is reported in its own row
-    and on stderr, the other images are still processed, and the exit code is 1.
-    Ctrl-C stops after the rows already written, with one line on stderr and
-    exit code 130.
+    Rows are written as each chunk of images is done. Exit codes: 0 when every image
+    was scored, or when ``--on-error skip`` skipped unreadable ones as asked (a note on
+    stderr names each); 1 when an image could not be read otherwise (``--on-error
+    raise``: the run stops at it; with ``--faces`` its row says ``failed`` and the
+    other images go on) or the run failed (one ``clip-fer: error:`` line); 130 on
+    Ctrl-C, after the rows already written.
     """
     if args.engine != "local" or args.output:
         from ._ray_engine import predict_on_ray
@@ -258,16 +286,39 @@ def predict(args, parser):
         parser.error("--top-k must be at least 1")
     if args.grayscale and not args.faces:
         parser.error("--grayscale applies to face crops; add --faces")
-    from tqdm.auto import tqdm
-
-    from .._bank_io import load_prompt_bank
-    from ..exceptions import ClipFerError
-    from ..faces._drawing import save_annotated
-
-    records, writer, paths = [], None, []
+    run = _LocalRun()
     try:
+        return run_safely(run, args)
+    except KeyboardInterrupt:
+        run.close()
+        done = len({r.image_index for r in run.records})
+        print(
+            f"clip-fer: interrupted; the rows of {done} of {len(run.paths)} images were written.",
+            file=sys.stderr,
+        )
+        return 130
+
+
+class _LocalRun:
+    """``clip-fer predict`` in this process; keeps what was done for an interruption."""
+
+    def __init__(self):
+        self.records, self.paths, self.writer = [], [], None
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+    def __call__(self, args):
+        from tqdm.auto import tqdm
+
+        from .._bank_io import load_prompt_bank
+        from ..exceptions import ClipFerError
+        from ..faces._drawing import save_annotated
+
         skipped = []
-        paths = expand_paths(args.paths, skipped)
+        self.paths = paths = expand_paths(args.paths, skipped)
         if skipped:
             print(_skipped_note(skipped), file=sys.stderr)
         if not paths:
@@ -275,7 +326,7 @@ def predict(args, parser):
         clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank), n_images=0)
         clf.set_params(on_error=args.on_error, abstain_below=args.abstain_below).fit()
         top_k = min(args.top_k, len(clf.classes_))
-        writer = _Writer(
+        self.writer = _Writer(
             args.format,
             top_k,
             [str(c) for c in clf.classes_],
@@ -285,34 +336,31 @@ def predict(args, parser):
         )
         chunk = args.batch_size * (1 if args.faces else _CHUNK_BATCHES)
         show = len(paths) > (_FACES_PROGRESS if args.faces else args.batch_size) and show_progress(args)
-        with tqdm(
-            total=len(paths), unit="img", desc="Encoding images", disable=not show, file=sys.stderr
-        ) as progress:
-            for start in range(0, len(paths), chunk):
-                done = _chunk_records(clf, paths[start : start + chunk], start, args, top_k)
-                writer.write(done)
-                records.extend(done)
-                progress.update(len(paths[start : start + chunk]))
-        writer.close()
-        writer = None
+        try:
+            with tqdm(
+                total=len(paths), unit="img", desc="Encoding images", disable=not show, file=sys.stderr
+            ) as progress:
+                for start in range(0, len(paths), chunk):
+                    done = _chunk_records(clf, paths[start : start + chunk], start, args, top_k)
+                    self.writer.write(done)
+                    self.records.extend(done)
+                    progress.update(len(paths[start : start + chunk]))
+        except (ClipFerError, ValueError, OSError):
+            self.close()  # a JSON list stays valid
+            raise
+        self.close()
         if args.annotate:
-            save_annotated(paths, records, args.annotate)
-    except KeyboardInterrupt:
-        if writer is not None:
-            writer.close()
-        done = len({r.image_index for r in records})
-        print(
-            f"clip-fer: interrupted; the rows of {done} of {len(paths)} images were written.", file=sys.stderr
-        )
-        return 130
-    except BrokenPipeError:
-        raise  # stdout closed by its reader (| head): main() ends quietly
-    except (ClipFerError, ValueError, OSError) as exc:
-        if writer is not None:
-            writer.close()
-        print(f"clip-fer: error: {error_message(exc)}", file=sys.stderr)
-        return 1
+            save_annotated(paths, self.records, args.annotate)
+        return _report_failures(self.records, args.on_error)
+
+
+def _report_failures(records, on_error):
+    """One stderr line per image that could not be read; the exit code."""
     failed = [r for r in records if r.status == "failed"]
+    if on_error == "skip":
+        for r in failed:
+            print(f"clip-fer: note: skipped (--on-error skip): {failure_reason(r)}", file=sys.stderr)
+        return 0
     for r in failed:
-        print(f"clip-fer: error: {r.error}", file=sys.stderr)
+        report_error(failure_reason(r))
     return 1 if failed else 0

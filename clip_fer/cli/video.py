@@ -5,7 +5,14 @@ import time
 from pathlib import Path
 
 from ._abstain import add_abstain_option
-from ._common import add_model_options, bank_help, build_estimator, positive_int
+from ._common import (
+    add_model_options,
+    bank_help,
+    build_estimator,
+    handled_errors,
+    positive_int,
+    report_error,
+)
 
 
 def _positive_float(text):
@@ -96,10 +103,39 @@ def _status(frame, faces):
     return f"{frame.time:8.1f} s  frame {frame.index:>6}  {len(faces)} face(s)  {shown}"
 
 
-def video(args):
-    """Run the command for parsed ``args``; returns the exit code."""
-    from .._bank_io import load_prompt_bank
+def _check_paths(args, source):
+    """The input file and --out folder, checked before anything heavy is imported or
+    loaded (a typo costs no model load)."""
     from ..exceptions import ClipFerError
+
+    if (
+        isinstance(source, str)
+        and "://" not in source
+        and not source.startswith("/dev/")
+        and args.input_format is None
+        and not Path(source).exists()
+    ):
+        raise ClipFerError(
+            f"The video {source!r} does not exist. Pass the path of a video file, a camera "
+            "number, or a stream URL."
+        )
+    if isinstance(source, str) and Path(source).is_dir():
+        raise ClipFerError(f"The video {source!r} is a folder; pass a video file.")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ClipFerError(f"--out {str(out)!r} is a file; pass a folder (it is created).")
+
+
+def video(args):
+    """Run the command for parsed ``args``; returns the exit code (0 done or stopped by
+    Ctrl-C, 1 failed: one ``clip-fer: error:`` line)."""
+    source = _source(args.input)
+    try:
+        _check_paths(args, source)
+    except handled_errors() as exc:
+        return report_error(exc)
+
+    from .._bank_io import load_prompt_bank
     from ..video._outputs import (
         AnnotatedVideoWriter,
         FaceRowWriter,
@@ -109,24 +145,6 @@ def video(args):
     from ..video._predict import iter_video_faces
 
     out = Path(args.out)
-    source = _source(args.input)
-    if (
-        isinstance(source, str)
-        and "://" not in source
-        and args.input_format is None
-        and not Path(source).exists()
-    ):
-        print(
-            f"clip-fer: error: The video {source!r} does not exist. Pass the path of a video "
-            "file, a camera number, or a stream URL.",
-            file=sys.stderr,
-        )
-        return 1
-    if out.exists() and not out.is_dir():
-        print(
-            f"clip-fer: error: --out {str(out)!r} is a file; pass a folder (it is created).", file=sys.stderr
-        )
-        return 1
     try:
         clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank))
         clf = clf.set_params(abstain_below=args.abstain_below).fit()
@@ -145,9 +163,8 @@ def video(args):
         out.mkdir(parents=True, exist_ok=True)
         rows, summary = FaceRowWriter(out / "faces.csv", classes), TrackSummary(classes)
         annotated = AnnotatedVideoWriter(out / "annotated.mp4") if args.annotate else None
-    except (ClipFerError, ValueError, OSError) as exc:
-        print(f"clip-fer: error: {exc}", file=sys.stderr)
-        return 1
+    except handled_errors() as exc:
+        return report_error(exc)
     stopped, failure, processed, last_print = False, None, 0, time.monotonic()
     try:
         for frame, faces in frames:
@@ -161,7 +178,7 @@ def video(args):
                 last_print = time.monotonic()
     except KeyboardInterrupt:
         stopped = True
-    except (ClipFerError, ValueError, OSError) as exc:
+    except handled_errors() as exc:
         failure = exc
     finally:
         frames.close()
@@ -169,6 +186,8 @@ def video(args):
         summary.write(out / "tracks.csv")
         if annotated is not None:
             annotated.close()
+    if failure is not None and not processed:
+        return report_error(failure, " (no frame was read)")
     written = [out / "faces.csv", out / "tracks.csv"] + ([out / "annotated.mp4"] if annotated else [])
     try:
         written += plot_tracks(out / "faces.csv", out, classes)
@@ -185,6 +204,5 @@ def video(args):
         + (" ..." if len(written) > 4 else "")
     )
     if failure is not None:
-        print(f"clip-fer: error: {failure} (the rows so far are kept)", file=sys.stderr)
-        return 1
+        return report_error(failure, f" (the rows of the {processed} frames so far are kept)")
     return 0

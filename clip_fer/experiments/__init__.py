@@ -7,6 +7,7 @@ from ._experiment import (
     run_experiment,
     sample_prompt_banks,
 )
+from ._search import search_results_frame, search_scoring
 
 __all__ = [
     "ExperimentResult",
@@ -14,4 +15,6 @@ __all__ = [
     "report_experiment_configurations",
     "run_experiment",
     "sample_prompt_banks",
+    "search_results_frame",
+    "search_scoring",
 ]

@@ -84,7 +84,7 @@ def test_on_error_skip_prints_the_other_images(toy_checkpoint, image_folder, tmp
                 "skip",
             ]
         )
-        == 1
+        == 0  # skipping was asked for
     )
     captured = capsys.readouterr()
     rows = json.loads(captured.out)
@@ -93,5 +93,7 @@ def test_on_error_skip_prints_the_other_images(toy_checkpoint, image_folder, tmp
     assert [r["image"] for r in failed] == [str(broken)] and failed[0]["labels"] == []
     assert all(len(r["labels"]) == 3 for r in rows if r not in failed)
     assert "broken.png' is not an image format Pillow can read" in captured.err
+    assert captured.err.count("broken.png") == 1  # named once, not "broken.png: file 'broken.png' ..."
+    assert "skipped 1 file that is not an image by its suffix (.txt: 1)" in captured.err
     assert main(["predict", str(image_folder), "--model", toy_checkpoint]) == 1
     assert "Image at index 0: file" in capsys.readouterr().err

@@ -110,6 +110,7 @@ def test_save_writes_tables_and_figures(known, tmp_path):
     assert "| baseline " in markdown[4] and "1.000" in markdown[4]
     assert len(pd.read_csv(paths[2])) == 14
     assert json.loads(paths[3].read_text())["baseline"] == {
+        "name": "baseline",
         "templates": ["a photo of a {} looking face."],
         "synonyms": {
             c: [w]
