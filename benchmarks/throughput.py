@@ -4,6 +4,7 @@
     python benchmarks/throughput.py --n 128 --model ViT-B/16
     python benchmarks/throughput.py --model open_clip:ViT-B-32 --throughput-only
     python benchmarks/throughput.py --model hf_clip:google/siglip-base-patch16-224 --throughput-only
+    python benchmarks/throughput.py --compare       # side by side: peers vs clip-fer's precisions
 
 ``--model`` takes an OpenAI architecture, ``open_clip:ARCH`` (any open_clip
 architecture whose tokenizer is the CLIP BPE), or one of the ``hf_clip:`` ids in
@@ -17,13 +18,19 @@ FLOPs over the matrix-multiply rate measured here); GridSearchCV over the report
 nine configurations with and without the embedding cache; ``fit`` time; and peak
 memory while predicting many images (in a subprocess, with a small model so that it
 finishes in time). Weights are random: they do not change the cost.
+
+``--compare`` prints another table instead: the image tower of one ViT-B/32 in each
+family (OpenAI ``clip``, open_clip, Hugging Face ``CLIPModel``) through its own
+library's ``encode_image`` / ``get_image_features`` and through clip-fer at fp32,
+int8 and bf16, all on the same preprocessed FER2013 batch, in interleaved rounds
+(best of each), with the CPU's name and instruction sets and the load average
+printed beside it. On a shared machine only the ratios within one run mean much.
 """
 
 import argparse
 import gc
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -264,6 +271,102 @@ def memory_child(model, n):
     print(json.dumps({"base": base, "warm": warm, "peak": peak, "weights": weights, "n": len(paths)}))
 
 
+def _peer_towers(folder):
+    """``{family: (clip-fer name, the family library's own image-encoding call)}``
+    for one random-weight ViT-B/32 per family, saved as a user would save it."""
+    import open_clip
+    import transformers
+
+    from clip_fer.backends.hf import _features
+
+    clip = import_clip()
+    towers = {}
+    path = random_checkpoint("ViT-B/32", folder)
+    model = clip.model.build_model(torch.load(path, map_location="cpu")).float().eval()
+    towers["openai"] = (path, model.encode_image)
+    torch.manual_seed(0)
+    model = open_clip.create_model("ViT-B-32").eval()
+    path = Path(folder) / "random-open_clip-ViT-B-32.pt"
+    torch.save(model.state_dict(), path)
+    towers["open_clip"] = (f"open_clip:ViT-B-32/{path}", model.encode_image)
+    name = random_backbone("hf_clip:openai/clip-vit-base-patch32", folder)[0]
+    model = transformers.CLIPModel.from_pretrained(name.split(":", 1)[1]).eval()
+    # transformers 5 returns a pooled output, 4 a tensor
+    towers["hf_clip"] = (
+        name,
+        lambda pixels, model=model: _features(model.get_image_features(pixel_values=pixels)),
+    )
+    return towers
+
+
+def compare(args):
+    """Side by side, interleaved rounds: each family's own library vs clip-fer."""
+    import warnings
+
+    from clip_fer.backends._base import normalized
+    from clip_fer.backends._cpu import cpu_summary
+
+    folder = tempfile.mkdtemp()
+    paths, source = face_paths(args.n)
+    towers = _peer_towers(folder)
+    preprocess = clip_fer.load_model(towers["openai"][0], device="cpu").preprocess
+    pixels = torch.stack([preprocess(Image.open(p).convert("RGB")) for p in paths])
+    runs, notes = {}, {}
+    for family, (name, own) in towers.items():
+        runs[(family, "own library, fp32")] = lambda own=own: own(pixels)
+        for precision in ("fp32", "int8", "bf16"):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                loaded = clip_fer.load_model(name, device="cpu", precision=precision)
+            warned = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+            if warned:
+                notes[(family, f"clip-fer {precision}")] = "warned: " + warned[0][:60] + "..."
+
+            def run(loaded=loaded):
+                with loaded.autocast():
+                    return torch.from_numpy(normalized(loaded.encode_image(pixels)))
+
+            runs[(family, f"clip-fer {precision}")] = run
+    print(
+        f"CPU: {cpu_summary()}; {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads",
+        flush=True,
+    )
+    print(
+        f"{len(paths)} {source} images, one batch; {args.rounds} interleaved rounds, best of each; "
+        f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
+        flush=True,
+    )
+    best, outputs = dict.fromkeys(runs, float("inf")), {}
+    keys = list(runs)
+    with torch.inference_mode():
+        for key in keys:  # warm: first-call allocations, oneDNN primitives
+            runs[key]()
+        for round_ in range(args.rounds):
+            for key in keys[round_ % len(keys) :] + keys[: round_ % len(keys)]:
+                start = time.perf_counter()
+                out = runs[key]()
+                best[key] = min(best[key], time.perf_counter() - start)
+                outputs.setdefault(key, out.float())
+    load_after = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    peer_best = max(len(paths) / best[(f, "own library, fp32")] for f in towers)
+    print(f"load average after: {load_after}\n")
+    print(
+        "| family | path | images/s | vs clip-fer fp32 | vs best own-library fp32 | min cosine vs fp32 | notes |"
+    )
+    print("|---|---|---:|---:|---:|---:|---|")
+    for family, path in keys:
+        ips = len(paths) / best[(family, path)]
+        fp32 = len(paths) / best[(family, "clip-fer fp32")]
+        reference = torch.nn.functional.normalize(outputs[(family, "clip-fer fp32")], dim=-1)
+        cosine = (torch.nn.functional.normalize(outputs[(family, path)], dim=-1) * reference).sum(-1).min()
+        note = notes.get((family, path), "")
+        print(
+            f"| {family} | {path} | {ips:.1f} | {ips / fp32:.2f} | {ips / peer_best:.2f} | "
+            f"{float(cosine):.4f} | {note} |"
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -290,20 +393,28 @@ def main():
         help="checkpoint for the memory row (default: the small FER2013 model)",
     )
     parser.add_argument("--skip-uncached-grid", action="store_true", help="skip the slow grid without cache")
+    parser.add_argument(
+        "--compare", action="store_true", help="only the side-by-side table of peers and precisions"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of --compare")
     parser.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
         return memory_child(args.memory_child[0], int(args.memory_child[1]))
+    if args.compare:
+        return compare(args)
 
     rows = []
     tmp = tempfile.mkdtemp()
     checkpoint, width, tokens = random_backbone(args.model, tmp)
     paths, source = face_paths(args.n)
     bank = PromptBank.report_best()
+    from clip_fer.backends._cpu import cpu_summary
+
     print(
         f"clip-fer {clip_fer.__version__}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.model} random weights; "
-        f"{len(paths)} {source} images",
+        f"{os.cpu_count()} cores; {args.model} random weights; {len(paths)} {source} images\n"
+        f"CPU: {cpu_summary()}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
         flush=True,
     )
 

@@ -234,7 +234,8 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
     precision : {"auto", "fp32", "fp16", "bf16", "int8"}, default="auto"
         ``"auto"`` is fp16 on CUDA and fp32 on CPU. ``"bf16"`` (bfloat16
         autocast) and ``"int8"`` (CPU: int8 image tower) are faster opt-in paths
-        whose predictions can differ slightly from fp32's.
+        whose predictions can differ slightly from fp32's; ``"bf16"`` on a CPU
+        without native bf16 runs at fp32 with a warning (see docs/backbones.md).
     batch_size : int, default=32
         Images encoded per forward pass.
     num_workers : int or "auto", default="auto"
@@ -248,8 +249,8 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         file's bytes, so a file replaced by ``cp -p`` or ``rsync -t`` is seen as
         new; an array's bytes).
     cache_dir : str or path-like, default=None
-        Also persist embeddings to this folder (created if missing; not a file,
-        not ""), so a new process need not re-encode. Only used when ``cache``
+        Also persist image and prompt-sentence embeddings to this folder (created
+        if missing; not a file, not ""), so a new process need not re-encode. Only used when ``cache``
         is True. Entries read back are validated (checksum, width, finite, unit
         norm) and re-encoded if damaged; a folder that cannot be written gives
         one :class:`~clip_fer.exceptions.CacheWriteWarning` and the results.
@@ -463,7 +464,10 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         if not hasattr(bank, "text_features_"):
             loaded = self._resolved_model()
             features = _unit_text_features(
-                encode_text(loaded, bank.sentences_), bank.sentences_, "the model's encoding", normalise=False
+                encode_text(loaded, bank.sentences_, cache_dir=self.cache_dir if self.cache else None),
+                bank.sentences_,
+                "the model's encoding",
+                normalise=False,
             )
             _check_distinct_words(features, bank)
             identity = loaded.weights_identity

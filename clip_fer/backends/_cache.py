@@ -12,7 +12,9 @@ Entries are keyed by the model's identity and the image's content:
 - an array or tensor by a hash of its dtype, shape and bytes (a tensor as the
   channels-last array it is read as);
 - a PIL image by a hash of its mode, size, pixels, palette, transparency and EXIF
-  orientation.
+  orientation;
+- a prompt sentence by a hash of its text (:func:`sentence_key`): with ``cache_dir``,
+  a new process with the same model encodes none of a bank's sentences again.
 
 Files in ``cache_dir`` carry a checksum of their content and key; an entry read back
 is used only if its checksum, width, dtype (float32), values (finite) and norm (1)
@@ -24,6 +26,7 @@ import hashlib
 import os
 import struct
 import threading
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +34,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..exceptions import InvalidParameterError
+from ..exceptions import CacheWriteWarning, InvalidParameterError
 from ._identity import hash_file
 from ._images import exif_orientation, tensor_to_array
 
@@ -43,6 +46,8 @@ __all__ = [
     "embedding_cache",
     "text_embedding_cache",
     "clear_embedding_cache",
+    "sentence_key",
+    "warn_cache_write",
 ]
 
 _MAGIC = b"CFEMB\x00\x01\n"  # format version 1
@@ -329,7 +334,30 @@ def _decode(data, model_id, key, width):
     return value
 
 
+_SENTENCE = "sentence-"
+
+
+def sentence_key(sentence):
+    """The cache key of a sentence's embedding: a hash of its text. On disk, sentences
+    live apart from images: ``MODEL/sentences/HASH.sentence``."""
+    return _SENTENCE + _digest("sentence", sentence)
+
+
+def warn_cache_write(error, cache_dir, what, stacklevel):
+    """Warn that ``what`` could not be written to ``cache_dir`` (results unaffected)."""
+    warnings.warn(
+        CacheWriteWarning(
+            f"{what} could not be written to cache_dir {os.fspath(cache_dir)!r} "
+            f"({type(error).__name__}: {error}); the results are unaffected, "
+            "but a new process will encode them again."
+        ),
+        stacklevel=stacklevel + 1,
+    )
+
+
 def _disk_path(cache_dir, model_id, key):
+    if key.startswith(_SENTENCE):
+        return Path(cache_dir) / _digest(model_id)[:16] / "sentences" / f"{key[len(_SENTENCE) :]}.sentence"
     return Path(cache_dir) / _digest(model_id)[:16] / key[:2] / f"{key}.emb"
 
 

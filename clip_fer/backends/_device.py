@@ -8,6 +8,7 @@ import torch
 
 from ..exceptions import InvalidParameterError
 from ..utils._param_validation import check_device, check_option
+from ._cpu import resolve_bf16
 
 __all__ = ["PRECISIONS", "place", "resolve_device", "resolve_precision"]
 
@@ -41,7 +42,8 @@ def resolve_device(device, owner="load_model"):
 
 
 def resolve_precision(precision, device, owner="load_model"):
-    """``"auto"`` -> fp16 on CUDA, fp32 on CPU; other values are checked against the device.
+    """``"auto"`` -> fp16 on CUDA, fp32 on CPU; other values are checked against the
+    device, and ``"bf16"`` on a CPU without native bf16 runs at fp32 (warned once).
 
     Parameters
     ----------
@@ -64,6 +66,8 @@ def resolve_precision(precision, device, owner="load_model"):
             f"{device.type!r}; fp16 needs CUDA. Use precision='auto', 'fp32', 'bf16' "
             "or 'int8'."
         )
+    if precision == "bf16":
+        return resolve_bf16(device)  # fp32, warned, on a CPU without native bf16
     if precision == "int8" and device.type != "cpu":
         raise InvalidParameterError(
             "The 'precision' parameter is 'int8' but the device is "

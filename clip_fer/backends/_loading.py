@@ -9,6 +9,7 @@ another model, and two names for one file are one. Nothing below this module's
 :func:`load_model` knows which family runs.
 """
 
+import functools
 import os
 import threading
 
@@ -17,11 +18,12 @@ import torch
 
 from ..exceptions import InvalidParameterError, ModelLoadError
 from ._base import LoadedModel, ModelReference, describe, normalized
-from ._cache import text_embedding_cache
+from ._cache import sentence_key, text_embedding_cache, warn_cache_write
 from ._device import resolve_device, resolve_precision
 from ._families import family as _family
 from ._families import parse_model_name
 from ._identity import digest
+from ._offline import forget, load_once
 from .openai import _encode_tokens, import_clip  # noqa: F401  (kept importable from here)
 
 __all__ = [
@@ -114,7 +116,8 @@ def load_model(model, device="auto", precision="auto", download_root=None):
         ``"auto"`` picks CUDA when present, else CPU.
     precision : {"auto", "fp32", "fp16", "bf16", "int8"}, default="auto"
         ``"auto"`` is fp16 on CUDA and fp32 on CPU. ``"bf16"`` runs the model
-        under bfloat16 autocast; ``"int8"`` (CPU only) quantises the image tower's
+        under bfloat16 autocast (on a CPU without native bf16, AVX-512 BF16 or
+        AMX, it runs at fp32 with a warning); ``"int8"`` (CPU only) quantises the image tower's
         linear layers (attention included) to int8 with dynamic activation scales.
     download_root : str, default=None
         Where names are downloaded; None is each library's own cache
@@ -138,7 +141,10 @@ def load_model(model, device="auto", precision="auto", download_root=None):
             if key in _CACHE:
                 _remember(prefix, spec, key)
                 return _CACHE[key]
-            loaded = _family(prefix).load(spec, device, precision, download_root)
+            # a load that failed (no network, a bad file) is not tried again for the same key
+            loaded = load_once(
+                key, functools.partial(_family(prefix).load, spec, device, precision, download_root)
+            )
             if not isinstance(loaded, LoadedModel):
                 raise ModelLoadError(
                     f"The model family {prefix!r} loaded {model!r} as {type(loaded).__name__}; "
@@ -202,32 +208,44 @@ def resolve_model(model, device="auto", precision="auto", download_root=None, ow
 
 
 def clear_model_cache():
-    """Forget every loaded model, so the next use loads it again."""
+    """Forget every loaded model, failed load and network probe, so the next use loads again."""
     with _CACHE_LOCK:
         _CACHE.clear()
         _LATEST.clear()
+        forget()
 
 
-def encode_text(loaded, sentences, batch_size=256):
+def encode_text(loaded, sentences, batch_size=256, cache_dir=None):
     """L2-normalised text embeddings, float32 array of shape (n_sentences, dim).
 
     Sentences already encoded with this model come from the process-wide
-    sentence cache; the rest are tokenised and encoded by the model's family.
+    sentence cache, or with ``cache_dir`` from that folder (kept there by the
+    model's identity and a hash of the sentence, so a new process encodes no
+    sentence twice); the rest are tokenised and encoded by the model's family.
     """
     out = np.empty((len(sentences), loaded.embed_dim), dtype=np.float32)
     identity = loaded.identity
+    keys = [sentence_key(sentence) for sentence in sentences]
     missing = []
-    for i, sentence in enumerate(sentences):
-        found = text_embedding_cache.get(identity, sentence)
+    for i, key in enumerate(keys):
+        found = text_embedding_cache.get(identity, key, cache_dir, loaded.embed_dim)
         if found is None:
             missing.append(i)
         else:
             out[i] = found
+    write_error = None
     for start in range(0, len(missing), batch_size):
         chunk = missing[start : start + batch_size]
         with torch.inference_mode(), loaded.autocast():
             features = normalized(loaded.encode_text([sentences[i] for i in chunk]))
         for i, row in zip(chunk, features):
             out[i] = row
-            text_embedding_cache.put(identity, sentences[i], row)
+            text_embedding_cache.put(identity, keys[i], row)
+            if cache_dir is not None and write_error is None:
+                try:
+                    text_embedding_cache.save(identity, keys[i], row, cache_dir)
+                except OSError as exc:  # results stand; only the next process re-encodes
+                    write_error = exc
+    if write_error is not None:
+        warn_cache_write(write_error, cache_dir, "Sentence embeddings", stacklevel=3)
     return out

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["LinearAttention", "quantize_image_tower", "quantize_linears"]
+__all__ = ["LinearAttention", "linear_attention", "quantize_image_tower", "quantize_linears"]
 
 
 class LinearAttention(nn.Module):
@@ -20,16 +20,16 @@ class LinearAttention(nn.Module):
     computes, with one ``nn.Linear`` input projection and one output projection.
 
     Sequence-first ``(L, N, D)`` inputs like OpenAI CLIP's, or batch-first when the
-    replaced module was (open_clip, SigLIP's pooling head). Self-attention runs
+    replaced module was (open_clip, SigLIP's pooling head) or ``batch_first=True``. Self-attention runs
     one projection; cross-attention (a pooling probe attending to the tokens)
     projects query and key/value separately and keeps the parts it needs.
     """
 
-    def __init__(self, attention):
+    def __init__(self, attention, batch_first=None):
         super().__init__()
         dim = attention.embed_dim
         self.num_heads = attention.num_heads
-        self.batch_first = attention.batch_first
+        self.batch_first = attention.batch_first if batch_first is None else batch_first
         self.in_proj = nn.Linear(dim, 3 * dim)
         self.out_proj = nn.Linear(dim, dim)
         with torch.no_grad():
@@ -80,6 +80,18 @@ def _replace_attention(module):
             setattr(module, name, LinearAttention(child))
         else:
             _replace_attention(child)
+
+
+def linear_attention(module):
+    """``module`` with every ``nn.MultiheadAttention`` in it (same width for query, key
+    and value) replaced by :class:`LinearAttention`; returns ``module``.
+
+    Under CPU bf16 autocast, ``nn.MultiheadAttention``'s packed input projection
+    spends most of its time copying (open_clip's ViT-B-32 ran at 0.6x fp32 with it,
+    2.6x with :class:`LinearAttention`, on an AMD EPYC with native bf16).
+    """
+    _replace_attention(module)
+    return module
 
 
 def quantize_image_tower(visual):

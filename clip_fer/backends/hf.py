@@ -21,6 +21,7 @@ from ..exceptions import MissingDependencyError, ModelLoadError
 from ._base import LoadedModel, check_sentence_lengths, describe
 from ._device import place
 from ._identity import tree_part
+from ._offline import hub_offline
 from ._quantize import quantize_linears
 
 __all__ = ["HFModel", "identify", "load"]
@@ -143,9 +144,10 @@ def load(spec, device, precision, download_root):
     if not local and (spec.startswith((".", os.sep)) or spec.count("/") > 1):
         raise ModelLoadError(f"The model {name!r} names the folder {spec!r}, which does not exist.")
     try:
-        model = transformers.AutoModel.from_pretrained(spec, cache_dir=download_root, dtype=torch.float32)
-        tokenizer = transformers.AutoTokenizer.from_pretrained(spec, cache_dir=download_root)
-        image_processor = transformers.AutoImageProcessor.from_pretrained(spec, cache_dir=download_root)
+        with hub_offline(needed=not local):
+            model = transformers.AutoModel.from_pretrained(spec, cache_dir=download_root, dtype=torch.float32)
+            tokenizer = transformers.AutoTokenizer.from_pretrained(spec, cache_dir=download_root)
+            image_processor = transformers.AutoImageProcessor.from_pretrained(spec, cache_dir=download_root)
     except (OSError, ValueError, KeyError) as exc:
         if local:
             raise ModelLoadError(

@@ -15,7 +15,8 @@ from ..exceptions import MissingDependencyError, ModelLoadError
 from ._base import LoadedModel, check_sentence_lengths, describe
 from ._device import place
 from ._identity import file_part, tree_part
-from ._quantize import quantize_image_tower
+from ._offline import hub_offline
+from ._quantize import linear_attention, quantize_image_tower
 
 __all__ = ["OpenClipModel", "identify", "load", "parse"]
 
@@ -132,10 +133,15 @@ def load(spec, device, precision, download_root):
     _check_name(open_clip, name, arch, pretrained)
     local = bool(pretrained) and os.path.isfile(pretrained)
     try:
-        model, _, preprocess = open_clip.create_model_and_transforms(
-            arch, pretrained=pretrained or None, device="cpu", cache_dir=download_root
-        )
-        tokenizer = open_clip.get_tokenizer(arch, cache_dir=download_root)
+        with hub_offline(needed=not local and not arch.startswith("local-dir:")):
+            if pretrained and not local:  # the weights first: no download, no model built
+                open_clip.download_pretrained(
+                    open_clip.get_pretrained_cfg(arch, pretrained), cache_dir=download_root
+                )
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                arch, pretrained=pretrained or None, device="cpu", cache_dir=download_root
+            )
+            tokenizer = open_clip.get_tokenizer(arch, cache_dir=download_root)
     except Exception as exc:
         if local:
             raise ModelLoadError(
@@ -160,4 +166,6 @@ def load(spec, device, precision, download_root):
     model = place(model, device, precision)
     if precision == "int8":
         model.visual = quantize_image_tower(model.visual)
+    elif precision == "bf16" and device.type == "cpu":
+        model.visual = linear_attention(model.visual)
     return OpenClipModel(model.eval(), preprocess, tokenizer, device, precision)

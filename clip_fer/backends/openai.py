@@ -12,8 +12,11 @@ import torch
 
 from ..exceptions import ModelLoadError
 from ._base import LoadedModel, check_sentence_lengths
+from ._clip_files import load_checkpoint, release_names, release_urls, token_count, tokenize
 from ._device import place
 from ._identity import file_part
+from ._layout import batch_first_image_tower
+from ._offline import require_host
 from ._quantize import quantize_image_tower
 
 __all__ = ["OpenAIModel", "identify", "import_clip", "load"]
@@ -104,11 +107,10 @@ class OpenAIModel(LoadedModel):
         return self.model.encode_image(self.to_device(pixels))
 
     def encode_text(self, sentences):
-        clip = import_clip()
         try:
-            tokens = clip.tokenize(sentences, context_length=self.context_length)
+            tokens = tokenize(sentences, self.context_length)
         except RuntimeError:  # clip.tokenize's way of saying "too long"
-            lengths = [len(clip.clip._tokenizer.encode(s)) + 2 for s in sentences]
+            lengths = [token_count(s) for s in sentences]
             check_sentence_lengths(sentences, [n > self.context_length for n in lengths], self.context_length)
             raise
         return _encode_tokens(self.model, tokens.to(self.device), self._cut)
@@ -123,10 +125,23 @@ def identify(name, download_root=None):
 
 
 def load(name, device, precision, download_root):
-    """Load an OpenAI CLIP name or checkpoint file as an :class:`OpenAIModel`."""
-    clip = import_clip()
-    if name in clip.available_models():
+    """Load an OpenAI CLIP name or checkpoint file as an :class:`OpenAIModel`.
+
+    A checkpoint file is read without importing the ``clip`` package (see
+    ``_clip_files``); a name imports it to download.
+    """
+    try:
+        names = release_names()
+    except ImportError:
+        import_clip()  # raises the install hint
+        raise
+    if name in names:
+        clip = import_clip()
         try:
+            url = release_urls()[name]
+            root = download_root or os.path.expanduser("~/.cache/clip")
+            if not os.path.isfile(os.path.join(root, os.path.basename(url))):
+                require_host(url)  # fails in seconds, not at urllib's pace
             model, preprocess = _quiet_clip_load(clip, name, device, download_root)
         except (urllib.error.URLError, OSError) as exc:
             target = name.replace("/", "-")
@@ -138,7 +153,7 @@ def load(name, device, precision, download_root):
             ) from exc
     elif os.path.isfile(name):
         try:
-            model, preprocess = _quiet_clip_load(clip, name, device, download_root)
+            model, preprocess = load_checkpoint(name, device)
         except Exception as exc:
             raise ModelLoadError(
                 f"The checkpoint {name!r} could not be loaded as a CLIP model "
@@ -148,10 +163,14 @@ def load(name, device, precision, download_root):
     else:
         raise ModelLoadError(
             f"The model {name!r} is neither a CLIP model name "
-            f"({', '.join(clip.available_models())}) nor an existing checkpoint file. "
+            f"({', '.join(names)}) nor an existing checkpoint file. "
             "Other families: 'open_clip:ARCH/PRETRAINED' or 'hf_clip:NAME_OR_DIR'."
         )
     model = place(model, device, precision)
+    if device.type == "cpu" and precision in ("int8", "bf16"):
+        # no copies of the sequence-first view in every block; fp32 keeps clip's own
+        # layout, whose output for an image does not depend on the rest of its batch
+        model.visual = batch_first_image_tower(model.visual)
     if precision == "int8":
         model.visual = quantize_image_tower(model.visual)
     return OpenAIModel(model.eval(), preprocess, device, precision)

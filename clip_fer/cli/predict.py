@@ -237,9 +237,10 @@ def _chunk_records(clf, paths, start, args, top_k):
 
     from .._records import as_records, image_records
     from ..exceptions import ImageInputError, SkippedImagesWarning
-    from ..faces._cropping import FaceCropper, predict_faces
 
     if args.faces:
+        from ..faces._cropping import FaceCropper, predict_faces  # torchvision: only with --faces
+
         rows = predict_faces(
             clf,
             paths,
@@ -315,7 +316,6 @@ class _LocalRun:
 
         from .._bank_io import load_prompt_bank
         from ..exceptions import ClipFerError
-        from ..faces._drawing import save_annotated
 
         skipped = []
         self.paths = paths = expand_paths(args.paths, skipped)
@@ -350,6 +350,8 @@ class _LocalRun:
             raise
         self.close()
         if args.annotate:
+            from ..faces._drawing import save_annotated  # imports the faces extra's detector
+
             save_annotated(paths, self.records, args.annotate)
         return _report_failures(self.records, args.on_error)
 

@@ -153,7 +153,10 @@ def test_linear_attention_equals_multihead_attention(mask):
 
 
 @pytest.mark.parametrize("precision", ["bf16", "int8"])
-def test_fast_cpu_precisions_stay_close_to_fp32(toy_checkpoint, face_arrays, precision):
+def test_fast_cpu_precisions_stay_close_to_fp32(toy_checkpoint, face_arrays, precision, monkeypatch):
+    from clip_fer.backends import _cpu
+
+    monkeypatch.setattr(_cpu, "has_native_bf16", lambda: True)  # bf16 itself, even where emulated
     fp32 = ZeroShotEmotionClassifier(model=toy_checkpoint, cache=False).fit().embed(face_arrays)
     fast_clf = ZeroShotEmotionClassifier(model=toy_checkpoint, precision=precision, cache=False).fit()
     fast = fast_clf.embed(face_arrays)

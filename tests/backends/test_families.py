@@ -139,7 +139,10 @@ def test_rankings_and_scale_are_the_models_own_logits(reference, faces):
 
 
 @pytest.mark.parametrize("precision", ["bf16", "int8"])
-def test_fast_cpu_precisions_agree_with_fp32(reference, faces, precision):
+def test_fast_cpu_precisions_agree_with_fp32(reference, faces, precision, monkeypatch):
+    from clip_fer.backends import _cpu
+
+    monkeypatch.setattr(_cpu, "has_native_bf16", lambda: True)  # bf16 itself, even where emulated
     fp32 = ZeroShotEmotionClassifier(model=reference.name, prompt_bank=ONE_TEMPLATE, cache=False).fit()
     fast = clone(fp32).set_params(precision=precision).fit()
     cosine = _cosines(fp32.embed(faces), fast.embed(faces))
@@ -155,6 +158,10 @@ def test_fast_cpu_precisions_agree_with_fp32(reference, faces, precision):
         assert not any(isinstance(m, torch.nn.MultiheadAttention) for m in tower.modules())
         text = model.transformer if reference.family.startswith("open_clip") else model.text_model
         assert any(type(m) is torch.nn.Linear for m in text.modules())  # the text tower stays fp32
+    elif reference.family.startswith("open_clip"):  # bf16: no packed-projection copies
+        assert not any(
+            isinstance(m, torch.nn.MultiheadAttention) for m in fast._loaded_model().model.visual.modules()
+        )
 
 
 def test_pickle_and_caches_keep_backends_apart(faces, tmp_path):

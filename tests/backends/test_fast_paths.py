@@ -1,0 +1,176 @@
+"""The CPU fast paths: OpenAI's image transformer run batch-first, the bf16 policy."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from clip_fer import ZeroShotEmotionClassifier, load_model
+from clip_fer.backends import _cpu
+from clip_fer.backends._layout import BatchFirstTransformer, batch_first_image_tower
+from clip_fer.backends._loading import resolve_precision
+from tests.conftest import FER2013, TINY_FER_CLIP, build_toy_clip, needs_fer2013, needs_tiny_fer_clip
+
+
+def _deep_toy(seed=0):
+    """A toy ViT with 3 blocks and 2 heads, so head splitting and stacking are exercised."""
+    clip = pytest.importorskip("clip")
+    torch.manual_seed(seed)
+    return clip.model.CLIP(32, 32, 3, 128, 16, 77, 49408, 64, 1, 1).eval()
+
+
+def test_batch_first_tower_equals_clips_own(face_arrays):
+    reference = _deep_toy().visual
+    converted = batch_first_image_tower(_deep_toy().visual)
+    assert isinstance(converted.transformer, BatchFirstTransformer)
+    assert not any(isinstance(m, torch.nn.MultiheadAttention) for m in converted.modules())
+    pixels = torch.randn(5, 3, 32, 32)
+    with torch.inference_mode():
+        torch.testing.assert_close(converted(pixels), reference(pixels), atol=1e-5, rtol=1e-5)
+
+
+def test_loaded_openai_vit_runs_batch_first_at_int8_and_resnet_is_unchanged(toy_checkpoint, tmp_path):
+    int8 = load_model(toy_checkpoint, device="cpu", precision="int8").model
+    assert isinstance(int8.visual.transformer, BatchFirstTransformer)
+    assert not isinstance(int8.transformer, BatchFirstTransformer)  # the text tower (causal mask)
+    # fp32 keeps clip's layout, so its embeddings stay bit for bit what they were
+    fp32 = load_model(toy_checkpoint, device="cpu", precision="fp32").model.visual
+    assert not isinstance(fp32.transformer, BatchFirstTransformer)
+    torch.save(build_toy_clip(vision="resnet").state_dict(), tmp_path / "rn.pt")
+    visual = load_model(tmp_path / "rn.pt", device="cpu", precision="int8").model.visual
+    assert not hasattr(visual, "transformer")
+
+
+def test_a_tower_with_an_attention_mask_is_left_alone():
+    visual = _deep_toy().visual
+    visual.transformer.resblocks[0].attn_mask = torch.zeros(50, 50)
+    assert batch_first_image_tower(visual).transformer.__class__.__name__ == "Transformer"
+
+
+@pytest.fixture
+def fresh_warning():
+    _cpu._WARNED.clear()
+    yield
+    _cpu._WARNED.clear()
+
+
+def test_bf16_without_native_support_falls_back_to_fp32_with_one_warning(monkeypatch, fresh_warning):
+    monkeypatch.setattr(_cpu, "has_native_bf16", lambda: False)
+    cpu = torch.device("cpu")
+    with pytest.warns(RuntimeWarning, match=r"runs at fp32 on this CPU.*no native bfloat16.*'int8'"):
+        assert resolve_precision("bf16", cpu) == "fp32"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert resolve_precision("bf16", cpu) == "fp32"  # once per process
+    assert resolve_precision("int8", cpu) == "int8" and resolve_precision("fp32", cpu) == "fp32"
+
+
+def test_bf16_fallback_model_is_the_fp32_model(toy_checkpoint, monkeypatch, fresh_warning, face_arrays):
+    monkeypatch.setattr(_cpu, "has_native_bf16", lambda: False)
+    with pytest.warns(RuntimeWarning):
+        clf = ZeroShotEmotionClassifier(model=toy_checkpoint, precision="bf16", cache=False).fit()
+    assert clf._loaded_model() is load_model(toy_checkpoint, device="cpu", precision="fp32")
+    assert clf._loaded_model().precision == "fp32"
+
+
+def test_bf16_with_native_support_stays_bf16(monkeypatch, fresh_warning):
+    monkeypatch.setattr(_cpu, "has_native_bf16", lambda: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert resolve_precision("bf16", torch.device("cpu")) == "bf16"
+
+
+def test_cpu_summary_names_the_capability():
+    summary = _cpu.cpu_summary()
+    assert torch.backends.cpu.get_cpu_capability() in summary and "quantized engine" in summary
+    assert isinstance(_cpu.has_native_bf16(), bool)
+
+
+@needs_tiny_fer_clip
+@needs_fer2013
+def test_int8_agrees_with_fp32_on_the_fer2013_checkpoint():
+    paths = sorted(str(p) for p in (FER2013 / "public_test").glob("*/*.jpg"))[::36]
+    fp32 = ZeroShotEmotionClassifier(model=str(TINY_FER_CLIP), cache=False, batch_size=64).fit()
+    int8 = ZeroShotEmotionClassifier(model=str(TINY_FER_CLIP), cache=False, batch_size=64, precision="int8")
+    assert np.mean(int8.fit().predict(paths) == fp32.predict(paths)) >= 0.99
+
+
+def test_checkpoint_loads_without_importing_clip_or_torchvision(toy_checkpoint):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from clip_fer import ZeroShotEmotionClassifier as Z\n"
+        f"Z(model={toy_checkpoint!r}).fit().predict_proba([__import__('numpy').zeros((48, 48), 'uint8')])\n"
+        "print(sorted(m for m in ('clip', 'torchvision', 'torch._dynamo') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("size", [(48, 48), (300, 200), (201, 333), (224, 224), (7, 90)])
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA"])
+def test_clip_preprocess_equals_clips_torchvision_pipeline(size, mode):
+    from PIL import Image
+
+    from clip_fer.backends._clip_files import ClipPreprocess
+    from clip_fer.backends.openai import import_clip
+
+    rng = np.random.default_rng(sum(size))
+    channels = {"RGB": 3, "L": 1, "RGBA": 4}[mode]
+    array = rng.integers(0, 256, (size[1], size[0], channels), dtype=np.uint8).squeeze()
+    image = Image.fromarray(array, mode)
+    for n_px in (64, 224):
+        expected = import_clip().clip._transform(n_px)(image)
+        torch.testing.assert_close(ClipPreprocess(n_px)(image), expected, atol=0, rtol=0)
+
+
+def test_tokens_equal_clips_tokenize():
+    from clip_fer import PromptBank
+    from clip_fer.backends._clip_files import release_names, token_count, tokenize
+    from clip_fer.backends.openai import import_clip
+
+    clip = import_clip()
+    sentences = list(PromptBank().fit().sentences_) + ["Ünïcode &amp; émojis 🙂 too!", ""]
+    torch.testing.assert_close(tokenize(sentences, 77), clip.tokenize(sentences, context_length=77))
+    assert [token_count(s) for s in sentences] == [len(clip.clip._tokenizer.encode(s)) + 2 for s in sentences]
+    with pytest.raises(RuntimeError, match="too long"):
+        tokenize(["word " * 80], 77)
+    assert release_names() == tuple(clip.available_models())
+
+
+def test_sentence_embeddings_persist_in_cache_dir(toy_checkpoint, tmp_path, monkeypatch):
+    from clip_fer import clear_embedding_cache
+
+    first = ZeroShotEmotionClassifier(model=toy_checkpoint, cache_dir=tmp_path).fit()
+    on_disk = list(tmp_path.rglob("*.sentence"))
+    assert len(on_disk) == len(first.prompt_bank_.sentences_) and not list(tmp_path.rglob("*.emb"))
+    clear_embedding_cache()  # as a new process: nothing in memory
+    loaded = load_model(toy_checkpoint)
+
+    def no_encoding(sentences):
+        raise AssertionError(f"encoded {len(sentences)} sentences again")
+
+    monkeypatch.setattr(loaded, "encode_text", no_encoding)
+    second = ZeroShotEmotionClassifier(model=toy_checkpoint, cache_dir=tmp_path).fit()
+    np.testing.assert_array_equal(second.text_features_, first.text_features_)
+    monkeypatch.undo()
+    # without cache_dir (or with cache=False) the folder is not read
+    clear_embedding_cache()
+    calls = []
+    original = loaded.encode_text
+    monkeypatch.setattr(loaded, "encode_text", lambda s: calls.append(len(s)) or original(s))
+    ZeroShotEmotionClassifier(model=toy_checkpoint, cache_dir=tmp_path, cache=False).fit()
+    assert calls
+
+
+def test_unwritable_cache_dir_warns_and_fits(toy_checkpoint, tmp_path):
+    from clip_fer.backends._cache import _digest
+    from clip_fer.exceptions import CacheWriteWarning
+
+    # a file where the model's folder goes: every write fails, even as root
+    (tmp_path / _digest(load_model(toy_checkpoint).identity)[:16]).write_text("")
+    with pytest.warns(CacheWriteWarning, match="Sentence embeddings could not be written"):
+        clf = ZeroShotEmotionClassifier(model=toy_checkpoint, cache_dir=tmp_path).fit()
+    assert np.isfinite(clf.text_features_).all()
