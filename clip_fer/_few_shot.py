@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from ._abstention import UNSURE, abstain, check_classes, confidence, threshold_of
+from ._abstention import abstain, check_classes, confidence, threshold_of
 from ._classifier import ZeroShotEmotionClassifier
 from .exceptions import SkippedImagesWarning
 from .utils._param_validation import Choices, ParamsValidationMixin, Protocol, check_int
@@ -615,21 +615,11 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
         score : float
             Accuracy in [0, 1] over the predicted inputs, or NaN.
         """
-        from sklearn.metrics import accuracy_score
+        from .metrics import check_no_unsure, predicted_accuracy
 
-        from .metrics import drop_unpredicted
-
-        y_pred = self.predict(X)
         y = column_or_1d(y)
-        kept = drop_unpredicted(y, y_pred, owner=f"{_OWNER}.score")
-        if kept is None:
-            return float("nan")
-        keep = kept[0]
-        y_pred = y_pred[keep]
-        if y_pred.dtype == object and UNSURE not in set(y_pred.tolist()):
-            y_pred = y_pred.astype(self.classes_.dtype)
-        weights = None if sample_weight is None else np.asarray(sample_weight)[keep]
-        return float(accuracy_score(y[keep], y_pred, sample_weight=weights))
+        check_no_unsure(y, f"{_OWNER}.score")
+        return predicted_accuracy(y, self.predict(X), self.classes_, sample_weight, f"{_OWNER}.score")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

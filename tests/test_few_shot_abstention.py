@@ -60,6 +60,16 @@ def test_score_counts_unsure_as_wrong(prior, shots):
     assert clone(plain).set_params(abstain_below=1.0).fit(X, y).score(X_new, y_new) <= 1.0 / len(y_new)
 
 
+def test_score_refuses_unsure_in_y_as_the_zero_shot_estimator_does(prior, shots):
+    # An abstention would be scored right on a true label "unsure": both estimators refuse it.
+    X, y, X_new, y_new = shots
+    clf = FewShotEmotionClassifier(prior, alpha=1.0, beta=5.0, abstain_below=0.9).fit(X, y)
+    y_bad = np.asarray(y_new, dtype=object).copy()
+    y_bad[0] = UNSURE
+    with pytest.raises(ValueError, match="FewShotEmotionClassifier.score: y holds 'unsure'"):
+        clf.score(X_new, y_bad)
+
+
 @pytest.mark.parametrize("bad", [1.5, -0.1, "high", float("nan"), True])
 def test_a_bad_threshold_is_refused_by_name(prior, shots, bad):
     X, y, _, _ = shots
