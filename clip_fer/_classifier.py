@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d
 
-from ._abstention import UNSURE, abstain, check_classes, check_reserved, confidence, threshold_of
+from ._abstention import abstain, check_classes, check_reserved, confidence, threshold_of
 from ._deciders import Decision, MeanProbaDecider, RankVoteDecider
 from ._display import with_fitted_summary
 from ._folding import SynonymFolder
@@ -895,22 +895,14 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         score : float
             Accuracy in [0, 1] over the predicted inputs, or NaN.
         """
-        from sklearn.metrics import accuracy_score
-
-        from .metrics import drop_unpredicted
+        from .metrics import check_no_unsure, predicted_accuracy
 
         y = column_or_1d(y)
-        if UNSURE in set(np.asarray(y, dtype=object).tolist()):
-            raise ValueError(
-                f"{_OWNER}.score: y holds {UNSURE!r}, the label of an abstention, which is never a "
-                "true class (no class may be named so); an abstained answer would be scored right "
-                "on those items. Leave them out of X and y, or give them their class."
-            )
+        check_no_unsure(y, f"{_OWNER}.score")
         y_pred, skipped = _predict_noting_skipped(self, X)
-        weights = None if sample_weight is None else np.asarray(sample_weight)
         with warnings.catch_warnings():  # one warning below, naming the skipped inputs
             warnings.simplefilter("ignore", SkippedImagesWarning)
-            kept = drop_unpredicted(y, y_pred, owner=f"{_OWNER}.score")
+            accuracy = predicted_accuracy(y, y_pred, self.classes_, sample_weight, f"{_OWNER}.score")
         if skipped is not None:
             n, left = len(y_pred), len(skipped.errors)
             warnings.warn(
@@ -921,15 +913,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
                 ),
                 stacklevel=2,
             )
-        if kept is None:
-            return float("nan")
-        keep = kept[0]  # compare the original arrays, so their label types stay as given
-        y_pred = y_pred[keep]
-        if y_pred.dtype == object and UNSURE not in set(y_pred.tolist()):
-            y_pred = y_pred.astype(self.classes_.dtype)
-        return float(
-            accuracy_score(y[keep], y_pred, sample_weight=None if weights is None else weights[keep])
-        )
+        return accuracy
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

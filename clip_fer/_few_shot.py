@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
+from ._abstention import abstain, check_classes, confidence, threshold_of
 from ._classifier import ZeroShotEmotionClassifier
 from .exceptions import SkippedImagesWarning
 from .utils._param_validation import Choices, ParamsValidationMixin, Protocol, check_int
@@ -246,6 +247,14 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
         Level of the sign test that lets the shots move the classifier away
         from zero-shot (see Notes), in (0, 1]. Smaller keeps the prior more
         often; 1 takes the candidate right most often on held-out shots.
+    abstain_below : float in [0, 1], default=None
+        With a float, :meth:`predict` (and ``predict_video``) answers
+        ``"unsure"`` for the inputs whose confidence, the top probability of
+        :meth:`predict_proba`, is below it, as
+        :class:`ZeroShotEmotionClassifier` does; ``predict_proba`` and
+        ``predict_topk`` are unchanged. :meth:`score` counts "unsure" as
+        wrong. None (the default) always answers a class. These
+        probabilities are not calibrated (see ``docs/few-shot.md``).
 
     Attributes
     ----------
@@ -301,7 +310,16 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
     """
 
     def __init__(
-        self, estimator=None, *, method="tip", alpha="auto", beta="auto", C=1.0, cv=5, significance=0.05
+        self,
+        estimator=None,
+        *,
+        method="tip",
+        alpha="auto",
+        beta="auto",
+        C=1.0,
+        cv=5,
+        significance=0.05,
+        abstain_below=None,
     ):
         self.estimator = estimator
         self.method = method
@@ -310,6 +328,7 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
         self.C = C
         self.cv = cv
         self.significance = significance
+        self.abstain_below = abstain_below
 
     _parameter_constraints = {
         "estimator": [None, _ESTIMATOR],
@@ -319,6 +338,7 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
         "C": [Interval(Real, 0, None, closed="neither")],
         "cv": [Interval(Integral, 2, None, closed="left")],
         "significance": [Interval(Real, 0, 1, closed="right")],
+        "abstain_below": [None, Interval(Real, 0, 1, closed="both")],
     }
     _parameter_notes = {
         "alpha": "'auto' (chosen from the shots) is also accepted",
@@ -372,6 +392,8 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
             kept = ~np.isnan(embeddings).any(axis=1)
             embeddings, y = embeddings[kept], y[kept]
         prior.fit(embeddings, y)  # checks width, finiteness and that the bank knows every label
+        if self.abstain_below is not None:
+            check_classes(prior.classes_, _OWNER)
         embeddings = _unit_rows(check_array(embeddings, dtype=np.float64))
         index = {label: i for i, label in enumerate(prior.classes_.tolist())}
         labels = np.array([index[label] for label in y.tolist()], dtype=np.intp)
@@ -537,10 +559,11 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
         -------
         labels : ndarray, shape (n_samples,)
             Class names; ``None`` (object array) for inputs the zero-shot
-            estimator skipped.
+            estimator skipped; ``"unsure"`` where the top probability is
+            below ``abstain_below``.
         """
-        # The one place labels are produced: abstention would go here.
-        return self._labels(self._ranking(X)[0][:, 0])
+        ranking, proba = self._ranking(X)
+        return abstain(self._labels(ranking[:, 0]), confidence(proba), threshold_of(self))
 
     def predict_topk(self, X, k=3, return_scores=False):
         """The ``k`` most probable classes of each image, best first.
@@ -573,9 +596,10 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
     def score(self, X, y, sample_weight=None):
         """Accuracy of :meth:`predict` over the inputs that have a prediction.
 
-        Inputs the zero-shot estimator skipped (its ``on_error="skip"``) are
-        left out, as :meth:`ZeroShotEmotionClassifier.score` does; NaN if none
-        is left.
+        With ``abstain_below``, an "unsure" answer counts as wrong (it is
+        never the true class). Inputs the zero-shot estimator skipped (its
+        ``on_error="skip"``) are left out, as
+        :meth:`ZeroShotEmotionClassifier.score` does; NaN if none is left.
 
         Parameters
         ----------
@@ -591,19 +615,11 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
         score : float
             Accuracy in [0, 1] over the predicted inputs, or NaN.
         """
-        from sklearn.metrics import accuracy_score
+        from .metrics import check_no_unsure, predicted_accuracy
 
-        from .metrics import drop_unpredicted
-
-        y_pred = self.predict(X)
         y = column_or_1d(y)
-        kept = drop_unpredicted(y, y_pred, owner=f"{_OWNER}.score")
-        if kept is None:
-            return float("nan")
-        keep = kept[0]
-        y_pred = y_pred[keep].astype(self.classes_.dtype) if y_pred.dtype == object else y_pred[keep]
-        weights = None if sample_weight is None else np.asarray(sample_weight)[keep]
-        return float(accuracy_score(y[keep], y_pred, sample_weight=weights))
+        check_no_unsure(y, f"{_OWNER}.score")
+        return predicted_accuracy(y, self.predict(X), self.classes_, sample_weight, f"{_OWNER}.score")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

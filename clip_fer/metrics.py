@@ -120,6 +120,34 @@ def drop_unpredicted(y_true, y_pred, owner="score", stacklevel=3):
     return keep, y_true[keep], y_pred[keep]
 
 
+def check_no_unsure(y_true, owner):
+    """Refuse true labels holding "unsure": an abstention would be scored right on them."""
+    if UNSURE in set(np.asarray(y_true, dtype=object).ravel().tolist()):
+        raise ValueError(
+            f"{owner}: y holds {UNSURE!r}, the label of an abstention, which is never a "
+            "true class (no class may be named so); an abstained answer would be scored right "
+            "on those items. Leave them out of X and y, or give them their class."
+        )
+
+
+def predicted_accuracy(y_true, y_pred, classes, sample_weight=None, owner="score"):
+    """Accuracy over the samples that have a prediction, "unsure" counted wrong.
+
+    The one scoring rule of clip-fer's estimators (their ``score``): samples
+    with no prediction are left out with one warning, NaN when none is left.
+    """
+    y_true = np.asarray(y_true)
+    kept = drop_unpredicted(y_true, y_pred, owner=owner, stacklevel=4)
+    if kept is None:
+        return float("nan")
+    keep = kept[0]  # compare the original arrays, so their label types stay as given
+    y_pred = np.asarray(y_pred)[keep]
+    if y_pred.dtype == object and UNSURE not in set(y_pred.tolist()):
+        y_pred = y_pred.astype(np.asarray(classes).dtype)
+    weights = None if sample_weight is None else np.asarray(sample_weight)[keep]
+    return float(accuracy_score(y_true[keep], y_pred, sample_weight=weights))
+
+
 def _scored(owner, y_true, *predictions):
     """``y_true`` and each prediction array without the unpredicted samples (or None)."""
     y_true = np.asarray(y_true, dtype=object).ravel()

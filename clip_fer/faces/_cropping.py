@@ -319,6 +319,12 @@ def predict_faces(estimator, X, *, cropper=None, top_k=3, as_frame="auto", verbo
        image_index      image  face   x0   y0   x1   y1  score label_1 ...
     0            0  class.jpg     0  412   97  470  155   0.93   happy ...
     """
+    if not hasattr(estimator, "decide"):
+        raise InvalidParameterError(
+            f"predict_faces needs a ZeroShotEmotionClassifier (it scores crops with decide()); "
+            f"got {type(estimator).__name__}. For a FewShotEmotionClassifier, crop the faces with "
+            "FaceCropper and call its predict, or use predict_video, which takes any estimator."
+        )
     check_is_fitted(estimator, "text_features_")
     if estimator.precomputed:
         raise InvalidParameterError(

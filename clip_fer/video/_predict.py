@@ -26,11 +26,12 @@ _REMEMBER = 1.0  # seconds a face missed by detection is still looked for around
 
 
 def _check(estimator, detector, tracker, detect_every, smoothing, batch_frames):
-    check_is_fitted(estimator, "text_features_")
-    if estimator.precomputed:
+    check_is_fitted(estimator, "classes_")  # any fitted classifier with predict_proba
+    # A FewShotEmotionClassifier fitted on embeddings has n_features_in_; on images, none.
+    if getattr(estimator, "precomputed", False) or getattr(estimator, "n_features_in_", None) is not None:
         raise InvalidParameterError(
-            f"{_OWNER} needs an estimator that takes images; this one has precomputed=True. "
-            "Fit one with precomputed=False."
+            f"{_OWNER} needs an estimator that takes images; this one takes embeddings "
+            "(precomputed=True). Fit one with precomputed=False."
         )
     if isinstance(detect_every, bool) or not isinstance(detect_every, numbers.Integral) or detect_every < 1:
         raise InvalidParameterError(

@@ -53,3 +53,23 @@ def test_track_summary_counts_unsure_frames_outside_the_class_shares(tmp_path):
     tracks = pd.read_csv(tmp_path / "tracks.csv")
     assert len(tracks) and (tracks.filter(like="share_").sum(axis=1) == 0).all()
     assert (tracks["label"] == "unsure").all()
+
+
+def test_a_few_shot_estimator_abstains_in_video_like_its_predict(toy_checkpoint):
+    from clip_fer import FewShotEmotionClassifier, ZeroShotEmotionClassifier
+
+    frames, _ = render(colour_people(8), 8)
+    rng = np.random.default_rng(0)
+    shots = [rng.integers(0, 256, size=(48, 48, 3), dtype=np.uint8) for _ in range(8)]
+    labels = np.array(["happy", "sad", "neutral", "angry"] * 2, dtype=object)
+    zero_shot = ZeroShotEmotionClassifier(model=toy_checkpoint)
+    clf = FewShotEmotionClassifier(zero_shot, alpha=1.0, beta=5.0).fit(shots, labels)
+    plain = predict_video(clf, frames, detector=ColourDetector())
+    classes = [f"proba_{c}" for c in clf.classes_]
+    top = plain[classes].max(axis=1).to_numpy()
+    assert len(plain) and top.min() < top.max()
+    threshold = float(np.median(top))
+    unsure = predict_video(clf.set_params(abstain_below=threshold), frames, detector=ColourDetector())
+    np.testing.assert_allclose(unsure[classes].to_numpy(), plain[classes].to_numpy())
+    expected = np.where(top < threshold, "unsure", plain["label"].to_numpy())
+    assert unsure["label"].tolist() == expected.tolist()
