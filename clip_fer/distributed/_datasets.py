@@ -178,6 +178,8 @@ def predict_dataset(
     -----
     Actors keep no in-memory embedding cache (each image is seen once) unless
     the estimator has a ``cache_dir``, which they then share on disk.
+    An actor that dies (a crash, out of memory) is not restarted: the run fails
+    with Ray's error; :func:`predict_to_parquet` resumes it from what was written.
 
     Examples
     --------
