@@ -63,7 +63,7 @@ class FaceCropper(TransformerMixin, ParamsValidationMixin, BaseEstimator):
     Examples
     --------
     >>> cropper = FaceCropper(margin=0.2).fit()                      # doctest: +SKIP
-    >>> cropper.find_faces("class.jpg")                              # doctest: +SKIP
+    >>> cropper.find_faces("group.jpg")                              # doctest: +SKIP
     [((412, 97, 470, 155), 0.93), ((80, 120, 131, 171), 0.88)]
     >>> from sklearn.pipeline import make_pipeline
     >>> make_pipeline(FaceCropper(), clf).predict(["selfie.jpg"])   # doctest: +SKIP
@@ -315,9 +315,9 @@ def predict_faces(estimator, X, *, cropper=None, top_k=3, as_frame="auto", verbo
     Examples
     --------
     >>> clf = ZeroShotEmotionClassifier(model="ViT-B/32").fit()   # doctest: +SKIP
-    >>> predict_faces(clf, ["class.jpg"])                          # doctest: +SKIP
+    >>> predict_faces(clf, ["group.jpg"])                          # doctest: +SKIP
        image_index      image  face   x0   y0   x1   y1  score label_1 ...
-    0            0  class.jpg     0  412   97  470  155   0.93   happy ...
+    0            0  group.jpg     0  412   97  470  155   0.93   happy ...
     """
     if not hasattr(estimator, "decide"):
         raise InvalidParameterError(

@@ -241,7 +241,7 @@ class BlazeFaceDetector(ParamsValidationMixin, BaseEstimator):
     --------
     >>> from PIL import Image
     >>> detector = BlazeFaceDetector()                            # doctest: +SKIP
-    >>> detector.detect(Image.open("class.jpg").convert("RGB"))   # doctest: +SKIP
+    >>> detector.detect(Image.open("group.jpg").convert("RGB"))   # doctest: +SKIP
     [((412.3, 96.8, 470.1, 154.6), 0.93), ...]
     """
 

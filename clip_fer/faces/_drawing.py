@@ -58,8 +58,8 @@ def draw_faces(image, faces):
 
     Examples
     --------
-    >>> faces = predict_faces(clf, ["class.jpg"])                      # doctest: +SKIP
-    >>> draw_faces("class.jpg", faces).save("class-emotions.png")      # doctest: +SKIP
+    >>> faces = predict_faces(clf, ["group.jpg"])                      # doctest: +SKIP
+    >>> draw_faces("group.jpg", faces).save("group-emotions.png")      # doctest: +SKIP
     """
     picture = to_rgb_image(image, 0)
     draw = ImageDraw.Draw(picture)

@@ -390,7 +390,7 @@ def predict_video(
     Examples
     --------
     >>> clf = ZeroShotEmotionClassifier(model="ViT-B/32").fit()   # doctest: +SKIP
-    >>> faces = predict_video(clf, "lesson.mp4", fps=5)             # doctest: +SKIP
+    >>> faces = predict_video(clf, "two-faces.mp4", fps=5)             # doctest: +SKIP
     >>> faces.groupby("track").label.agg(lambda s: s.value_counts().idxmax())  # doctest: +SKIP
     """
     records = []
