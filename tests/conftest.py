@@ -66,3 +66,43 @@ def face_arrays():
     # Smooth random blobs rather than white noise, so images differ in content.
     base = rng.integers(0, 256, size=(12, 6, 6)).astype(np.float64)
     return [np.kron(b, np.ones((8, 8))).astype(np.uint8) for b in base]
+
+
+def local_ray_cluster():
+    """Start one local Ray cluster whose workers import this checkout and these tests.
+
+    A generator for a module-scoped fixture: yields once, shuts Ray down after.
+    """
+    import os
+
+    import ray
+
+    if ray.is_initialized():
+        pytest.skip("a Ray session is already running in this process")
+    tests = Path(__file__).resolve().parent
+    path = os.pathsep.join(p for p in (str(tests.parent), str(tests), os.environ.get("PYTHONPATH")) if p)
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        logging_level="ERROR",
+        runtime_env={"env_vars": {"PYTHONPATH": path, "HF_HUB_OFFLINE": "1"}},
+    )
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    yield
+    ray.shutdown()
+
+
+def lay_out_clone(base, per_class):
+    """``base/repo`` with examples/ and ``base/shared`` holding the checkpoint and the first
+    ``per_class`` FER2013 PublicTest images of each class, as a clone beside shared/ has them."""
+    work, shared = base / "repo", base / "shared"
+    work.mkdir()
+    (work / "examples").symlink_to(Path(__file__).resolve().parents[1] / "examples")
+    (shared / "models").mkdir(parents=True)
+    (shared / "models" / TINY_FER_CLIP.name).symlink_to(TINY_FER_CLIP)
+    for class_dir in sorted((FER2013 / "public_test").iterdir()):
+        target = shared / "data" / "fer2013" / "public_test" / class_dir.name
+        target.mkdir(parents=True)
+        for image in sorted(class_dir.iterdir())[:per_class]:
+            (target / image.name).symlink_to(image)
+    return work

@@ -21,6 +21,8 @@ pytest.importorskip("ray.data")
 pytest.importorskip("pyarrow")
 pd = pytest.importorskip("pandas")
 
+from conftest import local_ray_cluster
+
 from clip_fer import ZeroShotEmotionClassifier
 from clip_fer.cli import main
 from clip_fer.distributed import (
@@ -45,18 +47,7 @@ N_GOOD = 10
 @pytest.fixture(scope="module")
 def cluster():
     """One local cluster for the module; workers import this checkout and these tests."""
-    if ray.is_initialized():
-        pytest.skip("a Ray session is already running in this process")
-    path = os.pathsep.join(p for p in (str(TESTS.parent), str(TESTS), os.environ.get("PYTHONPATH")) if p)
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        logging_level="ERROR",
-        runtime_env={"env_vars": {"PYTHONPATH": path, "HF_HUB_OFFLINE": "1"}},
-    )
-    ray.data.DataContext.get_current().enable_progress_bars = False
-    yield
-    ray.shutdown()
+    yield from local_ray_cluster()
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from conftest import FER2013, TINY_FER_CLIP, needs_fer2013, needs_tiny_fer_clip
+from conftest import FER2013, TINY_FER_CLIP, lay_out_clone, needs_fer2013, needs_tiny_fer_clip
 
 from clip_fer.exceptions import ClipFerDeprecationWarning
 
@@ -89,16 +89,7 @@ def offline(code):
 def layout(tmp_path_factory):
     """A working directory with examples/, photos/ and a small ../shared, as a clone has them."""
     base = tmp_path_factory.mktemp("docs")
-    work, shared = base / "repo", base / "shared"
-    work.mkdir()
-    (work / "examples").symlink_to(ROOT / "examples")
-    (shared / "models").mkdir(parents=True)
-    (shared / "models" / TINY_FER_CLIP.name).symlink_to(TINY_FER_CLIP)
-    for class_dir in sorted((FER2013 / "public_test").iterdir()):
-        target = shared / "data" / "fer2013" / "public_test" / class_dir.name
-        target.mkdir(parents=True)
-        for image in sorted(class_dir.iterdir())[:PER_CLASS]:
-            (target / image.name).symlink_to(image)
+    work = lay_out_clone(base, PER_CLASS)
     (work / "photos").mkdir()
     for image in sorted((FER2013 / "public_test" / "happy").iterdir())[:4]:
         (work / "photos" / image.name).symlink_to(image)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import build_toy_clip
+from conftest import build_toy_clip, local_ray_cluster
 from PIL import Image
 from real_inputs import kind
 
@@ -34,18 +34,7 @@ TESTS = Path(__file__).resolve().parent
 
 @pytest.fixture(scope="module")
 def cluster():
-    if ray.is_initialized():
-        pytest.skip("a Ray session is already running in this process")
-    path = os.pathsep.join(p for p in (str(TESTS.parent), str(TESTS), os.environ.get("PYTHONPATH")) if p)
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        logging_level="ERROR",
-        runtime_env={"env_vars": {"PYTHONPATH": path, "HF_HUB_OFFLINE": "1"}},
-    )
-    ray.data.DataContext.get_current().enable_progress_bars = False
-    yield
-    ray.shutdown()
+    yield from local_ray_cluster()
 
 
 @pytest.fixture(scope="module")

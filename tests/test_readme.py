@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from conftest import FER2013, TINY_FER_CLIP, needs_fer2013, needs_tiny_fer_clip
+from conftest import TINY_FER_CLIP, lay_out_clone, needs_fer2013, needs_tiny_fer_clip
 
 from clip_fer.exceptions import ClipFerDeprecationWarning
 
@@ -52,16 +52,7 @@ def cli_commands():
 @pytest.fixture
 def layout(tmp_path, monkeypatch):
     """A working directory with examples/ and a small ../shared, as a clone has them."""
-    work, shared = tmp_path / "repo", tmp_path / "shared"
-    work.mkdir()
-    (work / "examples").symlink_to(ROOT / "examples")
-    (shared / "models").mkdir(parents=True)
-    (shared / "models" / TINY_FER_CLIP.name).symlink_to(TINY_FER_CLIP)
-    for class_dir in sorted((FER2013 / "public_test").iterdir()):
-        target = shared / "data" / "fer2013" / "public_test" / class_dir.name
-        target.mkdir(parents=True)
-        for image in sorted(class_dir.iterdir())[:PER_CLASS]:
-            (target / image.name).symlink_to(image)
+    work = lay_out_clone(tmp_path, PER_CLASS)
     monkeypatch.chdir(work)
     return work
 
