@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 from ._abstention import abstain, check_classes, confidence, threshold_of
 from ._classifier import ZeroShotEmotionClassifier
 from .exceptions import SkippedImagesWarning
+from .scoring import labels_from_ranking
 from .utils._param_validation import Choices, ParamsValidationMixin, Protocol, check_int
 from .utils._sklearn_compat import Hidden, Interval, StrOptions, fit_context
 
@@ -539,14 +540,6 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
         ranking[np.isnan(proba).any(axis=1)] = -1
         return ranking, proba
 
-    def _labels(self, ranking):
-        if (ranking >= 0).all():
-            return self.classes_[ranking]
-        labels = np.empty(ranking.shape, dtype=object)
-        known = ranking >= 0
-        labels[known] = self.classes_[ranking[known]]
-        return labels
-
     def predict(self, X):
         """The most probable class of each image.
 
@@ -563,7 +556,9 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
             below ``abstain_below``.
         """
         ranking, proba = self._ranking(X)
-        return abstain(self._labels(ranking[:, 0]), confidence(proba), threshold_of(self))
+        return abstain(
+            labels_from_ranking(self.classes_, ranking[:, 0]), confidence(proba), threshold_of(self)
+        )
 
     def predict_topk(self, X, k=3, return_scores=False):
         """The ``k`` most probable classes of each image, best first.
@@ -587,7 +582,7 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
         check_is_fitted(self, "estimator_")
         k = check_int(k, "k", "predict_topk", 1, len(self.classes_))
         ranking, proba = self._ranking(X)
-        labels = self._labels(ranking[:, :k])
+        labels = labels_from_ranking(self.classes_, ranking[:, :k])
         if not return_scores:
             return labels
         scores = np.take_along_axis(proba, np.maximum(ranking[:, :k], 0), axis=1)

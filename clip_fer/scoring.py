@@ -29,6 +29,7 @@ from .exceptions import ComponentContractError
 __all__ = [
     "MAX_LOGIT_SCALE",
     "ScoringCore",
+    "labels_from_ranking",
     "check_class_scores",
     "check_decision",
 ]
@@ -377,23 +378,45 @@ class ScoringCore:
             Of the dtype of ``classes``; an object array with ``None`` where
             ``ranking`` is -1.
         """
-        classes = np.asarray(self.classes)
-        given = np.asarray(ranking)
-        if given.size and not np.issubdtype(given.dtype, np.integer):
-            raise ValueError(
-                f"labels_of: ranking must hold integer class indices (decide(X).ranking); got "
-                f"dtype {given.dtype}."
-            )
-        ranking = given.astype(np.intp)
-        wrong = (ranking < -1) | (ranking >= len(classes))
-        if wrong.any():
-            raise ValueError(
-                f"labels_of: class index {int(ranking[wrong][0])} is not among 0..{len(classes) - 1} "
-                "(the classes) or -1 (a skipped input)."
-            )
-        if (ranking >= 0).all():
-            return classes[ranking]
-        labels = np.empty(ranking.shape, dtype=object)
-        known = ranking >= 0
-        labels[known] = classes[ranking[known]]
-        return labels
+        return labels_from_ranking(self.classes, ranking)
+
+
+def labels_from_ranking(classes, ranking):
+    """Class names for class indices; ``None`` where an index is -1.
+
+    The one place where labels are made from class indices (both estimators,
+    faces, video and Ray reach it through :meth:`ScoringCore.labels_of` or here).
+
+    Parameters
+    ----------
+    classes : array-like of shape (n_classes,)
+        The class names, in index order.
+    ranking : array-like of int
+        Indices into ``classes``, of any shape; ``-1`` marks a skipped input.
+
+    Returns
+    -------
+    labels : ndarray, same shape as ``ranking``
+        Of the dtype of ``classes``; an object array with ``None`` where
+        ``ranking`` is -1.
+    """
+    classes = np.asarray(classes)
+    given = np.asarray(ranking)
+    if given.size and not np.issubdtype(given.dtype, np.integer):
+        raise ValueError(
+            f"labels_of: ranking must hold integer class indices (decide(X).ranking); got "
+            f"dtype {given.dtype}."
+        )
+    ranking = given.astype(np.intp)
+    wrong = (ranking < -1) | (ranking >= len(classes))
+    if wrong.any():
+        raise ValueError(
+            f"labels_of: class index {int(ranking[wrong][0])} is not among 0..{len(classes) - 1} "
+            "(the classes) or -1 (a skipped input)."
+        )
+    if (ranking >= 0).all():
+        return classes[ranking]
+    labels = np.empty(ranking.shape, dtype=object)
+    known = ranking >= 0
+    labels[known] = classes[ranking[known]]
+    return labels
