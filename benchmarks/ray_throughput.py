@@ -50,7 +50,7 @@ def cpu_line():
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
         text = ""
-    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    fields = {k.strip(): v for k, v in (line.split(":", 1) for line in text.splitlines() if ":" in line)}
     name = fields.get("model name", "").strip() or platform.processor() or platform.machine()
     flags = [f for f in fields.get("flags", "").split() if f.startswith(("avx", "amx"))]
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
