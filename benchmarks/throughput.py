@@ -22,9 +22,16 @@ finishes in time). Weights are random: they do not change the cost.
 ``--compare`` prints another table instead: the image tower of one ViT-B/32 in each
 family (OpenAI ``clip``, open_clip, Hugging Face ``CLIPModel``) through its own
 library's ``encode_image`` / ``get_image_features`` and through clip-fer at fp32,
-int8 and bf16, all on the same preprocessed FER2013 batch, in interleaved rounds
-(best of each), with the CPU's name and instruction sets and the load average
-printed beside it. On a shared machine only the ratios within one run mean much.
+int8 and bf16, and OpenAI's tower exported to ONNX Runtime at fp32 and dynamic int8
+(when ``onnxruntime`` and ``onnx`` are installed), all on the same preprocessed
+FER2013 batch, in interleaved rounds (best of each), with the CPU's name and
+instruction sets and the load average printed beside it. "best fp32 peer" is the
+fastest of the own-library and ONNX Runtime fp32 rows. On a shared machine only the
+ratios within one run mean much. To imitate an AVX2-only CPU on an AVX-512 one, cap
+the libraries' instruction sets (the CPU line then names the caps):
+
+    ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 FBGEMM_ENABLE_INSTRUCTIONS=AVX2 \
+        MKL_ENABLE_INSTRUCTIONS=AVX2 python benchmarks/throughput.py --compare
 """
 
 import argparse
@@ -299,6 +306,36 @@ def _peer_towers(folder):
     return towers
 
 
+def _onnx_runtime_runs(model, pixels, folder):
+    """``{path: run}`` for OpenAI's image tower exported to ONNX and run by ONNX Runtime
+    at fp32 and dynamic int8 (its own ``quantize_dynamic``), with torch's thread count;
+    empty when onnxruntime or onnx is not installed (``pip install onnxruntime onnx``)."""
+    try:
+        import onnxruntime
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError:
+        print("onnxruntime (and onnx) not installed: no ONNX Runtime rows", flush=True)
+        return {}
+    fp32, int8 = Path(folder) / "visual.onnx", Path(folder) / "visual-int8.onnx"
+    torch.onnx.export(
+        model.visual,
+        (pixels[:1],),
+        fp32,
+        input_names=["pixels"],
+        dynamic_axes={"pixels": {0: "batch"}},
+        dynamo=False,
+    )
+    quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    runs = {}
+    for path, file in (("ONNX Runtime fp32", fp32), ("ONNX Runtime dynamic int8", int8)):
+        session = onnxruntime.InferenceSession(file, options, providers=["CPUExecutionProvider"])
+        feed = {"pixels": pixels.numpy()}
+        runs[path] = lambda session=session, feed=feed: torch.from_numpy(session.run(None, feed)[0])
+    return runs
+
+
 def compare(args):
     """Side by side, interleaved rounds: each family's own library vs clip-fer."""
     import warnings
@@ -314,6 +351,9 @@ def compare(args):
     runs, notes = {}, {}
     for family, (name, own) in towers.items():
         runs[(family, "own library, fp32")] = lambda own=own: own(pixels)
+        if family == "openai":
+            for path, run in _onnx_runtime_runs(own.__self__, pixels, folder).items():
+                runs[(family, path)] = run
         for precision in ("fp32", "int8", "bf16"):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -349,11 +389,10 @@ def compare(args):
                 best[key] = min(best[key], time.perf_counter() - start)
                 outputs.setdefault(key, out.float())
     load_after = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    peer_best = max(len(paths) / best[(f, "own library, fp32")] for f in towers)
+    peers = [key for key in keys if key[1] in ("own library, fp32", "ONNX Runtime fp32")]
+    peer_best = max(len(paths) / best[key] for key in peers)
     print(f"load average after: {load_after}\n")
-    print(
-        "| family | path | images/s | vs clip-fer fp32 | vs best own-library fp32 | min cosine vs fp32 | notes |"
-    )
+    print("| family | path | images/s | vs clip-fer fp32 | vs best fp32 peer | min cosine vs fp32 | notes |")
     print("|---|---|---:|---:|---:|---:|---|")
     for family, path in keys:
         ips = len(paths) / best[(family, path)]

@@ -3,19 +3,30 @@
 bfloat16 matrix products are native on CPUs with AVX-512 BF16 or AMX (Intel Cooper
 Lake, Sapphire Rapids and later; AMD Zen 4 and later). Elsewhere PyTorch emulates
 them, and ``precision="bf16"`` ran a ViT-B/32 7x slower than fp32 on an AVX2-only
-AMD EPYC. There, ``bf16`` falls back to fp32 with one warning naming the reason
-and what to use instead.
+AMD EPYC. There, and where the environment caps oneDNN below its bf16
+instructions (``ONEDNN_MAX_CPU_ISA=AVX2``), ``bf16`` falls back to fp32 with one
+warning naming the reason and what to use instead.
 """
 
+import os
 import platform
 import threading
 import warnings
 
 import torch
 
-__all__ = ["cpu_summary", "has_native_bf16", "resolve_bf16"]
+__all__ = ["cpu_summary", "has_native_bf16", "isa_limits", "resolve_bf16"]
 
 _WARNED = threading.Event()
+# Environment variables that cap the instruction sets of torch's libraries
+# (an AVX2-only CPU can be imitated on an AVX-512 one by setting them to AVX2).
+_ISA_LIMITS = (
+    "ATEN_CPU_CAPABILITY",
+    "ONEDNN_MAX_CPU_ISA",
+    "DNNL_MAX_CPU_ISA",
+    "FBGEMM_ENABLE_INSTRUCTIONS",
+    "MKL_ENABLE_INSTRUCTIONS",
+)
 
 
 def _flag(name):
@@ -28,17 +39,36 @@ def _flag(name):
         return None
 
 
+def isa_limits():
+    """The instruction-set limits this process's environment puts on torch's
+    libraries (``ATEN_CPU_CAPABILITY``, ``ONEDNN_MAX_CPU_ISA``, ...), as a dict."""
+    return {name: os.environ[name] for name in _ISA_LIMITS if os.environ.get(name)}
+
+
+def _onednn_bf16():
+    """Whether oneDNN, which runs bf16 matrix products, may use bf16 instructions
+    here (False under ``ONEDNN_MAX_CPU_ISA=AVX2``); None if torch cannot say."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except Exception:
+        return None
+
+
 def has_native_bf16():
-    """Whether torch reports native bf16 matrix units (AVX-512 BF16 or AMX) here."""
+    """Whether torch reports native bf16 matrix units (AVX-512 BF16 or AMX) here,
+    and oneDNN is allowed to use them."""
     flags = (_flag("_is_avx512_bf16_supported"), _flag("_is_amx_tile_supported"))
-    if any(flags):
-        return True
-    if all(flag is None for flag in flags):  # an old torch: ask oneDNN instead
-        try:
-            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-        except Exception:
-            return False
-    return False
+    onednn = _onednn_bf16()
+    if all(flag is None for flag in flags):  # an old torch: oneDNN alone decides
+        return bool(onednn)
+    return any(flags) and onednn is not False
+
+
+def _why_not_bf16():
+    if any((_flag("_is_avx512_bf16_supported"), _flag("_is_amx_tile_supported"))):
+        limits = ", ".join(f"{k}={v}" for k, v in isa_limits().items()) or "no limit set in the environment"
+        return f"oneDNN may not use its bf16 instructions here: {limits}"
+    return f"no AVX-512 BF16 or AMX; torch reports {torch.backends.cpu.get_cpu_capability()}"
 
 
 def cpu_summary():
@@ -57,9 +87,10 @@ def cpu_summary():
     except (OSError, StopIteration):
         pass
     present = ", ".join(name for name, on in flags.items() if on) or "none reported"
+    limits = "".join(f"; limited by {k}={v}" for k, v in isa_limits().items())
     return (
         f"{model}; torch capability {torch.backends.cpu.get_cpu_capability()}; "
-        f"native: {present}; quantized engine {torch.backends.quantized.engine}"
+        f"native: {present}; quantized engine {torch.backends.quantized.engine}{limits}"
     )
 
 
@@ -78,7 +109,7 @@ def resolve_bf16(device, native=None):
         _WARNED.set()
         warnings.warn(
             "precision='bf16' runs at fp32 on this CPU: it has no native bfloat16 "
-            f"(no AVX-512 BF16 or AMX; torch reports {torch.backends.cpu.get_cpu_capability()}), "
+            f"({_why_not_bf16()}), "
             "where bf16 is emulated and was about 7x slower than fp32. Use precision='int8' "
             "for speed here, or 'fp32' to silence this warning.",
             RuntimeWarning,

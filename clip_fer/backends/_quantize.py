@@ -1,4 +1,5 @@
-"""The opt-in int8 CPU path: dynamic int8 quantisation of a CLIP image tower.
+"""The CPU fast paths of a CLIP image tower's linear layers: dynamic int8
+quantisation (``precision="int8"``), and fp32 through oneDNN (see ``_onednn``).
 
 ``torch.ao.quantization.quantize_dynamic`` converts ``nn.Linear`` layers, but
 ``nn.MultiheadAttention`` keeps its input projection as a bare parameter, so the
@@ -12,7 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["LinearAttention", "linear_attention", "quantize_image_tower", "quantize_linears"]
+from ._onednn import onednn_linear_available, pack_linears
+
+__all__ = ["LinearAttention", "convert_image_tower", "convert_linears", "linear_attention"]
 
 
 class LinearAttention(nn.Module):
@@ -94,48 +97,62 @@ def linear_attention(module):
     return module
 
 
-def quantize_image_tower(visual):
-    """Return ``visual`` (a CLIP image tower, fp32, CPU) with int8 linear layers.
+def convert_image_tower(visual, precision):
+    """Return ``visual`` (a CLIP image tower, fp32, CPU) with fast linear layers for
+    ``precision``: dynamic int8 for ``"int8"``; for ``"fp32"``, oneDNN-packed where
+    :func:`onednn_linear_available` (else unchanged).
 
     The ResNet towers' attention pooling reads its projections' weights directly
-    rather than calling them, so it stays in fp32.
+    rather than calling them, so it stays as it is.
     """
     visual = visual.float().cpu().eval()
+    if not _convertible(precision):
+        return visual
     _replace_attention(visual)
-    return _quantize(visual, lambda name: not name.startswith("attnpool."))
+    return _convert(visual, lambda name: not name.startswith("attnpool."), precision)
 
 
-def quantize_linears(model, prefixes, skip=("patch_embedding",)):
-    """Quantise, in place, the ``nn.Linear`` layers of ``model`` (fp32, CPU) whose
+def convert_linears(model, prefixes, precision, skip=("patch_embedding",)):
+    """Convert, in place, the ``nn.Linear`` layers of ``model`` (fp32, CPU) whose
     qualified names start with one of ``prefixes`` (the image tower's modules),
-    attention included; returns ``model``.
+    attention included, as :func:`convert_image_tower` does; returns ``model``.
 
-    Layers whose name contains one of ``skip`` stay in fp32: Siglip2's patch
+    Layers whose name contains one of ``skip`` stay as they are: Siglip2's patch
     embedding is a Linear whose ``weight.dtype`` its caller reads, which a
-    quantised layer no longer has.
+    converted layer no longer has.
     """
     model = model.float().cpu().eval()
+    if not _convertible(precision):
+        return model
     for name, child in model.named_children():
         if name.startswith(prefixes):
             if isinstance(child, nn.MultiheadAttention) and child._qkv_same_embed_dim:
                 setattr(model, name, LinearAttention(child))
             else:
                 _replace_attention(child)
-    return _quantize(
-        model, lambda name: name.startswith(prefixes) and not any(part in name for part in skip), inplace=True
+    return _convert(
+        model, lambda name: name.startswith(prefixes) and not any(part in name for part in skip), precision
     )
 
 
-def _quantize(module, select, inplace=False):
+def _convertible(precision):
+    if precision == "int8":
+        return True
+    if precision == "fp32":
+        return onednn_linear_available()
+    raise ValueError(f"no linear-layer conversion for precision {precision!r}")
+
+
+def _convert(module, select, precision):
+    linears = module.named_modules()
+    names = [name for name, child in linears if type(child) is nn.Linear and name and select(name)]
+    if precision == "fp32":
+        return pack_linears(module, names)
     with warnings.catch_warnings():
         # Eager-mode dynamic quantisation is deprecated in favour of torchao, which
         # is not a dependency; it still works in torch 2.x.
         warnings.simplefilter("ignore")
         from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic
 
-        called = {
-            name: default_dynamic_qconfig
-            for name, child in module.named_modules()
-            if type(child) is nn.Linear and name and select(name)
-        }
-        return quantize_dynamic(module, called, dtype=torch.qint8, inplace=inplace)
+        qconfig = dict.fromkeys(names, default_dynamic_qconfig)
+        return quantize_dynamic(module, qconfig, dtype=torch.qint8, inplace=True)

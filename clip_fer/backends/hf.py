@@ -22,13 +22,13 @@ from ._base import LoadedModel, check_sentence_lengths, describe
 from ._device import place
 from ._identity import tree_part
 from ._offline import hub_offline
-from ._quantize import quantize_linears
+from ._quantize import convert_linears
 
 __all__ = ["HFModel", "identify", "load"]
 
 # Model types whose text tower pools the last position, padded to max_length as trained.
 _LAST_POSITION = ("siglip", "siglip2")
-# Submodules of the image tower, quantised for precision="int8".
+# Submodules of the image tower, converted for precision="int8" and CPU "fp32".
 _IMAGE_TOWER = ("vision", "visual")
 # A model with no learned scale gets CLIP's.
 _DEFAULT_SCALE = 100.0
@@ -178,6 +178,6 @@ def load(spec, device, precision, download_root):
             f"{' or '.join(missing)}; hf_clip: needs an image-text model such as CLIPModel or SiglipModel."
         )
     model = place(model, device, precision)
-    if precision == "int8":
-        model = quantize_linears(model, _IMAGE_TOWER)
+    if device.type == "cpu" and precision in ("int8", "fp32"):
+        model = convert_linears(model, _IMAGE_TOWER, precision)
     return HFModel(model.eval(), image_processor, tokenizer, device, precision)

@@ -16,7 +16,7 @@ from ._base import LoadedModel, check_sentence_lengths, describe
 from ._device import place
 from ._identity import file_part, tree_part
 from ._offline import hub_offline
-from ._quantize import linear_attention, quantize_image_tower
+from ._quantize import convert_image_tower, linear_attention
 
 __all__ = ["OpenClipModel", "identify", "load", "parse"]
 
@@ -164,8 +164,8 @@ def load(spec, device, precision, download_root):
             f"If it needs a download and this machine has no network, {hint}."
         ) from exc
     model = place(model, device, precision)
-    if precision == "int8":
-        model.visual = quantize_image_tower(model.visual)
+    if device.type == "cpu" and precision in ("int8", "fp32"):
+        model.visual = convert_image_tower(model.visual, precision)
     elif precision == "bf16" and device.type == "cpu":
         model.visual = linear_attention(model.visual)
     return OpenClipModel(model.eval(), preprocess, tokenizer, device, precision)

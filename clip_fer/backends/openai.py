@@ -17,7 +17,8 @@ from ._device import place
 from ._identity import file_part
 from ._layout import batch_first_image_tower
 from ._offline import require_host
-from ._quantize import quantize_image_tower
+from ._onednn import onednn_linear_available
+from ._quantize import convert_image_tower
 
 __all__ = ["OpenAIModel", "identify", "import_clip", "load"]
 
@@ -167,10 +168,11 @@ def load(name, device, precision, download_root):
             "Other families: 'open_clip:ARCH/PRETRAINED' or 'hf_clip:NAME_OR_DIR'."
         )
     model = place(model, device, precision)
-    if device.type == "cpu" and precision in ("int8", "bf16"):
-        # no copies of the sequence-first view in every block; fp32 keeps clip's own
-        # layout, whose output for an image does not depend on the rest of its batch
-        model.visual = batch_first_image_tower(model.visual)
-    if precision == "int8":
-        model.visual = quantize_image_tower(model.visual)
+    if device.type == "cpu":
+        fast_fp32 = precision == "fp32" and onednn_linear_available()
+        if fast_fp32 or precision in ("int8", "bf16"):
+            # no copies of the sequence-first view in every block
+            model.visual = batch_first_image_tower(model.visual)
+        if fast_fp32 or precision == "int8":
+            model.visual = convert_image_tower(model.visual, precision)
     return OpenAIModel(model.eval(), preprocess, device, precision)

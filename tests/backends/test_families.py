@@ -26,6 +26,7 @@ from clip_fer import (
     embedding_cache,
     load_model,
 )
+from clip_fer.backends._onednn import OneDNNLinear, onednn_linear_available
 from clip_fer.exceptions import ModelLoadError, PromptBankError
 
 open_clip = pytest.importorskip("open_clip")
@@ -136,6 +137,20 @@ def test_rankings_and_scale_are_the_models_own_logits(reference, faces):
     # The prompt-ensemble probabilities are the softmax of the model's logits.
     mean = clf.set_params(decider=MeanProbaDecider()).fit()
     np.testing.assert_allclose(mean.predict_proba(faces), softmax(logits, axis=1), atol=1e-4)
+
+
+@pytest.mark.skipif(not onednn_linear_available(), reason="no oneDNN packed linear in this torch build")
+def test_cpu_fp32_image_tower_runs_through_onednn_and_equals_the_librarys_own(reference, faces):
+    clf = ZeroShotEmotionClassifier(model=reference.name, prompt_bank=ONE_TEMPLATE, cache=False).fit()
+    model = clf._loaded_model().model
+    tower = model.visual if reference.family.startswith("open_clip") else model.vision_model
+    plain = [name for name, m in tower.named_modules() if type(m) is torch.nn.Linear]
+    # Every Linear is packed but Siglip2's patch embedding (its caller reads weight.dtype).
+    assert plain == (["embeddings.patch_embedding"] if reference.family == "hf-siglip2" else [])
+    assert any(isinstance(m, OneDNNLinear) for m in tower.modules())
+    text = model.transformer if reference.family.startswith("open_clip") else model.text_model
+    assert not any(isinstance(m, OneDNNLinear) for m in text.modules())
+    np.testing.assert_allclose(clf.embed(faces), reference.image_features(faces), atol=2e-5)
 
 
 @pytest.mark.parametrize("precision", ["bf16", "int8"])

@@ -1,5 +1,9 @@
-"""The CPU fast paths: OpenAI's image transformer run batch-first, the bf16 policy."""
+"""The CPU fast paths: OpenAI's image transformer run batch-first, fp32 through oneDNN,
+the bf16 policy."""
 
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -9,7 +13,9 @@ import torch
 from clip_fer import ZeroShotEmotionClassifier, load_model
 from clip_fer.backends import _cpu
 from clip_fer.backends._layout import BatchFirstTransformer, batch_first_image_tower
-from clip_fer.backends._loading import resolve_precision
+from clip_fer.backends._loading import clear_model_cache, resolve_precision
+from clip_fer.backends._onednn import OneDNNLinear, onednn_linear_available
+from clip_fer.backends._quantize import convert_image_tower
 from tests.conftest import FER2013, TINY_FER_CLIP, build_toy_clip, needs_fer2013, needs_tiny_fer_clip
 
 
@@ -34,9 +40,6 @@ def test_loaded_openai_vit_runs_batch_first_at_int8_and_resnet_is_unchanged(toy_
     int8 = load_model(toy_checkpoint, device="cpu", precision="int8").model
     assert isinstance(int8.visual.transformer, BatchFirstTransformer)
     assert not isinstance(int8.transformer, BatchFirstTransformer)  # the text tower (causal mask)
-    # fp32 keeps clip's layout, so its embeddings stay bit for bit what they were
-    fp32 = load_model(toy_checkpoint, device="cpu", precision="fp32").model.visual
-    assert not isinstance(fp32.transformer, BatchFirstTransformer)
     torch.save(build_toy_clip(vision="resnet").state_dict(), tmp_path / "rn.pt")
     visual = load_model(tmp_path / "rn.pt", device="cpu", precision="int8").model.visual
     assert not hasattr(visual, "transformer")
@@ -174,3 +177,76 @@ def test_unwritable_cache_dir_warns_and_fits(toy_checkpoint, tmp_path):
     with pytest.warns(CacheWriteWarning, match="Sentence embeddings could not be written"):
         clf = ZeroShotEmotionClassifier(model=toy_checkpoint, cache_dir=tmp_path).fit()
     assert np.isfinite(clf.text_features_).all()
+
+
+def _packed(module):
+    return [m for m in module.modules() if isinstance(m, OneDNNLinear)]
+
+
+def test_onednn_linear_equals_f_linear_with_and_without_bias():
+    if not onednn_linear_available():
+        pytest.skip("no oneDNN packed linear in this torch build")
+    torch.manual_seed(3)
+    for bias in (True, False):
+        linear = torch.nn.Linear(48, 20, bias=bias)
+        x = torch.randn(2, 7, 48)
+        with torch.inference_mode():
+            torch.testing.assert_close(OneDNNLinear(linear)(x), linear(x), atol=1e-5, rtol=1e-5)
+            # a non-contiguous input (a transposed view) gives the same rows
+            view = x.transpose(0, 1)
+            torch.testing.assert_close(OneDNNLinear(linear)(view), linear(view), atol=1e-5, rtol=1e-5)
+
+
+def test_fp32_openai_vit_runs_batch_first_through_onednn_and_equals_clips_own(face_arrays):
+    if not onednn_linear_available():
+        pytest.skip("no oneDNN packed linear in this torch build")
+    reference = _deep_toy().visual
+    converted = convert_image_tower(batch_first_image_tower(_deep_toy().visual), "fp32")
+    assert len(_packed(converted)) == 3 * 4  # in and out projections, two MLP layers, per block
+    assert not any(type(m) is torch.nn.Linear for m in converted.modules())
+    pixels = torch.randn(5, 3, 32, 32)
+    with torch.inference_mode():
+        torch.testing.assert_close(converted(pixels), reference(pixels), atol=1e-5, rtol=1e-5)
+        # an image's embedding hardly depends on the rest of its batch (nor does clip's
+        # own: neither is bit for bit the same alone and among five)
+        alone, among = converted(pixels[2:3]), converted(pixels)[2:3]
+        torch.testing.assert_close(alone, among, atol=1e-6, rtol=1e-5)
+        assert torch.equal(converted(pixels[:2])[:1], converted(pixels[:1]))  # as clip's own
+
+
+def test_loaded_fp32_model_packs_its_image_tower_only_where_onednn_is_there(toy_checkpoint, monkeypatch):
+    from clip_fer.backends import openai
+
+    clear_model_cache()
+    try:
+        monkeypatch.setattr(openai, "onednn_linear_available", lambda: False)
+        plain = load_model(toy_checkpoint, device="cpu", precision="fp32").model
+        assert not _packed(plain) and not isinstance(plain.visual.transformer, BatchFirstTransformer)
+        clear_model_cache()
+        monkeypatch.setattr(openai, "onednn_linear_available", lambda: True)
+        packed = load_model(toy_checkpoint, device="cpu", precision="fp32").model
+        assert isinstance(packed.visual.transformer, BatchFirstTransformer)
+        assert _packed(packed.visual) and not _packed(packed.transformer)  # the text tower stays
+    finally:
+        clear_model_cache()
+
+
+def test_bf16_falls_back_where_the_environment_caps_onednn_below_bf16():
+    # An AVX2-only CPU imitated on this one: oneDNN may not use AVX-512 (BF16) here.
+    code = (
+        "import warnings, torch\n"
+        "from clip_fer.backends import _cpu\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    print(_cpu.resolve_bf16(torch.device('cpu')))\n"
+        "print(_cpu.cpu_summary())\n"
+        "print(*[str(w.message) for w in caught])\n"
+    )
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    precision, summary, warning = out.stdout.splitlines()[:3]
+    assert precision == "fp32"
+    assert summary.endswith("limited by ONEDNN_MAX_CPU_ISA=AVX2")
+    assert "runs at fp32 on this CPU" in warning
+    if "avx512_bf16" in summary:  # the CPU has it: the warning names the cap
+        assert "ONEDNN_MAX_CPU_ISA=AVX2" in warning
