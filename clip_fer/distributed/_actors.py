@@ -23,6 +23,7 @@ from sklearn.base import clone
 
 from .._abstention import abstain_ranked, threshold_of
 from .._records import proba_column
+from ..backends import resolve_model
 from ..exceptions import ImageInputError, InvalidParameterError, SkippedImagesWarning
 
 __all__ = ["Embedder", "Predictor", "result_columns"]
@@ -92,7 +93,14 @@ class _Scorer:
                 # Every item is seen once: an in-memory cache would only hold memory.
                 params["cache"] = False
             estimator = estimator.set_params(**params)
-            estimator._loaded_model()  # what the first encoding would load, checked against the fit
+            # The model the first encoding loads, into the process-wide cache it reads.
+            resolve_model(
+                estimator.model,
+                estimator.device,
+                estimator.precision,
+                estimator.download_root,
+                type(estimator).__name__,  # named in its errors, as the estimator's own load names it
+            )
             self.names = result_columns(getattr(estimator, "classes_", ()), self.mode)
             self.estimator = estimator
         except BaseException as exc:  # raised again by each batch, in the actor's own thread
