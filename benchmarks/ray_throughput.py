@@ -15,15 +15,24 @@ per CPU beside local predict with all of them. Two figures per Ray row:
   process importing torch) and model load included: what a short job pays;
 - marginal: (N - m) / (T(N) - T(m)), with T(m) the end-to-end time of a run on
   the first m = one batch per actor of the same images: the start-up cost cancels,
-  leaving the rate a long job converges to.
+  leaving the rate a long job converges to ("n/a" when the two runs ended under 1 s
+  apart: then the start-up's noise is the whole difference).
 
 "vs local" is Ray images/s over local images/s (below 1: Ray is slower). The model is the small
 FER2013 checkpoint from ``../shared/models``; images are FER2013 public_test JPEGs.
+
+The last two rows time the command line from a new process each, as a user runs it:
+``clip-fer predict --engine ray --output OUT.parquet`` (starting its own local cluster,
+1 actor x 1 CPU) against ``clip-fer predict`` with ``OMP_NUM_THREADS=1``, on a folder
+holding the same images; both include Python's start, imports and (for Ray) the
+cluster's start and stop.
 """
 
 import argparse
 import os
 import platform
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +43,19 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 FER2013 = ROOT.parent / "shared" / "data" / "fer2013"
 TINY = ROOT.parent / "shared" / "models" / "tiny-fer-clip.pt"
+
+
+def cpu_line():
+    """The CPU's model name and vector instruction sets (from /proc/cpuinfo), and the load average."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        text = ""
+    fields = {k.strip(): v for k, v in (line.split(":", 1) for line in text.splitlines() if ":" in line)}
+    name = fields.get("model name", "").strip() or platform.processor() or platform.machine()
+    flags = [f for f in fields.get("flags", "").split() if f.startswith(("avx", "amx"))]
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{name} ({' '.join(flags) or 'no AVX listed'}); load average {load}"
 
 
 def face_paths(n):
@@ -73,6 +95,31 @@ def time_parquet(ray, predict_to_parquet, clf, paths, batch_size):
     return seconds
 
 
+def time_cli(folder, model, engine, env):
+    """Seconds for one ``clip-fer predict`` of ``folder`` in a new process (local: 1 thread)."""
+    command = [sys.executable, "-m", "clip_fer", "predict", "--model", model, "--batch-size", "64"]
+    if engine == "ray":
+        out = Path(tempfile.mkdtemp()) / "cli.parquet"
+        command += ["--engine", "ray", "--output", str(out), "--no-progress"]
+    else:
+        env = {**env, "OMP_NUM_THREADS": "1"}
+    start = time.perf_counter()
+    subprocess.run([*command, str(folder)], env=env, check=True, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    if engine == "ray":
+        shutil.rmtree(out.parent)
+    return seconds
+
+
+def linked_folder(paths):
+    """A temporary folder of links to ``paths`` (the CLI lists a folder, as users give it)."""
+    folder = Path(tempfile.mkdtemp()) / "faces"
+    folder.mkdir()
+    for i, path in enumerate(paths):
+        (folder / f"{i:06d}{Path(path).suffix}").symlink_to(path)
+    return folder
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="images (FER2013 public_test, then train)")
@@ -82,6 +129,7 @@ def main():
     )
     parser.add_argument("--repeat", type=int, default=2, help="alternating rounds; best of each kept")
     args = parser.parse_args()
+    before = cpu_line()
 
     import ray
     import torch
@@ -123,12 +171,21 @@ def main():
     )
     ray.shutdown()
 
+    folder = linked_folder(paths)
+    cli_env = {**os.environ, "PYTHONPATH": env["PYTHONPATH"], "HF_HUB_OFFLINE": "1"}
+    cli = {"local": [], "ray": []}
+    for _ in range(args.repeat):
+        for engine in cli:
+            cli[engine].append(time_cli(folder, args.model, engine, cli_env))
+    shutil.rmtree(folder.parent)
+
     local_ips = {t: len(paths) / min(seconds) for t, seconds in local.items()}
     print(
         f"clip-fer {clip_fer.__version__}, ray {ray.__version__}, torch {torch.__version__}, "
-        f"{platform.processor() or platform.machine()}, {cores} cores; {Path(args.model).name}; "
+        f"{cores} cores; {Path(args.model).name}; "
         f"{len(paths)} FER2013 images; best of {args.repeat}; max |proba - local| {max(diffs):.1e}"
     )
+    print(f"before: {before}\nafter: {cpu_line()}")
     print("| run | images/s end to end | vs local | images/s marginal | vs local |")
     print("|---|---:|---:|---:|---:|")
     for t in threads:
@@ -137,16 +194,27 @@ def main():
         actors, cpus, t = config
         m = args.batch_size * actors
         ips = len(paths) / min(e2e[config])
-        rate = (len(paths) - m) / max(min(e2e[config]) - min(short[config]), 1e-9)
+        apart = min(e2e[config]) - min(short[config])
+        rate = (len(paths) - m) / apart if apart >= 1 else None  # under 1 s: noise, not a rate
+        marginal = f"{rate:.0f} | {rate / local_ips[t]:.2f}" if rate else "n/a (runs < 1 s apart) |"
         print(
             f"| Ray Data, {actors} actor{'s' if actors > 1 else ''} x {cpus:g} CPU "
             f"(vs local, {t} thread{'s' if t > 1 else ''}) | {ips:.0f} | {ips / local_ips[t]:.2f} | "
-            f"{rate:.0f} | {rate / local_ips[t]:.2f} |"
+            f"{marginal} |"
         )
     ips = len(paths) / parquet
     print(
         f"| predict_to_parquet, 1 actor x 1 CPU (vs local, 1 thread) | {ips:.0f} | "
         f"{ips / local_ips[1]:.2f} | | |"
+    )
+    cli_local = len(paths) / min(cli["local"])
+    cli_ray = len(paths) / min(cli["ray"])
+    print(
+        f"| `clip-fer predict`, 1 thread, new process ({min(cli['local']):.1f} s) | {cli_local:.0f} | 1.00 | | |"
+    )
+    print(
+        f"| `clip-fer predict --engine ray`, 1 actor x 1 CPU, new process and cluster "
+        f"({min(cli['ray']):.1f} s) | {cli_ray:.0f} | {cli_ray / cli_local:.2f} | | |"
     )
 
 

@@ -37,6 +37,7 @@ from clip_fer.exceptions import (
     ClipFerError,
     InvalidParameterError,
     MissingDependencyError,
+    ModelLoadError,
     SkippedImagesWarning,
 )
 
@@ -194,6 +195,42 @@ def test_an_output_with_other_settings_is_refused(cluster, toy_checkpoint, image
         predict_to_parquet(dataset, ZeroShotEmotionClassifier(toy_checkpoint), tmp_path / "other")
 
 
+def test_an_actor_loads_its_model_as_it_is_built_and_fails_each_batch_when_it_cannot(
+    toy_checkpoint, images, reference, tmp_path, monkeypatch
+):
+    """In the actor's process, without Ray: the fit and the load begin in __init__ (before
+    any batch); a load that fails is raised by every batch, naming the checkpoint."""
+    import pyarrow as pa
+
+    from clip_fer.backends import _loading
+    from clip_fer.distributed._actors import Embedder, Predictor
+
+    _, paths = images
+    good = [p for p in paths if "broken" not in p]
+    loads = []  # loads from disk (misses of the process-wide cache)
+    original = _loading.load_once
+    monkeypatch.setattr(_loading, "load_once", lambda *a: loads.append(a[0]) or original(*a))
+    predictor = Predictor(ZeroShotEmotionClassifier(toy_checkpoint), "path", "path", 3)  # unfitted
+    predictor._warming.join()
+    assert len(loads) == 1  # loaded (and fitted) before the first batch
+    table = predictor(pa.table({"path": good}))
+    assert len(loads) == 1  # and not again
+    for j, c in enumerate(reference["classes"]):
+        np.testing.assert_allclose(
+            table.column(f"proba_{c}").to_numpy(), [reference["proba"][p][j] for p in good], atol=1e-5
+        )
+
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    for actor in (
+        Predictor(ZeroShotEmotionClassifier(str(bad)), "path", "path", 3),
+        Embedder(ZeroShotEmotionClassifier(str(bad)), "path", "path"),
+    ):
+        for _ in range(2):  # every batch, not only the first
+            with pytest.raises(ModelLoadError, match=r"The checkpoint .*bad\.pt' could not be loaded"):
+                actor(pa.table({"path": good[:1]}))
+
+
 # On the cluster.
 
 
@@ -212,6 +249,36 @@ def test_predict_dataset_equals_local_predict(cluster, images, reference, toy_ch
     ]
     assert sorted(frame["id"]) == list(range(len(paths)))  # input columns pass through
     _check_against_reference(frame, paths, reference)
+
+
+def test_a_model_that_cannot_load_fails_the_run_with_its_error(cluster, images, tmp_path, capsys):
+    """The load runs in a thread of the actor; its failure still reaches the caller as the
+    clip-fer error it is (Python) and as one error line (the command line)."""
+    _, paths = images
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    dataset = ray.data.from_items([{"path": p} for p in paths[:2]])
+    # Ray Data wraps it (UserCodeException) with the error's type and message in the text.
+    with pytest.raises(Exception, match=r"ModelLoadError: The checkpoint .*bad\.pt' could not be loaded"):
+        predict_dataset(dataset, ZeroShotEmotionClassifier(str(bad))).materialize()
+    out = tmp_path / "bad.parquet"
+    code = main(["predict", "--engine", "ray", "--output", str(out), "--model", str(bad), *paths[:2]])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("clip-fer: error: The checkpoint") and "bad.pt' could not be loaded" in err
+    assert written_keys(out) == []
+
+
+def test_cli_ray_engine_reports_inputs_it_cannot_find(cluster, toy_checkpoint, tmp_path, capsys):
+    """The inputs are listed in a thread while the cluster starts; what goes wrong there is
+    reported as before."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = tmp_path / "none.parquet"
+    assert (
+        main(["predict", "--engine", "ray", "--output", str(out), "--model", toy_checkpoint, str(empty)]) == 1
+    )
+    assert f"clip-fer: error: no image files found in ['{empty}']" in capsys.readouterr().err
 
 
 def test_unreadable_image_under_raise_names_it(cluster, images, toy_checkpoint, tmp_path, capsys):

@@ -1,11 +1,20 @@
 """``clip-fer predict --engine ray``: score many images on a Ray cluster into Parquet shards."""
 
+import concurrent.futures
 import logging
 import os
 import re
 import sys
+import threading
 
-from ._common import build_estimator, error_message, positive_int, report_error, show_progress
+from ._common import (
+    build_estimator,
+    error_message,
+    handled_errors,
+    positive_int,
+    report_error,
+    show_progress,
+)
 
 __all__ = ["add_ray_options", "predict_on_ray"]
 
@@ -120,26 +129,61 @@ def _each_file_once(paths, written):
     return list(chosen.values())
 
 
-def predict_on_ray(args, parser):
-    """Run ``clip-fer predict --engine ray`` for parsed ``args``; returns the exit code."""
-    _check_args(args, parser)
+def _in_background(function, *args):
+    """``function(*args)`` started in a daemon thread; its result or exception as a Future.
+
+    A daemon thread, unlike an executor's, does not hold the process at exit (after
+    Ctrl-C, or when the cluster could not be reached).
+    """
+    future = concurrent.futures.Future()
+
+    def run():
+        try:
+            future.set_result(function(*args))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="clip-fer inputs", daemon=True).start()
+    return future
+
+
+def _inputs(args):
+    """What the driver needs before scoring: the files (each once), the estimator, k and
+    how many files are not written yet. Imports the estimator's libraries (torch)."""
     from .._bank_io import load_prompt_bank
-    from ..distributed import classes_of, predict_to_parquet, written_keys
-    from ..distributed._datasets import import_ray
+    from ..distributed import classes_of, written_keys
     from ..exceptions import ClipFerError
     from .predict import expand_paths
 
+    written = written_keys(args.output, "path")
+    paths = _each_file_once(expand_paths(args.paths), written)
+    if not paths:
+        raise ClipFerError(f"no image files found in {args.paths}")
+    clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank))
+    clf.set_params(on_error=args.on_error, abstain_below=getattr(args, "abstain_below", None))
+    k = min(args.top_k, len(classes_of(clf)))
+    todo = len(set(paths) - set(written))
+    return paths, clf, k, todo
+
+
+def predict_on_ray(args, parser):
+    """Run ``clip-fer predict --engine ray`` for parsed ``args``; returns the exit code.
+
+    The cluster starts (or is joined) while a thread lists the inputs, reads what
+    the output holds and imports the estimator's libraries: the two took about
+    2 s each on a 2-core machine, one after the other.
+    """
+    _check_args(args, parser)
+    from ..utils._ray import import_ray  # neither torch nor scikit-learn: the thread imports them
+
     try:
-        ray = import_ray()
-        paths = _each_file_once(expand_paths(args.paths), written_keys(args.output, "path"))
-        if not paths:
-            raise ClipFerError(f"no image files found in {args.paths}")
-        clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank))
-        clf.set_params(on_error=args.on_error, abstain_below=getattr(args, "abstain_below", None))
-        k = min(args.top_k, len(classes_of(clf)))
-        todo = len(set(paths) - set(written_keys(args.output, "path")))
+        ray = import_ray()  # before the thread starts importing: the two share no module then
+        inputs = _in_background(_inputs, args)
         started = _connect(ray, args.address)
         try:
+            paths, clf, k, todo = inputs.result()
+            from ..distributed import predict_to_parquet
+
             context = ray.data.DataContext.get_current()
             context.enable_progress_bars = False  # ours counts rows written
             logging.getLogger("ray.data").setLevel(logging.ERROR)
@@ -166,10 +210,10 @@ def predict_on_ray(args, parser):
             file=sys.stderr,
         )
         return 130
-    except (ClipFerError, ValueError, ImportError, OSError) as exc:
-        return report_error(exc)
-    except Exception as exc:  # a Ray error wrapping what went wrong on a worker
-        if type(exc).__module__.split(".")[0] != "ray":
+    except Exception as exc:
+        if isinstance(exc, handled_errors()):
+            return report_error(exc)
+        if type(exc).__module__.split(".")[0] != "ray":  # else a Ray error wrapping a worker's
             raise
         return report_error(
             _reason(exc), f" (shards written so far are kept in {args.output}; run again to resume)"

@@ -6,8 +6,15 @@ once through the process-wide cache, and then scores the batches Ray hands it
 with the estimator's own ``decide``/``embed``: the same encoding loop as a local
 ``predict``. Batches arrive and leave as ``pyarrow.Table``: every input column is
 passed through and the results are appended.
+
+The fit and the model's load start in a thread as the actor is constructed, so
+they run while Ray hands out the first batch and while the stages before the
+actors (reading, decoding) produce it, rather than after it arrives. The first
+batch waits for them; a failed load or fit is raised by every batch, as it was
+raised where it happened.
 """
 
+import threading
 import warnings
 
 import numpy as np
@@ -16,6 +23,7 @@ from sklearn.base import clone
 
 from .._abstention import abstain_ranked, threshold_of
 from .._records import proba_column
+from ..backends import resolve_model
 from ..exceptions import ImageInputError, InvalidParameterError, SkippedImagesWarning
 
 __all__ = ["Embedder", "Predictor", "result_columns"]
@@ -67,15 +75,42 @@ class _Scorer:
     mode = None
 
     def __init__(self, estimator, column, key):
-        if self.mode == "predict" and not _is_fitted(estimator):
-            estimator = clone(estimator).fit()
-        params = {"verbose": False}
-        if estimator.cache_dir is None:
-            # Every item is seen once: an in-memory cache would only hold memory.
-            params["cache"] = False
-        self.estimator = estimator.set_params(**params)  # the model loads on first use, once per process
         self.column, self.key = column, key
-        self.names = result_columns(getattr(self.estimator, "classes_", ()), self.mode)
+        self.estimator = self.names = self._failure = None
+        # Fit and load while Ray hands out the first batch; __call__ waits for it.
+        self._warming = threading.Thread(
+            target=self._warm, args=(estimator,), name="clip-fer model load", daemon=True
+        )
+        self._warming.start()
+
+    def _warm(self, estimator):
+        """Fit ``estimator`` if it is not fitted and load its model (the process-wide cache)."""
+        try:
+            if self.mode == "predict" and not _is_fitted(estimator):
+                estimator = clone(estimator).fit()
+            params = {"verbose": False}
+            if estimator.cache_dir is None:
+                # Every item is seen once: an in-memory cache would only hold memory.
+                params["cache"] = False
+            estimator = estimator.set_params(**params)
+            # The model the first encoding loads, into the process-wide cache it reads.
+            resolve_model(
+                estimator.model,
+                estimator.device,
+                estimator.precision,
+                estimator.download_root,
+                type(estimator).__name__,  # named in its errors, as the estimator's own load names it
+            )
+            self.names = result_columns(getattr(estimator, "classes_", ()), self.mode)
+            self.estimator = estimator
+        except BaseException as exc:  # raised again by each batch, in the actor's own thread
+            self._failure = exc
+
+    def _ready(self):
+        """Wait for the fit and the load begun in ``__init__``; raise what they raised."""
+        self._warming.join()  # at once once it has ended
+        if self._failure is not None:
+            raise self._failure
 
     def _check_columns(self, batch):
         names = batch.schema.names
@@ -135,6 +170,7 @@ class Predictor(_Scorer):
         self.k = k
 
     def __call__(self, batch):
+        self._ready()
         decision, errors = self._run(batch, self.estimator.decide)
         n = batch.num_rows
         top = self.estimator.labels_of(decision.ranking[:, : self.k])
@@ -164,6 +200,7 @@ class Embedder(_Scorer):
     mode = "embed"
 
     def __call__(self, batch):
+        self._ready()
         embeddings, errors = self._run(batch, self.estimator.embed)
         flat = pa.array(np.ascontiguousarray(embeddings, dtype=np.float32).ravel())
         column = pa.FixedSizeListArray.from_arrays(flat, embeddings.shape[1])

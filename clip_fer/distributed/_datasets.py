@@ -5,23 +5,11 @@ import warnings
 
 from .._classifier import ZeroShotEmotionClassifier, fitted_component
 from .._prompt_bank import PromptBank
-from ..exceptions import InvalidParameterError, MissingDependencyError
+from ..exceptions import InvalidParameterError
 from ..utils._param_validation import check_int
+from ..utils._ray import import_ray
 
 __all__ = ["classes_of", "embed_dataset", "import_ray", "predict_dataset"]
-
-
-def import_ray():
-    """Import ``ray`` with Ray Data, or say how to install it."""
-    try:
-        import ray
-        import ray.data
-    except ImportError as exc:
-        raise MissingDependencyError(
-            f"clip_fer.distributed needs Ray Data ({exc}). Install it with "
-            "`pip install 'clip-fer[ray]'` (ray[data] and pyarrow)."
-        ) from exc
-    return ray
 
 
 def classes_of(estimator):
