@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._activations import fold_quick_gelu
 from ._onednn import onednn_linear_available, pack_linears
 
 __all__ = ["LinearAttention", "convert_image_tower", "convert_linears", "linear_attention"]
@@ -100,7 +101,8 @@ def linear_attention(module):
 def convert_image_tower(visual, precision):
     """Return ``visual`` (a CLIP image tower, fp32, CPU) with fast linear layers for
     ``precision``: dynamic int8 for ``"int8"``; for ``"fp32"``, oneDNN-packed where
-    :func:`onednn_linear_available` (else unchanged).
+    :func:`onednn_linear_available` (else unchanged). QuickGELU MLPs are folded
+    into one ``SiLU`` first (see ``_activations``).
 
     The ResNet towers' attention pooling reads its projections' weights directly
     rather than calling them, so it stays as it is.
@@ -108,6 +110,7 @@ def convert_image_tower(visual, precision):
     visual = visual.float().cpu().eval()
     if not _convertible(precision):
         return visual
+    fold_quick_gelu(visual)
     _replace_attention(visual)
     return _convert(visual, lambda name: not name.startswith("attnpool."), precision)
 
@@ -126,6 +129,7 @@ def convert_linears(model, prefixes, precision, skip=("patch_embedding",)):
         return model
     for name, child in model.named_children():
         if name.startswith(prefixes):
+            fold_quick_gelu(child)
             if isinstance(child, nn.MultiheadAttention) and child._qkv_same_embed_dim:
                 setattr(model, name, LinearAttention(child))
             else:

@@ -148,6 +148,8 @@ def test_cpu_fp32_image_tower_runs_through_onednn_and_equals_the_librarys_own(re
     # Every Linear is packed but Siglip2's patch embedding (its caller reads weight.dtype).
     assert plain == (["embeddings.patch_embedding"] if reference.family == "hf-siglip2" else [])
     assert any(isinstance(m, OneDNNLinear) for m in tower.modules())
+    activations = {type(m).__name__ for m in tower.modules()}
+    assert not activations & {"QuickGELU", "QuickGELUActivation"}  # folded into SiLU
     text = model.transformer if reference.family.startswith("open_clip") else model.text_model
     assert not any(isinstance(m, OneDNNLinear) for m in text.modules())
     np.testing.assert_allclose(clf.embed(faces), reference.image_features(faces), atol=2e-5)

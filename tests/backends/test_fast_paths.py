@@ -12,6 +12,7 @@ import torch
 
 from clip_fer import ZeroShotEmotionClassifier, load_model
 from clip_fer.backends import _cpu
+from clip_fer.backends._activations import fold_quick_gelu
 from clip_fer.backends._layout import BatchFirstTransformer, batch_first_image_tower
 from clip_fer.backends._loading import clear_model_cache, resolve_precision
 from clip_fer.backends._onednn import OneDNNLinear, onednn_linear_available
@@ -250,3 +251,39 @@ def test_bf16_falls_back_where_the_environment_caps_onednn_below_bf16():
     assert "runs at fp32 on this CPU" in warning
     if "avx512_bf16" in summary:  # the CPU has it: the warning names the cap
         assert "ONEDNN_MAX_CPU_ISA=AVX2" in warning
+
+
+class _Reordered(torch.nn.Module):
+    """transformers-like MLP names whose forward runs fc2 before fc1: not foldable."""
+
+    def __init__(self, quick_gelu):
+        super().__init__()
+        self.activation_fn, self.fc1, self.fc2 = quick_gelu, torch.nn.Linear(8, 8), torch.nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.fc1(self.activation_fn(self.fc2(x)))
+
+
+def test_quick_gelu_mlps_fold_into_one_silu_and_others_stay():
+    clip = pytest.importorskip("clip")
+    reference = _deep_toy().visual
+    folded = fold_quick_gelu(_deep_toy().visual)
+    assert not any(isinstance(m, clip.model.QuickGELU) for m in folded.modules())
+    assert sum(isinstance(m, torch.nn.SiLU) for m in folded.modules()) == 3  # one per block
+    pixels = torch.randn(4, 3, 32, 32)
+    with torch.inference_mode():
+        torch.testing.assert_close(folded(pixels), reference(pixels), atol=1e-5, rtol=1e-5)
+    torch.manual_seed(1)
+    holder = torch.nn.Sequential(_Reordered(clip.model.QuickGELU()))
+    before = holder(torch.ones(2, 8))
+    fold_quick_gelu(holder)
+    assert isinstance(holder[0].activation_fn, clip.model.QuickGELU)  # left as it was
+    torch.testing.assert_close(holder(torch.ones(2, 8)), before, atol=0, rtol=0)
+
+
+def test_loaded_fast_towers_have_no_quick_gelu_left(toy_checkpoint):
+    for precision in ("int8", "fp32"):
+        visual = load_model(toy_checkpoint, device="cpu", precision=precision).model.visual
+        names = {type(m).__name__ for m in visual.modules()}
+        if precision == "int8" or onednn_linear_available():
+            assert "QuickGELU" not in names and "SiLU" in names, precision
