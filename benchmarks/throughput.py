@@ -28,7 +28,8 @@ FER2013 batch, in interleaved rounds (best of each), with the CPU's name and
 instruction sets and the load average printed beside it. "best fp32 peer" is the
 fastest of the own-library and ONNX Runtime fp32 rows. On a shared machine only the
 ratios within one run mean much. To imitate an AVX2-only CPU on an AVX-512 one, cap
-the libraries' instruction sets (the CPU line then names the caps):
+torch's libraries' instruction sets (the CPU line then names the caps; ONNX Runtime
+has no such switch, so its rows stay at the CPU's own):
 
     ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 FBGEMM_ENABLE_INSTRUCTIONS=AVX2 \
         MKL_ENABLE_INSTRUCTIONS=AVX2 python benchmarks/throughput.py --compare
@@ -341,7 +342,7 @@ def compare(args):
     import warnings
 
     from clip_fer.backends._base import normalized
-    from clip_fer.backends._cpu import cpu_summary
+    from clip_fer.backends._cpu import cpu_summary, isa_limits
 
     folder = tempfile.mkdtemp()
     paths, source = face_paths(args.n)
@@ -354,6 +355,8 @@ def compare(args):
         if family == "openai":
             for path, run in _onnx_runtime_runs(own.__self__, pixels, folder).items():
                 runs[(family, path)] = run
+                if isa_limits():
+                    notes[(family, path)] = "not capped: ONNX Runtime picks its kernels by CPUID"
         for precision in ("fp32", "int8", "bf16"):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
