@@ -48,22 +48,60 @@ def onednn_linear_available():
 class OneDNNLinear(nn.Module):
     """What an fp32 ``nn.Linear`` computes, with its weight packed for oneDNN.
 
-    The weight is no longer a parameter: the module is for inference only.
+    For inference: the weight is no longer a parameter. ``state_dict()`` still holds
+    ``weight`` and ``bias`` as the plain tensors they were (so a model saved from it
+    loads into an ``nn.Linear``), and the module can be deep-copied and pickled.
     """
 
     def __init__(self, linear):
         super().__init__()
-        reorder, _ = _ops()
-        weight = linear.weight.detach().float()
         self.in_features, self.out_features = linear.in_features, linear.out_features
-        self.packed_weight = reorder(weight, None)
-        self.bias = None if linear.bias is None else linear.bias.detach().float()
+        self._pack(linear.weight, linear.bias)
+
+    def _pack(self, weight, bias):
+        reorder, _ = _ops()
+        self.packed_weight = reorder(weight.detach().float().contiguous(), None)
+        self.bias = None if bias is None else bias.detach().float().clone()
 
     def forward(self, x):
         _, pointwise = _ops()
         rows = x.reshape(-1, self.in_features).contiguous()
         out = pointwise(rows, self.packed_weight, self.bias, "none", [], "")
         return out.reshape(*x.shape[:-1], self.out_features)
+
+    def weight(self):
+        """The weight as a plain ``(out_features, in_features)`` tensor (a copy)."""
+        return self.packed_weight.to_dense()
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + "weight"] = self.weight()
+        if self.bias is not None:
+            destination[prefix + "bias"] = self.bias
+
+    def _load_from_state_dict(self, state_dict, prefix, metadata, strict, missing, unexpected, errors):
+        names = ["weight"] + ([] if self.bias is None else ["bias"])
+        found = {name: state_dict[prefix + name] for name in names if prefix + name in state_dict}
+        missing.extend(prefix + name for name in names if name not in found)
+        if "weight" in found:
+            self._pack(found["weight"], found.get("bias", self.bias))
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["packed_weight"] = self.weight()
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._pack(state["packed_weight"], state["bias"])
+
+    def __deepcopy__(self, memo):
+        linear = nn.Linear(self.in_features, self.out_features, bias=self.bias is not None)
+        with torch.no_grad():
+            linear.weight.copy_(self.weight())
+            if self.bias is not None:
+                linear.bias.copy_(self.bias)
+        return OneDNNLinear(linear)
 
     def extra_repr(self):
         bias = self.bias is not None

@@ -287,3 +287,35 @@ def test_loaded_fast_towers_have_no_quick_gelu_left(toy_checkpoint):
         names = {type(m).__name__ for m in visual.modules()}
         if precision == "int8" or onednn_linear_available():
             assert "QuickGELU" not in names and "SiLU" in names, precision
+
+
+def test_a_packed_tower_keeps_its_weights_in_state_dict_copies_and_pickles():
+    if not onednn_linear_available():
+        pytest.skip("no oneDNN packed linear in this torch build")
+    import copy
+    import io
+
+    reference = _deep_toy().visual
+    packed = convert_image_tower(batch_first_image_tower(_deep_toy().visual), "fp32")
+    plain_state = batch_first_image_tower(_deep_toy().visual).state_dict()
+    state = packed.state_dict()
+    assert state.keys() == plain_state.keys()  # fold_quick_gelu scales some, keeps names
+    pixels = torch.randn(3, 3, 32, 32)
+    with torch.inference_mode():
+        expected = reference(pixels)
+        # a state dict saved from the packed tower loads into an unpacked one
+        unpacked = fold_quick_gelu(batch_first_image_tower(_deep_toy(seed=5).visual))
+        unpacked.load_state_dict(state)
+        torch.testing.assert_close(unpacked(pixels), expected, atol=1e-5, rtol=1e-5)
+        # and into a packed one built from other weights
+        other = convert_image_tower(batch_first_image_tower(_deep_toy(seed=5).visual), "fp32")
+        other.load_state_dict(state)
+        torch.testing.assert_close(other(pixels), expected, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(copy.deepcopy(packed)(pixels), expected, atol=1e-5, rtol=1e-5)
+        buffer = io.BytesIO()
+        torch.save(packed, buffer)
+        buffer.seek(0)
+        restored = torch.load(buffer, weights_only=False)
+        torch.testing.assert_close(restored(pixels), expected, atol=1e-5, rtol=1e-5)
+    with pytest.raises(RuntimeError, match="Missing key"):
+        other.load_state_dict({k: v for k, v in state.items() if not k.endswith("c_fc.weight")})
