@@ -7,9 +7,14 @@ Since ``x * sigmoid(1.702 x) = silu(1.702 x) / 1.702``, the 1.702 moves into the
 first linear layer's weight and bias and the 1 / 1.702 into the second's weight,
 leaving one fused ``SiLU``. In a profile of the int8 ViT-B/32 image tower on a
 2-core AMD EPYC the three passes took 8% of the time.
+
+A folded MLP's ``state_dict`` holds the weights as they were before folding (and
+it scales what it loads), so a model saved from it loads into its own library,
+whose MLPs run QuickGELU.
 """
 
 import copy
+import functools
 
 import torch
 from torch import nn
@@ -44,7 +49,22 @@ def _folded(mlp, names):
             getattr(folded, first).bias.mul_(_SCALE)
         getattr(folded, second).weight.div_(_SCALE)
     setattr(folded, activation, nn.SiLU())
+    scales = {f"{first}.weight": _SCALE, f"{first}.bias": _SCALE, f"{second}.weight": 1 / _SCALE}
+    folded._register_state_dict_hook(functools.partial(_save_unfolded, scales=scales))
+    folded._register_load_state_dict_pre_hook(functools.partial(_load_folded, scales=scales))
     return folded
+
+
+def _save_unfolded(module, state_dict, prefix, local_metadata, *, scales):
+    for name, scale in scales.items():
+        if prefix + name in state_dict:  # int8 layers hold packed parameters instead
+            state_dict[prefix + name] = state_dict[prefix + name].detach() / scale
+
+
+def _load_folded(state_dict, prefix, local_metadata, strict, missing, unexpected, errors, *, scales):
+    for name, scale in scales.items():
+        if prefix + name in state_dict:
+            state_dict[prefix + name] = state_dict[prefix + name] * scale
 
 
 def _agrees(mlp, folded):

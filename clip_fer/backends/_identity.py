@@ -116,11 +116,21 @@ def tree_part(folder):
 
 
 def _versions(module):
-    return tuple(
-        (name, tensor.data_ptr(), tensor._version)
-        for name, tensor in module.state_dict(keep_vars=True).items()
-        if hasattr(tensor, "_version")
-    )
+    """Each tensor the module holds (parameters, buffers and plain tensor attributes
+    such as a oneDNN-packed weight), by identity and version counter. Not read from
+    ``state_dict``, which may build new tensors on every call."""
+    import torch
+
+    found = []
+    for prefix, child in module.named_modules():
+        for name, tensor in vars(child).items():
+            if isinstance(tensor, torch.Tensor):
+                found.append((prefix, name, id(tensor), tensor._version))
+        for group in ("_parameters", "_buffers"):
+            for name, tensor in getattr(child, group, {}).items():
+                if tensor is not None:
+                    found.append((prefix, name, id(tensor), tensor._version))
+    return tuple(found)
 
 
 def weights_digest(module):

@@ -7,8 +7,12 @@ through oneDNN with its weight packed once; OpenAI's ViT-B/32 image tower went f
 11.1 to 23.1 images/s on one thread (ONNX Runtime fp32: 24.0), with embeddings
 within 3e-6 of MKL's. Each output row depends on its input row only, as with MKL.
 
-The packing is used only where this process's torch has the operators and a probe
-layer reproduces ``F.linear``; elsewhere layers stay as they are.
+The packing is used only where this process's torch has the operators, a probe
+layer reproduces ``F.linear`` and ``torch.backends.mkldnn.enabled`` is on when the
+model is loaded; elsewhere layers stay as they are. A packed layer runs ``F.linear``
+on its unpacked weight instead when oneDNN is switched off after loading, for an
+input that needs a gradient (oneDNN's operator has no backward) and for an input
+that is not fp32 (so it fails as ``nn.Linear`` would).
 """
 
 import functools
@@ -26,11 +30,15 @@ def _ops():
     return ops._reorder_linear_weight, ops._linear_pointwise
 
 
-@functools.cache
 def onednn_linear_available():
     """Whether fp32 linear layers can run through oneDNN here (x86-64, torch built
-    with oneDNN and its packed-linear operators, and a probe layer agreeing with
-    ``F.linear`` to 1e-5)."""
+    with oneDNN and its packed-linear operators, a probe layer agreeing with
+    ``F.linear`` to 1e-5, and ``torch.backends.mkldnn.enabled`` not switched off)."""
+    return bool(torch.backends.mkldnn.enabled) and _probe()
+
+
+@functools.cache
+def _probe():
     if platform.machine().lower() not in ("x86_64", "amd64") or not torch.backends.mkldnn.is_available():
         return False
     try:
@@ -48,7 +56,8 @@ def onednn_linear_available():
 class OneDNNLinear(nn.Module):
     """What an fp32 ``nn.Linear`` computes, with its weight packed for oneDNN.
 
-    For inference: the weight is no longer a parameter. ``state_dict()`` still holds
+    For inference: the weight is no longer a parameter (an input's gradient is
+    computed through ``F.linear``; the weight gets none). ``state_dict()`` still holds
     ``weight`` and ``bias`` as the plain tensors they were (so a model saved from it
     loads into an ``nn.Linear``), and the module can be deep-copied and pickled.
     """
@@ -64,6 +73,8 @@ class OneDNNLinear(nn.Module):
         self.bias = None if bias is None else bias.detach().float().clone()
 
     def forward(self, x):
+        if _unpacked(x):
+            return F.linear(x, self.weight(), self.bias)
         _, pointwise = _ops()
         rows = x.reshape(-1, self.in_features).contiguous()
         out = pointwise(rows, self.packed_weight, self.bias, "none", [], "")
@@ -106,6 +117,15 @@ class OneDNNLinear(nn.Module):
     def extra_repr(self):
         bias = self.bias is not None
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={bias}"
+
+
+def _unpacked(x):
+    """Whether ``x`` goes through ``F.linear`` rather than the packed weight."""
+    return (
+        not torch.backends.mkldnn.enabled
+        or x.dtype != torch.float32
+        or (x.requires_grad and torch.is_grad_enabled())
+    )
 
 
 def pack_linears(module, names):

@@ -27,6 +27,10 @@ class LinearAttention(nn.Module):
     replaced module was (open_clip, SigLIP's pooling head) or ``batch_first=True``. Self-attention runs
     one projection; cross-attention (a pooling probe attending to the tokens)
     projects query and key/value separately and keeps the parts it needs.
+
+    Its ``state_dict`` names the input projection as ``nn.MultiheadAttention`` does
+    (``in_proj_weight``, ``in_proj_bias``), so a model saved from it (fp32) loads
+    into its own library's classes, and it loads their state dicts.
     """
 
     def __init__(self, attention, batch_first=None):
@@ -41,6 +45,8 @@ class LinearAttention(nn.Module):
             self.in_proj.bias.copy_(attention.in_proj_bias)
             self.out_proj.weight.copy_(attention.out_proj.weight)
             self.out_proj.bias.copy_(attention.out_proj.bias)
+        self._register_state_dict_hook(_save_as_multihead)
+        self._register_load_state_dict_pre_hook(_load_as_multihead)
 
     def _heads(self, x, part):
         # x: (N, L, 3 * D) projections -> part ``part`` as (N, H, L, head_dim)
@@ -69,6 +75,21 @@ class LinearAttention(nn.Module):
         out = out.transpose(1, 2).reshape(q.shape[0], q.shape[2], -1)  # (N, L, D)
         out = self.out_proj(out)
         return (out if self.batch_first else out.transpose(0, 1)), None
+
+
+_MULTIHEAD_NAMES = {"in_proj.weight": "in_proj_weight", "in_proj.bias": "in_proj_bias"}
+
+
+def _save_as_multihead(module, state_dict, prefix, local_metadata):
+    for ours, theirs in _MULTIHEAD_NAMES.items():
+        if prefix + ours in state_dict:  # an int8 projection has packed parameters instead
+            state_dict[prefix + theirs] = state_dict.pop(prefix + ours)
+
+
+def _load_as_multihead(state_dict, prefix, local_metadata, strict, missing, unexpected, errors):
+    for ours, theirs in _MULTIHEAD_NAMES.items():
+        if prefix + theirs in state_dict:
+            state_dict[prefix + ours] = state_dict.pop(prefix + theirs)
 
 
 def _additive(mask, dtype):
