@@ -155,6 +155,24 @@ def test_cpu_fp32_image_tower_runs_through_onednn_and_equals_the_librarys_own(re
     np.testing.assert_allclose(clf.embed(faces), reference.image_features(faces), atol=2e-5)
 
 
+def test_a_loaded_fp32_models_state_dict_loads_into_the_librarys_own_model(reference, faces):
+    # No QuickGELU fold (transformers' CLIP gave 0.1 off) and no renamed attention
+    # keys (open_clip refused the state dict) in what a user saves.
+    loaded = load_model(reference.name, device="cpu", precision="fp32").model
+    torch.manual_seed(99)
+    if reference.family.startswith("open_clip"):
+        other = open_clip.create_model(reference.name.split(":")[1].split("/")[0]).eval()
+    else:
+        other = type(reference.model)(reference.model.config).eval()
+    other.load_state_dict(loaded.state_dict())
+    reference.model, own = other, reference.model
+    try:
+        reloaded = reference.image_features(faces)
+    finally:
+        reference.model = own
+    np.testing.assert_allclose(reloaded, reference.image_features(faces), atol=2e-5)
+
+
 @pytest.mark.parametrize("precision", ["bf16", "int8"])
 def test_fast_cpu_precisions_agree_with_fp32(reference, faces, precision, monkeypatch):
     from clip_fer.backends import _cpu

@@ -319,3 +319,69 @@ def test_a_packed_tower_keeps_its_weights_in_state_dict_copies_and_pickles():
         torch.testing.assert_close(restored(pixels), expected, atol=1e-5, rtol=1e-5)
     with pytest.raises(RuntimeError, match="Missing key"):
         other.load_state_dict({k: v for k, v in state.items() if not k.endswith("c_fc.weight")})
+
+
+def test_a_loaded_fp32_models_state_dict_rebuilds_clips_own_model(toy_checkpoint):
+    # The QuickGELU fold and the attention's input projection stay out of the
+    # state dict: clip builds the same model from it (with the fold in it, its
+    # QuickGELU ran on weights scaled by 1.702: wrong outputs and no error).
+    clip = pytest.importorskip("clip")
+    original = torch.load(toy_checkpoint)
+    loaded = load_model(toy_checkpoint, device="cpu", precision="fp32").model
+    state = loaded.state_dict()
+    assert state.keys() == original.keys()
+    rebuilt = clip.model.build_model({k: v.clone() for k, v in state.items()}).float().eval()
+    reference = clip.model.build_model(original).float().eval()
+    pixels = torch.randn(3, 3, 32, 32)
+    with torch.inference_mode():
+        torch.testing.assert_close(
+            rebuilt.encode_image(pixels), reference.encode_image(pixels), atol=1e-5, rtol=1e-5
+        )
+        torch.testing.assert_close(
+            loaded.encode_image(pixels), reference.encode_image(pixels), atol=1e-5, rtol=1e-5
+        )
+
+
+def test_packed_linear_gives_input_gradients_and_follows_the_mkldnn_switch(toy_checkpoint, monkeypatch):
+    if not onednn_linear_available():
+        pytest.skip("no oneDNN packed linear in this torch build")
+    from clip_fer.backends import _onednn
+
+    torch.manual_seed(4)
+    linear = torch.nn.Linear(12, 6)
+    packed = OneDNNLinear(linear)
+    x = torch.randn(5, 12, requires_grad=True)
+    (grad,) = torch.autograd.grad(packed(x).square().sum(), x)  # oneDNN's operator has no backward
+    (expected,) = torch.autograd.grad(linear(x).square().sum(), x)
+    torch.testing.assert_close(grad, expected)
+    with pytest.raises(RuntimeError, match="dtype"):  # as nn.Linear fails, not inside oneDNN
+        packed(torch.randn(2, 12, dtype=torch.float64))
+    with torch.backends.mkldnn.flags(enabled=False):
+        assert not onednn_linear_available()
+        assert not _packed(load_model(toy_checkpoint, device="cpu", precision="fp32").model)
+        monkeypatch.setattr(_onednn, "_ops", lambda: pytest.fail("oneDNN used while switched off"))
+        with torch.inference_mode():
+            torch.testing.assert_close(packed(x), linear(x))
+
+
+def test_identity_of_a_packed_model_in_memory_is_hashed_once(monkeypatch):
+    if not onednn_linear_available():
+        pytest.skip("no oneDNN packed linear in this torch build")
+    from clip_fer.backends._identity import weights_digest
+
+    tower = convert_image_tower(batch_first_image_tower(_deep_toy().visual), "fp32")
+    first = weights_digest(tower)
+    unpacked = []
+    monkeypatch.setattr(
+        OneDNNLinear, "weight", lambda self: unpacked.append(1) or self.packed_weight.to_dense()
+    )
+    assert weights_digest(tower) == first and not unpacked  # memoised: nothing unpacked again
+    monkeypatch.undo()
+    with torch.no_grad():
+        tower.transformer.resblocks[0].ln_1.weight.mul_(2)
+    second = weights_digest(tower)
+    assert second != first  # a change is still noticed, in a packed layer too
+    state = tower.state_dict()
+    state["transformer.resblocks.0.mlp.c_fc.weight"] = state["transformer.resblocks.0.mlp.c_fc.weight"] * 2
+    tower.load_state_dict(state)
+    assert weights_digest(tower) not in (first, second)
