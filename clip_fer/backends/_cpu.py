@@ -90,8 +90,21 @@ def cpu_summary():
     limits = "".join(f"; limited by {k}={v}" for k, v in isa_limits().items())
     return (
         f"{model}; torch capability {torch.backends.cpu.get_cpu_capability()}; "
-        f"native: {present}; quantized engine {torch.backends.quantized.engine}{limits}"
+        f"native: {present}; quantized engine {torch.backends.quantized.engine}; "
+        f"fp32 image towers {_fp32_linears()}{limits}"
     )
+
+
+def _fp32_linears():
+    """Which library runs a CPU fp32 image tower's linear layers here, and why."""
+    from ._onednn import capped_below_avx2, onednn_linear_available
+
+    if onednn_linear_available():
+        return "through oneDNN"
+    if not torch.backends.mkldnn.enabled:
+        return "through torch's default BLAS (torch.backends.mkldnn.enabled is False)"
+    cap = capped_below_avx2()
+    return "through torch's default BLAS" + (f" ({cap} caps oneDNN below AVX2)" if cap else "")
 
 
 def resolve_bf16(device, native=None):

@@ -9,20 +9,25 @@ within 3e-6 of MKL's. Each output row depends on its input row only, as with MKL
 
 The packing is used only where this process's torch has the operators, a probe
 layer reproduces ``F.linear`` and ``torch.backends.mkldnn.enabled`` is on when the
-model is loaded; elsewhere layers stay as they are. A packed layer runs ``F.linear``
-on its unpacked weight instead when oneDNN is switched off after loading, for an
-input that needs a gradient (oneDNN's operator has no backward) and for an input
-that is not fp32 (so it fails as ``nn.Linear`` would).
+model is loaded, and the environment does not cap oneDNN below AVX2
+(``ONEDNN_MAX_CPU_ISA=SSE41`` or ``AVX``: MKL, which that cap does not bind, has AVX2's
+fused multiply-add and twice SSE4.1's width); elsewhere layers stay as they are.
+
+A packed layer runs ``F.linear`` on its unpacked weight instead when oneDNN is
+switched off after loading, for an input that needs a gradient (oneDNN's operator
+has no backward) and for an input that is not fp32 (so it fails as ``nn.Linear``
+would).
 """
 
 import functools
+import os
 import platform
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["OneDNNLinear", "onednn_linear_available", "pack_linears"]
+__all__ = ["OneDNNLinear", "capped_below_avx2", "onednn_linear_available", "pack_linears"]
 
 
 def _ops():
@@ -33,8 +38,19 @@ def _ops():
 def onednn_linear_available():
     """Whether fp32 linear layers can run through oneDNN here (x86-64, torch built
     with oneDNN and its packed-linear operators, a probe layer agreeing with
-    ``F.linear`` to 1e-5, and ``torch.backends.mkldnn.enabled`` not switched off)."""
-    return bool(torch.backends.mkldnn.enabled) and _probe()
+    ``F.linear`` to 1e-5, ``torch.backends.mkldnn.enabled`` not switched off, and
+    oneDNN not capped below AVX2 by the environment)."""
+    return bool(torch.backends.mkldnn.enabled) and not capped_below_avx2() and _probe()
+
+
+def capped_below_avx2():
+    """The variable and value where the environment caps oneDNN below AVX2
+    (``ONEDNN_MAX_CPU_ISA`` or ``DNNL_MAX_CPU_ISA`` set to ``SSE41`` or ``AVX``), else None."""
+    for name in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+        value = os.environ.get(name, "").strip()
+        if value.upper() in ("SSE41", "AVX"):
+            return f"{name}={value}"
+    return None
 
 
 @functools.cache

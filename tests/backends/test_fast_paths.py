@@ -88,6 +88,7 @@ def test_bf16_with_native_support_stays_bf16(monkeypatch, fresh_warning):
 def test_cpu_summary_names_the_capability():
     summary = _cpu.cpu_summary()
     assert torch.backends.cpu.get_cpu_capability() in summary and "quantized engine" in summary
+    assert ("through oneDNN" in summary) == onednn_linear_available()
     assert isinstance(_cpu.has_native_bf16(), bool)
 
 
@@ -385,3 +386,18 @@ def test_identity_of_a_packed_model_in_memory_is_hashed_once(monkeypatch):
     state["transformer.resblocks.0.mlp.c_fc.weight"] = state["transformer.resblocks.0.mlp.c_fc.weight"] * 2
     tower.load_state_dict(state)
     assert weights_digest(tower) not in (first, second)
+
+
+@pytest.mark.parametrize("variable", ["ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"])
+def test_fp32_stays_on_mkl_where_the_environment_caps_onednn_below_avx2(
+    toy_checkpoint, monkeypatch, variable
+):
+    if not onednn_linear_available():
+        pytest.skip("no oneDNN packed linear in this torch build")
+    for value in ("AVX2", "garbage"):  # not below AVX2 (oneDNN ignores what it does not know)
+        monkeypatch.setenv(variable, value)
+        assert onednn_linear_available(), value
+    monkeypatch.setenv(variable, "sse41")
+    assert not onednn_linear_available()
+    assert f"through torch's default BLAS ({variable}=sse41 caps oneDNN below AVX2)" in _cpu.cpu_summary()
+    assert not _packed(load_model(toy_checkpoint, device="cpu", precision="fp32").model)
