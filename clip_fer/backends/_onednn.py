@@ -15,8 +15,9 @@ fused multiply-add and twice SSE4.1's width); elsewhere layers stay as they are.
 
 A packed layer runs ``F.linear`` on its unpacked weight instead when oneDNN is
 switched off after loading, for an input that needs a gradient (oneDNN's operator
-has no backward) and for an input that is not fp32 (so it fails as ``nn.Linear``
-would).
+has no backward), for an input that is not fp32 (so it fails as ``nn.Linear``
+would), and while traced (``torch.jit.trace``, ``torch.onnx.export``) or compiled
+(``torch.compile``), which cannot take a oneDNN tensor in their graphs.
 """
 
 import functools
@@ -90,11 +91,23 @@ class OneDNNLinear(nn.Module):
 
     def forward(self, x):
         if _unpacked(x):
-            return F.linear(x, self.weight(), self.bias)
+            return F.linear(x, self._dense_weight(), self.bias)
         _, pointwise = _ops()
         rows = x.reshape(-1, self.in_features).contiguous()
         out = pointwise(rows, self.packed_weight, self.bias, "none", [], "")
         return out.reshape(*x.shape[:-1], self.out_features)
+
+    def _dense_weight(self):
+        if not torch.jit.is_tracing():
+            return self.weight()
+        # Unpacked outside the trace, so the trace (and an ONNX export) holds the
+        # plain weight as a constant rather than a oneDNN tensor it cannot handle.
+        state = torch._C._get_tracing_state()
+        torch._C._set_tracing_state(None)
+        try:
+            return self.weight()
+        finally:
+            torch._C._set_tracing_state(state)
 
     def weight(self):
         """The weight as a plain ``(out_features, in_features)`` tensor (a copy)."""
@@ -135,10 +148,17 @@ class OneDNNLinear(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={bias}"
 
 
+def _compiling():
+    compiler = getattr(torch, "compiler", None)  # torch >= 2.1; is_compiling >= 2.3
+    return bool(getattr(compiler, "is_compiling", lambda: False)())
+
+
 def _unpacked(x):
     """Whether ``x`` goes through ``F.linear`` rather than the packed weight."""
     return (
-        not torch.backends.mkldnn.enabled
+        torch.jit.is_tracing()
+        or _compiling()
+        or not torch.backends.mkldnn.enabled
         or x.dtype != torch.float32
         or (x.requires_grad and torch.is_grad_enabled())
     )

@@ -401,3 +401,35 @@ def test_fp32_stays_on_mkl_where_the_environment_caps_onednn_below_avx2(
     assert not onednn_linear_available()
     assert f"through torch's default BLAS ({variable}=sse41 caps oneDNN below AVX2)" in _cpu.cpu_summary()
     assert not _packed(load_model(toy_checkpoint, device="cpu", precision="fp32").model)
+
+
+def test_a_packed_tower_traces_exports_to_onnx_and_compiles(toy_checkpoint, tmp_path):
+    # Each failed at fp32 ("Unsupported value kind: Tensor", inductor's "weight must
+    # be a graph constant") while the default fp32 model was packed.
+    if not onednn_linear_available():
+        pytest.skip("no oneDNN packed linear in this torch build")
+    visual = load_model(toy_checkpoint, device="cpu", precision="fp32").model.visual
+    assert _packed(visual)
+    pixels = torch.randn(2, 3, 32, 32)
+    with torch.inference_mode():
+        expected = visual(pixels)
+    with torch.no_grad():
+        traced = torch.jit.trace(visual, pixels)
+        torch.testing.assert_close(traced(pixels), expected, atol=1e-5, rtol=1e-5)
+        linear = torch.nn.Linear(8, 4)
+        compiled = torch.compile(OneDNNLinear(linear))
+        x = torch.randn(3, 8)
+        torch.testing.assert_close(compiled(x), linear(x), atol=1e-6, rtol=1e-5)
+    onnxruntime = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    path = tmp_path / "visual.onnx"
+    torch.onnx.export(
+        visual,
+        (pixels[:1],),
+        path,
+        input_names=["pixels"],
+        dynamic_axes={"pixels": {0: "batch"}},
+        dynamo=False,
+    )
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"pixels": pixels.numpy()})[0], expected.numpy(), atol=1e-5)
