@@ -65,7 +65,10 @@ def _probe():
             probe.weight.copy_(torch.randn(40, 24, generator=generator))
             x = torch.randn(3, 5, 24, generator=generator)
             expected = F.linear(x, probe.weight, probe.bias)
-            return torch.allclose(OneDNNLinear(probe)(x), expected, atol=1e-5, rtol=1e-5)
+            reorder, pointwise = _ops()
+            packed = reorder(probe.weight.detach().contiguous(), None)
+            got = pointwise(x.reshape(-1, 24), packed, probe.bias.detach(), "none", [], "").reshape(3, 5, 40)
+            return torch.allclose(got, expected, atol=1e-5, rtol=1e-5)
     except Exception:  # operators missing or refused in this build
         return False
 
@@ -85,12 +88,15 @@ class OneDNNLinear(nn.Module):
         self._pack(linear.weight, linear.bias)
 
     def _pack(self, weight, bias):
-        reorder, _ = _ops()
-        self.packed_weight = reorder(weight.detach().float().contiguous(), None)
+        weight = weight.detach().float().contiguous()
+        # Unpickled where torch cannot pack (another CPU, a build without oneDNN):
+        # the weight stays plain and the layer runs F.linear.
+        self.packed = _probe()
+        self.packed_weight = _ops()[0](weight, None) if self.packed else weight.clone()
         self.bias = None if bias is None else bias.detach().float().clone()
 
     def forward(self, x):
-        if _unpacked(x):
+        if not self.packed or _unpacked(x):
             return F.linear(x, self._dense_weight(), self.bias)
         _, pointwise = _ops()
         rows = x.reshape(-1, self.in_features).contiguous()
@@ -98,6 +104,8 @@ class OneDNNLinear(nn.Module):
         return out.reshape(*x.shape[:-1], self.out_features)
 
     def _dense_weight(self):
+        if not self.packed:
+            return self.packed_weight
         if not torch.jit.is_tracing():
             return self.weight()
         # Unpacked outside the trace, so the trace (and an ONNX export) holds the
@@ -111,7 +119,7 @@ class OneDNNLinear(nn.Module):
 
     def weight(self):
         """The weight as a plain ``(out_features, in_features)`` tensor (a copy)."""
-        return self.packed_weight.to_dense()
+        return self.packed_weight.to_dense() if self.packed else self.packed_weight.clone()
 
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         super()._save_to_state_dict(destination, prefix, keep_vars)

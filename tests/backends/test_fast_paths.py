@@ -433,3 +433,24 @@ def test_a_packed_tower_traces_exports_to_onnx_and_compiles(toy_checkpoint, tmp_
     )
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     np.testing.assert_allclose(session.run(None, {"pixels": pixels.numpy()})[0], expected.numpy(), atol=1e-5)
+
+
+def test_a_packed_layer_unpickled_where_torch_cannot_pack_runs_plain(monkeypatch):
+    # e.g. torch.save(loaded.model) on an x86 machine, torch.load on an ARM one
+    if not onednn_linear_available():
+        pytest.skip("no oneDNN packed linear in this torch build")
+    import pickle
+
+    from clip_fer.backends import _onednn
+
+    torch.manual_seed(5)
+    linear = torch.nn.Linear(16, 8)
+    data = pickle.dumps(OneDNNLinear(linear))
+    monkeypatch.setattr(_onednn, "_probe", lambda: False)
+    monkeypatch.setattr(_onednn, "_ops", lambda: pytest.fail("oneDNN used where torch cannot pack"))
+    restored = pickle.loads(data)
+    x = torch.randn(4, 16)
+    with torch.inference_mode():
+        torch.testing.assert_close(restored(x), linear(x))
+    torch.testing.assert_close(restored.state_dict()["weight"], linear.weight.detach())
+    assert not restored.packed
