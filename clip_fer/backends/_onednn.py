@@ -47,10 +47,10 @@ def onednn_linear_available():
 def capped_below_avx2():
     """The variable and value where the environment caps oneDNN below AVX2
     (``ONEDNN_MAX_CPU_ISA`` or ``DNNL_MAX_CPU_ISA`` set to ``SSE41`` or ``AVX``), else None."""
-    for name in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+    for name in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):  # oneDNN reads the first one set
         value = os.environ.get(name, "").strip()
-        if value.upper() in ("SSE41", "AVX"):
-            return f"{name}={value}"
+        if value:
+            return f"{name}={value}" if value.upper() in ("SSE41", "AVX") else None
     return None
 
 
