@@ -77,9 +77,12 @@ class _Scorer:
     def __init__(self, estimator, column, key):
         self.column, self.key = column, key
         self.estimator = self.names = self._failure = None
-        # Fit and load while Ray hands out the first batch; __call__ waits for it.
+        # Fit and load while Ray hands out the first batch; __call__ waits for it. Not a
+        # daemon: an actor that ends before its first batch (a pool larger than the
+        # work) waits for it at exit, where a daemon thread inside torch was aborted
+        # ("Fatal Python error: Aborted" in the driver's log).
         self._warming = threading.Thread(
-            target=self._warm, args=(estimator,), name="clip-fer model load", daemon=True
+            target=self._warm, args=(estimator,), name="clip-fer model load", daemon=False
         )
         self._warming.start()
 
