@@ -18,6 +18,8 @@ switched off after loading, for an input that needs a gradient (oneDNN's operato
 has no backward), for an input that is not fp32 (so it fails as ``nn.Linear``
 would), and while traced (``torch.jit.trace``, ``torch.onnx.export``) or compiled
 (``torch.compile``), which cannot take a oneDNN tensor in their graphs.
+``model.double()``, ``.half()`` or ``.to(device)`` convert a packed layer as they
+would an ``nn.Linear`` (it keeps a plain weight unless fp32 on the CPU).
 """
 
 import functools
@@ -120,6 +122,17 @@ class OneDNNLinear(nn.Module):
     def weight(self):
         """The weight as a plain ``(out_features, in_features)`` tensor (a copy)."""
         return self.packed_weight.to_dense() if self.packed else self.packed_weight.clone()
+
+    def _apply(self, fn, recurse=True):
+        # model.double(), .half(), .to(device): as an nn.Linear would be; anything but
+        # fp32 on the CPU keeps a plain weight and runs F.linear.
+        weight = fn(self.weight()).detach()
+        bias = None if self.bias is None else fn(self.bias).detach()
+        if weight.dtype == torch.float32 and weight.device.type == "cpu":
+            self._pack(weight, bias)
+        else:
+            self.packed, self.packed_weight, self.bias = False, weight, bias
+        return self
 
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         super()._save_to_state_dict(destination, prefix, keep_vars)

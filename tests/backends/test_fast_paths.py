@@ -456,3 +456,19 @@ def test_a_packed_layer_unpickled_where_torch_cannot_pack_runs_plain(monkeypatch
         torch.testing.assert_close(restored(x), linear(x))
     torch.testing.assert_close(restored.state_dict()["weight"], linear.weight.detach())
     assert not restored.packed
+
+
+def test_a_packed_layer_converts_as_an_nn_linear_would():
+    # model.double() left the packed fp32 weight as it was: a double input then failed
+    if not onednn_linear_available():
+        pytest.skip("no oneDNN packed linear in this torch build")
+    torch.manual_seed(6)
+    linear = torch.nn.Linear(10, 3)
+    packed = OneDNNLinear(linear)
+    x = torch.randn(4, 10, dtype=torch.float64)
+    with torch.inference_mode():
+        torch.testing.assert_close(packed.double()(x), linear.double()(x))
+        assert not packed.packed and packed.state_dict()["weight"].dtype == torch.float64
+        packed.float()
+        assert packed.packed  # packed again at fp32 on the CPU
+        torch.testing.assert_close(packed(x.float()), linear.float()(x.float()), atol=1e-6, rtol=1e-5)
