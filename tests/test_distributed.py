@@ -432,3 +432,47 @@ def test_cli_ray_engine_prints_no_ray_log_lines(cluster, images, toy_checkpoint,
     assert "2 images scored" in captured.out
     assert captured.err == ""  # e.g. core_worker.cc's "constructor arguments in the object store"
     assert [str(w.message) for w in caught if "Ray" in w.category.__name__] == []  # RayDeprecationWarning
+
+
+def _closed_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # closed again when the block ends
+
+
+def test_cluster_unreachable_probes_only_host_and_port_addresses():
+    import socket
+
+    from clip_fer.utils._ray import cluster_unreachable
+
+    for address in (None, "", "auto", "local", "head-node-without-port"):
+        assert cluster_unreachable(address) is None, address
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        assert cluster_unreachable(f"127.0.0.1:{port}") is None
+        assert cluster_unreachable(f"ray://127.0.0.1:{port}") is None
+    closed = _closed_port()
+    assert f"127.0.0.1:{closed} does not answer" in cluster_unreachable(f"ray://127.0.0.1:{closed}")
+
+
+@pytest.mark.parametrize("how", ["--address", "RAY_ADDRESS"])
+def test_cli_ray_engine_says_at_once_that_the_cluster_cannot_be_reached(
+    how, images, tmp_path, monkeypatch, capsys
+):
+    # ray.init retried such an address for over two minutes before failing
+    _, paths = images
+    address = f"127.0.0.1:{_closed_port()}"
+    command = ["predict", "--engine", "ray", "--output", str(tmp_path / "out.parquet"), paths[0]]
+    if how == "--address":
+        command[1:1] = ["--address", address]
+    else:
+        monkeypatch.setenv("RAY_ADDRESS", address)
+    assert main(command) == 1
+    err = capsys.readouterr().err
+    assert f"clip-fer: error: the Ray cluster at '{address}' cannot be reached" in err
+    assert "ray start --head" in err
+    assert not (tmp_path / "out.parquet").exists()

@@ -174,10 +174,20 @@ def predict_on_ray(args, parser):
     2 s each on a 2-core machine, one after the other.
     """
     _check_args(args, parser)
-    from ..utils._ray import import_ray  # neither torch nor scikit-learn: the thread imports them
+    from ..utils._ray import cluster_unreachable, import_ray  # neither torch nor scikit-learn
 
     try:
         ray = import_ray()  # before the thread starts importing: the two share no module then
+        address = args.address or os.environ.get("RAY_ADDRESS")
+        reason = cluster_unreachable(address)  # before the thread: nothing to wait for
+        if reason:
+            from ..exceptions import ClipFerError
+
+            raise ClipFerError(
+                f"the Ray cluster at {address!r} cannot be reached: {reason}. Start it "
+                "(`ray start --head`), or leave out --address (and RAY_ADDRESS) to start "
+                "a local cluster."
+            )
         inputs = _in_background(_inputs, args)
         started = _connect(ray, args.address)
         try:

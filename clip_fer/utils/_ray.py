@@ -2,7 +2,12 @@
 this module imports neither torch nor scikit-learn (the command line starts the
 cluster while another thread imports those)."""
 
-__all__ = ["import_ray"]
+import socket
+
+__all__ = ["cluster_unreachable", "import_ray"]
+
+#: Seconds to wait for a Ray cluster's head to accept a connection.
+PROBE_SECONDS = 3.0
 
 
 def import_ray():
@@ -29,3 +34,24 @@ def import_ray():
             "`pip install 'clip-fer[ray]'` (ray[data] and pyarrow)."
         ) from exc
     return ray
+
+
+def cluster_unreachable(address, timeout=PROBE_SECONDS):
+    """Why the Ray cluster at ``address`` cannot be reached, or None.
+
+    ``ray.init`` retries an unreachable head for a minute or more before it fails;
+    a TCP connection to ``host:port`` (``ray://`` addresses included) says so in
+    ``timeout`` seconds. ``None``, ``"auto"``, ``"local"`` and addresses without a
+    port are not probed (None).
+    """
+    if not address or address in ("auto", "local"):
+        return None
+    host, colon, port = address.split("://", 1)[-1].rpartition(":")
+    if not colon or not port.isdigit():
+        return None
+    host = host.strip("[]")  # an IPv6 literal
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        return f"{host}:{port} does not answer ({type(exc).__name__}: {exc})"
+    return None
