@@ -106,3 +106,31 @@ def lay_out_clone(base, per_class):
         for image in sorted(class_dir.iterdir())[:per_class]:
             (target / image.name).symlink_to(image)
     return work
+
+
+@pytest.fixture
+def count_encoded(monkeypatch):
+    """Patch a loaded model so that it counts the images it encodes."""
+
+    def install(clf):
+        model = clf._loaded_model().model
+        original = model.encode_image
+        counter = {"images": 0}
+
+        def counting(pixels):
+            counter["images"] += len(pixels)
+            return original(pixels)
+
+        monkeypatch.setattr(model, "encode_image", counting)
+        return counter
+
+    return install
+
+
+class TwoFaces:
+    """Stands in for BlazeFace: two fixed boxes in any image wider than 100 pixels."""
+
+    def detect(self, image):
+        if image.width <= 100:
+            return []
+        return [((10, 10, 50, 50), 0.95), ((60, 20, 90, 50), 0.8)]

@@ -250,23 +250,6 @@ def test_topk_follows_the_probabilities(prior):
 # Images, the cache, copies ----------------------------------------------------
 
 
-@pytest.fixture
-def count_encoded(monkeypatch):
-    def install(clf):
-        model = clf._loaded_model().model
-        original = model.encode_image
-        counter = {"images": 0}
-
-        def counting(pixels):
-            counter["images"] += len(pixels)
-            return original(pixels)
-
-        monkeypatch.setattr(model, "encode_image", counting)
-        return counter
-
-    return install
-
-
 def test_images_and_their_embeddings_give_the_same_answers(toy_checkpoint, face_arrays):
     y = np.array(["happy", "sad", "angry", "neutral"] * 3, dtype=object)
     zero_shot = ZeroShotEmotionClassifier(model=toy_checkpoint)

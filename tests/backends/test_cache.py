@@ -20,25 +20,6 @@ from clip_fer.backends._quantize import LinearAttention
 from clip_fer.exceptions import ImageInputError, InvalidParameterError
 
 
-@pytest.fixture
-def count_encoded(monkeypatch):
-    """Patch a loaded model so that it counts the images it encodes."""
-
-    def install(clf):
-        model = clf._loaded_model().model
-        original = model.encode_image
-        counter = {"images": 0}
-
-        def counting(pixels):
-            counter["images"] += len(pixels)
-            return original(pixels)
-
-        monkeypatch.setattr(model, "encode_image", counting)
-        return counter
-
-    return install
-
-
 def test_cached_and_uncached_predictions_are_identical(toy_checkpoint, face_arrays, count_encoded):
     cached = ZeroShotEmotionClassifier(model=toy_checkpoint).fit()
     counter = count_encoded(cached)

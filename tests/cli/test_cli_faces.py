@@ -9,17 +9,9 @@ import pytest
 from PIL import Image
 
 from clip_fer.cli import expand_paths, main
+from tests.conftest import TwoFaces
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-class TwoFaces:
-    """Stands in for BlazeFace: two fixed boxes in any image wider than 100 pixels."""
-
-    def detect(self, image):
-        if image.width <= 100:
-            return []
-        return [((10, 10, 50, 50), 0.95), ((60, 20, 90, 50), 0.8)]
 
 
 @pytest.fixture

@@ -6,17 +6,9 @@ from PIL import Image
 import clip_fer
 from clip_fer import FaceCropper, PromptBank, ZeroShotEmotionClassifier, predict_faces
 from clip_fer.exceptions import InvalidParameterError
+from tests.conftest import TwoFaces
 
 pd = pytest.importorskip("pandas")
-
-
-class TwoFaces:
-    """Stands in for BlazeFace: two fixed boxes in any image wider than 100 pixels."""
-
-    def detect(self, image):
-        if image.width <= 100:
-            return []
-        return [((10, 10, 50, 50), 0.95), ((60, 20, 90, 50), 0.8)]
 
 
 @pytest.fixture
