@@ -2,16 +2,15 @@
 the model encodes, fixed-size batches, results moved to the CPU per batch."""
 
 import os
-import warnings
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm.auto import tqdm
 
-from ..exceptions import CacheWriteWarning, ImageInputError
+from ..exceptions import ImageInputError
 from ._base import normalized
-from ._cache import content_key, embedding_cache
+from ._cache import content_key, embedding_cache, warn_cache_write
 from ._images import to_rgb_image
 
 __all__ = ["embed_images", "iter_image_embeddings", "resolve_num_workers"]
@@ -135,12 +134,5 @@ def embed_images(loaded, images, *, batch_size, num_workers, cache, cache_dir, v
                 except OSError as exc:  # results stand; only the next process re-encodes
                     write_error = exc
     if write_error is not None:
-        warnings.warn(
-            CacheWriteWarning(
-                f"Embeddings could not be written to cache_dir {os.fspath(cache_dir)!r} "
-                f"({type(write_error).__name__}: {write_error}); the results are unaffected, "
-                "but a new process will encode these images again."
-            ),
-            stacklevel=4,
-        )
+        warn_cache_write(write_error, cache_dir, "Embeddings", stacklevel=3)
     return embeddings, sorted(errors)
