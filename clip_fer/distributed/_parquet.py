@@ -34,6 +34,7 @@ import numpy as np
 
 from ..backends import LoadedModel, ModelReference, model_identity
 from ..exceptions import ClipFerError, DamagedShardWarning, InvalidParameterError, ModelChangedError
+from ..utils._json import strict_json
 from ..utils._param_validation import check_int
 from ._datasets import _check_estimator, embed_dataset, import_ray, predict_dataset
 
@@ -209,7 +210,7 @@ def _prepare(output, settings):
         )
     else:
         out.mkdir(parents=True, exist_ok=True)
-        _replace_atomically(manifest, lambda tmp: tmp.write_text(json.dumps(settings, indent=1)))
+        _replace_atomically(manifest, lambda tmp: tmp.write_text(strict_json(settings, indent=1)))
     for partial in out.glob(_PARTIAL):
         partial.unlink()  # a shard a stopped run was writing: its rows are not done
     return out
