@@ -149,12 +149,24 @@ def predicted_accuracy(y_true, y_pred, classes, sample_weight=None, owner="score
     return float(accuracy_score(y_true[keep], y_pred, sample_weight=weights))
 
 
+def _check_true_labels(owner, y_true):
+    """Every sample has a true label: None or NaN there is a missing label, not a class."""
+    missing = [i for i, label in enumerate(y_true.tolist()) if _is_missing(label)]
+    if missing:
+        raise ValueError(
+            f"{owner}: y_true has no label (None or NaN) at sample {missing[0]}"
+            f"{f' and {len(missing) - 1} others' if len(missing) > 1 else ''}; every sample "
+            "needs its true class. Leave those samples out of y_true and the predictions."
+        )
+
+
 def _scored(owner, y_true, *predictions):
     """``y_true`` and each prediction array without the unpredicted samples (or None)."""
     y_true = np.asarray(y_true, dtype=object).ravel()
     arrays = [np.asarray(p, dtype=object) for p in predictions]
     if any(len(a) != len(y_true) for a in arrays):
         return (y_true, *arrays)  # sklearn names the length mismatch
+    _check_true_labels(owner, y_true)
     stacked = np.column_stack([a.reshape(len(a), -1) for a in arrays]) if len(y_true) else arrays[0]
     kept = drop_unpredicted(y_true, stacked, owner, stacklevel=4)
     if kept is None:
@@ -163,7 +175,7 @@ def _scored(owner, y_true, *predictions):
     return (y_true[keep], *[a[keep] for a in arrays])
 
 
-def _check_ranked(y_true, y_ranked, k):
+def _check_ranked(y_true, y_ranked, k, owner):
     """``y_true`` as a 1-D object array and ``y_ranked`` as 2-D, checked against ``k``."""
     y_true = np.asarray(y_true, dtype=object)
     y_ranked = np.asarray(y_ranked, dtype=object)
@@ -176,6 +188,7 @@ def _check_ranked(y_true, y_ranked, k):
         )
     if len(y_true) == 0:
         raise ValueError("y_true is empty; give at least one sample.")
+    _check_true_labels(owner, y_true)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= y_ranked.shape[1]:
         raise ValueError(
             f"k must be an int in [1, {y_ranked.shape[1]}], the number of ranked "
@@ -269,7 +282,7 @@ def top_k_accuracy(y_true, y_ranked, k=3):
     >>> top_k_accuracy(["a", "b"], [["a", "b"], ["c", "a"]], k=2)
     0.5
     """
-    y_true, y_ranked = _check_ranked(y_true, y_ranked, k)
+    y_true, y_ranked = _check_ranked(y_true, y_ranked, k, "top_k_accuracy")
     kept = _scored("top_k_accuracy", y_true, y_ranked)
     if kept is None:
         return float("nan")
@@ -311,7 +324,7 @@ def top_k_predictions(y_true, y_ranked, k=3):
     >>> top_k_predictions(["a", "b"], [["c", "a", "b"], ["c", "a", "d"]], k=2)
     array(['a', 'c'], dtype=object)
     """
-    y_true, y_ranked = _check_ranked(y_true, y_ranked, k)
+    y_true, y_ranked = _check_ranked(y_true, y_ranked, k, "top_k_predictions")
     hit = (y_ranked[:, :k] == y_true[:, None]).any(axis=1)
     hit &= ~np.array([_is_missing(v) for v in y_ranked[:, 0]], dtype=bool)
     return np.where(hit, y_true, y_ranked[:, 0])  # no prediction stays None
@@ -877,7 +890,7 @@ def summarize(
     >>> summarize(["a", "b", "b"], [["a", "b"], ["a", "b"], ["b", "a"]], k=2)["uar"]
     0.75
     """
-    y_true, y_ranked = _check_ranked(y_true, y_ranked, k)
+    y_true, y_ranked = _check_ranked(y_true, y_ranked, k, "summarize")
     abstain_below = check_threshold(abstain_below, "summarize")
     if abstain_below is not None and confidence is None:
         raise ValueError("summarize: abstain_below needs the confidence of each answer (confidence=...).")

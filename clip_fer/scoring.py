@@ -295,6 +295,13 @@ class ScoringCore:
     n_templates : int
         Number of templates: ``n_templates * n_words == n_sentences``.
 
+    logit_scale, logit_bias : float
+        Word scores are ``logit_scale * cosine + logit_bias``.
+    folder : object
+        With ``fold(scores, word_class, n_classes)``.
+    decider : object
+        With ``decide(class_scores) -> Decision``.
+
     Raises
     ------
     ComponentContractError
@@ -304,12 +311,6 @@ class ScoringCore:
         ``n_templates`` that does not match the text features (both counts
         named); ``word_class`` indices outside the classes; a logit scale or
         bias that would make scores infinite.
-    logit_scale, logit_bias : float
-        Word scores are ``logit_scale * cosine + logit_bias``.
-    folder : object
-        With ``fold(scores, word_class, n_classes)``.
-    decider : object
-        With ``decide(class_scores) -> Decision``.
 
     Examples
     --------
@@ -362,6 +363,9 @@ class ScoringCore:
         if classes.ndim != 1 or len(classes) == 0:
             refuse("classes", f"classes must be a non-empty 1-D array of names; got shape {classes.shape}.")
         word_class = np.asarray(self.word_class)
+        if word_class.dtype.kind == "f" and np.isfinite(word_class).all() and (word_class % 1 == 0).all():
+            word_class = word_class.astype(np.intp)  # whole numbers stored as floats
+            object.__setattr__(self, "word_class", word_class)
         if word_class.dtype.kind not in "iu" or word_class.ndim != 1 or len(word_class) == 0:
             refuse(
                 "word_class",
@@ -437,6 +441,11 @@ class ScoringCore:
             Naming the first row that holds NaN or infinity or is all zeros.
         """
         embeddings = np.asarray(from_tensor(embeddings))
+        if embeddings.dtype.kind == "O":  # numbers as Python objects (a pandas frame's values)
+            try:
+                embeddings = embeddings.astype(np.float64)
+            except (TypeError, ValueError):
+                pass
         if embeddings.dtype.kind not in "biuf":
             raise ValueError(
                 f"embeddings must be real numbers (float32, float64, float16, bfloat16 tensors "

@@ -238,17 +238,8 @@ def test_clip_fer_evaluate_writes_strict_json(toy_checkpoint, face_arrays, tmp_p
         (root / ["happy", "sad"][i % 2]).mkdir(parents=True, exist_ok=True)
         Image.fromarray(array).save(root / ["happy", "sad"][i % 2] / f"{i}.png")
     out = tmp_path / "out"
-    argv = [
-        "evaluate",
-        "--data",
-        str(root),
-        "--model",
-        toy_checkpoint,
-        "--abstain-below",
-        "1",
-        "--out",
-        str(out),
-    ]
+    options = {"--data": root, "--model": toy_checkpoint, "--abstain-below": 1, "--out": out}
+    argv = ["evaluate", *(str(part) for pair in options.items() for part in pair)]
     assert main(argv) == 0
     capsys.readouterr()
 
