@@ -263,3 +263,17 @@ def test_every_json_the_library_writes_goes_through_the_strict_writer():
         if re.search(r"\bjson\.dumps?\(", line)
     ]
     assert found == []
+
+
+@pytest.mark.parametrize("missing", [None, np.nan])
+def test_a_missing_true_label_is_named_not_scored(missing):
+    # Found attacking this change: a NaN true label would have been scored as a class
+    # of its own (before the change: scikit-learn's "unknown is not supported").
+    y = np.array([missing, 1.0, 0.0], dtype=object)
+    for score in (metrics.macro_f1, metrics.unweighted_average_recall):
+        with pytest.raises(
+            ValueError, match=rf"{score.__name__}: y_true has no label \(None or NaN\) at sample 0"
+        ):
+            score(y, [1.0, 1.0, 0.0])
+    with pytest.raises(ValueError, match="summarize: y_true has no label"):
+        metrics.summarize(y, [[1.0, 0.0]] * 3, k=1)
