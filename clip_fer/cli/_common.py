@@ -60,17 +60,20 @@ def add_data_options(parser):
     )
 
 
-def add_model_options(parser):
+def add_model_options(parser, many=False):
     """``--model``, ``--reduce``, ``--decider``, ``--batch-size``, ``--device``,
-    ``--precision``, ``--cache-dir``, ``--progress``: the estimator's own parameters."""
+    ``--precision``, ``--cache-dir``, ``--progress``: the estimator's own parameters.
+    With ``many``, ``--model`` may be given several times (a list; None when absent)."""
     parser.add_argument(
         "--model",
-        default="ViT-B/32",
+        action="append" if many else "store",
+        default=None if many else "ViT-B/32",
         metavar="NAME_OR_PATH",
         help="An OpenAI CLIP name (downloaded on first use) or checkpoint path, e.g. "
         "models/my-clip.pt; 'open_clip:ARCH/PRETRAINED' or 'open_clip:ARCH//weights.safetensors' "
         "(open-clip extra); 'hf_clip:NAME_OR_DIR' for Hugging Face CLIP or SigLIP (hf extra). "
-        "Default: ViT-B/32.",
+        + ("Repeat it to compare models. " if many else "")
+        + "Default: ViT-B/32.",
     )
     parser.add_argument(
         "--reduce",
