@@ -885,7 +885,16 @@ MIN_GROUP_SIZE = 30
 
 
 def summarize_by_group(
-    y_true, y_ranked, groups, k=3, *, y_proba=None, classes=None, min_count=MIN_GROUP_SIZE
+    y_true,
+    y_ranked,
+    groups,
+    k=3,
+    *,
+    y_proba=None,
+    classes=None,
+    confidence=None,
+    abstain_below=None,
+    min_count=MIN_GROUP_SIZE,
 ):
     """:func:`summarize` over each group of images, with its count: disaggregated results.
 
@@ -907,6 +916,9 @@ def summarize_by_group(
         Adds ``ece``, ``nll`` and ``brier``, as in :func:`summarize`.
     classes : array-like of shape (n_classes,), default=None
         The class of each column of ``y_proba``.
+    confidence : array-like of shape (n_samples,), default=None
+    abstain_below : float, default=None
+        As in :func:`summarize`.
     min_count : int, default=30
         A group with fewer images scored is flagged ``small``: its numbers
         are shown, but they vary much from one sample of people to the next.
@@ -927,6 +939,7 @@ def summarize_by_group(
     """
     y_true, y_ranked = _check_ranked(y_true, y_ranked, k)
     proba = None if y_proba is None else np.asarray(y_proba, dtype=np.float64)
+    sure = None if confidence is None else np.asarray(confidence, dtype=np.float64)
     rows = []
     for name, values in groups.items():
         values = np.asarray([("unknown" if _is_missing(v) else str(v)) for v in values], dtype=object)
@@ -945,6 +958,8 @@ def summarize_by_group(
                     k,
                     y_proba=None if proba is None else proba[member],
                     classes=classes,
+                    confidence=None if sure is None else sure[member],
+                    abstain_below=abstain_below,
                 )
             n = summary.pop("n_images")
             rows.append(
