@@ -952,6 +952,8 @@ def summarize_by_group(
             member = values == value
             with warnings.catch_warnings():  # skipped images were counted in the overall summary
                 warnings.simplefilter("ignore", SkippedImagesWarning)
+                # sklearn's note that k >= the classes of a small group is moot: the score is right.
+                warnings.filterwarnings("ignore", message="'k' .* greater than or equal to 'n_classes'")
                 summary = summarize(
                     y_true[member],
                     y_ranked[member],
