@@ -24,7 +24,7 @@ from ..exceptions import ClipFerError, InvalidParameterError, SkippedImagesWarni
 from ..metrics import MIN_GROUP_SIZE, summarize, summarize_by_group
 from ..utils._param_validation import check_int
 
-__all__ = ["BenchmarkResult", "check_bank_classes", "run_benchmark"]
+__all__ = ["BenchmarkResult", "bank_for_classes", "run_benchmark"]
 
 #: The columns of ``results.csv``, in order (``top{k}`` is ``top3`` by default).
 RESULT_COLUMNS = ("dataset", "layout", "split", "model", "bank", "classes", "n", "n_skipped", "uar", "war")
@@ -75,7 +75,7 @@ def _classes_of(data):
     return sorted(set(map(str, data.target_names)) | set(map(str, data.target)))
 
 
-def check_bank_classes(bank, classes, dataset="the data set", bank_name=None):
+def bank_for_classes(bank, classes, dataset="the data set", bank_name=None):
     """The bank restricted to ``classes``, or an error naming the classes it lacks.
 
     A data set is scored over its own classes, as the zero-shot literature does
@@ -254,7 +254,7 @@ def run_benchmark(
         (``images``, ``target``, ``target_names``, ``filenames``, ``split``), with
         optional ``groups`` (dict of grouping name to each image's group) and
         ``layout`` (a name shown in the table). Each data set is scored over its
-        own classes (``target_names``): see :func:`check_bank_classes`.
+        own classes (``target_names``): see :func:`bank_for_classes`.
     models : list of str
         Model names or checkpoint paths, as ``ZeroShotEmotionClassifier(model=...)``.
     banks : dict of str to PromptBank
@@ -300,7 +300,7 @@ def run_benchmark(
 
     fitted_banks = {name: clone(bank).fit() for name, bank in banks.items()}
     scored_banks = {  # every class check before any encoding
-        (d, b): check_bank_classes(bank, _classes_of(data), f"The data set {d!r}", b)
+        (d, b): bank_for_classes(bank, _classes_of(data), f"The data set {d!r}", b)
         for d, data in datasets.items()
         for b, bank in fitted_banks.items()
     }
