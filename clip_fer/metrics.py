@@ -56,6 +56,7 @@ from sklearn.metrics import (
 from sklearn.utils import Bunch
 
 from ._abstention import UNSURE, abstain, check_threshold
+from ._options import MIN_GROUP_SIZE
 from .exceptions import SkippedImagesWarning
 
 __all__ = [
@@ -878,10 +879,6 @@ def summarize(
         summary["coverage"] = scores["coverage"]
         summary["selective_accuracy"] = scores["selective_accuracy"]
     return summary
-
-
-#: Groups with fewer images than this are flagged ``small`` by :func:`summarize_by_group`.
-MIN_GROUP_SIZE = 30
 
 
 def summarize_by_group(

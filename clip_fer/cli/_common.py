@@ -9,13 +9,14 @@ import argparse
 import re
 import sys
 
-from .._options import BUILTIN_BANK_NAMES, PRECISIONS, REDUCTIONS
+from .._options import BUILTIN_BANK_NAMES, MIN_GROUP_SIZE, PRECISIONS, REDUCTIONS
 
 # Nothing heavy at import time: ``clip-fer --help`` builds every parser, so
 # numpy, scikit-learn and torch are imported only when a command runs.
 
 __all__ = [
     "add_data_options",
+    "add_group_size_option",
     "add_model_options",
     "build_estimator",
     "error_message",
@@ -122,6 +123,18 @@ def add_model_options(parser, many=False):
         action=argparse.BooleanOptionalAction,
         default=None,
         help="Progress bars on stderr. Default: only when stderr is a terminal.",
+    )
+
+
+def add_group_size_option(parser):
+    """``--min-group-size``: per-group results flag smaller groups."""
+    parser.add_argument(
+        "--min-group-size",
+        type=positive_int,
+        default=MIN_GROUP_SIZE,
+        metavar="N",
+        help="For data sets that record groups of the people pictured (per-group scores in "
+        f"groups.csv): groups with fewer images are flagged small. Default: {MIN_GROUP_SIZE}.",
     )
 
 

@@ -17,20 +17,24 @@ from ._common import (
     show_progress,
 )
 
-__all__ = ["add_cluster_options", "add_ray_options", "embed_on_ray", "predict_on_ray", "ray_session"]
+__all__ = [
+    "add_cluster_options",
+    "add_engine_option",
+    "add_ray_options",
+    "embed_on_ray",
+    "predict_on_ray",
+    "ray_session",
+]
 
 
 def add_ray_options(parser):
     """``--engine``, ``--output``, ``--address``, ``--actors``, ``--gpus-per-actor``."""
     group = parser.add_argument_group("scaling out (--engine ray; needs the ray extra)")
-    group.add_argument(
-        "--engine",
-        choices=("local", "ray"),
-        default="local",
-        help="local: this process, results on stdout. ray: a pool of actors on Ray Data "
+    add_engine_option(
+        group,
+        "local: this process, results on stdout. ray: a pool of actors on Ray Data "
         "(a local cluster, or --address), results as Parquet shards in --output; an "
-        "interrupted run started again with the same --output skips what was written. "
-        "Default: local.",
+        "interrupted run started again with the same --output skips what was written.",
     )
     group.add_argument(
         "--output",
@@ -46,6 +50,11 @@ def add_ray_options(parser):
         metavar="N",
         help="With --engine ray: rows per Parquet file. Default: 1024.",
     )
+
+
+def add_engine_option(group, help):
+    """``--engine local|ray``, with what each engine does for the command (``help``)."""
+    group.add_argument("--engine", choices=("local", "ray"), default="local", help=f"{help} Default: local.")
 
 
 def add_cluster_options(group):

@@ -5,8 +5,8 @@ import time
 from pathlib import Path
 
 from ..utils._install import install_hint
-from ._common import add_model_options, bank_help, build_estimator, positive_int, run_safely
-from ._ray_engine import add_cluster_options
+from ._common import add_group_size_option, add_model_options, bank_help, build_estimator, run_safely
+from ._ray_engine import add_cluster_options, add_engine_option
 
 __all__ = ["add_parser", "benchmark", "parse_data_spec"]
 
@@ -73,13 +73,7 @@ def add_parser(commands):
     parser.add_argument(
         "--out", metavar="DIR", required=True, help="Folder for the results (created if needed)."
     )
-    parser.add_argument(
-        "--min-group-size",
-        type=positive_int,
-        default=30,
-        metavar="N",
-        help="In groups.csv, groups with fewer images are flagged small. Default: 30.",
-    )
+    add_group_size_option(parser)
     parser.add_argument(
         "--on-error",
         choices=("raise", "skip"),
@@ -88,13 +82,11 @@ def add_parser(commands):
         "of the scores (counted in n_skipped). Default: raise.",
     )
     group = parser.add_argument_group("scaling out (--engine ray; needs the ray extra)")
-    group.add_argument(
-        "--engine",
-        choices=("local", "ray"),
-        default="local",
-        help="Where images are encoded: local, this process; ray, a pool of actors on Ray Data "
+    add_engine_option(
+        group,
+        "Where images are encoded: local, this process; ray, a pool of actors on Ray Data "
         "(a local cluster, or --address), the embeddings written to DIR/embeddings as Parquet "
-        "shards. The banks are scored here either way. Default: local.",
+        "shards. The banks are scored here either way.",
     )
     add_cluster_options(group)
     parser.set_defaults(run=lambda args: run_safely(benchmark, args))

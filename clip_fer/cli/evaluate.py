@@ -11,11 +11,11 @@ from ..utils._install import install_hint
 from ._abstain import add_abstain_option
 from ._common import (
     add_data_options,
+    add_group_size_option,
     add_model_options,
     bank_help,
     build_estimator,
     load_data,
-    positive_int,
     run_safely,
 )
 
@@ -82,14 +82,7 @@ def add_parser(commands):
         "of the scores, names it on stderr and gives it an error in predictions.csv. "
         "Default: raise.",
     )
-    parser.add_argument(
-        "--min-group-size",
-        type=positive_int,
-        default=30,
-        metavar="N",
-        help="For data sets that record groups of the people pictured (per-group scores): "
-        "groups with fewer images are flagged small. Default: 30.",
-    )
+    add_group_size_option(parser)
     add_abstain_option(parser)
     parser.set_defaults(run=lambda args: run_safely(evaluate, args))
 

@@ -23,6 +23,7 @@ from .._prompt_bank import PromptBank
 from ..exceptions import ClipFerError, InvalidParameterError, SkippedImagesWarning
 from ..metrics import MIN_GROUP_SIZE, summarize, summarize_by_group
 from ..utils._param_validation import check_int
+from ._experiment import check_banks
 
 __all__ = ["BenchmarkResult", "bank_for_classes", "run_benchmark"]
 
@@ -203,21 +204,17 @@ def _check_inputs(datasets, models, banks, estimator):
             f"The 'estimator' parameter of {owner} must be a ZeroShotEmotionClassifier. "
             f"Got {type(estimator).__name__} instead."
         )
-    for what, value in (("datasets", datasets), ("banks", banks)):
-        if not isinstance(value, dict) or not value:
-            raise InvalidParameterError(
-                f"The '{what}' parameter of {owner} must be a non-empty dict by name. Got {value!r} instead."
-            )
+    if not isinstance(datasets, dict) or not datasets:
+        raise InvalidParameterError(
+            f"The 'datasets' parameter of {owner} must be a non-empty dict of name to data set. "
+            f"Got {datasets!r} instead."
+        )
+    check_banks(banks, "banks", "bank", owner)
     if isinstance(models, str) or not models or len(set(map(str, models))) != len(models):
         raise InvalidParameterError(
             f"The 'models' parameter of {owner} must be a non-empty list of distinct model names "
             f"or paths. Got {models!r} instead."
         )
-    for name, bank in banks.items():
-        if not isinstance(bank, PromptBank):
-            raise InvalidParameterError(
-                f"The bank {name!r} of {owner} must be a PromptBank. Got {type(bank).__name__} instead."
-            )
     for name, data in datasets.items():
         if len(data.target) == 0:
             raise ClipFerError(f"The data set {name!r} has no images.")

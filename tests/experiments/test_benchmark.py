@@ -270,3 +270,21 @@ def test_run_benchmark_refuses_bad_arguments(replicas, tmp_path):
         run_benchmark(data, ["m"], {"b": "default"}, tmp_path)
     with pytest.raises(ClipFerError, match="lacks"):
         run_benchmark(data, ["m"], {"g": PromptBank.gender()}, tmp_path)
+
+
+def test_ray_engine_refuses_an_unreachable_cluster_before_encoding(
+    replicas, toy_checkpoint, tmp_path, capsys
+):
+    import socket
+
+    pytest.importorskip("ray")
+    with socket.socket() as probe:  # a port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "out"
+    code, _, err = run(
+        capsys,
+        *benchmark_args(replicas, toy_checkpoint, out, "--engine", "ray", "--address", f"127.0.0.1:{port}"),
+    )
+    assert code == 1 and f"the Ray cluster at '127.0.0.1:{port}' cannot be reached" in err
+    assert not (out / "cells").exists()
