@@ -1,4 +1,4 @@
-"""Few-shot learning curves under label shift: the default rule's choice, and EM prior correction.
+"""Few-shot learning curves under label shift: the default rule's choice, and prior corrections.
 
     python benchmarks/few_shot_curves.py            # FER2013 checkpoint, 3 domains, k = 1..64, 5 seeds
     python benchmarks/few_shot_curves.py --domains low-contrast --shots 16 48
@@ -15,12 +15,15 @@ their range around mid-grey), ``k`` and seed it scores on the rest of the split,
   of the seeds its rule moved away from zero-shot (``alpha_ > 0``): the rule's choice;
 - ``+ EM``: the same posteriors moved from the shots' class frequencies to the class prior
   that Saerens et al.'s EM (2002, :func:`clip_fer._label_shift.em_class_prior`) estimates
-  from the unlabelled evaluation faces themselves (transductive); ``EM L1`` is that
-  estimate's L1 distance to the evaluation faces' true class frequencies;
+  from the unlabelled evaluation faces themselves (transductive); ``EM L1`` is the L1
+  distance of the probe's EM prior to the evaluation faces' true class frequencies;
+- ``LR + BCTS + EM``: the probe calibrated first (temperature and a bias per class fitted
+  to its cross-validated predictions of the shots, Alexandari et al., ICML 2020), then
+  moved to its EM prior (no column at k = 1: a class's single shot cannot be held out);
 - ``LR + BBSE``: the probe moved to the prior that black-box shift estimation (Lipton et
   al., ICML 2018) solves for: the probe's cross-validated soft confusion matrix on the
-  shots against its mean posterior on the evaluation faces (no column at k = 1: a class's
-  single shot cannot be held out); ``BBSE L1`` is that estimate's error;
+  shots against its mean posterior on the evaluation faces (none at k = 1); ``BBSE L1``
+  is that estimate's L1 distance to the true class frequencies;
 - ``LR + true prior``: the probe moved to the evaluation faces' true class frequencies,
   and ``majority``: always the evaluation faces' most frequent class. Neither is a rule
   (both read the test labels): what a perfect prior estimate would give, and the
@@ -37,7 +40,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import nnls
+from scipy.optimize import minimize, nnls
+from scipy.special import log_softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
@@ -56,6 +60,7 @@ COLUMNS = (
     "few-shot",
     "few-shot + EM",
     "LR + EM",
+    "LR + BCTS + EM",
     "LR + BBSE",
     "LR + true prior",
     "majority",
@@ -80,24 +85,38 @@ def embeddings(args):
     return {d: _unit_rows(stored[d].astype(np.float64)) for d in args.domains}, y
 
 
-def bbse_prior(X_shots, labels, proba_rest, n_classes):
-    """Black-box shift estimation: the prior ``pi`` with ``confusion @ (pi / source) = mean
-    posterior on the inputs``, by non-negative least squares (None below 2 shots a class)."""
+def held_out_log_proba(X_shots, labels, n_classes):
+    """The probe's cross-validated log-probabilities of the shots (None below 2 shots a class)."""
     counts = np.bincount(labels, minlength=n_classes)
     if counts.min() < 2:
         return None
-    held_out = cross_val_predict(
-        LogisticRegression(max_iter=1000),
-        X_shots,
-        labels,
-        cv=StratifiedKFold(min(5, counts.min())),
-        method="predict_proba",
+    cv = StratifiedKFold(min(5, counts.min()))
+    proba = cross_val_predict(
+        LogisticRegression(max_iter=1000), X_shots, labels, cv=cv, method="predict_proba"
     )
-    confusion = np.stack([held_out[labels == c].mean(axis=0) for c in range(n_classes)], axis=1)
-    source = counts / counts.sum()
-    weights, _ = nnls(confusion, proba_rest.mean(axis=0))
-    prior = np.clip(weights * source, 1e-6, None)
+    return np.log(np.clip(proba, 1e-300, None))
+
+
+def bbse_prior(held_out, labels, proba_rest):
+    """Black-box shift estimation: the prior ``pi`` whose mixture of the per-class mean
+    held-out posteriors is the mean posterior on the inputs (non-negative least squares)."""
+    n_classes = held_out.shape[1]
+    confusion = np.stack([np.exp(held_out[labels == c]).mean(axis=0) for c in range(n_classes)], axis=1)
+    prior, _ = nnls(confusion, proba_rest.mean(axis=0))
+    prior = np.clip(prior, 1e-6, None)
     return prior / prior.sum()
+
+
+def bias_corrected_calibration(held_out, labels):
+    """Temperature and per-class bias fitted to the held-out shots by maximum likelihood
+    (BCTS, Alexandari et al., ICML 2020): a function that calibrates log-probabilities."""
+    rows = np.arange(len(labels))
+
+    def nll(params):
+        return -log_softmax(held_out / np.exp(params[0]) + params[1:], axis=1)[rows, labels].mean()
+
+    params = minimize(nll, np.zeros(1 + held_out.shape[1]), method="L-BFGS-B").x
+    return lambda log_proba: log_softmax(log_proba / np.exp(params[0]) + params[1:], axis=1)
 
 
 def one_draw(X, y, prior, k, seed):
@@ -119,13 +138,19 @@ def one_draw(X, y, prior, k, seed):
     )
     em_adapted, _ = em_class_prior(np.exp(adapted), source)
     em_probe, _ = em_class_prior(np.exp(probe), source)
-    bbse = bbse_prior(X[shots], index[shots], np.exp(probe), len(classes))
+    held_out = held_out_log_proba(X[shots], index[shots], len(classes))
+    bbse = bcts = None
+    if held_out is not None:
+        bbse = bbse_prior(held_out, index[shots], np.exp(probe))
+        calibrated = bias_corrected_calibration(held_out, index[shots])(probe)
+        bcts = shift_log_proba(calibrated, source, em_class_prior(np.exp(calibrated), source)[0])
     scores = {
         "zero-shot": prior.predict_proba(X[rest]),
         "LR": probe,
         "few-shot": adapted,
         "few-shot + EM": shift_log_proba(adapted, source, em_adapted),
         "LR + EM": shift_log_proba(probe, source, em_probe),
+        "LR + BCTS + EM": bcts,
         "LR + BBSE": None if bbse is None else shift_log_proba(probe, source, bbse),
         "LR + true prior": shift_log_proba(probe, source, true),
         "majority": np.broadcast_to(np.log(np.clip(true, 1e-300, None)), probe.shape),
