@@ -44,12 +44,12 @@ from scipy.optimize import minimize, nnls
 from scipy.special import log_softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.preprocessing import normalize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from few_shot import SHARED, cpu_flags, shifted
 
 from clip_fer import FewShotEmotionClassifier, ZeroShotEmotionClassifier
-from clip_fer._few_shot import _probe_log_proba, _unit_rows
 from clip_fer._label_shift import em_class_prior, shift_log_proba
 from clip_fer.datasets import load_image_folder, sample_k_shot
 
@@ -82,7 +82,7 @@ def embeddings(args):
             print(f"{domain}: {len(images)} faces encoded in {time.perf_counter() - t:.0f} s", flush=True)
             cache.parent.mkdir(parents=True, exist_ok=True)
             np.savez(cache, **stored)
-    return {d: _unit_rows(stored[d].astype(np.float64)) for d in args.domains}, y
+    return {d: normalize(stored[d].astype(np.float64)) for d in args.domains}, y
 
 
 def held_out_log_proba(X_shots, labels, n_classes):
@@ -133,9 +133,8 @@ def one_draw(X, y, prior, k, seed):
 
     clf = FewShotEmotionClassifier(prior).fit(X[shots], y_shots)
     adapted = np.log(np.clip(clf.predict_proba(X[rest]), 1e-300, None))
-    probe = _probe_log_proba(
-        LogisticRegression(max_iter=1000).fit(X[shots], index[shots]), X[rest], len(classes)
-    )
+    # every class has a shot, so the probe's columns are the classes in order
+    probe = LogisticRegression(max_iter=1000).fit(X[shots], index[shots]).predict_log_proba(X[rest])
     em_adapted, _ = em_class_prior(np.exp(adapted), source)
     em_probe, _ = em_class_prior(np.exp(probe), source)
     held_out = held_out_log_proba(X[shots], index[shots], len(classes))
