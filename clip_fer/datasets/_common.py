@@ -112,6 +112,23 @@ def require_file(path, owner, what):
     return path
 
 
+def images_under(root, owner, what):
+    """Every image file under the folder ``root`` (subfolders too), sorted; hidden ones left out."""
+    if not root.is_dir():
+        raise DatasetError(f"No folder {str(root)!r}; {owner} needs {what}.")
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    )
+
+
+def refuse_code(errors, where, code, what, table):
+    """Refuse a label code outside ``table`` (code -> class), naming the codes there are."""
+    codes = ", ".join(f"{k} {v}" for k, v in table.items())
+    errors.refuse(where, f"the {what} {code!r} is not one of {codes}.")
+
+
 class ItemErrors:
     """The ``on_error`` policy of a loader for items it cannot label.
 
