@@ -6,7 +6,16 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import DatasetError
-from ._common import ItemErrors, check_split, make_bunch, select_splits, split_name
+from ._common import (
+    FaceCrops,
+    ItemErrors,
+    box_problem,
+    check_split,
+    image_size,
+    make_bunch,
+    select_splits,
+    split_name,
+)
 from ._fer2013 import Fer2013CsvImages, load_fer2013_csv
 
 __all__ = ["FERPLUS_VOTE_COLUMNS", "ferplus_majority", "load_ferplus"]
@@ -137,7 +146,7 @@ def _from_folders(root, wanted, errors):
     }
     if wanted is not None:
         select_splits(wanted, available, str(root))
-    paths, splits, votes = [], [], []
+    paths, boxes, splits, votes = [], [], [], []
     for split, folder in available.items():
         if wanted is not None and split not in wanted:
             continue
@@ -147,18 +156,43 @@ def _from_folders(root, wanted, errors):
                 if not row:
                     continue
                 where = f"{label_csv}, line {number}"
-                fields = row[2:] if len(row) > 1 and row[1].strip().startswith("(") else row[1:]  # a face box
-                counts = _votes(fields, where, errors)
+                boxed = len(row) > 1 and row[1].strip().startswith("(")  # the first release's face box
+                counts = _votes(row[2:] if boxed else row[1:], where, errors)
                 if counts is None:
                     continue
                 image = root / folder / row[0].strip()
                 if not image.is_file():
                     errors.refuse(where, f"the listed image {str(image)!r} is missing.")
                     continue
+                box = None
+                if boxed:
+                    box = _box(row[1], where, image, errors)
+                    if box is None:
+                        continue
                 paths.append(str(image))
+                boxes.append(box)
                 splits.append(split)
                 votes.append(counts)
+    if any(box is not None for box in boxes):
+        sized = [box or (0, 0, *image_size(path)) for path, box in zip(paths, boxes)]
+        return FaceCrops(paths, sized), paths, splits, votes
     return paths, paths, splits, votes
+
+
+def _box(field, where, image, errors):
+    """A label.csv face box ``"(x0, y0, x1, y1)"``; None (refused) when malformed or outside the image."""
+    try:
+        box = tuple(int(v) for v in field.strip()[1:-1].split(","))
+    except ValueError:
+        box = ()
+    if len(box) != 4:
+        errors.refuse(where, f"the face box {field!r} is not '(x0, y0, x1, y1)' in pixels.")
+        return None
+    problem = box_problem(box, image)
+    if problem:
+        errors.refuse(where, problem)
+        return None
+    return box
 
 
 def load_ferplus(path, split=None, *, on_error="raise"):
@@ -217,6 +251,8 @@ def load_ferplus(path, split=None, *, on_error="raise"):
         images = Fer2013CsvImages(
             images.path, images.offsets[kept], images.lines[kept], images.pixels_column, images.n_columns
         )
+    elif isinstance(images, FaceCrops):
+        images = FaceCrops(images.paths[kept], images.boxes[kept])
     else:
         images = [images[i] for i in kept]
     return make_bunch(
