@@ -11,14 +11,50 @@ from PIL import Image
 
 # Label codes -> clip-fer's classes, as each data set documents them.
 RAFDB = {1: "surprise", 2: "fear", 3: "disgust", 4: "happy", 5: "sad", 6: "angry", 7: "neutral"}
-AFFECTNET = {0: "neutral", 1: "happy", 2: "sad", 3: "surprise", 4: "fear", 5: "disgust", 6: "angry", 7: "contempt"}
+AFFECTNET = {
+    0: "neutral",
+    1: "happy",
+    2: "sad",
+    3: "surprise",
+    4: "fear",
+    5: "disgust",
+    6: "angry",
+    7: "contempt",
+}
 EXPW = {0: "angry", 1: "disgust", 2: "fear", 3: "happy", 4: "sad", 5: "surprise", 6: "neutral"}
-CKPLUS = {0: "neutral", 1: "angry", 2: "contempt", 3: "disgust", 4: "fear", 5: "happy", 6: "sad", 7: "surprise"}
-JAFFE = {"AN": "angry", "DI": "disgust", "FE": "fear", "HA": "happy", "NE": "neutral", "SA": "sad", "SU": "surprise"}
-KDEF = {"AF": "fear", "AN": "angry", "DI": "disgust", "HA": "happy", "NE": "neutral", "SA": "sad", "SU": "surprise"}
+CKPLUS = {
+    0: "neutral",
+    1: "angry",
+    2: "contempt",
+    3: "disgust",
+    4: "fear",
+    5: "happy",
+    6: "sad",
+    7: "surprise",
+}
+JAFFE = {
+    "AN": "angry",
+    "DI": "disgust",
+    "FE": "fear",
+    "HA": "happy",
+    "NE": "neutral",
+    "SA": "sad",
+    "SU": "surprise",
+}
+KDEF = {
+    "AF": "fear",
+    "AN": "angry",
+    "DI": "disgust",
+    "HA": "happy",
+    "NE": "neutral",
+    "SA": "sad",
+    "SU": "surprise",
+}
 # FERPlus's vote columns (fer2013new.csv header), in file order.
 FERPLUS_COLUMNS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt")
-FERPLUS = dict(zip(FERPLUS_COLUMNS, ("neutral", "happy", "surprise", "sad", "angry", "disgust", "fear", "contempt")))
+FERPLUS = dict(
+    zip(FERPLUS_COLUMNS, ("neutral", "happy", "surprise", "sad", "angry", "disgust", "fear", "contempt"))
+)
 
 SIDE = 48
 STEP = 12  # grey levels of two faces differ by this much

@@ -22,7 +22,10 @@ ITEMS = [
     (8, "validation", "7/c8.jpg", (25, 25, 40, 40), 7),
 ]
 # Rows the literature leaves out: None, Uncertain, No-Face.
-LEFT_OUT = [(9, "train", "5/d9.jpg", (10, 10, 40, 40), 8), (10, "validation", "5/d10.jpg", (10, 10, 40, 40), 10)]
+LEFT_OUT = [
+    (9, "train", "5/d9.jpg", (10, 10, 40, 40), 8),
+    (10, "validation", "5/d10.jpg", (10, 10, 40, 40), 10),
+]
 FILES = {"train": "training.csv", "validation": "validation.csv"}
 
 
@@ -56,7 +59,9 @@ def test_every_face_is_cropped_and_gets_its_label(tmp_path, layout, classes):
         split, (x, y, w, h), code = expected[which_face(crop)]
         assert crop.size == (w, h)
         assert data.target[k] == AFFECTNET[code] and data.split[k] == split
-    assert data.target_names.tolist() == sorted(v for v in AFFECTNET.values() if classes == 8 or v != "contempt")
+    assert data.target_names.tolist() == sorted(
+        v for v in AFFECTNET.values() if classes == 8 or v != "contempt"
+    )
     assert data.groups == {}
 
 
@@ -70,9 +75,18 @@ def test_the_validation_split_is_the_test_split_and_the_layout_is_detected(tmp_p
 @pytest.mark.parametrize(
     "line, match",
     [
-        (row("7/c5.jpg", (15, 15, 45, 45), 11), r"validation.csv, line 6: the AffectNet expression code '11'"),
-        (row("7/none.jpg", (1, 1, 5, 5), 3), r"validation.csv, line 6: the listed image .*none.jpg' is missing"),
-        (row("7/c5.jpg", (100, 50, 45, 45), 3), r"line 6: the face box \(100, 50, 145, 95\) .* 120x90 pixels"),
+        (
+            row("7/c5.jpg", (15, 15, 45, 45), 11),
+            r"validation.csv, line 6: the AffectNet expression code '11'",
+        ),
+        (
+            row("7/none.jpg", (1, 1, 5, 5), 3),
+            r"validation.csv, line 6: the listed image .*none.jpg' is missing",
+        ),
+        (
+            row("7/c5.jpg", (100, 50, 45, 45), 3),
+            r"line 6: the face box \(100, 50, 145, 95\) .* 120x90 pixels",
+        ),
         (row("7/c5.jpg", (-1, 0, 10, 10), 3), r"line 6: the face box \(-1, 0, 9, 10\) .*outside"),
     ],
 )

@@ -67,9 +67,10 @@ def test_csv_form_labels_every_face_by_the_rule_and_keeps_votes(tmp_path):
     for k, image in enumerate(data.images):
         i = which_face(image)
         assert data.target[k] == labelled[i]
-        assert data.split[k] == {"Training": "train", "PublicTest": "public_test", "PrivateTest": "private_test"}[
-            USAGE[i]
-        ]
+        assert (
+            data.split[k]
+            == {"Training": "train", "PublicTest": "public_test", "PrivateTest": "private_test"}[USAGE[i]]
+        )
         # votes in vote_names order: the file's columns by name
         by_name = dict(zip([*FERPLUS.values(), "unknown", "not_face"], VOTES[i][0]))
         assert data.target_votes[k].tolist() == [by_name[name] for name in data.vote_names]
@@ -126,7 +127,10 @@ def test_folder_form_labels_every_face_by_the_rule(tmp_path, boxed):
 @pytest.mark.parametrize(
     "line, match",
     [
-        ("fer0000099.png,0,0,0,10,0,0,0,0,0,0", r"FER2013Test.label.csv, line 5: the listed image .* is missing"),
+        (
+            "fer0000099.png,0,0,0,10,0,0,0,0,0,0",
+            r"FER2013Test.label.csv, line 5: the listed image .* is missing",
+        ),
         ("fer0000012.png,0,0,0,10,0,0,0,0,0", r"FER2013Test.label.csv, line 5: the votes .* not 10 counts"),
         ('fer0000012.png,"(0, 0, 49, 48)",0,0,0,10,0,0,0,0,0,0', r"line 5: the face box \(0, 0, 49, 48\)"),
     ],
