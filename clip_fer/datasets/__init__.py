@@ -225,7 +225,7 @@ def check_bank_classes(bank_classes, data_classes, dataset="the data set"):
     if "contempt" in extra:
         advice.append("the built-in 'default' and 'baseline' banks are the seven without contempt")
     raise DatasetError(
-        f"The prompt bank's classes {sorted(bank)} are not those of {dataset} {sorted(data)}: "
+        f"The prompt bank does not score the classes of {dataset}: "
         + "; ".join(advice)
-        + "."
+        + f". (The bank's classes: {sorted(bank)}; {dataset}'s: {sorted(data)}.)"
     )
