@@ -13,6 +13,8 @@ from ..exceptions import DatasetError, ImageInputError, SkippedItemsWarning
 __all__ = [
     "FaceCrops",
     "ItemErrors",
+    "LazyImages",
+    "label_lines",
     "check_split",
     "image_files",
     "image_size",
@@ -104,6 +106,14 @@ def image_files(folder):
     )
 
 
+def label_lines(path):
+    """``(where, fields)`` of each non-blank line of a whitespace-separated label file,
+    ``where`` naming the file and the line (1-based)."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            yield f"{path}, line {number}", line.split()
+
+
 def require_file(path, owner, what):
     """``path`` as a Path; a DatasetError naming ``what`` it should be when it is not a file."""
     path = Path(path)
@@ -193,7 +203,23 @@ def box_problem(box, path):
     return None
 
 
-class FaceCrops(Sequence):
+class LazyImages(Sequence):
+    """A sequence of images read when indexed; iterating never stops at a bad one.
+
+    Indexing an unreadable item raises :class:`ImageInputError`; iterating yields an
+    ``UnreadableImage`` holding why instead, so the classifier applies its
+    ``on_error`` to that item alone and ``predict(on_error="skip")`` loses no other.
+    """
+
+    def __iter__(self):
+        for position in range(len(self)):
+            try:
+                yield self[position]
+            except ImageInputError as exc:
+                yield UnreadableImage(exc.reason)
+
+
+class FaceCrops(LazyImages):
     """Faces cropped from image files, each read and cropped when indexed.
 
     Only the paths and boxes are kept; item ``i`` is an RGB ``PIL.Image``, the
@@ -224,12 +250,3 @@ class FaceCrops(Sequence):
             return FaceCrops(self.paths[index], self.boxes[index])
         position = range(len(self))[index]  # IndexError out of range, negatives counted from the end
         return to_rgb_image(self.paths[position], position).crop(tuple(int(v) for v in self.boxes[position]))
-
-    def __iter__(self):
-        """Every face in order; an unreadable one is an ``UnreadableImage`` holding why,
-        so the classifier applies its ``on_error`` to that item alone."""
-        for position in range(len(self)):
-            try:
-                yield self[position]
-            except ImageInputError as exc:
-                yield UnreadableImage(exc.reason)

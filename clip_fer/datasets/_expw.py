@@ -2,7 +2,16 @@
 
 from pathlib import Path
 
-from ._common import FaceCrops, ItemErrors, box_problem, make_bunch, no_split, refuse_code, require_file
+from ._common import (
+    FaceCrops,
+    ItemErrors,
+    box_problem,
+    label_lines,
+    make_bunch,
+    no_split,
+    refuse_code,
+    require_file,
+)
 
 __all__ = ["EXPW_CODES", "load_expw"]
 
@@ -49,11 +58,7 @@ def load_expw(path, split=None, *, on_error="raise"):
     origin = root / "image" / "origin"
     errors = ItemErrors(on_error, _OWNER)
     paths, boxes, target, names = [], [], [], []
-    for number, line in enumerate(labels.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{labels}, line {number}"
-        fields = line.split()
+    for where, fields in label_lines(labels):
         if len(fields) != 8:
             errors.refuse(where, f"has {len(fields)} fields; ExpW's lines are '{_FIELDS}'.")
             continue

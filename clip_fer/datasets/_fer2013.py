@@ -1,14 +1,13 @@
 """FER2013 from Kaggle's CSV (``emotion,pixels,Usage``), faces decoded lazily."""
 
 import operator
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from .._vocabularies import FER2013_CLASSES, FER2013_CSV_CODES
 from ..exceptions import DatasetError, ImageInputError
-from ._common import check_split, make_bunch, select_splits, split_name
+from ._common import LazyImages, check_split, make_bunch, select_splits, split_name
 
 __all__ = ["FER2013_SIDE", "Fer2013CsvImages", "load_fer2013_csv"]
 
@@ -23,7 +22,7 @@ def _field(raw):
     return raw.strip().strip(b'"').strip()
 
 
-class Fer2013CsvImages(Sequence):
+class Fer2013CsvImages(LazyImages):
     """The faces of a FER2013 CSV, each decoded from the file when indexed.
 
     Only the byte offset of each row is kept, so a sequence of 35,887 faces
@@ -70,21 +69,6 @@ class Fer2013CsvImages(Sequence):
             file.seek(self.offsets[position])
             raw = file.readline()
         return self._decode(raw, position)
-
-    def __iter__(self):
-        """Every face in order; a malformed row is an ``UnreadableImage`` holding why.
-
-        Iterating never stops at a bad row (indexing it raises
-        :class:`ImageInputError`): the classifier then applies its ``on_error``
-        to that item alone, so ``predict(on_error="skip")`` loses no other row.
-        """
-        from ..backends._images import UnreadableImage
-
-        for position in range(len(self)):
-            try:
-                yield self[position]
-            except ImageInputError as exc:
-                yield UnreadableImage(exc.reason)
 
     def _decode(self, raw, position):
         where = f"line {self.lines[position]} of {self.path}"

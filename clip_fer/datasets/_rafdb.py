@@ -2,7 +2,15 @@
 
 from pathlib import Path
 
-from ._common import ItemErrors, check_split, make_bunch, refuse_code, require_file, select_splits
+from ._common import (
+    ItemErrors,
+    check_split,
+    label_lines,
+    make_bunch,
+    refuse_code,
+    require_file,
+    select_splits,
+)
 
 __all__ = ["RAFDB_ATTRIBUTES", "RAFDB_CODES", "load_rafdb"]
 
@@ -85,11 +93,7 @@ def load_rafdb(path, split=None, *, on_error="raise", images="aligned"):
     manual = root / "Annotation" / "manual"
     errors = ItemErrors(on_error, _OWNER)
     paths, target, splits, groups = [], [], [], []
-    for number, line in enumerate(labels.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{labels}, line {number}"
-        fields = line.split()
+    for where, fields in label_lines(labels):
         if len(fields) != 2:
             errors.refuse(where, f"has {len(fields)} fields; RAF-DB's lines are 'train_00001.jpg 5'.")
             continue
