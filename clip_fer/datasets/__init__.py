@@ -28,6 +28,7 @@ Splits are named as the JPEG export names its folders (``train``,
 ``PublicTest``, ``PrivateTest``) are accepted as the same names.
 """
 
+import inspect
 from pathlib import Path
 
 from ..exceptions import DatasetError
@@ -186,12 +187,16 @@ def load_dataset(path, split=None, layout=None, on_error="raise", **options):
         raise DatasetError(
             f"layout={layout!r} sets {clash} itself; use layout='{layout.split('-')[0]}' to choose."
         )
-    try:
-        return loader(source, split, on_error=on_error, **preset, **options)
-    except TypeError as exc:
-        if "unexpected keyword" not in str(exc):
-            raise
-        raise DatasetError(f"layout={layout!r} has no option among {sorted(options)} ({exc}).") from None
+    known = [
+        name for name in inspect.signature(loader).parameters if name not in ("path", "split", "on_error")
+    ]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise DatasetError(
+            f"layout={layout!r} has no option {unknown}; its options are {known or 'none'} "
+            "(see docs/datasets.md)."
+        )
+    return loader(source, split, on_error=on_error, **preset, **options)
 
 
 def check_bank_classes(bank_classes, data_classes, dataset="the data set"):

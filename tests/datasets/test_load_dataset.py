@@ -39,7 +39,9 @@ def test_detection_needs_files_that_leave_no_doubt(tmp_path):
         load_dataset(tmp_path / "raf", layout="raf")
     with pytest.raises(DatasetError, match=r"Options \['angles'\] belong to a layout"):
         load_dataset(write_csv(tmp_path / "fer2013.csv"), angles="all")
-    with pytest.raises(DatasetError, match=r"layout='rafdb' has no option among \['angles'\]"):
+    with pytest.raises(
+        DatasetError, match=r"layout='rafdb' has no option \['angles'\]; its options are \['images'\]"
+    ):
         load_dataset(tmp_path / "raf", layout="rafdb", angles="all")
 
 
