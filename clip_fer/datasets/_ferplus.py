@@ -206,14 +206,16 @@ def load_ferplus(path, split=None, *, on_error="raise"):
         ``fer2013new.csv`` itself, or the folder FERPlus's
         ``generate_training_data.py`` writes: ``FER2013Train``,
         ``FER2013Valid`` and ``FER2013Test``, each with ``label.csv``
-        (``fer0000000.png,[box,]`` ten counts) and its ``fer*.png`` faces.
+        (``fer0000000.png,`` ten counts) and its ``fer*.png`` faces; the first
+        release's ``label.csv`` also holds a face box ``"(0, 0, 48, 48)"``,
+        which is checked against the image and cropped.
     split : str or list of str, default=None
         ``"train"``, ``"public_test"`` (FERPlus's Valid) or ``"private_test"``
         (FERPlus's Test, the test split of the literature); ``"valid"`` and
         ``"test"`` are accepted. None keeps all.
     on_error : {"raise", "skip"}, default="raise"
-        A row whose votes are not ten counts, or a listed image that is missing:
-        raise naming the file and line, or leave it out and count it in one
+        A row whose votes are not ten counts, a listed image that is missing
+        or a face box outside its image: raise naming the file and line, or leave it out and count it in one
         warning.
 
     Returns
