@@ -58,7 +58,7 @@ def _columns(first_row):
 
 
 def _read_rows(listing, images_root, keep_codes, split, errors, out):
-    with open(listing, newline="", encoding="utf-8") as file:
+    with open(listing, newline="", encoding="utf-8-sig", errors="replace") as file:
         rows = csv.reader(file)
         first = next(rows, None)
         if first is None:

@@ -24,7 +24,7 @@ _OWNER = "load_dataset(layout='ckplus')"
 
 def _code(label_file, errors):
     """The file's emotion code (written as a float, e.g. ``3.0000000e+00``); None when refused."""
-    text = label_file.read_text(encoding="utf-8", errors="replace").split()
+    text = label_file.read_text(encoding="utf-8-sig", errors="replace").split()
     try:
         value = float(text[0]) if len(text) == 1 else None
     except ValueError:

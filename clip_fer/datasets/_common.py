@@ -109,7 +109,9 @@ def image_files(folder):
 def label_lines(path):
     """``(where, fields)`` of each non-blank line of a whitespace-separated label file,
     ``where`` naming the file and the line (1-based)."""
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(
+        path.read_text(encoding="utf-8-sig", errors="replace").splitlines(), start=1
+    ):
         if line.strip():
             yield f"{path}, line {number}", line.split()
 

@@ -102,7 +102,7 @@ def _from_csv(new_csv, wanted, errors):
             f"No fer2013.csv beside {new_csv}; FERPlus's votes label the faces of FER2013's CSV, "
             "row for row. Put Kaggle's fer2013.csv in the same folder."
         )
-    with open(new_csv, newline="", encoding="utf-8") as file:
+    with open(new_csv, newline="", encoding="utf-8-sig", errors="replace") as file:
         rows = list(csv.reader(file))
     header = [name.strip().lower() for name in rows[0]] if rows else []
     if header[:2] != ["usage", "image name"] or len(header) != 2 + len(FERPLUS_VOTE_COLUMNS):
@@ -151,7 +151,7 @@ def _from_folders(root, wanted, errors):
         if wanted is not None and split not in wanted:
             continue
         label_csv = root / folder / "label.csv"
-        with open(label_csv, newline="", encoding="utf-8") as file:
+        with open(label_csv, newline="", encoding="utf-8-sig", errors="replace") as file:
             for number, row in enumerate(csv.reader(file), start=1):
                 if not row:
                     continue

@@ -43,7 +43,7 @@ def _attributes(path, errors):
     if not path.is_file():
         errors.refuse(str(path), "the manual attribute file of a listed image is missing.")
         return None
-    lines = [line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()]
+    lines = [line.strip() for line in path.read_text(encoding="utf-8-sig", errors="replace").splitlines()]
     values = {}
     for offset, (name, table) in enumerate(RAFDB_ATTRIBUTES):
         number = _LANDMARK_LINES + offset + 1

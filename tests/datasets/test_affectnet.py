@@ -109,3 +109,10 @@ def test_options_are_checked(tmp_path):
         load_dataset(tmp_path, split="test", layout="affectnet")
     with pytest.raises(DatasetError, match="'on_error' parameter"):
         load_dataset(tmp_path, layout="affectnet", on_error="ignore")
+
+
+def test_a_header_after_a_byte_order_mark_is_still_the_header(tmp_path):
+    build(tmp_path)
+    listing = tmp_path / "Manually_Annotated_file_lists" / "training.csv"
+    listing.write_bytes(b"\xef\xbb\xbf" + listing.read_bytes())
+    assert len(load_dataset(tmp_path, split="train", layout="affectnet").images) == 5
