@@ -92,16 +92,12 @@ def _votes(fields, where, errors):
 
 def _from_csv(new_csv, wanted, errors):
     """The ``fer2013new.csv`` form: row ``i`` votes for row ``i`` of ``fer2013.csv`` beside it."""
-    fer = (
-        load_fer2013_csv(new_csv.parent / "fer2013.csv")
-        if (new_csv.parent / "fer2013.csv").is_file()
-        else None
-    )
-    if fer is None:
+    if not (new_csv.parent / "fer2013.csv").is_file():
         raise DatasetError(
             f"No fer2013.csv beside {new_csv}; FERPlus's votes label the faces of FER2013's CSV, "
             "row for row. Put Kaggle's fer2013.csv in the same folder."
         )
+    fer = load_fer2013_csv(new_csv.parent / "fer2013.csv")
     with open(new_csv, newline="", encoding="utf-8-sig", errors="replace") as file:
         rows = list(csv.reader(file))
     header = [name.strip().lower() for name in rows[0]] if rows else []
@@ -125,10 +121,10 @@ def _from_csv(new_csv, wanted, errors):
                 f"{where} is in split {row[0].strip()!r} but row {position + 1} of {fer.images.path} "
                 f"in {fer.split[position]!r}; the two files are not aligned."
             )
-        if not row[1].strip() or (wanted is not None and usage not in wanted):
-            continue  # no image name: FERPlus left the face out
+        if wanted is not None and usage not in wanted:
+            continue
         counts = _votes(row[2:], where, errors)
-        if counts is not None:
+        if counts is not None and row[1].strip():  # no image name: FERPlus left the face out
             keep.append(position)
             votes.append(counts)
     images = fer.images
