@@ -213,6 +213,13 @@ class LazyImages(Sequence):
     ``on_error`` to that item alone and ``predict(on_error="skip")`` loses no other.
     """
 
+    def take(self, indices):
+        """The items at ``indices`` (int array), as a sequence of the same kind."""
+        raise NotImplementedError
+
+    def _slice(self, index):
+        return self.take(np.arange(len(self))[index])
+
     def __iter__(self):
         for position in range(len(self)):
             try:
@@ -247,8 +254,12 @@ class FaceCrops(LazyImages):
     def __repr__(self):
         return f"FaceCrops(n_images={len(self)})"
 
+    def take(self, indices):
+        """The faces at ``indices``, as a :class:`FaceCrops`."""
+        return FaceCrops(self.paths[indices], self.boxes[indices])
+
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return FaceCrops(self.paths[index], self.boxes[index])
+            return self._slice(index)
         position = range(len(self))[index]  # IndexError out of range, negatives counted from the end
         return to_rgb_image(self.paths[position], position).crop(tuple(int(v) for v in self.boxes[position]))

@@ -55,11 +55,15 @@ class Fer2013CsvImages(LazyImages):
     def __repr__(self):
         return f"Fer2013CsvImages({self.path!r}, n_images={len(self)})"
 
+    def take(self, indices):
+        """The rows at ``indices``, as a :class:`Fer2013CsvImages`."""
+        return Fer2013CsvImages(
+            self.path, self.offsets[indices], self.lines[indices], self.pixels_column, self.n_columns
+        )
+
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return Fer2013CsvImages(
-                self.path, self.offsets[index], self.lines[index], self.pixels_column, self.n_columns
-            )
+            return self._slice(index)
         position = operator.index(index)
         if position < 0:
             position += len(self)

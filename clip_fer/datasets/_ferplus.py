@@ -9,6 +9,7 @@ from ..exceptions import DatasetError
 from ._common import (
     FaceCrops,
     ItemErrors,
+    LazyImages,
     box_problem,
     check_split,
     image_size,
@@ -16,7 +17,7 @@ from ._common import (
     select_splits,
     split_name,
 )
-from ._fer2013 import Fer2013CsvImages, load_fer2013_csv
+from ._fer2013 import load_fer2013_csv
 
 __all__ = ["FERPLUS_VOTE_COLUMNS", "ferplus_majority", "load_ferplus"]
 
@@ -127,12 +128,9 @@ def _from_csv(new_csv, wanted, errors):
         if counts is not None and row[1].strip():  # no image name: FERPlus left the face out
             keep.append(position)
             votes.append(counts)
-    images = fer.images
     keep = np.asarray(keep, dtype=np.intp)
-    subset = Fer2013CsvImages(
-        images.path, images.offsets[keep], images.lines[keep], images.pixels_column, images.n_columns
-    )
-    return subset, list(fer.filenames[keep]), list(fer.split[keep]) if fer.split is not None else None, votes
+    splits = None if fer.split is None else list(fer.split[keep])
+    return fer.images.take(keep), list(fer.filenames[keep]), splits, votes
 
 
 def _from_folders(root, wanted, errors):
@@ -245,14 +243,7 @@ def load_ferplus(path, split=None, *, on_error="raise"):
     votes = np.asarray(votes, dtype=np.int64).reshape(-1, len(FERPLUS_VOTE_COLUMNS))
     label = ferplus_majority(votes)
     kept = np.flatnonzero(label >= 0)
-    if isinstance(images, Fer2013CsvImages):
-        images = Fer2013CsvImages(
-            images.path, images.offsets[kept], images.lines[kept], images.pixels_column, images.n_columns
-        )
-    elif isinstance(images, FaceCrops):
-        images = FaceCrops(images.paths[kept], images.boxes[kept])
-    else:
-        images = [images[i] for i in kept]
+    images = images.take(kept) if isinstance(images, LazyImages) else [images[i] for i in kept]
     return make_bunch(
         images,
         [FERPLUS_VOTE_COLUMNS[i] for i in label[kept]],
