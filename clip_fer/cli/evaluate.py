@@ -92,13 +92,17 @@ def evaluate(args):
     from .. import metrics
     from .._abstention import confidence
     from .._bank_io import load_prompt_bank
+    from ..datasets import check_bank_classes
     from ..exceptions import SkippedImagesWarning
 
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)  # fail before the long part
     start = time.perf_counter()
     data = load_data(args)
-    clf = build_estimator(args, load_prompt_bank(args.bank), len(data.images))
+    bank = load_prompt_bank(args.bank)
+    if "layout" in data:  # a benchmark's class table: the bank must score exactly its classes
+        check_bank_classes(bank.classes_, data.target_names, f"{args.data} ({data.layout})")
+    clf = build_estimator(args, bank, len(data.images))
     clf.set_params(on_error=args.on_error, abstain_below=args.abstain_below).fit(y=data.target)
     with warnings.catch_warnings():  # skipped images are in decision.errors, named below
         warnings.simplefilter("ignore", SkippedImagesWarning)
