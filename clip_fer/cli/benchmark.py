@@ -4,6 +4,7 @@ import argparse
 import time
 from pathlib import Path
 
+from .._options import LAYOUT_NAMES
 from ..utils._install import install_hint
 from ._common import add_group_size_option, add_model_options, bank_help, build_estimator, run_safely
 from ._ray_engine import add_cluster_options, add_engine_option
@@ -17,10 +18,11 @@ data sets (--data, repeated): [NAME[:LAYOUT][@SPLIT[,SPLIT]]=]PATH
   rafdb=data/RAF-DB              NAME is the row's name; a NAME that is a layout
                                  name reads PATH in that layout
   raf-test:rafdb@test=data/RAF   NAME raf-test, layout rafdb, split test
-  fer2013@public_test=data/fer2013
-                                 a name that is no layout: the layout is detected
-                                 (FER2013 CSV, class/*.jpg or split/class/*.jpg)
+  fer@public_test=data/fer2013   a NAME that is no layout: the layout is detected
+                                 from the files (see --layout of evaluate), else a
+                                 FER2013 CSV, class/*.jpg or split/class/*.jpg
   data/fer2013/public_test       no NAME: the folder's name
+  layouts: {layouts}
   Each data set is scored over its own classes: a bank's extra classes are
   dropped for it; a class the bank lacks is an error, before any encoding.
 
@@ -47,13 +49,16 @@ example:
 
 def add_parser(commands):
     """Register ``benchmark`` on the ``clip-fer`` subcommands."""
+    import textwrap
+
+    layouts = "\n".join(textwrap.wrap(", ".join(LAYOUT_NAMES), 68, subsequent_indent=" " * 11))
     parser = commands.add_parser(
         "benchmark",
         help="Score every model x prompt bank x data set (UAR, WAR, top-3, macro F1, ECE).",
         description="Score every combination of models, prompt banks and labelled data sets,\n"
         "each image encoded once per model, and write one table. A run started again\n"
         "with the same --out skips the finished combinations.",
-        epilog=_EPILOG,
+        epilog=_EPILOG.replace("{layouts}", layouts),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -78,8 +83,10 @@ def add_parser(commands):
         "--on-error",
         choices=("raise", "skip"),
         default="raise",
-        help="An unreadable image: 'raise' stops with its name (exit 1); 'skip' leaves it out "
-        "of the scores (counted in n_skipped). Default: raise.",
+        help="An unreadable image, or an item a layout's files cannot label (a code outside "
+        "its table, a missing image, a face box outside its image): 'raise' stops with its "
+        "name (exit 1); 'skip' leaves it out (an image counted in n_skipped, an item in one "
+        "warning). Default: raise.",
     )
     group = parser.add_argument_group("scaling out (--engine ray; needs the ray extra)")
     add_engine_option(
@@ -92,7 +99,7 @@ def add_parser(commands):
     parser.set_defaults(run=lambda args: run_safely(benchmark, args))
 
 
-def parse_data_spec(text, layouts=()):
+def parse_data_spec(text, layouts=LAYOUT_NAMES):
     """``[NAME[:LAYOUT][@SPLIT[,SPLIT]]=]PATH`` as ``(name, layout, split, path)``.
 
     A NAME that is one of ``layouts`` is also the layout; another NAME leaves the
@@ -114,31 +121,21 @@ def parse_data_spec(text, layouts=()):
             f"--data {text!r}: write [NAME[:LAYOUT][@SPLIT[,SPLIT]]=]PATH, e.g. raf:rafdb@test=data/RAF-DB."
         )
     if layout and layout not in layouts:
-        known = ", ".join(layouts) if layouts else "none in this version: leave LAYOUT out"
-        raise InvalidParameterError(f"--data {text!r}: no layout {layout!r}; the layouts are {known}.")
+        raise InvalidParameterError(
+            f"--data {text!r}: no layout {layout!r}; the layouts are {', '.join(layouts)}."
+        )
     if not layout and name in layouts:
         layout = name
     name = name or Path(path).name or path
     return name, layout or None, split, path
 
 
-def _layouts():
-    """The layout names ``load_dataset(layout=...)`` reads (none before they exist)."""
-    from .. import datasets
-
-    return tuple(getattr(datasets, "LAYOUTS", ()))
-
-
-def _load(name, layout, split, path):
+def _load(name, layout, split, path, on_error):
     """One data set, with the layout it was read as."""
     from ..datasets import load_dataset
 
-    if layout is None:
-        data = load_dataset(path, split)
-        data.setdefault("layout", "fer2013-csv" if Path(path).is_file() else "folder")
-    else:
-        data = load_dataset(path, split=split, layout=layout)
-        data.setdefault("layout", layout)
+    data = load_dataset(path, split, layout=layout, on_error=on_error)
+    data.setdefault("layout", layout or ("fer2013" if Path(path).is_file() else "folder"))
     return data
 
 
@@ -154,15 +151,14 @@ def benchmark(args):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)  # fail before the long part
     start = time.perf_counter()
-    layouts = _layouts()
-    specs = [parse_data_spec(text, layouts) for text in args.data]
+    specs = [parse_data_spec(text, LAYOUT_NAMES) for text in args.data]
     names = [spec[0] for spec in specs]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise InvalidParameterError(
             f"--data names {twice} more than once; give each data set its own NAME (NAME=PATH)."
         )
-    datasets = {spec[0]: _load(*spec) for spec in specs}
+    datasets = {spec[0]: _load(*spec, args.on_error) for spec in specs}
     banks = {source: load_prompt_bank(source) for source in dict.fromkeys(args.bank or ["default"])}
     models = list(dict.fromkeys(args.model or ["ViT-B/32"]))
     if args.cache_dir is None and args.engine == "local":

@@ -20,7 +20,7 @@ from sklearn.base import clone
 from .._bank_io import bank_to_dict
 from .._classifier import ZeroShotEmotionClassifier
 from .._prompt_bank import PromptBank
-from ..exceptions import ClipFerError, InvalidParameterError, SkippedImagesWarning
+from ..exceptions import ClipFerError, DatasetError, InvalidParameterError, SkippedImagesWarning
 from ..metrics import MIN_GROUP_SIZE, summarize, summarize_by_group
 from ..utils._param_validation import check_int
 from ._experiment import check_banks
@@ -98,19 +98,24 @@ def bank_for_classes(bank, classes, dataset="the data set", bank_name=None):
 
     Raises
     ------
-    ClipFerError
-        When the data set has a class the bank lacks.
+    DatasetError
+        When the data set has a class the bank lacks
+        (:func:`clip_fer.datasets.check_bank_classes` says what to add).
     """
     fitted = bank if hasattr(bank, "classes_") else clone(bank).fit()
     have = set(map(str, fitted.classes_))
     missing = sorted(set(classes) - have)
     name = bank_name or getattr(bank, "name", None) or "the bank"
     if missing:
-        raise ClipFerError(
-            f"{dataset} has the classes {missing} that the prompt bank {name!r} lacks (it has "
-            f"{sorted(have)}): add them to the bank's synonyms (for contempt, the built-in "
-            "eight-class bank where available), or leave those images out of the data set."
-        )
+        from ..datasets import check_bank_classes
+
+        try:  # its message names what the bank lacks and the built-in banks that have it
+            check_bank_classes(sorted(have), classes, dataset)
+        except DatasetError as exc:
+            raise DatasetError(
+                f"Prompt bank {name!r}: {exc} (A benchmark drops a bank's extra classes for a data "
+                "set by itself; the classes the bank lacks it cannot add.)"
+            ) from None
     if have == set(classes):
         return fitted
     spelled = bank_to_dict(fitted)
@@ -281,7 +286,7 @@ def run_benchmark(
 
     Raises
     ------
-    ClipFerError
+    DatasetError
         Before any encoding, when a data set has a class that a bank lacks.
     """
     from ._reports import require
@@ -297,7 +302,7 @@ def run_benchmark(
 
     fitted_banks = {name: clone(bank).fit() for name, bank in banks.items()}
     scored_banks = {  # every class check before any encoding
-        (d, b): bank_for_classes(bank, _classes_of(data), f"The data set {d!r}", b)
+        (d, b): bank_for_classes(bank, _classes_of(data), f"the data set {d!r}", b)
         for d, data in datasets.items()
         for b, bank in fitted_banks.items()
     }

@@ -1,6 +1,8 @@
 """`clip-fer benchmark` and run_benchmark on tiny FER2013-style replicas and the toy CLIP."""
 
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,8 +15,12 @@ from clip_fer._bank_io import bank_to_dict
 from clip_fer.cli import main
 from clip_fer.cli.benchmark import parse_data_spec
 from clip_fer.datasets import load_dataset
-from clip_fer.exceptions import ClipFerError, InvalidParameterError
+from clip_fer.exceptions import DatasetError, InvalidParameterError
 from clip_fer.experiments._benchmark import run_benchmark
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "datasets"))  # the layouts' replicas
+from test_named_files import build_kdef as kdef_replica
+from test_rafdb import build as rafdb_replica
 
 CLASSES = ["angry", "happy", "sad", "surprise"]
 UNBALANCED = ["angry"] * 4 + ["happy"] * 2 + ["sad", "surprise"]
@@ -168,7 +174,8 @@ def test_a_class_the_bank_lacks_is_refused_before_any_encoding(
         capsys, "benchmark", "--data", f"aff={data}", "--model", toy_checkpoint, "--out", tmp_path / "o"
     )
     assert code == 1
-    assert "The data set 'aff' has the classes ['contempt'] that the prompt bank 'default' lacks" in err
+    assert "Prompt bank 'default': The prompt bank does not score the classes of the data set 'aff'" in err
+    assert "the bank lacks ['contempt']" in err and "'default-8' and 'baseline-8' have contempt" in err
     assert counter["images"] == 0 and not (tmp_path / "o" / "cells").exists()
 
 
@@ -208,31 +215,76 @@ def test_groups_equal_the_scores_of_their_subsets(replicas, toy_checkpoint, tmp_
     assert site["uar"] == pytest.approx(overall["uar"]) and site["war"] == pytest.approx(overall["war"])
 
 
-def test_evaluate_reports_groups(replicas, toy_checkpoint, tmp_path, capsys, monkeypatch):
-    import clip_fer.datasets
-
-    def with_groups(path, split=None):
-        data = load_dataset(path, split)
-        data["groups"] = {"age": np.array(["0-3", "20-39"] * 4, dtype=object)}
-        return data
-
-    monkeypatch.setattr(clip_fer.datasets, "load_dataset", with_groups)
+def test_evaluate_reports_the_groups_of_a_layout(tmp_path, toy_checkpoint, capsys):
+    root = rafdb_replica(tmp_path / "raf")
     out = tmp_path / "out"
-    code, stdout, _ = run(
-        capsys, "evaluate", "--data", replicas[0], "--model", toy_checkpoint, "--device", "cpu", "--out", out
-    )
+    argv = ["evaluate", "--data", root, "--layout", "rafdb", "--model", toy_checkpoint, "--device", "cpu"]
+    code, stdout, _ = run(capsys, *argv, "--out", out)
     assert code == 0
-    assert "per group" in stdout and "| age | 0-3 | 4 *small* |" in stdout
+    assert "per group" in stdout and "| gender | female | 3 *small* |" in stdout
     groups = pd.read_csv(out / "groups.csv")
     predictions = pd.read_csv(out / "predictions.csv")
-    age = np.array(["0-3", "20-39"] * 4)
+    data = load_dataset(root, layout="rafdb")
+    assert predictions["path"].tolist() == [str(p) for p in data.filenames]
+    assert sorted(set(groups["group_name"])) == ["age", "gender", "race"]
     for row in groups.itertuples():
-        member = age == row.group_value
+        member = np.asarray(data.groups[row.group_name]) == row.group_value
         y, p = predictions["true_label"][member], predictions["label_1"][member]
-        assert row.n == member.sum() and row.small
+        assert row.n == member.sum() and row.small  # every group of 7 faces is under 30
         assert row.top1_accuracy == pytest.approx(accuracy_score(y, p))
         assert row.uar == pytest.approx(recall_score(y, p, average="macro", labels=sorted(set(y))))
-    assert json.loads((out / "metrics.json").read_text())["groups"][0]["group_value"] == "0-3"
+    assert sum(groups["group_name"] == "gender") == len(set(data.groups["gender"]))
+
+
+def test_benchmark_on_published_layouts_with_groups(tmp_path, toy_checkpoint, capsys):
+    """Two layouts (RAF-DB's test split, KDEF's frontal faces) x two banks: every row and
+    every group row against sklearn on a plain estimator's predictions."""
+    raf, kdef = rafdb_replica(tmp_path / "raf"), kdef_replica(tmp_path / "kdef")
+    out = tmp_path / "out"
+    code, _, err = run(
+        capsys,
+        "benchmark",
+        "--data",
+        f"rafdb@test={raf}",
+        "--data",
+        f"kdef={kdef}",
+        "--model",
+        toy_checkpoint,
+        "--bank",
+        "default",
+        "--bank",
+        "default-8",
+        "--device",
+        "cpu",
+        "--min-group-size",
+        "2",
+        "--out",
+        out,
+    )
+    assert code == 0, err
+    table = pd.read_csv(out / "results.csv")
+    assert table[["dataset", "layout", "split"]].drop_duplicates().values.tolist() == [
+        ["rafdb", "rafdb", "test"],
+        ["kdef", "kdef", "all"],
+    ]
+    assert table["classes"].tolist() == [7, 7, 7, 7]  # default-8's contempt dropped: 7-class sets
+    loaded = {"rafdb": load_dataset(raf, "test", layout="rafdb"), "kdef": load_dataset(kdef, layout="kdef")}
+    groups = pd.read_csv(out / "groups.csv", keep_default_na=False)
+    for row in table.itertuples():
+        data = loaded[row.dataset]
+        classes = sorted(data.target_names)
+        predicted, _ = reference(toy_checkpoint, restricted(row.bank, classes), list(data.images))
+        assert row.n == len(data.target)
+        assert row.war == pytest.approx(accuracy_score(data.target, predicted))
+        assert row.uar == pytest.approx(
+            recall_score(data.target, predicted, average="macro", labels=sorted(set(data.target)))
+        )
+        mine = groups[(groups["dataset"] == row.dataset) & (groups["bank"] == row.bank)]
+        assert sorted(set(mine["group_name"])) == sorted(data.groups)
+        for g in mine.itertuples():
+            member = np.asarray(data.groups[g.group_name]) == g.group_value
+            assert g.n == member.sum() and g.small == (g.n < 2)
+            assert g.war == pytest.approx(accuracy_score(data.target[member], predicted[member]))
 
 
 @pytest.mark.parametrize(
@@ -268,7 +320,7 @@ def test_run_benchmark_refuses_bad_arguments(replicas, tmp_path):
         run_benchmark(data, "ViT-B/32", {"b": PromptBank()}, tmp_path)
     with pytest.raises(InvalidParameterError, match="bank 'b' of run_benchmark must be a PromptBank"):
         run_benchmark(data, ["m"], {"b": "default"}, tmp_path)
-    with pytest.raises(ClipFerError, match="lacks"):
+    with pytest.raises(DatasetError, match="lacks"):
         run_benchmark(data, ["m"], {"g": PromptBank.gender()}, tmp_path)
 
 
