@@ -1004,7 +1004,7 @@ def summarize_by_group(
     >>> [(r["group_value"], r["n"], r["small"], r["uar"]) for r in rows]
     [('x', 2, False, 0.5), ('y', 1, True, 1.0)]
     """
-    y_true, y_ranked = _check_ranked(y_true, y_ranked, k)
+    y_true, y_ranked = _check_ranked(y_true, y_ranked, k, "summarize_by_group")
     proba = None if y_proba is None else np.asarray(y_proba, dtype=np.float64)
     sure = None if confidence is None else np.asarray(confidence, dtype=np.float64)
     rows = []

@@ -253,14 +253,14 @@ def test_clip_fer_evaluate_writes_strict_json(toy_checkpoint, face_arrays, tmp_p
 
 def test_every_json_the_library_writes_goes_through_the_strict_writer():
     # json.dumps writes NaN unless told not to; the library's writers use strict_json.
-    hashing_only = {ROOT / "clip_fer" / "backends" / "_identity.py"}  # hashed, never written
+    # A json.dumps whose text is encoded on the spot feeds a hash and is never written.
     writer = ROOT / "clip_fer" / "utils" / "_json.py"
     found = [
-        f"{path.relative_to(ROOT)}:{number}"
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
         for path in sorted((ROOT / "clip_fer").rglob("*.py"))
-        if path not in hashing_only | {writer}
+        if path != writer
         for number, line in enumerate(path.read_text().splitlines(), 1)
-        if re.search(r"\bjson\.dumps?\(", line)
+        if re.search(r"\bjson\.dumps?\(", line) and ").encode()" not in line
     ]
     assert found == []
 
