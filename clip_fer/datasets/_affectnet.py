@@ -48,8 +48,12 @@ _OWNER = "load_dataset(layout='affectnet')"
 
 
 def _columns(first_row):
-    """Column positions, from the header when the file has one (``validation.csv`` may not)."""
-    has_header = bool(first_row) and first_row[0].strip() == _COLUMNS[0]
+    """Column positions, from the header when the file has one (``validation.csv`` may not).
+
+    A header is a first row naming any of AffectNet's columns, in any order (a
+    copy re-saved by pandas has an unnamed index column first).
+    """
+    has_header = any(name.strip() in _COLUMNS for name in first_row)
     names = [name.strip() for name in first_row] if has_header else list(_COLUMNS)
     missing = [name for name in _COLUMNS if name not in names]
     if missing:
