@@ -129,8 +129,10 @@ def load_affectnet(path, split=None, *, on_error="raise", classes=8):
     data : sklearn.utils.Bunch
         ``images`` (:class:`FaceCrops`, each face cropped when it is used),
         ``target``, ``target_names`` (7 or 8 classes), ``filenames``,
-        ``split``, ``layout``, ``boxes`` (``(x0, y0, x1, y1)`` per image) and
-        ``groups`` (empty: AffectNet gives none).
+        ``split``, ``layout`` (``"affectnet"``, or ``"affectnet-7"`` with
+        ``classes=7``, so results name which of the two was scored),
+        ``boxes`` (``(x0, y0, x1, y1)`` per image) and ``groups`` (empty:
+        AffectNet gives none).
     """
     if classes not in (7, 8):
         raise DatasetError(f"The 'classes' parameter of {_OWNER} must be 7 or 8. Got {classes!r} instead.")
@@ -154,6 +156,6 @@ def load_affectnet(path, split=None, *, on_error="raise", classes=8):
         sorted(AFFECTNET_CODES[code] for code in keep_codes),
         paths,
         [row[3] for row in rows],
-        layout="affectnet",
+        layout="affectnet" if classes == 8 else "affectnet-7",
         boxes=crops.boxes,
     )

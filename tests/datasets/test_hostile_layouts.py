@@ -286,3 +286,18 @@ def test_affectnet_list_resaved_by_pandas_with_its_index(tmp_path):
     data = load_dataset(tmp_path, layout="affectnet", split="validation")
 
     assert _labels_by_level(data) == {60: "happy", 120: "angry", 180: "contempt"}
+
+
+def test_affectnet_7_is_named_as_such(tmp_path):
+    # benchmark's results.csv and evaluate's messages name data.layout: AffectNet-7 and -8 are reported apart.
+    _photo(tmp_path / "Manually_Annotated_Images" / "1" / "a.jpg", (60, 50), [((4, 6, 34, 46), 60)])
+    _write(
+        tmp_path / "Manually_Annotated_file_lists" / "validation.csv", '1/a.jpg,4,6,30,40,"1;2",1,0.1,-0.2\n'
+    )
+
+    layouts = {
+        name: load_dataset(tmp_path, layout=name, split="validation").layout
+        for name in ("affectnet-7", "affectnet-8")
+    }
+
+    assert layouts == {"affectnet-7": "affectnet-7", "affectnet-8": "affectnet"}
