@@ -213,24 +213,19 @@ def test_ckplus_codes_as_written_and_the_last_frames(tmp_path):
 
 
 def test_jaffe_and_kdef_names_in_any_case(tmp_path):
-    jaffe = {
-        "AN": "angry",
-        "DI": "disgust",
-        "FE": "fear",
-        "HA": "happy",
-        "NE": "neutral",
-        "SA": "sad",
-        "SU": "surprise",
-    }
-    kdef = {
-        "AF": "fear",
-        "AN": "angry",
-        "DI": "disgust",
-        "HA": "happy",
-        "NE": "neutral",
-        "SA": "sad",
-        "SU": "surprise",
-    }
+    # JAFFE's codes AN DI FE HA NE SA SU; KDEF's AF (afraid) AN DI HA NE SA SU.
+    jaffe = dict(
+        zip(
+            "AN DI FE HA NE SA SU".split(),
+            ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"],
+        )
+    )
+    kdef = dict(
+        zip(
+            "AF AN DI HA NE SA SU".split(),
+            ["fear", "angry", "disgust", "happy", "neutral", "sad", "surprise"],
+        )
+    )
     expected_jaffe, expected_kdef = {}, {}
     for k, (code, ext) in enumerate(
         zip(jaffe, [".tiff", ".TIFF", ".tif", ".tiff", ".TIF", ".tiff", ".tiff"])
