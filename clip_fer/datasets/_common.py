@@ -163,7 +163,10 @@ class ItemErrors:
         """Raise, or note the item at ``where`` (a file, and its line) as left out."""
         message = f"{where}: {reason}"
         if self.on_error == "raise":
-            raise DatasetError(f"{message} Fix the item, or pass on_error='skip' to leave such items out.")
+            raise DatasetError(
+                f"{message} Fix the item, or pass on_error='skip' (clip-fer: --on-error skip) "
+                "to leave such items out."
+            )
         self.skipped.append(message)
 
     def warn(self):
