@@ -296,3 +296,28 @@ def test_affectnet_7_is_named_as_such(tmp_path):
     }
 
     assert layouts == {"affectnet-7": "affectnet-7", "affectnet-8": "affectnet"}
+
+
+def _rafdb_compound(root):
+    # RAF-DB's compound subset ships the same file names with eleven two-emotion codes
+    # (1 Happily Surprised ... 11 Disgustedly Surprised): its 1-7 are not the basic table's.
+    lines = []
+    for code in range(1, 12):
+        _face(root / "Image" / "aligned" / f"test_{code:04d}_aligned.jpg", 20 * code)
+        lines.append(f"test_{code:04d}.jpg {code}")
+    _write(root / "EmoLabel" / "list_patition_label.txt", "\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("on_error", ["raise", "skip"])
+def test_rafdb_compound_subset_is_refused_not_read_as_basic(tmp_path, on_error):
+    _rafdb_compound(tmp_path / "RAF-DB" / "compound")
+
+    with pytest.raises(DatasetError, match=r"compound.*basic"):
+        load_dataset(tmp_path / "RAF-DB" / "compound", layout="rafdb", on_error=on_error)
+
+
+def test_rafdb_codes_8_to_11_are_named_as_compounds(tmp_path):
+    _rafdb_compound(tmp_path / "renamed")
+
+    with pytest.raises(DatasetError, match=r"line 8: .*'8'.*compound subset"):
+        load_dataset(tmp_path / "renamed", layout="rafdb")
