@@ -82,6 +82,19 @@ def _is_missing(value):
     return value is None or (isinstance(value, (float, np.floating)) and np.isnan(value))
 
 
+def check_labels_present(y, owner):
+    """Refuse missing labels (``None``, or the NaN pandas reads for an empty cell),
+    naming their indices, before any comparison of labels fails on them."""
+    missing = [i for i, v in enumerate(np.asarray(y, dtype=object).ravel().tolist()) if _is_missing(v)]
+    if missing:
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        shown = ", ".join(map(str, missing[:10])) + more
+        raise ValueError(
+            f"{owner}: y has no label at index {shown} (None or NaN, which pandas reads for an "
+            "empty cell); every item needs its class. Drop those items or fill in their labels."
+        )
+
+
 def drop_unpredicted(y_true, y_pred, owner="score", stacklevel=3):
     """Leave out the samples that have no prediction, with one warning.
 
