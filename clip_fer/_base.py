@@ -184,7 +184,6 @@ class EmotionClassifierBase(ClassifierMixin, ParamsValidationMixin, BaseEstimato
         errors : list of (int, str)
             Only when ``return_errors`` is True.
         """
-        check_is_fitted(self, self._fitted_attribute)
         images = check_image_sequence(X)
         embeddings, errors = self._embed_images(images)
         if return_errors:

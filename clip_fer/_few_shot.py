@@ -17,7 +17,7 @@ from scipy.special import log_softmax, softmax
 from scipy.stats import binomtest
 from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold
-from sklearn.utils.validation import check_array, column_or_1d
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._abstention import check_classes
 from ._base import EmotionClassifierBase, decision_from_proba, warn_skipped
@@ -541,6 +541,7 @@ class FewShotEmotionClassifier(EmotionClassifierBase):
         return getattr(self, "n_features_in_", None) is not None
 
     def _embed_images(self, images):
+        check_is_fitted(self, "estimator_")
         model = self.estimator_.model
         if isinstance(model, ModelReference):  # before the zero-shot estimator names a call we lack
             raise model.error(_OWNER, "clf.estimator_.set_params(model=loaded)")

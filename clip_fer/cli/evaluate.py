@@ -4,7 +4,6 @@ import argparse
 import json
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from ..utils._install import install_hint
@@ -81,10 +80,11 @@ def add_parser(commands):
 
 def evaluate(args):
     """Run the command for parsed ``args``; raises on failure."""
+    import numpy as np
+
     from .. import metrics
     from .._abstention import confidence
     from .._bank_io import load_prompt_bank
-    from ..exceptions import SkippedImagesWarning
 
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)  # fail before the long part
@@ -92,20 +92,20 @@ def evaluate(args):
     data = load_data(args)
     clf = build_estimator(args, load_prompt_bank(args.bank), len(data.images))
     clf.set_params(on_error=args.on_error, abstain_below=args.abstain_below).fit(y=data.target)
-    with warnings.catch_warnings():  # skipped images are in decision.errors, named below
-        warnings.simplefilter("ignore", SkippedImagesWarning)
-        decision = clf.decide(data.images)
-        k = min(K, len(clf.classes_))
-        ranked = clf.labels_of(decision.ranking[:, :k])
-        summary = metrics.summarize(
-            data.target,
-            ranked,
-            k=k,
-            y_proba=decision.proba,
-            classes=clf.classes_,
-            confidence=confidence(decision.proba),
-            abstain_below=clf.abstain_below,
-        )
+    decision = clf.decide(data.images)  # skipped images in decision.errors, named below
+    k = min(K, len(clf.classes_))
+    ranked = clf.labels_of(decision.ranking[:, :k])
+    kept = decision.ranking[:, 0] >= 0  # the scores are over the images read
+    summary = metrics.summarize(
+        np.asarray(data.target, dtype=object)[kept],
+        ranked[kept],
+        k=k,
+        y_proba=decision.proba[kept],
+        classes=clf.classes_,
+        confidence=confidence(decision.proba[kept]),
+        abstain_below=clf.abstain_below,
+    )
+    summary["n_skipped"] = int((~kept).sum())
     elapsed = time.perf_counter() - start
     for index, reason in decision.errors:
         print(f"clip-fer: skipped: {data.filenames[index]}: {reason}", file=sys.stderr)
