@@ -56,10 +56,9 @@ def nested_estimators(classifier):
             classifier = classifier.steps[-1][1]
         elif getattr(classifier, "calibrated_classifiers_", None):
             classifier = classifier.calibrated_classifiers_[0].estimator
-        elif hasattr(classifier, "estimator_"):
-            classifier = classifier.estimator_
-        else:
-            classifier = getattr(classifier, "estimator", None)
+        else:  # its own attributes: a FrozenEstimator hands on every other to the one it wraps
+            own = vars(classifier)
+            classifier = own.get("estimator_", own.get("estimator"))
 
 
 def streaming_copy(classifier, params):
