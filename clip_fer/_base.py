@@ -137,10 +137,10 @@ class EmotionClassifierBase(ClassifierMixin, ParamsValidationMixin, BaseEstimato
         )
         return decision, items
 
-    def _warned_decision(self, X, what="have no prediction"):
+    def _warned_decision(self, X):
         decision, items = self._decision(X)
         if decision.errors:
-            warn_skipped(decision.errors, len(decision.ranking), items, what=what, stacklevel=4)
+            warn_skipped(decision.errors, len(decision.ranking), items, stacklevel=4)
         return decision
 
     def decide(self, X):
