@@ -105,6 +105,15 @@ class EmotionClassifierBase(ClassifierMixin, ParamsValidationMixin, BaseEstimato
     def _takes_embeddings(self):
         raise NotImplementedError
 
+    def takes_embeddings(self):
+        """Whether ``X`` is image embeddings (``precomputed=True``) rather than images.
+
+        Returns
+        -------
+        takes_embeddings : bool
+        """
+        return self._takes_embeddings()
+
     def _embed_images(self, images):
         raise NotImplementedError
 

@@ -416,7 +416,7 @@ class FewShotEmotionClassifier(EmotionClassifierBase):
             embeddings = _as_array(X)
         else:
             images = check_image_sequence(X)
-            embeddings, errors = prior._embed(images)  # NaN rows for the images it skips
+            embeddings, errors = prior.embed(images, return_errors=True)  # NaN rows for those it skips
             if errors:  # stacklevel: warn_skipped, fit, fit_context, the caller
                 what, prefix = "are left out of the fit", f"{_OWNER}.fit: "
                 warn_skipped(errors, len(images), images, what=what, prefix=prefix, stacklevel=4)
@@ -545,15 +545,19 @@ class FewShotEmotionClassifier(EmotionClassifierBase):
         model = self.estimator_.model
         if isinstance(model, ModelReference):  # before the zero-shot estimator names a call we lack
             raise model.error(_OWNER, "clf.estimator_.set_params(model=loaded)")
-        return self.estimator_._embed(images)
+        return self.estimator_.embed(images, return_errors=True)
 
     def _precomputed_embeddings(self, X):
-        return self.estimator_._precomputed_embeddings(_as_array(X))
+        X = _as_array(X)
+        errors = self.estimator_.decide(X).errors  # validates X as the zero-shot estimator does
+        embeddings = check_array(X, dtype=np.float64, ensure_all_finite=False)
+        embeddings[[i for i, _ in errors]] = np.nan
+        return embeddings, errors
 
     def _decide_embeddings(self, embeddings):
         """Ranking and probabilities of finite embeddings: the adapted scores' softmax."""
         embeddings = _unit_rows(np.asarray(embeddings, dtype=np.float64))
-        proba = self.estimator_._decide_embeddings(embeddings).proba
+        proba = self.estimator_.scoring_core().decide(embeddings).proba
         return decision_from_proba(softmax(self._scores(proba, embeddings), axis=1))
 
     def _scores(self, proba, embeddings):

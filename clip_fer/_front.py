@@ -187,7 +187,7 @@ def classifier_front(classifier, *, abstain_below=None, owner, streaming=None):
     check_is_fitted(classifier, "classes_")  # classes_: the columns of its predict_proba
     chain = list(nested_estimators(classifier))
     ours = [c for c in chain if isinstance(c, EmotionClassifierBase)]
-    if ours and ours[0]._takes_embeddings():
+    if ours and ours[0].takes_embeddings():
         raise InvalidParameterError(
             f"{owner} needs an estimator that takes images; this one takes embeddings "
             f"(precomputed=True on its {type(ours[0]).__name__}). Fit one with precomputed=False."
