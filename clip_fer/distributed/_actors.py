@@ -1,10 +1,12 @@
 """The callable classes Ray Data runs in its actor pool: one estimator per actor.
 
-Each actor receives the estimator pickled (a fitted one carries its text
-features, never CLIP's weights), fits it if it is not fitted, loads the model
-once through the process-wide cache, and then scores the batches Ray hands it
-with the estimator's own ``decide``/``embed``: the same encoding loop as a local
-``predict``. Batches arrive and leave as ``pyarrow.Table``: every input column is
+Each actor receives the classifier pickled (a fitted one carries its text
+features, shots or calibration, never CLIP's weights), fits a zero-shot estimator
+if it is not fitted, loads the model of the zero-shot estimator inside once
+through the process-wide cache (``resolve_model``), and then scores the batches
+Ray hands it through :func:`~clip_fer._front.classifier_front` (the estimator's own
+``decide``, skipped items as data) or ``embed(return_errors=True)``: the same
+encoding loop as a local ``predict``. Batches arrive and leave as ``pyarrow.Table``: every input column is
 passed through and the results are appended.
 
 The fit and the model's load start in a thread as the actor is constructed, so

@@ -2,7 +2,8 @@
 
 A thin composition of the parts, for people coming from one-call libraries
 (deepface's ``analyze``, py-feat's ``detect_image``): it builds and fits a
-:class:`~clip_fer.ZeroShotEmotionClassifier`, builds a
+:class:`~clip_fer.ZeroShotEmotionClassifier` (or takes the fitted classifier given as
+``classifier``: a few-shot one, a calibrated one), builds a
 :class:`~clip_fer.FaceCropper`, and returns what :func:`~clip_fer.predict_faces`
 returns. Nothing is computed here that those do not compute.
 """
@@ -35,6 +36,9 @@ def analyze(
         clf = ZeroShotEmotionClassifier(model=model, **options).fit()
         predict_faces(clf, images, cropper=FaceCropper(detector, margin=margin,
                       grayscale=grayscale), top_k=top_k, as_frame=as_frame)
+
+    With ``classifier=clf`` (any fitted classifier :func:`predict_faces` takes),
+    ``predict_faces(clf, images, ...)`` with the same cropper.
 
     The model is loaded once per process and prompts are encoded once per model,
     so calling ``analyze`` again costs the new images only. To classify whole
