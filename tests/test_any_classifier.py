@@ -53,9 +53,19 @@ def _crops(images, cropper):
     return [cropper.crop(Image.fromarray(a).convert("RGB"), (4, 4, 44, 44)) for a in images]
 
 
-@pytest.mark.parametrize("which", ["few-shot", "calibrated"])
+def _pipeline(few_shot, face_arrays):
+    """A Pipeline ending in a clip-fer estimator: a grayscale step, then the few-shot one."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    gray = FunctionTransformer(lambda images: [i.convert("L").convert("RGB") for i in images])
+    return make_pipeline(gray, FrozenEstimator(few_shot)).fit([Image.fromarray(face_arrays[0])], ["happy"])
+
+
+@pytest.mark.parametrize("which", ["few-shot", "calibrated", "pipeline"])
 def test_predict_faces_and_analyze_take_the_classifier(classifiers, face_arrays, which):
-    clf = dict(zip(["few-shot", "calibrated"], classifiers))[which]
+    few_shot, calibrated = classifiers
+    clf = {"few-shot": few_shot, "calibrated": calibrated}.get(which) or _pipeline(few_shot, face_arrays)
     cropper = FaceCropper(PastedFace(), margin=0.0).fit()
     images = [Image.fromarray(a).convert("RGB") for a in face_arrays[:5]]
     expected = clf.predict_proba(_crops(face_arrays[:5], cropper))
