@@ -550,8 +550,9 @@ class FewShotEmotionClassifier(EmotionClassifierBase):
     def _precomputed_embeddings(self, X):
         X = _as_array(X)
         errors = self.estimator_.decide(X).errors  # validates X as the zero-shot estimator does
-        embeddings = check_array(X, dtype=np.float64, ensure_all_finite=False)
-        embeddings[[i for i, _ in errors]] = np.nan
+        embeddings = check_array(X, dtype=np.float64, ensure_all_finite=False, copy=bool(errors))
+        if errors:  # on a copy: X is the user's, perhaps read-only
+            embeddings[[i for i, _ in errors]] = np.nan
         return embeddings, errors
 
     def _decide_embeddings(self, embeddings):
