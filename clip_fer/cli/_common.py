@@ -9,13 +9,14 @@ import argparse
 import re
 import sys
 
-from .._options import BUILTIN_BANK_NAMES, PRECISIONS, REDUCTIONS
+from .._options import BUILTIN_BANK_NAMES, LAYOUT_NAMES, MIN_GROUP_SIZE, PRECISIONS, REDUCTIONS
 
 # Nothing heavy at import time: ``clip-fer --help`` builds every parser, so
 # numpy, scikit-learn and torch are imported only when a command runs.
 
 __all__ = [
     "add_data_options",
+    "add_group_size_option",
     "add_model_options",
     "build_estimator",
     "error_message",
@@ -42,35 +43,51 @@ def positive_int(text):
 
 
 def add_data_options(parser):
-    """``--data`` and ``--split``."""
+    """``--data``, ``--layout`` and ``--split``."""
     parser.add_argument(
         "--data",
         required=True,
         metavar="PATH",
         help="The labelled images: a folder of class/*.jpg (e.g. fer2013/public_test), "
         "a folder of split/class/*.jpg (e.g. fer2013), or FER2013's Kaggle CSV "
-        "(emotion,pixels,Usage). Each image's class is its folder name, or its CSV emotion code.",
+        "(emotion,pixels,Usage). Each image's class is its folder name, or its CSV emotion code. "
+        "A benchmark in its published layout (RAF-DB, AffectNet, FERPlus, ExpW, CK+) is "
+        "recognised by its label files; see --layout.",
+    )
+    parser.add_argument(
+        "--layout",
+        choices=LAYOUT_NAMES,
+        default=None,
+        metavar="NAME",
+        help="Read --data as this data set's published files: "
+        f"{', '.join(LAYOUT_NAMES)} (see docs/datasets.md; affectnet has 8 classes, "
+        "affectnet-7 leaves contempt out). Default: recognised from the files, else a "
+        "FER2013 CSV or a folder.",
     )
     parser.add_argument(
         "--split",
         nargs="+",
         metavar="NAME",
         help="Keep only these splits of a split/class/*.jpg tree or of the CSV's Usage column, "
-        "e.g. public_test (PublicTest, Training, train, ... are understood). Default: every image.",
+        "e.g. public_test (PublicTest, Training, train, ... are understood), or a layout's own "
+        "split names (rafdb: train, test; affectnet: train, validation). Default: every image.",
     )
 
 
-def add_model_options(parser):
+def add_model_options(parser, many=False):
     """``--model``, ``--reduce``, ``--decider``, ``--batch-size``, ``--device``,
-    ``--precision``, ``--cache-dir``, ``--progress``: the estimator's own parameters."""
+    ``--precision``, ``--cache-dir``, ``--progress``: the estimator's own parameters.
+    With ``many``, ``--model`` may be given several times (a list; None when absent)."""
     parser.add_argument(
         "--model",
-        default="ViT-B/32",
+        action="append" if many else "store",
+        default=None if many else "ViT-B/32",
         metavar="NAME_OR_PATH",
         help="An OpenAI CLIP name (downloaded on first use) or checkpoint path, e.g. "
         "models/my-clip.pt; 'open_clip:ARCH/PRETRAINED' or 'open_clip:ARCH//weights.safetensors' "
         "(open-clip extra); 'hf_clip:NAME_OR_DIR' for Hugging Face CLIP or SigLIP (hf extra). "
-        "Default: ViT-B/32.",
+        + ("Repeat it to compare models. " if many else "")
+        + "Default: ViT-B/32.",
     )
     parser.add_argument(
         "--reduce",
@@ -122,6 +139,18 @@ def add_model_options(parser):
     )
 
 
+def add_group_size_option(parser):
+    """``--min-group-size``: per-group results flag smaller groups."""
+    parser.add_argument(
+        "--min-group-size",
+        type=positive_int,
+        default=MIN_GROUP_SIZE,
+        metavar="N",
+        help="For data sets that record groups of the people pictured (per-group scores in "
+        f"groups.csv): groups with fewer images are flagged small. Default: {MIN_GROUP_SIZE}.",
+    )
+
+
 def show_progress(args):
     """Whether to draw progress bars: ``--progress``/``--no-progress``, else only when
     stderr is a terminal (so piped or logged output carries no bars)."""
@@ -134,10 +163,18 @@ def bank_help():
 
 
 def load_data(args):
-    """The data set named by ``--data`` and ``--split``; an empty one is an error."""
+    """The data set named by ``--data``, ``--layout`` and ``--split``; an empty one is an error.
+
+    With ``--on-error skip`` (where the command has it) a layout's items that
+    cannot be labelled are left out too, counted in one warning."""
     from ..datasets import load_dataset
 
-    return load_dataset(args.data, args.split)
+    return load_dataset(
+        args.data,
+        args.split,
+        layout=getattr(args, "layout", None),
+        on_error=getattr(args, "on_error", "raise"),
+    )
 
 
 def build_estimator(args, prompt_bank=None, n_images=0):

@@ -10,6 +10,7 @@ from ..utils._install import install_hint
 from ._abstain import add_abstain_option
 from ._common import (
     add_data_options,
+    add_group_size_option,
     add_model_options,
     bank_help,
     build_estimator,
@@ -29,12 +30,18 @@ probabilities and confidence (see docs/calibration.md):
   coverage, selective_accuracy  with --abstain-below: the share answered and the
                              accuracy over it; top-1 scores count "unsure" as wrong
 
+groups: a data set that records groups of the people pictured (data.groups, e.g.
+  gender or age group) also gets every score per group, with its count n, as
+  model cards ask; groups of fewer than --min-group-size images are flagged small.
+
 outputs (with --out DIR):
   metrics.json               the numbers above, per_class, confusion_matrix, run settings
   predictions.csv            path, true_label, (answer: the label or "unsure", with
                              --abstain-below), label_1..label_3 (best first), one
                              probability column per class (proba_<class>), error
                              (why an image was skipped with --on-error skip)
+  groups.csv                 per group (data sets with groups): group_name,
+                             group_value, n, small and the scores above
   classification_report.txt  per-class precision/recall/F1 of the top-1 prediction
                              and of the report's top-3 rule
   confusion_matrix.png       top-1 confusion matrix; reliability_diagram.png and
@@ -74,6 +81,7 @@ def add_parser(commands):
         "of the scores, names it on stderr and gives it an error in predictions.csv. "
         "Default: raise.",
     )
+    add_group_size_option(parser)
     add_abstain_option(parser)
     parser.set_defaults(run=lambda args: run_safely(evaluate, args))
 
@@ -85,27 +93,38 @@ def evaluate(args):
     from .. import metrics
     from .._abstention import confidence
     from .._bank_io import load_prompt_bank
+    from ..datasets import check_bank_classes
 
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)  # fail before the long part
     start = time.perf_counter()
     data = load_data(args)
-    clf = build_estimator(args, load_prompt_bank(args.bank), len(data.images))
+    bank = load_prompt_bank(args.bank)
+    if "layout" in data:  # a benchmark's class table: the bank must score exactly its classes
+        check_bank_classes(bank.classes_, data.target_names, f"{args.data} ({data.layout})")
+    clf = build_estimator(args, bank, len(data.images))
     clf.set_params(on_error=args.on_error, abstain_below=args.abstain_below).fit(y=data.target)
     decision = clf.decide(data.images)  # skipped images in decision.errors, named below
     k = min(K, len(clf.classes_))
     ranked = clf.labels_of(decision.ranking[:, :k])
     kept = decision.ranking[:, 0] >= 0  # the scores are over the images read
-    summary = metrics.summarize(
-        np.asarray(data.target, dtype=object)[kept],
-        ranked[kept],
-        k=k,
-        y_proba=decision.proba[kept],
-        classes=clf.classes_,
-        confidence=confidence(decision.proba[kept]),
-        abstain_below=clf.abstain_below,
-    )
+    scored = {
+        "y_proba": decision.proba[kept],
+        "classes": clf.classes_,
+        "confidence": confidence(decision.proba[kept]),
+        "abstain_below": clf.abstain_below,
+    }
+    target = np.asarray(data.target, dtype=object)[kept]
+    summary = metrics.summarize(target, ranked[kept], k=k, **scored)
     summary["n_skipped"] = int((~kept).sum())
+    groups = metrics.summarize_by_group(
+        target,
+        ranked[kept],
+        {name: np.asarray(values, dtype=object)[kept] for name, values in (data.get("groups") or {}).items()},
+        k,
+        min_count=args.min_group_size,
+        **scored,
+    )
     elapsed = time.perf_counter() - start
     for index, reason in decision.errors:
         print(f"clip-fer: skipped: {data.filenames[index]}: {reason}", file=sys.stderr)
@@ -121,8 +140,10 @@ def evaluate(args):
         f"bank {args.bank} (decider {args.decider}, reduce {args.reduce})\n"
     )
     print(_summary_table(summary, k))
+    if groups:
+        print(_groups_table(groups, k, args.min_group_size))
     if args.out:
-        for note in _write_outputs(Path(args.out), args, data, clf, decision, ranked, summary, k):
+        for note in _write_outputs(Path(args.out), args, data, clf, decision, ranked, summary, k, groups):
             print(note)
     print(f"\ndone in {elapsed:.1f} s")
 
@@ -148,7 +169,25 @@ def _summary_table(summary, k):
     return "\n".join(["| metric | value |", "|---|---:|", *(f"| {m} | {v:.3f} |" for m, v in rows)])
 
 
-def _write_outputs(out, args, data, clf, decision, ranked, summary, k):
+def _groups_table(groups, k, min_count):
+    """The per-group scores as a Markdown table, small groups flagged."""
+    lines = [
+        "",
+        f"per group (groups of fewer than {min_count} images flagged *small*: read them with care)",
+        "",
+        f"| group | value | n | top-1 accuracy | UAR | top-{k} accuracy | macro F1 | ECE |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in groups:
+        flag = " *small*" if row["small"] else ""
+        lines.append(
+            f"| {row['group_name']} | {row['group_value']} | {row['n']}{flag} | {row['top1_accuracy']:.3f} "
+            f"| {row['uar']:.3f} | {row[f'top{k}_accuracy']:.3f} | {row['macro_f1']:.3f} | {row['ece']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def _write_outputs(out, args, data, clf, decision, ranked, summary, k, groups):
     """Write the files; returns the lines to print about them."""
     from sklearn.metrics import classification_report
 
@@ -175,6 +214,7 @@ def _write_outputs(out, args, data, clf, decision, ranked, summary, k):
             y, metrics.top_k_predictions(y, ranked_kept, k), labels
         ),
         "confusion_matrix": {"labels": labels + unsure, "counts": matrix.tolist()},
+        "groups": groups,
         "run": {
             "data": str(args.data),
             "split": args.split,
@@ -208,6 +248,9 @@ def _write_outputs(out, args, data, clf, decision, ranked, summary, k):
         encoding="utf-8",
     )
     written = ["metrics.json", "predictions.csv", "classification_report.txt"]
+    if groups:
+        pd.DataFrame(groups).to_csv(out / "groups.csv", index=False)
+        written.append("groups.csv")
     notes = []
     if has_matplotlib():
         plot_confusion_matrix(
