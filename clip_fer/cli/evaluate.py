@@ -88,10 +88,8 @@ def add_parser(commands):
 
 def evaluate(args):
     """Run the command for parsed ``args``; raises on failure."""
-    import numpy as np
 
     from .. import metrics
-    from .._abstention import confidence
     from .._bank_io import load_prompt_bank
     from ..datasets import check_bank_classes
 
@@ -106,24 +104,15 @@ def evaluate(args):
     clf.set_params(on_error=args.on_error, abstain_below=args.abstain_below).fit(y=data.target)
     decision = clf.decide(data.images)  # skipped images in decision.errors, named below
     k = min(K, len(clf.classes_))
-    ranked = clf.labels_of(decision.ranking[:, :k])
-    kept = decision.ranking[:, 0] >= 0  # the scores are over the images read
-    scored = {
-        "y_proba": decision.proba[kept],
-        "classes": clf.classes_,
-        "confidence": confidence(decision.proba[kept]),
-        "abstain_below": clf.abstain_below,
-    }
-    target = np.asarray(data.target, dtype=object)[kept]
-    summary = metrics.summarize(target, ranked[kept], k=k, **scored)
-    summary["n_skipped"] = int((~kept).sum())
-    groups = metrics.summarize_by_group(
-        target,
-        ranked[kept],
-        {name: np.asarray(values, dtype=object)[kept] for name, values in (data.get("groups") or {}).items()},
+    summary, groups, ranked = metrics.summarize_decision(
+        data.target,
+        decision,
+        clf.labels_of,
         k,
+        data.get("groups"),
+        abstain_below=clf.abstain_below,
+        classes=clf.classes_,
         min_count=args.min_group_size,
-        **scored,
     )
     elapsed = time.perf_counter() - start
     for index, reason in decision.errors:
