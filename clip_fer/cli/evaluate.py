@@ -3,7 +3,6 @@
 import argparse
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from ..utils._install import install_hint
@@ -89,11 +88,10 @@ def add_parser(commands):
 
 def evaluate(args):
     """Run the command for parsed ``args``; raises on failure."""
+
     from .. import metrics
-    from .._abstention import confidence
     from .._bank_io import load_prompt_bank
     from ..datasets import check_bank_classes
-    from ..exceptions import SkippedImagesWarning
 
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)  # fail before the long part
@@ -104,31 +102,18 @@ def evaluate(args):
         check_bank_classes(bank.classes_, data.target_names, f"{args.data} ({data.layout})")
     clf = build_estimator(args, bank, len(data.images))
     clf.set_params(on_error=args.on_error, abstain_below=args.abstain_below).fit(y=data.target)
-    with warnings.catch_warnings():  # skipped images are in decision.errors, named below
-        warnings.simplefilter("ignore", SkippedImagesWarning)
-        decision = clf.decide(data.images)
-        k = min(K, len(clf.classes_))
-        ranked = clf.labels_of(decision.ranking[:, :k])
-        summary = metrics.summarize(
-            data.target,
-            ranked,
-            k=k,
-            y_proba=decision.proba,
-            classes=clf.classes_,
-            confidence=confidence(decision.proba),
-            abstain_below=clf.abstain_below,
-        )
-        groups = metrics.summarize_by_group(
-            data.target,
-            ranked,
-            data.get("groups") or {},
-            k,
-            y_proba=decision.proba,
-            classes=clf.classes_,
-            confidence=confidence(decision.proba),
-            abstain_below=clf.abstain_below,
-            min_count=args.min_group_size,
-        )
+    decision = clf.decide(data.images)  # skipped images in decision.errors, named below
+    k = min(K, len(clf.classes_))
+    summary, groups, ranked = metrics.summarize_decision(
+        data.target,
+        decision,
+        clf.labels_of,
+        k,
+        data.get("groups"),
+        abstain_below=clf.abstain_below,
+        classes=clf.classes_,
+        min_count=args.min_group_size,
+    )
     elapsed = time.perf_counter() - start
     for index, reason in decision.errors:
         print(f"clip-fer: skipped: {data.filenames[index]}: {reason}", file=sys.stderr)

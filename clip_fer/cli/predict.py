@@ -234,10 +234,8 @@ def failure_reason(record):
 
 def _chunk_records(clf, paths, start, args, top_k):
     """The records of ``paths``, which are images ``start, start + 1, ...`` of the run."""
-    import warnings
-
     from .._records import as_records, image_records
-    from ..exceptions import ImageInputError, SkippedImagesWarning
+    from ..exceptions import ImageInputError
 
     if args.faces:
         from ..faces._cropping import FaceCropper, predict_faces  # torchvision: only with --faces
@@ -252,9 +250,7 @@ def _chunk_records(clf, paths, start, args, top_k):
         records = as_records(rows)
     else:
         try:
-            with warnings.catch_warnings():  # skipped images are in decision.errors,
-                warnings.simplefilter("ignore", SkippedImagesWarning)  # printed at the end
-                decision = clf.decide(paths)
+            decision = clf.decide(paths)  # skipped images in decision.errors, printed at the end
         except ImageInputError as exc:
             raise ImageInputError(exc.index + start, exc.reason) from None
         labels = clf.labels_of(decision.ranking[:, :top_k])
