@@ -12,16 +12,18 @@ another model, and two names for one file are one. Nothing below this module's
 import functools
 import os
 import threading
+import types
 
 import numpy as np
 import torch
 
 from ..exceptions import InvalidParameterError, ModelLoadError
+from ._accelerate import accelerate
 from ._base import LoadedModel, ModelReference, describe, normalized
 from ._cache import sentence_key, text_embedding_cache, warn_cache_write
 from ._device import resolve_device, resolve_precision
+from ._families import builtin, on_change, parse_model_name
 from ._families import family as _family
-from ._families import parse_model_name
 from ._identity import digest
 from ._offline import forget, load_once
 from .openai import _encode_tokens, import_clip  # noqa: F401  (kept importable from here)
@@ -36,8 +38,8 @@ __all__ = [
     "resolve_model",
 ]
 
-_CACHE = {}  # (weights identity, device, precision) -> LoadedModel
-_LATEST = {}  # (family, spec, device, precision) -> the key it loaded last
+_CACHE = {}  # (prefix, id(family), weights identity, device, precision) -> LoadedModel
+_LATEST = {}  # (prefix, spec, device, precision) -> the key it loaded last
 _CACHE_LOCK = threading.Lock()
 _MAX_TRIES = 3  # loads retried when the files change while they are read
 
@@ -53,8 +55,9 @@ def _check_name(model, owner="load_model"):
 
 
 def _identify(prefix, spec, download_root):
+    found = _family(prefix)
     try:
-        parts = _family(prefix).identify(spec, download_root)
+        parts = found.identify(spec, download_root)
     except FileNotFoundError:  # removed between the check and the read: load() names it
         parts = [prefix, "name", spec]
     except OSError as exc:  # no permission, an I/O error
@@ -62,7 +65,13 @@ def _identify(prefix, spec, download_root):
             f"The model {prefix}:{spec} cannot be read to identify it ({describe(exc)}); "
             "check that its files are readable."
         ) from exc
-    return digest(prefix, parts)
+    if builtin(prefix, found):
+        return digest(prefix, parts)
+    # A registered family is part of what its models are: another family under the
+    # same prefix (register_family(..., replace=True)) loads the same files otherwise.
+    kind = found if isinstance(found, type) else type(found)
+    name = getattr(found, "__name__", None) if isinstance(found, types.ModuleType) else None
+    return digest(prefix, name or f"{kind.__module__}.{kind.__qualname__}", parts)
 
 
 def model_identity(model, download_root=None):
@@ -136,21 +145,25 @@ def load_model(model, device="auto", precision="auto", download_root=None):
     precision = resolve_precision(precision, device)
     with _CACHE_LOCK:
         for _ in range(_MAX_TRIES):
+            family = _family(prefix)
             identity = _identify(prefix, spec, download_root)
-            key = (identity, str(device), precision)
-            if key in _CACHE:
+            key = (prefix, id(family), identity, str(device), precision)
+            found = _CACHE.get(key)
+            if found is not None and found.weights_identity == identity:
                 _remember(prefix, spec, key)
-                return _CACHE[key]
+                return found
+            # Changed in memory since it was loaded (its identity is its content now):
+            # it stays its holder's, and whoever names the file gets the file's model.
+            _CACHE.pop(key, None)
             # a load that failed (no network, a bad file) is not tried again for the same key
-            loaded = load_once(
-                key, functools.partial(_family(prefix).load, spec, device, precision, download_root)
-            )
+            loaded = load_once(key, functools.partial(family.load, spec, device, precision, download_root))
             if not isinstance(loaded, LoadedModel):
                 raise ModelLoadError(
                     f"The model family {prefix!r} loaded {model!r} as {type(loaded).__name__}; "
                     "a family's load() must return a clip_fer.backends.LoadedModel."
                 )
             if _identify(prefix, spec, download_root) == identity:  # not replaced while read
+                accelerate(loaded)
                 loaded.weights_identity = identity
                 _CACHE[key] = loaded
                 _remember(prefix, spec, key)
@@ -164,7 +177,7 @@ def load_model(model, device="auto", precision="auto", download_root=None):
 def _remember(prefix, spec, key):
     """Note what ``spec`` names now; a model no name names any more is dropped (a
     training loop rewriting ``best.pt`` keeps one model in memory, not one per epoch)."""
-    name = (prefix, spec, key[1], key[2])
+    name = (prefix, spec, key[3], key[4])
     old = _LATEST.get(name)
     _LATEST[name] = key
     if old is not None and old != key and old not in _LATEST.values():
@@ -204,7 +217,20 @@ def resolve_model(model, device="auto", precision="auto", download_root=None, ow
             f"The 'precision' parameter of {owner} is {precision!r} but the model object "
             f"given runs at {model.precision!r}; use precision='auto' (the model's own)."
         )
-    return model
+    return accelerate(model)  # a model built in memory runs the fast path too
+
+
+def _forget_family(prefix):
+    """Drop every model loaded through the family registered under ``prefix`` (it was
+    replaced or removed: the next use loads through the family registered now)."""
+    with _CACHE_LOCK:
+        for key in [key for key in _CACHE if key[0] == prefix]:
+            del _CACHE[key]
+        for name in [name for name, key in _LATEST.items() if key[0] == prefix]:
+            del _LATEST[name]
+
+
+on_change(_forget_family)
 
 
 def clear_model_cache():
