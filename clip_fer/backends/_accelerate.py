@@ -23,6 +23,8 @@ only for a forward pass that can use it:
   family's own model does);
 - with every module of the tower in eval mode (``model.train()`` gives back the
   family's own layers, dropout included);
+- outside ``torch.jit.trace``, ``torch.onnx.export`` and ``torch.compile``, which
+  see the family's own module;
 - while the tower's parameters and buffers are the ones the copy was made from
   (same tensors, same version counters, dtype and device). After an update
   (an optimiser step, ``load_state_dict``, ``.to()``), the next eligible pass makes
@@ -42,7 +44,7 @@ from torch import nn
 
 from ._identity import tensor_versions
 from ._layout import batch_first_image_tower
-from ._onednn import onednn_linear_available
+from ._onednn import _compiling, onednn_linear_available
 from ._quantize import convert_tower, linear_attention
 
 __all__ = ["accelerate", "fast_copy", "is_accelerated"]
@@ -81,7 +83,12 @@ def _convert(module, spec):
 
 
 def _eligible(module):
-    return not torch.is_grad_enabled() and not any(m.training for m in module.modules())
+    return (
+        not torch.is_grad_enabled()
+        and not torch.jit.is_tracing()
+        and not _compiling()
+        and not any(m.training for m in module.modules())
+    )
 
 
 def fast_copy(module):

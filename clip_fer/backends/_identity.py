@@ -136,8 +136,8 @@ def _version(tensor):
 
 
 def tensor_versions(module):
-    """Each parameter and buffer of ``module`` by name, identity, version counter, dtype
-    and device: what moves when a tensor is updated in place (``p.add_``,
+    """Each tensor ``module`` holds (parameters, buffers, plain tensor attributes) by
+    name, identity, version counter, dtype and device: what moves when a tensor is updated in place (``p.add_``,
     ``load_state_dict``), replaced, or converted (``.to``, ``.half()``). Not read from
     ``state_dict``, which may build new tensors on every call.
 
@@ -149,12 +149,16 @@ def tensor_versions(module):
     -------
     versions : tuple
     """
+    import torch
+
     found = []
     for prefix, child in module.named_modules(remove_duplicate=False):
+        # plain tensor attributes too, such as a oneDNN-packed weight
+        tensors = [(name, t) for name, t in vars(child).items() if isinstance(t, torch.Tensor)]
         for group in (child._parameters, child._buffers):
-            for name, tensor in group.items():
-                if tensor is not None:
-                    found.append((prefix, name, id(tensor), _version(tensor), tensor.dtype, tensor.device))
+            tensors.extend((name, t) for name, t in group.items() if t is not None)
+        for name, tensor in tensors:
+            found.append((prefix, name, id(tensor), _version(tensor), tensor.dtype, tensor.device))
     return tuple(found)
 
 
