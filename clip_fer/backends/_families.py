@@ -125,7 +125,9 @@ def _changed(prefix):
 def builtin(prefix, found):
     """Whether ``found`` is the built-in family module registered under ``prefix``."""
     name = _BUILTIN.get(prefix)
-    return name is not None and getattr(found, "__name__", None) == importlib.util.resolve_name(name, __package__)
+    if name is None:
+        return False
+    return getattr(found, "__name__", None) == importlib.util.resolve_name(name, __package__)
 
 
 def registered_families():

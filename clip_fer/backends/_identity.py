@@ -137,9 +137,10 @@ def _version(tensor):
 
 def tensor_versions(module):
     """Each tensor ``module`` holds (parameters, buffers, plain tensor attributes) by
-    name, identity, version counter, dtype and device: what moves when a tensor is updated in place (``p.add_``,
-    ``load_state_dict``), replaced, or converted (``.to``, ``.half()``). Not read from
-    ``state_dict``, which may build new tensors on every call.
+    name, identity, version counter, dtype and device: what moves when a tensor is
+    updated in place (``p.add_``, ``load_state_dict``), replaced, or converted
+    (``.to``, ``.half()``). Not read from ``state_dict``, which may build new tensors
+    on every call.
 
     Parameters
     ----------

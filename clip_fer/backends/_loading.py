@@ -264,8 +264,10 @@ def encode_text(loaded, sentences, batch_size=256, cache_dir=None):
         chunk = missing[start : start + batch_size]
         with torch.inference_mode(), loaded.autocast():
             features = normalized(loaded.encode_text([sentences[i] for i in chunk]))
+        out[chunk] = features
+        if loaded.identity != identity:  # changed while it encoded: not the identity's rows
+            continue
         for i, row in zip(chunk, features):
-            out[i] = row
             text_embedding_cache.put(identity, keys[i], row)
             if cache_dir is not None and write_error is None:
                 try:

@@ -190,7 +190,9 @@ def test_fast_cpu_precisions_agree_with_fp32(reference, faces, precision, monkey
     assert not np.array_equal(fp32.embed(faces), fast.embed(faces))
     model = fast._loaded_model().model
     with torch.inference_mode():  # what its inference passes run
-        tower = fast_copy(model.visual if reference.family.startswith("open_clip") else model.vision_model).inner
+        tower = fast_copy(
+            model.visual if reference.family.startswith("open_clip") else model.vision_model
+        ).inner
     if precision == "int8":
         fp32_linears = [name for name, m in tower.named_modules() if type(m) is torch.nn.Linear]
         # Every Linear is int8 but Siglip2's patch embedding (its caller reads weight.dtype).

@@ -12,11 +12,11 @@ import torch
 
 from clip_fer import ZeroShotEmotionClassifier, load_model
 from clip_fer.backends import _cpu
+from clip_fer.backends._accelerate import fast_copy
 from clip_fer.backends._activations import fold_quick_gelu
 from clip_fer.backends._layout import BatchFirstTransformer, batch_first_image_tower
 from clip_fer.backends._loading import clear_model_cache, resolve_precision
 from clip_fer.backends._onednn import OneDNNLinear, onednn_linear_available
-from clip_fer.backends._accelerate import fast_copy
 from clip_fer.backends._quantize import convert_tower
 from tests.conftest import FER2013, TINY_FER_CLIP, build_toy_clip, needs_fer2013, needs_tiny_fer_clip
 
