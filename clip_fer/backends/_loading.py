@@ -126,8 +126,11 @@ def load_model(model, device="auto", precision="auto", download_root=None):
     precision : {"auto", "fp32", "fp16", "bf16", "int8"}, default="auto"
         ``"auto"`` is fp16 on CUDA and fp32 on CPU. ``"bf16"`` runs the model
         under bfloat16 autocast (on a CPU without native bf16, AVX-512 BF16 or
-        AMX, it runs at fp32 with a warning); ``"int8"`` (CPU only) quantises the image tower's
-        linear layers (attention included) to int8 with dynamic activation scales.
+        AMX, it runs at fp32 with a warning); ``"int8"`` (CPU only) runs the image tower's
+        linear layers (attention included) at int8 with dynamic activation scales.
+        The CPU fast paths are applied after the family's ``load`` by
+        ``_accelerate.accelerate``: inference runs a converted copy of the image
+        tower, training and gradients the family's own layers.
     download_root : str, default=None
         Where names are downloaded; None is each library's own cache
         (``~/.cache/clip``, the Hugging Face cache).
@@ -138,7 +141,10 @@ def load_model(model, device="auto", precision="auto", download_root=None):
         Shared by every caller that asks for the same model content at the same
         device and precision: a weights file, config or folder that changes on
         disk (even with its size and modification time restored) is another
-        model and is loaded again; its ``weights_identity`` says which it is.
+        model and is loaded again; its ``weights_identity`` says which it is. A
+        cached model whose tensors or preprocessing were changed in memory is
+        its holder's: it is dropped from the cache (its identity is now its
+        content's) and the file is loaded again.
     """
     prefix, spec = _check_name(model)
     device = resolve_device(device)
