@@ -128,7 +128,7 @@ def tree_part(folder):
     return ("tree", entries)
 
 
-def _version(tensor):
+def _counter(tensor):
     try:
         return tensor._version
     except RuntimeError:  # an inference tensor has no version counter
@@ -159,7 +159,7 @@ def tensor_versions(module):
         for group in (child._parameters, child._buffers):
             tensors.extend((name, t) for name, t in group.items() if t is not None)
         for name, tensor in tensors:
-            found.append((prefix, name, id(tensor), _version(tensor), tensor.dtype, tensor.device))
+            found.append((prefix, name, id(tensor), _counter(tensor), tensor.dtype, tensor.device))
     return tuple(found)
 
 
