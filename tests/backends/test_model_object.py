@@ -16,9 +16,10 @@ import torch
 import toy_families
 from conftest import build_toy_clip
 from PIL import Image
+from test_open_seam import ToyFamily
 
 from clip_fer import ZeroShotEmotionClassifier, clear_embedding_cache, clear_model_cache, load_model
-from clip_fer.backends import LoadedModel, file_part, place, register_family
+from clip_fer.backends import LoadedModel, place, register_family
 from clip_fer.backends._clip_files import ClipPreprocess, load_checkpoint
 from clip_fer.backends._families import unregister_family
 from clip_fer.backends._onednn import onednn_linear_available
@@ -140,16 +141,10 @@ def test_a_model_built_in_memory_runs_the_fast_path_of_its_precision(face_arrays
         assert any("quantized" in type(m).__module__ for m in fast_copy(module.visual).modules())
 
 
-class _Family:
+class _Family(ToyFamily):
     """A third-party family: OpenAI state dicts, pixels scaled by ``factor``."""
 
     factor = 1.0
-
-    def __init__(self):
-        self.loads = 0
-
-    def identify(self, spec, download_root):
-        return [file_part(spec)]
 
     def load(self, spec, device, precision, download_root):
         self.loads += 1
