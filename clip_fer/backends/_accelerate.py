@@ -30,9 +30,10 @@ only for a forward pass that can use it:
   (an optimiser step, ``load_state_dict``, ``.to()``), the next eligible pass makes
   a new copy from the weights as they are; until then nothing stale answers.
 
-The copy is made on the first eligible pass, not at load, so a model loaded to be
-fine-tuned never holds one. It costs the tower's size again in memory (at int8, the
-fp32 tower stays beside its int8 copy, so an int8 model can be fine-tuned too).
+The copy is made on the first eligible pass, not at load, so a model that is only
+trained never holds one. It costs about the tower's size again in memory (at int8, the
+fp32 tower stays beside its int8 copy, so an int8 model can be fine-tuned too). The
+check before each pass walks the tower's tensors: about 1 ms for a ViT-B/32 tower.
 """
 
 import copy
