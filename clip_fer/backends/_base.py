@@ -8,14 +8,51 @@ which family runs.
 """
 
 import contextlib
-import re
+from dataclasses import dataclass
 
 import torch
 
 from ..exceptions import ModelLoadError, PromptBankError
-from ._identity import digest, weights_digest
+from ._identity import callable_fingerprint, digest, tensor_versions, weights_digest
 
-__all__ = ["LoadedModel", "ModelReference", "check_sentence_lengths", "describe", "normalized"]
+__all__ = [
+    "ImageTower",
+    "LoadedModel",
+    "ModelReference",
+    "check_sentence_lengths",
+    "describe",
+    "normalized",
+]
+
+
+@dataclass(frozen=True)
+class ImageTower:
+    """What a family says about its image tower, for the CPU acceleration step.
+
+    A family declares this and nothing more: which CPU tricks apply (oneDNN
+    packing, QuickGELU folding, int8, batch-first layout) is decided by
+    ``clip_fer.backends._accelerate``, which runs a converted copy of each module
+    named here and leaves the family's own modules as they are.
+
+    Parameters
+    ----------
+    modules : tuple of str
+        Qualified names, in :attr:`LoadedModel.model`, of the modules that make up
+        the image tower (``("visual",)``; ``("vision_model", "visual_projection")``).
+        Each is called by the family's own code; its outputs are what the copy must
+        reproduce.
+    keep : tuple of str, default=()
+        Parts of linear-layer names (relative to a module above) left as they are:
+        a layer whose weight the family's code reads directly rather than calling it
+        (a ResNet tower's ``"attnpool."``, Siglip2's ``"patch_embedding"``).
+    sequence_first : bool, default=False
+        The tower's transformer is OpenAI's ``Transformer`` of sequence-first blocks
+        (``transformer.resblocks``), which may run batch-first.
+    """
+
+    modules: tuple
+    keep: tuple = ()
+    sequence_first: bool = False
 
 
 class LoadedModel:
@@ -44,9 +81,10 @@ class LoadedModel:
     weights_identity : str
         A hash of what determines the model's outputs: the bytes of its weights
         and of its architecture config, tokenizer and image-processor files
-        (:func:`load_model`), or of its in-memory ``state_dict`` and its
-        preprocessing (a model built in memory). Independent of the device and
-        precision it runs at.
+        (:func:`load_model`, while its tensors and preprocessing are the ones it
+        was loaded with), or of its in-memory ``state_dict`` and its preprocessing
+        (a model built in memory, or one changed in memory after loading).
+        Independent of the device and precision it runs at.
     identity : str
         ``weights_identity`` with the numerics (family, device, precision):
         embeddings cached under one identity are valid for every estimator with it.
@@ -62,6 +100,8 @@ class LoadedModel:
     """
 
     family = None
+    #: The family's :class:`ImageTower`, for the CPU acceleration step; None: none.
+    image_tower = None
 
     def __init__(
         self,
@@ -84,23 +124,46 @@ class LoadedModel:
         self.context_length = int(context_length)
         self.logit_scale = float(logit_scale)
         self.logit_bias = float(logit_bias)
-        self._weights_identity = weights_identity
+        self._weights_identity = None
+        if weights_identity is not None:
+            self.weights_identity = weights_identity
 
     @property
     def weights_identity(self):
-        """Content hash of the model (see the class docstring)."""
-        if self._weights_identity is not None:
+        """Content hash of the model (see the class docstring).
+
+        A model loaded from files keeps their hash while its tensors and its
+        preprocessing are the ones it was loaded with; once a parameter or buffer
+        is updated in place (``p.add_``, ``load_state_dict``), replaced or converted,
+        or ``preprocess`` is replaced or changes its settings, it is identified as a
+        model built in memory: by its weights and processing, as they are now.
+        """
+        if self._weights_identity is not None and self._state() == self._loaded_state:
             return self._weights_identity
-        # Built in memory: its weights (re-hashed when a tensor is updated in place)
-        # and what the family adds about its preprocessing and tokenizer.
-        if getattr(self, "_processing", None) is None:
-            self._processing = re.sub(r" at 0x[0-9a-fA-F]+", "", repr(self.describe_processing()))
-        return digest("object", self.family, weights_digest(self.model), self._processing)
+        # Built in memory, or changed since it was loaded: its weights (re-hashed when
+        # a tensor's version moves) and what the family adds about its processing.
+        tokenizer = getattr(self, "tokenizer", None)
+        known = getattr(self, "_processing", None)
+        if known is None or known[0] is not tokenizer:
+            self._processing = known = (tokenizer, self.describe_processing())
+        return digest(
+            "object",
+            self.family,
+            weights_digest(self.model),
+            callable_fingerprint(self.preprocess),
+            known[1],
+        )
 
     @weights_identity.setter
     def weights_identity(self, value):
-        # Set by load_model to the hash of the files the model was loaded from.
+        # Set by load_model to the hash of the files the model was loaded from; it
+        # holds while the model's tensors and preprocessing stay as they are now.
         self._weights_identity = value
+        self._loaded_state = self._state()
+
+    def _state(self):
+        """What moves when the model or its preprocessing changes in memory."""
+        return (id(self.model), tensor_versions(self.model), callable_fingerprint(self.preprocess))
 
     @property
     def identity(self):
@@ -108,11 +171,12 @@ class LoadedModel:
         return f"{self.family}:{self.weights_identity}:{self.device}:{self.precision}"
 
     def describe_processing(self):
-        """What besides the weights decides this model's outputs, for the identity of a
-        model built in memory: by default its preprocessing's ``repr``, its
-        tokenizer's type and its context length. Families refine it."""
+        """What besides the weights and the preprocessing decides this model's
+        outputs, for the identity of a model built in memory: by default its
+        tokenizer's type and its context length. Families refine it. Computed once
+        per tokenizer object."""
         tokenizer = getattr(self, "tokenizer", None)
-        return [repr(self.preprocess), type(tokenizer).__qualname__, self.context_length]
+        return [type(tokenizer).__qualname__, self.context_length]
 
     def __repr__(self):
         return f"{type(self).__name__}({self.identity})"

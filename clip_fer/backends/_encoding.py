@@ -167,7 +167,11 @@ def embed_images(loaded, images, *, batch_size, num_workers, cache, cache_dir, v
     for good, batch, batch_errors in batches:
         errors.extend(batch_errors)
         embeddings[good] = batch
-        for i, row in zip(good, batch):
+        if cache and loaded.identity != identity:
+            # Changed while it encoded (a training step in another thread): the rows
+            # are not the identity's, so they are not stored under it.
+            cache = False
+        for i, row in zip(good, batch) if cache else ():
             if keys[i] is None or (
                 isinstance(images[i], (str, os.PathLike)) and content_key(images[i]) != keys[i]
             ):

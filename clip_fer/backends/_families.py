@@ -17,13 +17,22 @@ registered here by module name, so their libraries are imported on first use.
 """
 
 import importlib
+import importlib.util
 import re
 import threading
 from typing import Any, Protocol, runtime_checkable
 
 from ..exceptions import InvalidParameterError
 
-__all__ = ["ModelFamily", "family", "parse_model_name", "register_family", "registered_families"]
+__all__ = [
+    "ModelFamily",
+    "builtin",
+    "family",
+    "on_change",
+    "parse_model_name",
+    "register_family",
+    "registered_families",
+]
 
 
 @runtime_checkable
@@ -41,6 +50,7 @@ _DEFAULT = "openai"
 _BUILTIN = {"openai": ".openai", "open_clip": ".open_clip", "hf_clip": ".hf"}
 _REGISTRY: dict = dict(_BUILTIN)  # prefix -> family object, or a module name imported on first use
 _LOCK = threading.Lock()
+_LISTENERS = []  # called with a prefix whose family was replaced or removed
 _PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]+\Z")  # two characters at least: "C:" is a drive
 
 
@@ -58,7 +68,9 @@ def register_family(prefix, family, *, replace=False):
         precision, download_root)`` (see :class:`ModelFamily`); a module with
         these two functions works.
     replace : bool, default=False
-        Allow replacing a registered family (the built-in ones included).
+        Allow replacing a registered family (the built-in ones included). Models
+        already loaded through the family replaced are dropped from the model
+        cache: the next ``load_model("PREFIX:...")`` loads through ``family``.
 
     Returns
     -------
@@ -83,7 +95,10 @@ def register_family(prefix, family, *, replace=False):
                 f"A model family is already registered under {prefix!r}; pass replace=True "
                 "to replace it, or choose another prefix."
             )
+        replaced = prefix in _REGISTRY
         _REGISTRY[prefix] = family
+    if replaced:
+        _changed(prefix)
     return family
 
 
@@ -94,6 +109,25 @@ def unregister_family(prefix):
             _REGISTRY[prefix] = _BUILTIN[prefix]
         else:
             _REGISTRY.pop(prefix, None)
+    _changed(prefix)
+
+
+def on_change(listener):
+    """Call ``listener(prefix)`` whenever the family under ``prefix`` is replaced or removed."""
+    _LISTENERS.append(listener)
+
+
+def _changed(prefix):
+    for listener in list(_LISTENERS):
+        listener(prefix)
+
+
+def builtin(prefix, found):
+    """Whether ``found`` is the built-in family module registered under ``prefix``."""
+    name = _BUILTIN.get(prefix)
+    if name is None:
+        return False
+    return getattr(found, "__name__", None) == importlib.util.resolve_name(name, __package__)
 
 
 def registered_families():

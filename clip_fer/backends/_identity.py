@@ -13,8 +13,11 @@ hashes them:
 - a folder by the relative path and hash of every file in it (dot-folders such
   as ``.git`` and ``.cache`` left out);
 - an in-memory torch module by the names, dtypes, shapes and bytes of its
-  ``state_dict``, reused while no tensor's version counter has moved (an in-place
-  update through ``tensor.data`` does not move it: see docs/architecture.md).
+  ``state_dict``, reused while no parameter's or buffer's version counter has moved
+  (an in-place update through ``tensor.data`` does not move it: see
+  docs/architecture.md);
+- a preprocessing callable by a hash of its pickle, or by a token unique to the
+  object where it cannot be pickled (:func:`callable_fingerprint`).
 
 Everything here runs on Python 3.10 as well (no ``hashlib.file_digest``).
 """
@@ -22,10 +25,20 @@ Everything here runs on Python 3.10 as well (no ``hashlib.file_digest``).
 import hashlib
 import json
 import os
+import pickle
 import threading
+import uuid
 import weakref
 
-__all__ = ["digest", "file_digest", "file_part", "tree_part", "weights_digest"]
+__all__ = [
+    "callable_fingerprint",
+    "digest",
+    "file_digest",
+    "file_part",
+    "tensor_versions",
+    "tree_part",
+    "weights_digest",
+]
 
 _CHUNK = 1 << 20
 _MEMO = {}  # stat signature -> hex digest of the bytes
@@ -115,22 +128,81 @@ def tree_part(folder):
     return ("tree", entries)
 
 
-def _versions(module):
-    """Each tensor the module holds (parameters, buffers and plain tensor attributes
-    such as a oneDNN-packed weight), by identity and version counter. Not read from
-    ``state_dict``, which may build new tensors on every call."""
+def _counter(tensor):
+    try:
+        return tensor._version
+    except RuntimeError:  # an inference tensor has no version counter
+        return None
+
+
+def tensor_versions(module):
+    """Each tensor ``module`` holds (parameters, buffers, plain tensor attributes) by
+    name, identity, version counter, dtype and device: what moves when a tensor is
+    updated in place (``p.add_``, ``load_state_dict``), replaced, or converted
+    (``.to``, ``.half()``). Not read from ``state_dict``, which may build new tensors
+    on every call.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+
+    Returns
+    -------
+    versions : tuple
+    """
     import torch
 
     found = []
-    for prefix, child in module.named_modules():
-        for name, tensor in vars(child).items():
-            if isinstance(tensor, torch.Tensor):
-                found.append((prefix, name, id(tensor), tensor._version))
-        for group in ("_parameters", "_buffers"):
-            for name, tensor in getattr(child, group, {}).items():
-                if tensor is not None:
-                    found.append((prefix, name, id(tensor), tensor._version))
+    for prefix, child in module.named_modules(remove_duplicate=False):
+        # plain tensor attributes too, such as a oneDNN-packed weight
+        tensors = [(name, t) for name, t in vars(child).items() if isinstance(t, torch.Tensor)]
+        for group in (child._parameters, child._buffers):
+            tensors.extend((name, t) for name, t in group.items() if t is not None)
+        for name, tensor in tensors:
+            found.append((prefix, name, id(tensor), _counter(tensor), tensor.dtype, tensor.device))
     return tuple(found)
+
+
+_TOKENS = weakref.WeakKeyDictionary()  # callable -> a token unique in this process
+_PINNED = {}  # id -> (callable, token) for callables that cannot be weakly referenced
+
+
+def _token(obj):
+    with _LOCK:
+        try:
+            found = _TOKENS.get(obj)
+            if found is None:
+                found = _TOKENS[obj] = f"{os.getpid()}-{uuid.uuid4().hex}"
+            return found
+        except TypeError:  # no weak references: kept alive, so its id is never reused
+            held = _PINNED.get(id(obj))
+            if held is None or held[0] is not obj:
+                held = _PINNED[id(obj)] = (obj, f"{os.getpid()}-{uuid.uuid4().hex}")
+            return held[1]
+
+
+def callable_fingerprint(obj):
+    """What identifies a preprocessing callable: a hash of its pickle (its class or
+    function by name, and its settings), or, where it cannot be pickled (a lambda, a
+    nested function, an object holding one), a token unique to this object in this
+    process.
+
+    Two lambdas, or two instances of one class with different settings, never share
+    a fingerprint; the same picklable settings in a new process give the same one.
+
+    Parameters
+    ----------
+    obj : object
+
+    Returns
+    -------
+    fingerprint : tuple of str
+    """
+    try:
+        data = pickle.dumps(obj, protocol=4)
+    except Exception:  # PicklingError, AttributeError, TypeError: whatever pickle raises
+        return ("object", _token(obj))
+    return ("pickle", hashlib.blake2b(data, digest_size=20).hexdigest())
 
 
 def weights_digest(module):
@@ -148,7 +220,7 @@ def weights_digest(module):
     """
     import torch
 
-    versions = _versions(module)
+    versions = tensor_versions(module)
     try:
         known = _WEIGHTS.get(module)
     except TypeError:  # a module that cannot be weakly referenced

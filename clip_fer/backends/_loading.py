@@ -12,17 +12,19 @@ another model, and two names for one file are one. Nothing below this module's
 import functools
 import os
 import threading
+import types
 
 import numpy as np
 import torch
 
 from ..exceptions import InvalidParameterError, ModelLoadError
+from ._accelerate import accelerate
 from ._base import LoadedModel, ModelReference, describe
 from ._cache import sentence_key, text_embedding_cache, warn_cache_write
 from ._device import resolve_device, resolve_precision
 from ._encoding import encode_checked
+from ._families import builtin, on_change, parse_model_name
 from ._families import family as _family
-from ._families import parse_model_name
 from ._identity import digest
 from ._offline import forget, load_once
 from .openai import _encode_tokens, import_clip  # noqa: F401  (kept importable from here)
@@ -37,9 +39,9 @@ __all__ = [
     "resolve_model",
 ]
 
-_CACHE = {}  # (weights identity, device, precision) -> LoadedModel
-_LATEST = {}  # (family, spec, device, precision) -> the key it loaded last
-_CACHE_LOCK = threading.Lock()
+_CACHE = {}  # (prefix, id(family), weights identity, device, precision) -> LoadedModel
+_LATEST = {}  # (prefix, spec, device, precision) -> the key it loaded last
+_CACHE_LOCK = threading.RLock()  # re-entrant: a family may load another model in its load()
 _MAX_TRIES = 3  # loads retried when the files change while they are read
 
 
@@ -54,8 +56,9 @@ def _check_name(model, owner="load_model"):
 
 
 def _identify(prefix, spec, download_root):
+    found = _family(prefix)
     try:
-        parts = _family(prefix).identify(spec, download_root)
+        parts = found.identify(spec, download_root)
     except FileNotFoundError:  # removed between the check and the read: load() names it
         parts = [prefix, "name", spec]
     except OSError as exc:  # no permission, an I/O error
@@ -63,7 +66,13 @@ def _identify(prefix, spec, download_root):
             f"The model {prefix}:{spec} cannot be read to identify it ({describe(exc)}); "
             "check that its files are readable."
         ) from exc
-    return digest(prefix, parts)
+    if builtin(prefix, found):
+        return digest(prefix, parts)
+    # A registered family is part of what its models are: another family under the
+    # same prefix (register_family(..., replace=True)) loads the same files otherwise.
+    kind = found if isinstance(found, type) else type(found)
+    name = getattr(found, "__name__", None) if isinstance(found, types.ModuleType) else None
+    return digest(prefix, name or f"{kind.__module__}.{kind.__qualname__}", parts)
 
 
 def model_identity(model, download_root=None):
@@ -118,8 +127,11 @@ def load_model(model, device="auto", precision="auto", download_root=None):
     precision : {"auto", "fp32", "fp16", "bf16", "int8"}, default="auto"
         ``"auto"`` is fp16 on CUDA and fp32 on CPU. ``"bf16"`` runs the model
         under bfloat16 autocast (on a CPU without native bf16, AVX-512 BF16 or
-        AMX, it runs at fp32 with a warning); ``"int8"`` (CPU only) quantises the image tower's
-        linear layers (attention included) to int8 with dynamic activation scales.
+        AMX, it runs at fp32 with a warning); ``"int8"`` (CPU only) runs the image tower's
+        linear layers (attention included) at int8 with dynamic activation scales.
+        The CPU fast paths are applied after the family's ``load`` by
+        ``_accelerate.accelerate``: inference runs a converted copy of the image
+        tower, training and gradients the family's own layers.
     download_root : str, default=None
         Where names are downloaded; None is each library's own cache
         (``~/.cache/clip``, the Hugging Face cache).
@@ -130,28 +142,35 @@ def load_model(model, device="auto", precision="auto", download_root=None):
         Shared by every caller that asks for the same model content at the same
         device and precision: a weights file, config or folder that changes on
         disk (even with its size and modification time restored) is another
-        model and is loaded again; its ``weights_identity`` says which it is.
+        model and is loaded again; its ``weights_identity`` says which it is. A
+        cached model whose tensors or preprocessing were changed in memory is
+        its holder's: it is dropped from the cache (its identity is now its
+        content's) and the file is loaded again.
     """
     prefix, spec = _check_name(model)
     device = resolve_device(device)
     precision = resolve_precision(precision, device)
     with _CACHE_LOCK:
         for _ in range(_MAX_TRIES):
+            family = _family(prefix)
             identity = _identify(prefix, spec, download_root)
-            key = (identity, str(device), precision)
-            if key in _CACHE:
+            key = (prefix, id(family), identity, str(device), precision)
+            found = _CACHE.get(key)
+            if found is not None and found.weights_identity == identity:
                 _remember(prefix, spec, key)
-                return _CACHE[key]
+                return found
+            # Changed in memory since it was loaded (its identity is its content now):
+            # it stays its holder's, and whoever names the file gets the file's model.
+            _CACHE.pop(key, None)
             # a load that failed (no network, a bad file) is not tried again for the same key
-            loaded = load_once(
-                key, functools.partial(_family(prefix).load, spec, device, precision, download_root)
-            )
+            loaded = load_once(key, functools.partial(family.load, spec, device, precision, download_root))
             if not isinstance(loaded, LoadedModel):
                 raise ModelLoadError(
                     f"The model family {prefix!r} loaded {model!r} as {type(loaded).__name__}; "
                     "a family's load() must return a clip_fer.backends.LoadedModel."
                 )
             if _identify(prefix, spec, download_root) == identity:  # not replaced while read
+                accelerate(loaded)
                 loaded.weights_identity = identity
                 _CACHE[key] = loaded
                 _remember(prefix, spec, key)
@@ -165,7 +184,7 @@ def load_model(model, device="auto", precision="auto", download_root=None):
 def _remember(prefix, spec, key):
     """Note what ``spec`` names now; a model no name names any more is dropped (a
     training loop rewriting ``best.pt`` keeps one model in memory, not one per epoch)."""
-    name = (prefix, spec, key[1], key[2])
+    name = (prefix, spec, key[3], key[4])
     old = _LATEST.get(name)
     _LATEST[name] = key
     if old is not None and old != key and old not in _LATEST.values():
@@ -205,7 +224,20 @@ def resolve_model(model, device="auto", precision="auto", download_root=None, ow
             f"The 'precision' parameter of {owner} is {precision!r} but the model object "
             f"given runs at {model.precision!r}; use precision='auto' (the model's own)."
         )
-    return model
+    return accelerate(model)  # a model built in memory runs the fast path too
+
+
+def _forget_family(prefix):
+    """Drop every model loaded through the family registered under ``prefix`` (it was
+    replaced or removed: the next use loads through the family registered now)."""
+    with _CACHE_LOCK:
+        for key in [key for key in _CACHE if key[0] == prefix]:
+            del _CACHE[key]
+        for name in [name for name, key in _LATEST.items() if key[0] == prefix]:
+            del _LATEST[name]
+
+
+on_change(_forget_family)
 
 
 def clear_model_cache():
@@ -239,8 +271,10 @@ def encode_text(loaded, sentences, batch_size=256, cache_dir=None):
         chunk = missing[start : start + batch_size]
         with torch.inference_mode(), loaded.autocast():
             features = encode_checked(loaded, "encode_text", [sentences[i] for i in chunk], len(chunk))
+        out[chunk] = features
+        if loaded.identity != identity:  # changed while it encoded: not the identity's rows
+            continue
         for i, row in zip(chunk, features):
-            out[i] = row
             text_embedding_cache.put(identity, keys[i], row)
             if cache_dir is not None and write_error is None:
                 try:

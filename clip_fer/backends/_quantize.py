@@ -16,7 +16,7 @@ from torch import nn
 from ._activations import fold_quick_gelu
 from ._onednn import onednn_linear_available, pack_linears
 
-__all__ = ["LinearAttention", "convert_image_tower", "convert_linears", "linear_attention"]
+__all__ = ["LinearAttention", "convert_tower", "linear_attention"]
 
 
 class LinearAttention(nn.Module):
@@ -119,45 +119,27 @@ def linear_attention(module):
     return module
 
 
-def convert_image_tower(visual, precision):
-    """Return ``visual`` (a CLIP image tower, fp32, CPU) with fast linear layers for
-    ``precision``: dynamic int8 for ``"int8"``; for ``"fp32"``, oneDNN-packed where
-    :func:`onednn_linear_available` (else unchanged). QuickGELU MLPs are folded
-    into one ``SiLU`` first (see ``_activations``).
+def convert_tower(module, precision, keep=()):
+    """Convert, in place, the ``nn.Linear`` layers of ``module`` (an image tower or a
+    part of one, fp32, CPU) to fast ones for ``precision``: dynamic int8 for
+    ``"int8"``; for ``"fp32"``, oneDNN-packed where :func:`onednn_linear_available`
+    (else unchanged). QuickGELU MLPs are folded into one ``SiLU`` first (see
+    ``_activations``) and attention is made of plain linear layers
+    (:class:`LinearAttention`), so its projections are converted too. Returns
+    ``module``.
 
-    The ResNet towers' attention pooling reads its projections' weights directly
-    rather than calling them, so it stays as it is.
+    Layers whose qualified name contains one of ``keep`` stay as they are (a ResNet
+    tower's attention pooling reads its projections' weights rather than calling
+    them; Siglip2's patch embedding is a Linear whose ``weight.dtype`` its caller
+    reads). ``module`` itself is not replaced: a bare linear layer is converted by
+    passing a module that holds it.
     """
-    visual = visual.float().cpu().eval()
+    module = module.float().cpu().eval()
     if not _convertible(precision):
-        return visual
-    fold_quick_gelu(visual)
-    _replace_attention(visual)
-    return _convert(visual, lambda name: not name.startswith("attnpool."), precision)
-
-
-def convert_linears(model, prefixes, precision, skip=("patch_embedding",)):
-    """Convert, in place, the ``nn.Linear`` layers of ``model`` (fp32, CPU) whose
-    qualified names start with one of ``prefixes`` (the image tower's modules),
-    attention included, as :func:`convert_image_tower` does; returns ``model``.
-
-    Layers whose name contains one of ``skip`` stay as they are: Siglip2's patch
-    embedding is a Linear whose ``weight.dtype`` its caller reads, which a
-    converted layer no longer has.
-    """
-    model = model.float().cpu().eval()
-    if not _convertible(precision):
-        return model
-    for name, child in model.named_children():
-        if name.startswith(prefixes):
-            fold_quick_gelu(child)
-            if isinstance(child, nn.MultiheadAttention) and child._qkv_same_embed_dim:
-                setattr(model, name, LinearAttention(child))
-            else:
-                _replace_attention(child)
-    return _convert(
-        model, lambda name: name.startswith(prefixes) and not any(part in name for part in skip), precision
-    )
+        return module
+    fold_quick_gelu(module)
+    _replace_attention(module)
+    return _convert(module, lambda name: not any(part in name for part in keep), precision)
 
 
 def _convertible(precision):

@@ -18,17 +18,16 @@ import os
 import torch
 
 from ..exceptions import MissingDependencyError, ModelLoadError
-from ._base import LoadedModel, check_sentence_lengths, describe
+from ._base import ImageTower, LoadedModel, check_sentence_lengths, describe
 from ._device import place
 from ._identity import tree_part
 from ._offline import hub_offline
-from ._quantize import convert_linears
 
 __all__ = ["HFModel", "identify", "load"]
 
 # Model types whose text tower pools the last position, padded to max_length as trained.
 _LAST_POSITION = ("siglip", "siglip2")
-# Submodules of the image tower, converted for precision="int8" and CPU "fp32".
+# The model's children that make up its image tower (vision_model, visual_projection).
 _IMAGE_TOWER = ("vision", "visual")
 # A model with no learned scale gets CLIP's.
 _DEFAULT_SCALE = 100.0
@@ -90,14 +89,21 @@ class HFModel(LoadedModel):
         with torch.inference_mode():
             self.embed_dim = int(self.encode_text(["a face"]).shape[-1])
 
+    @property
+    def image_tower(self):
+        """The children named ``vision*`` and ``visual*``; Siglip2's patch embedding,
+        whose ``weight.dtype`` its caller reads, keeps its layer."""
+        names = tuple(name for name, _ in self.model.named_children() if name.startswith(_IMAGE_TOWER))
+        return ImageTower(names, keep=("patch_embedding",))
+
     def describe_processing(self):
-        """The config, the image processor's settings and the tokenizer's vocabulary."""
+        """The config and the tokenizer's vocabulary (the image processor's settings
+        are in the preprocessing's fingerprint)."""
         tokenizer = self.tokenizer
         backend = getattr(tokenizer, "backend_tokenizer", None)
         vocabulary = backend.to_str() if backend is not None else sorted(tokenizer.get_vocab().items())
         return [
             self.model.config.to_json_string(),
-            self.preprocess.image_processor.to_json_string(),
             type(tokenizer).__qualname__,
             vocabulary,
             self.context_length,
@@ -178,6 +184,4 @@ def load(spec, device, precision, download_root):
             f"{' or '.join(missing)}; hf_clip: needs an image-text model such as CLIPModel or SiglipModel."
         )
     model = place(model, device, precision)
-    if device.type == "cpu" and precision in ("int8", "fp32"):
-        model = convert_linears(model, _IMAGE_TOWER, precision)
     return HFModel(model.eval(), image_processor, tokenizer, device, precision)

@@ -12,11 +12,10 @@ import os
 import torch
 
 from ..exceptions import MissingDependencyError, ModelLoadError
-from ._base import LoadedModel, check_sentence_lengths, describe
+from ._base import ImageTower, LoadedModel, check_sentence_lengths, describe
 from ._device import place
 from ._identity import file_part, tree_part
 from ._offline import hub_offline
-from ._quantize import convert_image_tower, linear_attention
 
 __all__ = ["OpenClipModel", "identify", "load", "parse"]
 
@@ -38,6 +37,8 @@ class OpenClipModel(LoadedModel):
     """An open_clip model with its own tokenizer, context length and transform."""
 
     family = "open_clip"
+    # A ResNet tower's attention pooling reads its projections' weights directly.
+    image_tower = ImageTower(("visual",), keep=("attnpool.",))
 
     def __init__(self, model, preprocess, tokenizer, device, precision, *, weights_identity=None):
         self.tokenizer = tokenizer
@@ -164,8 +165,4 @@ def load(spec, device, precision, download_root):
             f"If it needs a download and this machine has no network, {hint}."
         ) from exc
     model = place(model, device, precision)
-    if device.type == "cpu" and precision in ("int8", "fp32"):
-        model.visual = convert_image_tower(model.visual, precision)
-    elif precision == "bf16" and device.type == "cpu":
-        model.visual = linear_attention(model.visual)
     return OpenClipModel(model.eval(), preprocess, tokenizer, device, precision)

@@ -11,14 +11,11 @@ import warnings
 import torch
 
 from ..exceptions import ModelLoadError
-from ._base import LoadedModel, check_sentence_lengths
+from ._base import ImageTower, LoadedModel, check_sentence_lengths
 from ._clip_files import load_checkpoint, release_names, release_urls, token_count, tokenize
 from ._device import place
 from ._identity import file_part
-from ._layout import batch_first_image_tower
 from ._offline import require_host
-from ._onednn import onednn_linear_available
-from ._quantize import convert_image_tower
 
 __all__ = ["OpenAIModel", "identify", "import_clip", "load"]
 
@@ -90,6 +87,8 @@ class OpenAIModel(LoadedModel):
     """An OpenAI CLIP: ``clip.tokenize`` (77 tokens), its own preprocessing."""
 
     family = "openai"
+    # A ResNet tower's attention pooling reads its projections' weights directly.
+    image_tower = ImageTower(("visual",), keep=("attnpool.",), sequence_first=True)
 
     def __init__(self, model, preprocess, device, precision, *, weights_identity=None):
         super().__init__(
@@ -168,11 +167,4 @@ def load(name, device, precision, download_root):
             "Other families: 'open_clip:ARCH/PRETRAINED' or 'hf_clip:NAME_OR_DIR'."
         )
     model = place(model, device, precision)
-    if device.type == "cpu":
-        fast_fp32 = precision == "fp32" and onednn_linear_available()
-        if fast_fp32 or precision in ("int8", "bf16"):
-            # no copies of the sequence-first view in every block
-            model.visual = batch_first_image_tower(model.visual)
-        if fast_fp32 or precision == "int8":
-            model.visual = convert_image_tower(model.visual, precision)
     return OpenAIModel(model.eval(), preprocess, device, precision)

@@ -26,6 +26,7 @@ from clip_fer import (
     embedding_cache,
     load_model,
 )
+from clip_fer.backends._accelerate import fast_copy
 from clip_fer.backends._onednn import OneDNNLinear, onednn_linear_available
 from clip_fer.exceptions import ModelLoadError, PromptBankError
 
@@ -143,7 +144,10 @@ def test_rankings_and_scale_are_the_models_own_logits(reference, faces):
 def test_cpu_fp32_image_tower_runs_through_onednn_and_equals_the_librarys_own(reference, faces):
     clf = ZeroShotEmotionClassifier(model=reference.name, prompt_bank=ONE_TEMPLATE, cache=False).fit()
     model = clf._loaded_model().model
-    tower = model.visual if reference.family.startswith("open_clip") else model.vision_model
+    own = model.visual if reference.family.startswith("open_clip") else model.vision_model
+    assert not any(isinstance(m, OneDNNLinear) for m in model.modules())  # the family's own layers
+    with torch.inference_mode():
+        tower = fast_copy(own).inner  # what its inference passes run
     plain = [name for name, m in tower.named_modules() if type(m) is torch.nn.Linear]
     # Every Linear is packed but Siglip2's patch embedding (its caller reads weight.dtype).
     assert plain == (["embeddings.patch_embedding"] if reference.family == "hf-siglip2" else [])
@@ -184,9 +188,12 @@ def test_fast_cpu_precisions_agree_with_fp32(reference, faces, precision, monkey
     # Toy widths (32-64) with random weights; see docs/backbones.md for real ones.
     assert cosine.min() > 0.99
     assert not np.array_equal(fp32.embed(faces), fast.embed(faces))
+    model = fast._loaded_model().model
+    with torch.inference_mode():  # what its inference passes run
+        tower = fast_copy(
+            model.visual if reference.family.startswith("open_clip") else model.vision_model
+        ).inner
     if precision == "int8":
-        model = fast._loaded_model().model
-        tower = model.visual if reference.family.startswith("open_clip") else model.vision_model
         fp32_linears = [name for name, m in tower.named_modules() if type(m) is torch.nn.Linear]
         # Every Linear is int8 but Siglip2's patch embedding (its caller reads weight.dtype).
         assert fp32_linears == (["embeddings.patch_embedding"] if reference.family == "hf-siglip2" else [])
@@ -194,9 +201,7 @@ def test_fast_cpu_precisions_agree_with_fp32(reference, faces, precision, monkey
         text = model.transformer if reference.family.startswith("open_clip") else model.text_model
         assert any(type(m) is torch.nn.Linear for m in text.modules())  # the text tower stays fp32
     elif reference.family.startswith("open_clip"):  # bf16: no packed-projection copies
-        assert not any(
-            isinstance(m, torch.nn.MultiheadAttention) for m in fast._loaded_model().model.visual.modules()
-        )
+        assert not any(isinstance(m, torch.nn.MultiheadAttention) for m in tower.modules())
 
 
 def test_pickle_and_caches_keep_backends_apart(faces, tmp_path):

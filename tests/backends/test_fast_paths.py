@@ -12,11 +12,12 @@ import torch
 
 from clip_fer import ZeroShotEmotionClassifier, load_model
 from clip_fer.backends import _cpu
+from clip_fer.backends._accelerate import fast_copy
 from clip_fer.backends._activations import fold_quick_gelu
 from clip_fer.backends._layout import BatchFirstTransformer, batch_first_image_tower
 from clip_fer.backends._loading import clear_model_cache, resolve_precision
 from clip_fer.backends._onednn import OneDNNLinear, onednn_linear_available
-from clip_fer.backends._quantize import convert_image_tower
+from clip_fer.backends._quantize import convert_tower
 from tests.conftest import FER2013, TINY_FER_CLIP, build_toy_clip, needs_fer2013, needs_tiny_fer_clip
 
 
@@ -25,6 +26,22 @@ def _deep_toy(seed=0):
     clip = pytest.importorskip("clip")
     torch.manual_seed(seed)
     return clip.model.CLIP(32, 32, 3, 128, 16, 77, 49408, 64, 1, 1).eval()
+
+
+def _fast(loaded, name="visual"):
+    """The converted copy that ``loaded``'s image tower runs for inference (None: none)."""
+    with torch.inference_mode():
+        found = fast_copy(loaded.model.get_submodule(name))
+    return None if found is None else found.inner
+
+
+def _fresh(path, precision):
+    clear_model_cache()
+    return load_model(path, device="cpu", precision=precision)
+
+
+def convert_image_tower(visual, precision):
+    return convert_tower(visual, precision, keep=("attnpool.",))
 
 
 def test_batch_first_tower_equals_clips_own(face_arrays):
@@ -38,11 +55,12 @@ def test_batch_first_tower_equals_clips_own(face_arrays):
 
 
 def test_loaded_openai_vit_runs_batch_first_at_int8_and_resnet_is_unchanged(toy_checkpoint, tmp_path):
-    int8 = load_model(toy_checkpoint, device="cpu", precision="int8").model
-    assert isinstance(int8.visual.transformer, BatchFirstTransformer)
-    assert not isinstance(int8.transformer, BatchFirstTransformer)  # the text tower (causal mask)
+    int8 = load_model(toy_checkpoint, device="cpu", precision="int8")
+    assert isinstance(_fast(int8).transformer, BatchFirstTransformer)
+    assert not isinstance(int8.model.transformer, BatchFirstTransformer)  # the text tower (causal mask)
+    assert not isinstance(int8.model.visual.transformer, BatchFirstTransformer)  # the family's own stays
     torch.save(build_toy_clip(vision="resnet").state_dict(), tmp_path / "rn.pt")
-    visual = load_model(tmp_path / "rn.pt", device="cpu", precision="int8").model.visual
+    visual = _fast(load_model(tmp_path / "rn.pt", device="cpu", precision="int8"))
     assert not hasattr(visual, "transformer")
 
 
@@ -217,18 +235,16 @@ def test_fp32_openai_vit_runs_batch_first_through_onednn_and_equals_clips_own(fa
 
 
 def test_loaded_fp32_model_packs_its_image_tower_only_where_onednn_is_there(toy_checkpoint, monkeypatch):
-    from clip_fer.backends import openai
+    from clip_fer.backends import _accelerate
 
-    clear_model_cache()
     try:
-        monkeypatch.setattr(openai, "onednn_linear_available", lambda: False)
-        plain = load_model(toy_checkpoint, device="cpu", precision="fp32").model
-        assert not _packed(plain) and not isinstance(plain.visual.transformer, BatchFirstTransformer)
-        clear_model_cache()
-        monkeypatch.setattr(openai, "onednn_linear_available", lambda: True)
-        packed = load_model(toy_checkpoint, device="cpu", precision="fp32").model
-        assert isinstance(packed.visual.transformer, BatchFirstTransformer)
-        assert _packed(packed.visual) and not _packed(packed.transformer)  # the text tower stays
+        monkeypatch.setattr(_accelerate, "onednn_linear_available", lambda: False)
+        plain = _fresh(toy_checkpoint, "fp32")
+        assert _fast(plain) is None and not _packed(plain.model)
+        monkeypatch.setattr(_accelerate, "onednn_linear_available", lambda: True)
+        packed = _fresh(toy_checkpoint, "fp32")
+        assert isinstance(_fast(packed).transformer, BatchFirstTransformer)
+        assert _packed(_fast(packed)) and not _packed(packed.model)  # the family's own modules stay
     finally:
         clear_model_cache()
 
@@ -284,9 +300,9 @@ def test_quick_gelu_mlps_fold_into_one_silu_and_others_stay():
 
 def test_loaded_fast_towers_have_no_quick_gelu_left(toy_checkpoint):
     for precision in ("int8", "fp32"):
-        visual = load_model(toy_checkpoint, device="cpu", precision=precision).model.visual
-        names = {type(m).__name__ for m in visual.modules()}
+        loaded = load_model(toy_checkpoint, device="cpu", precision=precision)
         if precision == "int8" or onednn_linear_available():
+            names = {type(m).__name__ for m in _fast(loaded).modules()}
             assert "QuickGELU" not in names and "SiLU" in names, precision
 
 
@@ -359,7 +375,7 @@ def test_packed_linear_gives_input_gradients_and_follows_the_mkldnn_switch(toy_c
         packed(torch.randn(2, 12, dtype=torch.float64))
     with torch.backends.mkldnn.flags(enabled=False):
         assert not onednn_linear_available()
-        assert not _packed(load_model(toy_checkpoint, device="cpu", precision="fp32").model)
+        assert _fast(_fresh(toy_checkpoint, "fp32")) is None
         monkeypatch.setattr(_onednn, "_ops", lambda: pytest.fail("oneDNN used while switched off"))
         with torch.inference_mode():
             torch.testing.assert_close(packed(x), linear(x))
@@ -400,7 +416,8 @@ def test_fp32_stays_on_mkl_where_the_environment_caps_onednn_below_avx2(
     monkeypatch.setenv(variable, "sse41")
     assert not onednn_linear_available()
     assert f"through torch's default BLAS ({variable}=sse41 caps oneDNN below AVX2)" in _cpu.cpu_summary()
-    assert not _packed(load_model(toy_checkpoint, device="cpu", precision="fp32").model)
+    assert _fast(_fresh(toy_checkpoint, "fp32")) is None
+    clear_model_cache()
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # read before DNNL_MAX_CPU_ISA
     assert onednn_linear_available()
 
@@ -410,8 +427,9 @@ def test_a_packed_tower_traces_exports_to_onnx_and_compiles(toy_checkpoint, tmp_
     # be a graph constant") while the default fp32 model was packed.
     if not onednn_linear_available():
         pytest.skip("no oneDNN packed linear in this torch build")
-    visual = load_model(toy_checkpoint, device="cpu", precision="fp32").model.visual
-    assert _packed(visual)
+    loaded = load_model(toy_checkpoint, device="cpu", precision="fp32")
+    visual = loaded.model.visual
+    assert _packed(_fast(loaded))
     pixels = torch.randn(2, 3, 32, 32)
     with torch.inference_mode():
         expected = visual(pixels)

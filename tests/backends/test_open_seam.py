@@ -170,3 +170,45 @@ def test_a_pickled_model_object_travels_as_its_identity(toy_checkpoint, face_arr
         restored.set_params(model=load_model(str(other_path))).predict(face_arrays)
     restored.set_params(model=loaded)
     np.testing.assert_array_equal(restored.predict_proba(face_arrays), expected)
+
+
+class WrappingFamily:
+    """A family whose load() loads another model through load_model (a wrapper family)."""
+
+    def identify(self, spec, download_root):
+        return [file_part(spec), "wrapped"]
+
+    def load(self, spec, device, precision, download_root):
+        inner = load_model(spec, device=device, precision=precision)
+        return ToyModel(
+            inner.model,
+            inner.preprocess,
+            device,
+            precision,
+            embed_dim=inner.embed_dim,
+            context_length=inner.context_length,
+            logit_scale=inner.logit_scale,
+        )
+
+
+def test_a_family_may_load_another_model_in_its_load(toy_checkpoint, face_arrays):
+    """The model cache's lock is re-entrant: a nested load_model in a family's load()
+    hung forever on a plain lock."""
+    import threading
+
+    register_family("wrapfam", WrappingFamily())
+    result = {}
+    try:
+        worker = threading.Thread(
+            target=lambda: result.update(clf=ZeroShotEmotionClassifier(f"wrapfam:{toy_checkpoint}").fit()),
+            daemon=True,
+        )
+        worker.start()
+        worker.join(timeout=120)
+        assert not worker.is_alive(), "a nested load_model hung"
+        builtin = ZeroShotEmotionClassifier(toy_checkpoint).fit()
+        np.testing.assert_allclose(
+            result["clf"].predict_proba(face_arrays), builtin.predict_proba(face_arrays), atol=1e-6
+        )
+    finally:
+        unregister_family("wrapfam")
