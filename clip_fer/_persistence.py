@@ -221,8 +221,15 @@ class _Writer:
                         f"save_classifier cannot write {where}: it holds a {type(item).__name__}; "
                         "arrays of objects may hold strings and numbers only."
                     )
-            return {"type": "text_array", "dtype": array.dtype.str, "shape": list(array.shape), "items": items}
-        raise InvalidParameterError(f"save_classifier cannot write {where}: arrays of {array.dtype} are not supported.")
+            return {
+                "type": "text_array",
+                "dtype": array.dtype.str,
+                "shape": list(array.shape),
+                "items": items,
+            }
+        raise InvalidParameterError(
+            f"save_classifier cannot write {where}: arrays of {array.dtype} are not supported."
+        )
 
     def encode_object(self, obj, where):
         name = _qualified(type(obj))
@@ -393,8 +400,7 @@ def _read_members(path):
         if head[:1] in _PICKLE_MAGIC:
             raise _refuse(
                 path,
-                "it looks like a pickle, which can run code when loaded, so load_classifier never "
-                "opens one",
+                "it looks like a pickle, which can run code when loaded, so load_classifier never opens one",
                 "Ask for the classifier saved with clip_fer.save_classifier, or, if you trust its "
                 "author and the file, unpickle it yourself and save it with save_classifier.",
             )
@@ -415,7 +421,9 @@ def _read_members(path):
         for name, expected in listed.items():
             data = archive.read(name)
             if _sha256(data) != expected:
-                raise _refuse(path, f"the member {name!r} does not match the hash in its manifest (it was altered)")
+                raise _refuse(
+                    path, f"the member {name!r} does not match the hash in its manifest (it was altered)"
+                )
             members[name] = data
     return manifest, members
 
@@ -441,8 +449,10 @@ def _check_manifest(manifest, path):
             "Upgrade clip-fer (pip install -U clip-fer).",
         )
     members = manifest.get("members")
-    if not isinstance(members, dict) or _TREE not in members or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in members.items()
+    if (
+        not isinstance(members, dict)
+        or _TREE not in members
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in members.items())
     ):
         raise _refuse(path, "its manifest does not list its members and their hashes")
 
@@ -517,7 +527,9 @@ class _Reader:
         if list(array.shape) != shape or not all(
             v is None or isinstance(v, (str, bool, int, float)) for v in array.ravel().tolist()
         ):
-            raise self.bad("a text array's items do not match its shape or hold other than strings and numbers")
+            raise self.bad(
+                "a text array's items do not match its shape or hold other than strings and numbers"
+            )
         return array.astype(np.dtype(dtype)) if dtype != "|O" else array
 
     def model_object(self, node):
@@ -544,7 +556,9 @@ class _Reader:
         fitted = {k: self.decode(v) for k, v in self._field(node, "fitted", dict).items()}
         allowed = set(kind.fitted) | set(kind.optional)
         if set(fitted) - allowed:
-            raise self.bad(f"a {cls.__name__} has fitted attributes {sorted(set(fitted) - allowed)} it cannot have")
+            raise self.bad(
+                f"a {cls.__name__} has fitted attributes {sorted(set(fitted) - allowed)} it cannot have"
+            )
         if "model" in params and self.model is not None:
             params["model"] = self.model
         try:
