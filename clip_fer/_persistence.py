@@ -11,7 +11,7 @@ An archive holds three kinds of member:
 - ``arrays/N.npy``: the numeric arrays, read with ``np.load(allow_pickle=False)``.
 
 Reading never unpickles and never imports a name from the file: a class is
-looked up in :data:`TRUSTED_TYPES`, a fixed table, and built from its
+looked up in :func:`trusted_types`, a fixed table, and built from its
 parameters; its fitted attributes must be the ones the table lists, so a fitted
 attribute that this module does not know (a new one added to an estimator) is
 an error at save time rather than a silent loss.
@@ -29,7 +29,7 @@ import numpy as np
 
 from .exceptions import ClassifierFileError, InvalidParameterError, ModelChangedError, ModelLoadError
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "TRUSTED_TYPES", "load_classifier", "save_classifier"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "load_classifier", "save_classifier", "trusted_types"]
 
 #: The ``format`` field of every archive's manifest.
 FORMAT = "clip-fer-classifier"
@@ -150,12 +150,6 @@ def trusted_types():
     if _TYPES is None:
         _TYPES = _trusted_types()
     return _TYPES
-
-
-def __getattr__(name):
-    if name == "TRUSTED_TYPES":  # the names, for the docs and tests
-        return tuple(trusted_types())
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def public_fitted_attributes(obj):
@@ -533,7 +527,7 @@ class _Reader:
         return array.astype(np.dtype(dtype)) if dtype != "|O" else array
 
     def model_object(self, node):
-        identity = self._field(node, "identity", str)
+        self._field(node, "identity", str)  # checked against the model by check_model
         if self.model is None:
             raise ModelLoadError(
                 f"{os.fspath(self.path)!r} was saved from a classifier given a model object "

@@ -175,7 +175,7 @@ def test_registry_lists_exactly_the_fitted_attributes_of_each_class(fitted):
     for clf in classifiers.values():
         for obj in _objects(clf):
             seen.setdefault(type(obj), set()).update(public_fitted_attributes(obj))
-    kinds = {cls: kind for cls, kind in trusted_types().values()}
+    kinds = dict(trusted_types().values())
     assert set(seen) == set(kinds)  # every trusted type occurs in these fits
     for cls, attributes in seen.items():
         listed = set(kinds[cls].fitted) | set(kinds[cls].optional)
