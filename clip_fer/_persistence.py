@@ -36,7 +36,20 @@ FORMAT = "clip-fer-classifier"
 #: The version this clip-fer writes and the newest it reads.
 FORMAT_VERSION = 1
 
+# Settings of the zero-shot estimators that load_classifier may change: where and how
+# images are encoded, never what the text features or shots mean.
+SETTINGS = (
+    "device",
+    "batch_size",
+    "num_workers",
+    "cache",
+    "cache_dir",
+    "on_error",
+    "verbose",
+    "download_root",
+)
 _TOP_LEVEL = ("ZeroShotEmotionClassifier", "FewShotEmotionClassifier", "CalibratedClassifierCV")
+_ZERO_SHOT = "clip_fer.ZeroShotEmotionClassifier"
 _MANIFEST = "manifest.json"
 _TREE = "classifier.json"
 _NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats: what .npy stores without pickle
@@ -138,6 +151,10 @@ def _trusted_types():
 
 
 def _qualified(cls):
+    """A class's name in an archive: clip-fer's by their public name (so moving a class
+    between private modules keeps files readable), others by module and name."""
+    if cls.__module__.split(".")[0] == "clip_fer":
+        return f"clip_fer.{cls.__qualname__}"
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
@@ -454,8 +471,8 @@ def _check_manifest(manifest, path):
 class _Reader:
     """Rebuilds a classifier from the tree, trusting only :func:`trusted_types`."""
 
-    def __init__(self, path, members, model):
-        self.path, self.members, self.model = path, members, model
+    def __init__(self, path, members, model, settings):
+        self.path, self.members, self.model, self.settings = path, members, model, settings
         self.objects = {}
         self.types = trusted_types()
 
@@ -553,8 +570,10 @@ class _Reader:
             raise self.bad(
                 f"a {cls.__name__} has fitted attributes {sorted(set(fitted) - allowed)} it cannot have"
             )
-        if "model" in params and self.model is not None:
-            params["model"] = self.model
+        if _qualified(cls) == _ZERO_SHOT:
+            params.update(self.settings)
+            if self.model is not None:
+                params["model"] = self.model
         try:
             obj = cls(**params)
         except TypeError as exc:  # a parameter this version of the class does not take
@@ -589,7 +608,7 @@ class _Reader:
             )
 
 
-def load_classifier(path, *, model=None):
+def load_classifier(path, *, model=None, **settings):
     """Read a classifier written by :func:`save_classifier`; nothing in the file is executed.
 
     The archive is checked before anything in it is used: its format and
@@ -608,6 +627,12 @@ def load_classifier(path, *, model=None):
         The model to use in place of the saved name: the checkpoint's path on
         this machine, or a model object. Required when the classifier was
         saved with a model object. Its identity must match the saved one.
+    **settings
+        Parameters to set on the zero-shot estimator(s) inside: how images
+        are read and encoded (``device``, ``batch_size``, ``num_workers``,
+        ``cache``, ``cache_dir``, ``on_error``, ``verbose``,
+        ``download_root``), never what the fit learned. Saved values
+        otherwise.
 
     Returns
     -------
@@ -627,6 +652,12 @@ def load_classifier(path, *, model=None):
     ModelLoadError
         The classifier was saved with a model object and ``model`` is None.
     """
+    unknown = sorted(set(settings) - set(SETTINGS))
+    if unknown:
+        raise InvalidParameterError(
+            f"load_classifier got {unknown}; it sets only {list(SETTINGS)} on a saved classifier "
+            "(the rest is what the fit learned). Change other parameters with set_params after loading."
+        )
     manifest, members = _read_members(path)
     tree = _json(members[_TREE], path, _TREE)
-    return _Reader(path, members, model).decode(tree)
+    return _Reader(path, members, model, settings).decode(tree)

@@ -139,6 +139,21 @@ def test_round_trip_keeps_parameters_and_fitted_values(fitted, tmp_path):
     assert calibrated.calibrated_classifiers_[0].estimator is calibrated.estimator  # shared, as fitted
 
 
+def test_settings_change_how_images_are_read_not_what_was_learned(fitted, tmp_path):
+    classifiers, X_new = fitted
+    path = save_classifier(classifiers["calibrated"], tmp_path / "c.clipfer")
+    loaded = load_classifier(path, batch_size=3, on_error="skip", device="cpu")
+    inner = loaded.estimator.estimator
+    assert (inner.estimator_.batch_size, inner.estimator_.on_error, inner.estimator.device) == (
+        3,
+        "skip",
+        "cpu",
+    )
+    np.testing.assert_array_equal(loaded.predict_proba(X_new), classifiers["calibrated"].predict_proba(X_new))
+    with pytest.raises(InvalidParameterError, match=r"load_classifier got \['prompt_bank'\]; it sets only"):
+        load_classifier(path, prompt_bank=PromptBank())
+
+
 def test_images_round_trip(checkpoint, tmp_path, face_arrays):
     zero_shot = ZeroShotEmotionClassifier(model=checkpoint).fit()
     labels = np.asarray(zero_shot.classes_)[np.arange(len(face_arrays)) % len(zero_shot.classes_)]
