@@ -13,10 +13,10 @@ from ._common import (
     add_data_options,
     add_model_options,
     bank_help,
-    build_estimator,
     load_data,
     run_safely,
 )
+from ._saved import add_classifier_option, command_classifier, decide, described, labels_of
 
 K = 3
 
@@ -76,6 +76,7 @@ def add_parser(commands):
         "Default: raise.",
     )
     add_abstain_option(parser)
+    add_classifier_option(parser)
     parser.set_defaults(run=lambda args: run_safely(evaluate, args))
 
 
@@ -83,20 +84,20 @@ def evaluate(args):
     """Run the command for parsed ``args``; raises on failure."""
     from .. import metrics
     from .._abstention import confidence
-    from .._bank_io import load_prompt_bank
     from ..exceptions import SkippedImagesWarning
 
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)  # fail before the long part
     start = time.perf_counter()
     data = load_data(args)
-    clf = build_estimator(args, load_prompt_bank(args.bank), len(data.images))
-    clf.set_params(on_error=args.on_error, abstain_below=args.abstain_below).fit(y=data.target)
+    clf = command_classifier(
+        args, len(data.images), y=data.target, on_error=args.on_error, own_abstention=True
+    )
     with warnings.catch_warnings():  # skipped images are in decision.errors, named below
         warnings.simplefilter("ignore", SkippedImagesWarning)
-        decision = clf.decide(data.images)
+        decision = decide(clf, data.images)
         k = min(K, len(clf.classes_))
-        ranked = clf.labels_of(decision.ranking[:, :k])
+        ranked = labels_of(clf, decision.ranking[:, :k])
         summary = metrics.summarize(
             data.target,
             ranked,
@@ -104,7 +105,7 @@ def evaluate(args):
             y_proba=decision.proba,
             classes=clf.classes_,
             confidence=confidence(decision.proba),
-            abstain_below=clf.abstain_below,
+            abstain_below=args.abstain_below,
         )
     elapsed = time.perf_counter() - start
     for index, reason in decision.errors:
@@ -116,10 +117,7 @@ def evaluate(args):
             file=sys.stderr,
         )
 
-    print(
-        f"clip-fer evaluate: {summary['n_images']} images from {args.data}, model {args.model}, "
-        f"bank {args.bank} (decider {args.decider}, reduce {args.reduce})\n"
-    )
+    print(f"clip-fer evaluate: {summary['n_images']} images from {args.data}, {described(args)}\n")
     print(_summary_table(summary, k))
     if args.out:
         for note in _write_outputs(Path(args.out), args, data, clf, decision, ranked, summary, k):
@@ -161,12 +159,12 @@ def _write_outputs(out, args, data, clf, decision, ranked, summary, k):
     errors = dict(decision.errors)
     predicted = decision.ranking[:, 0] >= 0  # the images skipped with --on-error skip have no label
     sure = confidence(decision.proba)
-    answers = abstain(ranked[:, 0], sure, clf.abstain_below)  # "unsure" with --abstain-below
-    kind = str if clf.abstain_below is not None else clf.classes_.dtype
+    answers = abstain(ranked[:, 0], sure, args.abstain_below)  # "unsure" with --abstain-below
+    kind = str if args.abstain_below is not None else clf.classes_.dtype
     y, y_pred = data.target[predicted], answers[predicted].astype(kind)
     ranked_kept = ranked[predicted]
     labels = list(clf.classes_)
-    unsure = [UNSURE] if clf.abstain_below is not None else []  # a column of the matrix
+    unsure = [UNSURE] if args.abstain_below is not None else []  # a column of the matrix
     matrix, _ = metrics.confusion(y, y_pred, labels + unsure)
     report = {
         **summary,
@@ -180,16 +178,17 @@ def _write_outputs(out, args, data, clf, decision, ranked, summary, k):
             "split": args.split,
             "model": str(args.model),
             "bank": args.bank,
+            "classifier": args.classifier,
             "decider": args.decider,
             "reduce": args.reduce,
             "k": k,
-            "abstain_below": clf.abstain_below,
+            "abstain_below": args.abstain_below,
         },
     }
     (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
     predictions = pd.DataFrame({"path": data.filenames, "true_label": data.target})
-    if clf.abstain_below is not None:
+    if args.abstain_below is not None:
         predictions["answer"] = answers
     for rank in range(k):
         predictions[f"label_{rank + 1}"] = ranked[:, rank]

@@ -8,12 +8,12 @@ from ._abstain import add_abstain_option
 from ._common import (
     add_model_options,
     bank_help,
-    build_estimator,
     report_error,
     run_safely,
     show_progress,
 )
 from ._ray_engine import add_ray_options
+from ._saved import add_classifier_option, command_classifier, decide, labels_of
 
 # Nothing heavy at import time: ``clip-fer --help`` builds every parser.
 
@@ -120,6 +120,7 @@ def add_parser(commands):
         "then 1 with 'raise' and 0 with 'skip'. Default: raise.",
     )
     add_abstain_option(parser, "image (with --faces, a face)")
+    add_classifier_option(parser)
     add_ray_options(parser)
     parser.set_defaults(run=lambda args: predict(args, parser))
 
@@ -253,12 +254,12 @@ def _chunk_records(clf, paths, start, args, top_k):
         try:
             with warnings.catch_warnings():  # skipped images are in decision.errors,
                 warnings.simplefilter("ignore", SkippedImagesWarning)  # printed at the end
-                decision = clf.decide(paths)
+                decision = decide(clf, paths)
         except ImageInputError as exc:
             raise ImageInputError(exc.index + start, exc.reason) from None
-        labels = clf.labels_of(decision.ranking[:, :top_k])
+        labels = labels_of(clf, decision.ranking[:, :top_k])
         records = image_records(
-            paths, decision, clf.classes_, top_k, labels=labels, abstain_below=clf.abstain_below
+            paths, decision, clf.classes_, top_k, labels=labels, abstain_below=args.abstain_below
         )
     for record in records:
         if record.error:
@@ -314,7 +315,6 @@ class _LocalRun:
     def __call__(self, args):
         from tqdm.auto import tqdm
 
-        from .._bank_io import load_prompt_bank
         from ..exceptions import ClipFerError
 
         skipped = []
@@ -323,8 +323,7 @@ class _LocalRun:
             print(_skipped_note(skipped), file=sys.stderr)
         if not paths:
             raise ClipFerError(f"no image files found in {args.paths}")
-        clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank), n_images=0)
-        clf.set_params(on_error=args.on_error, abstain_below=args.abstain_below).fit()
+        clf = command_classifier(args, on_error=args.on_error, own_abstention=not args.faces)
         top_k = min(args.top_k, len(clf.classes_))
         self.writer = _Writer(
             args.format,
