@@ -91,13 +91,15 @@ def _calibration(args, shot_names, classes):
             "calibrate on other faces than the shots, or the temperature learns from faces the "
             "classifier has seen."
         )
-    missing = sorted(set(classes) - set(data.target.tolist()))
-    if missing:
+    names, counts = _counts(data.target)
+    few = sorted(set(classes) - set(names[counts >= 2].tolist()))
+    if few:
         raise DatasetError(
-            f"--calibrate {args.calibrate} has no face of the classes {missing}; temperature "
-            "calibration needs every class of the prompt bank (see docs/calibration.md)."
+            f"--calibrate {args.calibrate} has fewer than 2 faces of the classes {few}; temperature "
+            "calibration needs two faces or more of every class of the prompt bank (see "
+            "docs/calibration.md)."
         )
-    return data
+    return data, min(5, int(counts.min()))
 
 
 def adapt(args):
@@ -123,8 +125,9 @@ def adapt(args):
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.frozen import FrozenEstimator
 
-        data = _calibration(args, names, few_shot.classes_)
-        classifier = CalibratedClassifierCV(FrozenEstimator(few_shot), method="temperature")
+        data, folds = _calibration(args, names, few_shot.classes_)
+        # The folds only decide which faces each fold predicts: the estimator is frozen.
+        classifier = CalibratedClassifierCV(FrozenEstimator(few_shot), method="temperature", cv=folds)
         classifier.fit(data.images, data.target)
         temperature = 1 / float(classifier.calibrated_classifiers_[0].calibrators[0].beta_)
         print(f"calibrated on {len(data.target)} faces from {args.calibrate}: temperature {temperature:.3f}")
