@@ -403,6 +403,23 @@ def test_cli_ray_engine_resumes_and_equals_local(
     _check_against_reference(pd.read_parquet(out), paths, local)
 
 
+def test_cli_ray_engine_takes_a_saved_classifier(cluster, images, toy_checkpoint, tmp_path, capsys):
+    from clip_fer import MeanProbaDecider, save_classifier
+
+    _, paths = images
+    good = [p for p in paths if "broken" not in p][:4]
+    clf = ZeroShotEmotionClassifier(toy_checkpoint, decider=MeanProbaDecider()).fit()  # not the CLI's default
+    saved = save_classifier(clf, tmp_path / "zs.clipfer")
+    out = tmp_path / "saved.parquet"
+    assert main(["predict", "--engine", "ray", "--output", str(out), "--classifier", str(saved), *good]) == 0
+    reference = {
+        "classes": [str(c) for c in clf.classes_],
+        "proba": dict(zip(good, clf.predict_proba(good))),
+        "top": dict(zip(good, clf.predict_topk(good, k=3).tolist())),
+    }
+    _check_against_reference(pd.read_parquet(out), good, reference)
+
+
 def test_cli_ray_engine_scores_each_file_once_whatever_its_spelling(
     cluster, images, toy_checkpoint, tmp_path, capsys
 ):
