@@ -52,8 +52,9 @@ def add_parser(commands):
         "--calibrate",
         metavar="PATH",
         help="Also fit a temperature on these labelled faces (same layouts as SHOTS; other faces "
-        "than the shots, holding every class), with scikit-learn's "
-        "CalibratedClassifierCV(FrozenEstimator(...), method='temperature').",
+        "than the shots, two or more of every class), with scikit-learn's "
+        "CalibratedClassifierCV(FrozenEstimator(...), method='temperature'). 'rest': the faces of "
+        "SHOTS that --k did not draw (write ./rest for a folder of that name).",
     )
     parser.add_argument(
         "--calibrate-split", nargs="+", metavar="NAME", help="Keep only these splits of --calibrate."
@@ -66,24 +67,37 @@ def add_parser(commands):
     parser.set_defaults(run=lambda args: run_safely(adapt, args))
 
 
+def _subset(data, index):
+    from sklearn.utils import Bunch
+
+    return Bunch(
+        images=[data.images[i] for i in index], target=data.target[index], filenames=data.filenames[index]
+    )
+
+
 def _shots(args):
-    """The shots: every face of SHOTS, or ``--k`` per class; their file names."""
+    """The shots (every face of SHOTS, or ``--k`` per class) and the faces not drawn."""
     import numpy as np
 
     from ..datasets import sample_k_shot
 
     data = load_data(argparse.Namespace(data=args.shots, split=args.split))
-    index = np.arange(len(data.target))
+    index, rest = np.arange(len(data.target)), np.array([], dtype=int)
     if args.k is not None:
-        index, _, _, _ = sample_k_shot(index, data.target, args.k, random_state=args.seed)
-    images = [data.images[i] for i in index]
-    return images, data.target[index], set(data.filenames[index].tolist())
+        index, rest, _, _ = sample_k_shot(index, data.target, args.k, random_state=args.seed)
+    return _subset(data, index), _subset(data, rest)
 
 
-def _calibration(args, shot_names, classes):
+def _calibration(args, shots, rest, classes):
     from ..exceptions import DatasetError
 
-    data = load_data(argparse.Namespace(data=args.calibrate, split=args.calibrate_split))
+    if args.calibrate == "rest":
+        if args.k is None:
+            raise DatasetError("--calibrate rest calibrates on the faces --k did not draw; give --k.")
+        data = rest
+    else:
+        data = load_data(argparse.Namespace(data=args.calibrate, split=args.calibrate_split))
+    shot_names = set(shots.filenames.tolist())
     shared = shot_names & set(data.filenames.tolist())
     if shared:
         raise DatasetError(
@@ -109,11 +123,11 @@ def adapt(args):
     from .._persistence import save_classifier
     from ._common import build_estimator
 
-    images, target, names = _shots(args)
-    zero_shot = build_estimator(args, prompt_bank=load_prompt_bank(args.bank), n_images=len(images))
-    few_shot = FewShotEmotionClassifier(zero_shot, method=args.method).fit(images, target)
-    counts = ", ".join(f"{c} {n}" for c, n in zip(*_counts(target)))
-    print(f"clip-fer adapt: {len(images)} shots from {args.shots} ({counts}), model {args.model}")
+    shots, rest = _shots(args)
+    zero_shot = build_estimator(args, prompt_bank=load_prompt_bank(args.bank), n_images=len(shots.images))
+    few_shot = FewShotEmotionClassifier(zero_shot, method=args.method).fit(shots.images, shots.target)
+    counts = ", ".join(f"{c} {n}" for c, n in zip(*_counts(shots.target)))
+    print(f"clip-fer adapt: {len(shots.images)} shots from {args.shots} ({counts}), model {args.model}")
     weights = f"alpha {few_shot.alpha_:g}" + ("" if few_shot.beta_ is None else f", beta {few_shot.beta_:g}")
     kept = " (the shots did not show a better weight than the prompts: zero-shot answers)"
     print(
@@ -125,7 +139,7 @@ def adapt(args):
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.frozen import FrozenEstimator
 
-        data, folds = _calibration(args, names, few_shot.classes_)
+        data, folds = _calibration(args, shots, rest, few_shot.classes_)
         # The folds only decide which faces each fold predicts: the estimator is frozen.
         classifier = CalibratedClassifierCV(FrozenEstimator(few_shot), method="temperature", cv=folds)
         classifier.fit(data.images, data.target)

@@ -90,6 +90,40 @@ def test_adapt_draws_k_per_class(toy_checkpoint, folders, tmp_path, capsys):
     assert len(load_classifier(out).shot_labels_) == 14
 
 
+def test_adapt_calibrates_on_the_faces_k_did_not_draw(toy_checkpoint, folders, tmp_path, capsys):
+    from clip_fer.datasets import sample_k_shot
+
+    shots, _, test = folders
+    out = tmp_path / "rest.clipfer"
+    command = [
+        "adapt",
+        str(shots),
+        "--k",
+        "1",
+        "--calibrate",
+        "rest",
+        "--model",
+        toy_checkpoint,
+        "--out",
+        str(out),
+    ]
+    assert main(command) == 0
+    assert "calibrated on 14 faces from rest" in capsys.readouterr().out
+    data = load_image_folder(shots)
+    drawn, left, y_drawn, y_left = sample_k_shot(data.images, data.target, 1, random_state=0)
+    few_shot = FewShotEmotionClassifier(ZeroShotEmotionClassifier(model=toy_checkpoint)).fit(drawn, y_drawn)
+    reference = CalibratedClassifierCV(FrozenEstimator(few_shot), method="temperature", cv=2).fit(
+        left, y_left
+    )
+    images = sorted(str(p) for p in test.rglob("*.png"))
+    np.testing.assert_allclose(
+        load_classifier(out).predict_proba(images), reference.predict_proba(images), atol=1e-6
+    )
+    without_k = ["adapt", str(shots), "--calibrate", "rest", "--model", toy_checkpoint, "--out", str(out)]
+    assert main(without_k) == 1
+    assert "--calibrate rest calibrates on the faces --k did not draw; give --k" in capsys.readouterr().err
+
+
 def test_evaluate_with_a_saved_classifier(toy_checkpoint, folders, tmp_path, capsys):
     shots, cal, test = folders
     out = tmp_path / "adapted.clipfer"
