@@ -134,3 +134,13 @@ class TwoFaces:
         if image.width <= 100:
             return []
         return [((10, 10, 50, 50), 0.95), ((60, 20, 90, 50), 0.8)]
+
+
+class Payload:
+    """Pickles to a call that would create a marker file if it were ever run."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
