@@ -23,6 +23,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePath
 
 import numpy as np
@@ -52,6 +53,7 @@ _TOP_LEVEL = ("ZeroShotEmotionClassifier", "FewShotEmotionClassifier", "Calibrat
 _ZERO_SHOT = "clip_fer.ZeroShotEmotionClassifier"
 _MANIFEST = "manifest.json"
 _TREE = "classifier.json"
+_MAX_MEMBER_BYTES = 4 << 30  # no text features or shots come near; a bigger member is not ours
 _NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats: what .npy stores without pickle
 _PICKLE_MAGIC = (b"\x80", b"(", b"c", b"]", b"}")  # protocol 2+ opcode, and protocol 0/1's usual first bytes
 
@@ -416,34 +418,46 @@ def _read_members(path):
                 "author and the file, unpickle it yourself and save it with save_classifier.",
             )
         raise _refuse(path, "it is not a zip archive")
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
-        if len(names) != len(set(names)):
-            raise _refuse(path, "it holds two members of the same name (the file was altered)")
-        if _MANIFEST not in names:
-            raise _refuse(path, "it is a zip archive without manifest.json (a torch or other archive?)")
-        manifest = _json(archive.read(_MANIFEST), path, _MANIFEST)
-        _check_manifest(manifest, path)
-        listed = manifest["members"]
-        extra, absent = sorted(set(names) - set(listed) - {_MANIFEST}), sorted(set(listed) - set(names))
-        if extra or absent:
-            raise _refuse(path, f"its members differ from its manifest (extra {extra}, missing {absent})")
-        members = {}
-        for name, expected in listed.items():
-            data = archive.read(name)
-            if _sha256(data) != expected:
-                raise _refuse(
-                    path, f"the member {name!r} does not match the hash in its manifest (it was altered)"
-                )
-            members[name] = data
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _checked_members(archive, path)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        raise _refuse(path, f"the archive is damaged ({exc})") from None
+
+
+def _checked_members(archive, path):
+    """The members of an open archive, checked against its manifest."""
+    infos = archive.infolist()
+    too_big = [i.filename for i in infos if i.file_size > _MAX_MEMBER_BYTES]
+    if too_big:
+        raise _refuse(path, f"its member {too_big[0]!r} says it is over {_MAX_MEMBER_BYTES >> 30} GiB")
+    names = archive.namelist()
+    if len(names) != len(set(names)):
+        raise _refuse(path, "it holds two members of the same name (the file was altered)")
+    if _MANIFEST not in names:
+        raise _refuse(path, "it is a zip archive without manifest.json (a torch or other archive?)")
+    manifest = _json(archive.read(_MANIFEST), path, _MANIFEST)
+    _check_manifest(manifest, path)
+    listed = manifest["members"]
+    extra, absent = sorted(set(names) - set(listed) - {_MANIFEST}), sorted(set(listed) - set(names))
+    if extra or absent:
+        raise _refuse(path, f"its members differ from its manifest (extra {extra}, missing {absent})")
+    members = {}
+    for name, expected in listed.items():
+        data = archive.read(name)
+        if _sha256(data) != expected:
+            raise _refuse(
+                path, f"the member {name!r} does not match the hash in its manifest (it was altered)"
+            )
+        members[name] = data
     return manifest, members
 
 
 def _json(data, path, member):
     try:
         return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise _refuse(path, f"its {member} is not valid JSON ({exc})") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise _refuse(path, f"its {member} is not valid JSON ({type(exc).__name__}: {exc})") from None
 
 
 def _check_manifest(manifest, path):

@@ -403,6 +403,14 @@ def test_a_consistent_archive_naming_other_code_runs_nothing(saved, tmp_path):
     assert not marker.exists()
 
 
+def test_a_damaged_archive_is_refused(saved):
+    data = bytearray(saved.read_bytes())
+    data[50] ^= 0xFF  # inside the first member's compressed bytes (its header is 43 bytes)
+    saved.write_bytes(bytes(data))
+    with pytest.raises(ClassifierFileError, match="the archive is damaged"):
+        load_classifier(saved)
+
+
 def test_other_files_are_refused(checkpoint, tmp_path):
     with pytest.raises(ClassifierFileError, match="zip archive without manifest.json"):
         load_classifier(checkpoint)  # torch.save writes a zip
