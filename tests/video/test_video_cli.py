@@ -135,3 +135,26 @@ def test_bad_settings_fail_before_any_output_and_name_the_option(tmp_path, toy_c
     assert main(["video", str(path), "--model", toy_checkpoint, "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert "is a file; pass a folder" in err and out.read_text() == "not a folder"
+
+
+def test_a_saved_classifier_runs_the_video(tmp_path, toy_checkpoint, monkeypatch):
+    """``--classifier FILE``: the rows are those of predict_video with the saved classifier."""
+    import clip_fer.video._predict as predict_module
+    from clip_fer import MeanProbaDecider, ZeroShotEmotionClassifier, predict_video, save_classifier
+
+    real = predict_module.iter_video_faces
+    monkeypatch.setattr(
+        predict_module,
+        "iter_video_faces",
+        lambda *args, **kwargs: real(*args, **{**kwargs, "detector": ColourDetector()}),
+    )
+    frames, _ = render(colour_people(6), 6)
+    path = write_video(tmp_path / "v.mp4", frames)
+    clf = ZeroShotEmotionClassifier(toy_checkpoint, decider=MeanProbaDecider()).fit()  # not the CLI's default
+    saved = save_classifier(clf, tmp_path / "zs.clipfer")
+    out = tmp_path / "out"
+    assert main(["video", str(path), "--classifier", str(saved), "--out", str(out), "--quiet"]) == 0
+    rows = pd.read_csv(out / "faces.csv")
+    expected = predict_video(clf, str(path), detector=ColourDetector())
+    columns = [c for c in rows.columns if c.startswith("proba_")]
+    np.testing.assert_allclose(rows[columns].to_numpy(), expected[columns].to_numpy(), atol=1e-5)
