@@ -249,6 +249,9 @@ def test_write_is_atomic(fitted, tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         save_classifier(classifiers["probe"], path)
     assert path.read_bytes() == before  # the old file is whole
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask  # the mode of any new file, not mkstemp's 0o600
     assert os.listdir(tmp_path) == ["c.clipfer"]  # the temporary file is gone
 
 
