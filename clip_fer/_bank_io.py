@@ -95,9 +95,10 @@ def load_prompt_bank(source, category="emotions"):
     ----------
     source : str or path-like
         A name in :data:`BUILTIN_BANKS` (``"default"``, ``"report"``,
-        ``"report-corrected"``, ``"openai"``, ``"baseline"``, ``"gender"``), a ``.json`` file in the
-        format :func:`save_prompt_bank` writes (or the report's dictionary format),
-        or one of the report's ``.pt`` dictionaries. ``.pt`` files are read with
+        ``"report-corrected"``, ``"openai"``, ``"baseline"``, ``"default-8"``,
+        ``"baseline-8"``, ``"gender"``), a ``.json`` file in the format
+        :func:`save_prompt_bank` writes (or the report's dictionary format), or
+        one of the report's ``.pt`` dictionaries. ``.pt`` files are read with
         ``torch.load(weights_only=True)``, which runs no code from the file.
     category : str, default="emotions"
         The category to read from a report dictionary.

@@ -160,9 +160,15 @@ def _check_labels(y, classes):
     labels = np.asarray(y, dtype=object).ravel().tolist()
     unknown = sorted({label for label in labels if label not in known}, key=str)
     if unknown:
+        hint = (
+            " (the built-in banks 'default-8' and 'baseline-8' add 'contempt' to the seven)"
+            if "contempt" in unknown
+            else ""
+        )
         raise ValueError(
             f"y has labels {unknown} that the prompt bank does not know; its classes "
-            f"are {list(classes)}. Add them to the bank's synonyms or relabel y."
+            f"are {list(classes)}. Add them to the bank's synonyms{hint}, or leave the "
+            "items with those labels out of y."
         )
 
 

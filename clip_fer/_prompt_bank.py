@@ -23,6 +23,8 @@ BUILTIN_VOCABULARIES = {
     "report-corrected": (vocab.REPORT_TEMPLATES, vocab.REPORT_SYNONYMS_CORRECTED),
     "openai": (vocab.OPENAI_FER2013_TEMPLATES, vocab.OPENAI_FER2013_SYNONYMS),
     "baseline": (vocab.BASELINE_TEMPLATES, vocab.BASELINE_SYNONYMS),
+    "default-8": (vocab.REPORT_TEMPLATES, vocab.REPORT_SYNONYMS_CORRECTED_8),
+    "baseline-8": (vocab.BASELINE_TEMPLATES, vocab.BASELINE_SYNONYMS_8),
     "gender": (vocab.GENDER_TEMPLATES, vocab.GENDER_SYNONYMS),
 }
 
@@ -101,7 +103,9 @@ class PromptBank(BaseEstimator):
         ``cv_results_`` and ``best_params_`` (:func:`clip_fer.search_results_frame`
         shows it as a column). The built-in banks are named after their source:
         ``"default"``, ``"report"``, ``"report-corrected"``, ``"openai"``,
-        ``"baseline"``, ``"gender"``; ``PromptBank(name="openai")`` is OpenAI's
+        ``"baseline"``, ``"default-8"`` and ``"baseline-8"`` (the same with
+        ``contempt``, for AffectNet-8, FERPlus and CK+), ``"gender"``;
+        ``PromptBank(name="openai")`` is OpenAI's
         FER2013 bank, and its ``repr`` says just that. Any other name labels a bank
         given with ``templates`` and ``synonyms`` (``load_prompt_bank`` names a file's
         bank after the file); a name never changes a prediction.
@@ -255,15 +259,35 @@ class PromptBank(BaseEstimator):
         return cls(name="openai")
 
     @classmethod
-    def baseline(cls):
-        """One template, ``"a photo of a {} looking face."``, one adjective per class."""
-        return cls(name="baseline")
+    def baseline(cls, contempt=False):
+        """One template, ``"a photo of a {} looking face."``, one adjective per class.
+
+        Parameters
+        ----------
+        contempt : bool, default=False
+            Add the eighth class, ``contempt`` ("contemptuous"): the bank
+            ``"baseline-8"``, for AffectNet-8, FERPlus and CK+.
+        """
+        return cls(name="baseline-8" if contempt else "baseline")
 
     @classmethod
-    def default(cls):
+    def default(cls, contempt=False):
         """The bank used when none is given: the report's best, spelling corrected
-        (named ``"default"``)."""
-        return cls(name="default")
+        (named ``"default"``).
+
+        Parameters
+        ----------
+        contempt : bool, default=False
+            Add the eighth class, ``contempt`` ("contemptuous", "scornful",
+            "sneering", from WordNet): the bank ``"default-8"``, for
+            AffectNet-8, FERPlus and CK+.
+
+        Examples
+        --------
+        >>> PromptBank.default(contempt=True).fit().classes_.tolist()[:3]
+        ['angry', 'contempt', 'disgust']
+        """
+        return cls(name="default-8" if contempt else "default")
 
     @classmethod
     def gender(cls):

@@ -14,6 +14,11 @@ OPENAI_FER2013_*
 BASELINE_*
     OpenAI's first FER2013 template with one word per class, the adjective of its
     class name: the single-prompt baseline of zero-shot CLIP evaluations.
+CONTEMPT_*
+    The eighth class of AffectNet-8, FERPlus and CK+. The words are from Princeton
+    WordNet 3.0: "contemptuous" and "scornful" (the adjectives of its noun synset
+    contempt, disdain, scorn, despite) and "sneering" (its "sneer: a facial
+    expression of contempt or scorn; the upper lip curls").
 """
 
 FER2013_CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
@@ -108,6 +113,13 @@ BASELINE_SYNONYMS = {
     "sad": ("sad",),
     "surprise": ("surprised",),
 }
+
+# The eighth class, as words for the report's bank (three words, as its other classes
+# have) and for the baseline (the adjective of the class name).
+CONTEMPT_SYNONYMS = ("contemptuous", "scornful", "sneering")
+CONTEMPT_BASELINE = ("contemptuous",)
+REPORT_SYNONYMS_CORRECTED_8 = {**REPORT_SYNONYMS_CORRECTED, "contempt": CONTEMPT_SYNONYMS}
+BASELINE_SYNONYMS_8 = {**BASELINE_SYNONYMS, "contempt": CONTEMPT_BASELINE}
 
 OPENAI_FER2013_TEMPLATES = (
     "a photo of a {} looking face.",

@@ -17,6 +17,7 @@ __all__ = [
     "DamagedShardWarning",
     "DatasetError",
     "SkippedImagesWarning",
+    "SkippedItemsWarning",
     "ClipFerDeprecationWarning",
     "MissingDependencyError",
     "CacheWriteWarning",
@@ -104,6 +105,23 @@ class SkippedImagesWarning(UserWarning):
     def __init__(self, message, errors=()):
         super().__init__(message)
         self.errors = list(errors)
+
+
+class SkippedItemsWarning(UserWarning):
+    """A data set loader left out items it could not label (``on_error="skip"``).
+
+    One warning per load counts them. A label code outside the data set's table,
+    a listed image that is missing and a face box outside its image are such items.
+
+    Attributes
+    ----------
+    skipped : list of str
+        Where and why each item was left out (``"file, line n: reason"``).
+    """
+
+    def __init__(self, message, skipped=()):
+        super().__init__(message)
+        self.skipped = list(skipped)
 
 
 class ClipFerDeprecationWarning(FutureWarning):

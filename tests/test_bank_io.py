@@ -67,7 +67,16 @@ def test_builtin_names_load(name):
 
 
 def test_builtin_names_content():
-    assert set(BUILTIN_BANKS) == {"default", "report", "report-corrected", "openai", "baseline", "gender"}
+    assert set(BUILTIN_BANKS) == {
+        "default",
+        "report",
+        "report-corrected",
+        "openai",
+        "baseline",
+        "default-8",
+        "baseline-8",
+        "gender",
+    }
     assert "furios" in load_prompt_bank("report").words_
     assert "furious" in load_prompt_bank("report-corrected").words_
     assert_same_bank(load_prompt_bank("default"), PromptBank().fit())
@@ -161,7 +170,8 @@ def test_unknown_name_or_missing_file(tmp_path, source):
     with pytest.raises(
         PromptBankError,
         match=rf"^No prompt bank '{source}': it is neither a built-in name "
-        r"\(default, report, report-corrected, openai, baseline, gender\) nor an existing file\.$",
+        r"\(default, report, report-corrected, openai, baseline, default-8, baseline-8, gender\) "
+        r"nor an existing file\.$",
     ):
         load_prompt_bank(source)
 

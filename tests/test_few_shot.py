@@ -70,6 +70,21 @@ def test_many_shots_reach_the_linear_probe(prior, method):
 
 
 @pytest.mark.parametrize("method", ["tip", "interpolation"])
+def test_many_shots_the_prompts_already_label_keep_the_zero_shot_answer(prior, method):
+    # Labels are the zero-shot answers themselves: every held-out shot is right under the
+    # prior, so no candidate can win a shot from it and the rule keeps alpha = 0, however
+    # many shots (the mirror of test_many_shots_reach_the_linear_probe).
+    X, _ = clustered(prior, 30)
+    y = prior.fit().predict(X)
+    assert len(set(y)) > 2
+    clf = FewShotEmotionClassifier(prior, method=method).fit(X, y)
+    assert clf.alpha_ == 0.0
+    assert clf.selection_["correct"][0].all()  # the prior is right on every held-out shot
+    X_new, _ = clustered(prior, 5, seed=1)
+    np.testing.assert_array_equal(clf.predict(X_new), prior.fit().predict(X_new))
+
+
+@pytest.mark.parametrize("method", ["tip", "interpolation"])
 def test_a_single_shot_in_all_gives_the_zero_shot_answer(prior, method):
     X, y = clustered(prior, 1)
     clf = FewShotEmotionClassifier(prior, method=method).fit(X[:1], y[:1])

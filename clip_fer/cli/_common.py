@@ -9,13 +9,14 @@ import argparse
 import re
 import sys
 
-from .._options import BUILTIN_BANK_NAMES, PRECISIONS, REDUCTIONS
+from .._options import BUILTIN_BANK_NAMES, LAYOUT_NAMES, PRECISIONS, REDUCTIONS
 
 # Nothing heavy at import time: ``clip-fer --help`` builds every parser, so
 # numpy, scikit-learn and torch are imported only when a command runs.
 
 __all__ = [
     "add_data_options",
+    "add_layout_option",
     "add_model_options",
     "build_estimator",
     "error_message",
@@ -42,21 +43,25 @@ def positive_int(text):
 
 
 def add_data_options(parser):
-    """``--data`` and ``--split``."""
+    """``--data``, ``--layout`` and ``--split``."""
     parser.add_argument(
         "--data",
         required=True,
         metavar="PATH",
         help="The labelled images: a folder of class/*.jpg (e.g. fer2013/public_test), "
         "a folder of split/class/*.jpg (e.g. fer2013), or FER2013's Kaggle CSV "
-        "(emotion,pixels,Usage). Each image's class is its folder name, or its CSV emotion code.",
+        "(emotion,pixels,Usage). Each image's class is its folder name, or its CSV emotion code. "
+        "A benchmark in its published layout (RAF-DB, AffectNet, FERPlus, ExpW, CK+) is "
+        "recognised by its label files; see --layout.",
     )
+    add_layout_option(parser)
     parser.add_argument(
         "--split",
         nargs="+",
         metavar="NAME",
         help="Keep only these splits of a split/class/*.jpg tree or of the CSV's Usage column, "
-        "e.g. public_test (PublicTest, Training, train, ... are understood). Default: every image.",
+        "e.g. public_test (PublicTest, Training, train, ... are understood), or a layout's own "
+        "split names (rafdb: train, test; affectnet: train, validation). Default: every image.",
     )
 
 
@@ -129,15 +134,37 @@ def show_progress(args):
     return sys.stderr.isatty() if progress is None else progress
 
 
+def add_layout_option(parser, what="--data"):
+    """``--layout``: read the data as a benchmark's published files."""
+    parser.add_argument(
+        "--layout",
+        choices=LAYOUT_NAMES,
+        default=None,
+        metavar="NAME",
+        help=f"Read {what} as this data set's published files: "
+        f"{', '.join(LAYOUT_NAMES)} (see docs/datasets.md; affectnet has 8 classes, "
+        "affectnet-7 leaves contempt out). Default: recognised from the files, else a "
+        "FER2013 CSV or a folder.",
+    )
+
+
 def bank_help():
     return f"a built-in name ({', '.join(BUILTIN_BANK_NAMES)}) or a JSON file"
 
 
 def load_data(args):
-    """The data set named by ``--data`` and ``--split``; an empty one is an error."""
+    """The data set named by ``--data``, ``--layout`` and ``--split``; an empty one is an error.
+
+    With ``--on-error skip`` (where the command has it) a layout's items that
+    cannot be labelled are left out too, counted in one warning."""
     from ..datasets import load_dataset
 
-    return load_dataset(args.data, args.split)
+    return load_dataset(
+        args.data,
+        args.split,
+        layout=getattr(args, "layout", None),
+        on_error=getattr(args, "on_error", "raise"),
+    )
 
 
 def build_estimator(args, prompt_bank=None, n_images=0):

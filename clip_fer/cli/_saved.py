@@ -31,7 +31,9 @@ def _given(args, name):
     return getattr(args, name, None) != args.defaults_of_saved()[name]
 
 
-def command_classifier(args, n_images=0, *, fit=True, y=None, on_error=None, own_abstention=False):
+def command_classifier(
+    args, n_images=0, *, fit=True, y=None, on_error=None, own_abstention=False, check_classes=None
+):
     """The classifier of a command, with ``--abstain-below`` (and ``on_error``) set.
 
     Parameters
@@ -62,7 +64,10 @@ def command_classifier(args, n_images=0, *, fit=True, y=None, on_error=None, own
     if not getattr(args, "classifier", None):
         from .._bank_io import load_prompt_bank
 
-        clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank), n_images=n_images)
+        bank = load_prompt_bank(args.bank)
+        if check_classes is not None:
+            check_classes(bank.classes_)
+        clf = build_estimator(args, prompt_bank=bank, n_images=n_images)
         clf.set_params(abstain_below=abstain_below, **settings)
         return clf.fit(y=y) if fit else clf
     from .._persistence import load_classifier
@@ -84,6 +89,8 @@ def command_classifier(args, n_images=0, *, fit=True, y=None, on_error=None, own
         verbose=n_images > args.batch_size and show_progress(args),
         **settings,
     )
+    if check_classes is not None:
+        check_classes(clf.classes_)
     if abstain_below is not None:
         if "abstain_below" not in clf.get_params(deep=False):
             if own_abstention:

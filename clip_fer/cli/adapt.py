@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from ._common import add_model_options, bank_help, load_data, positive_int, run_safely
+from ._common import add_layout_option, add_model_options, bank_help, load_data, positive_int, run_safely
 
 _EPILOG = """\
 the file (see docs/saving.md) holds the prompt bank, its text features, the shots'
@@ -33,6 +33,7 @@ def add_parser(commands):
         help="The labelled faces to adapt to, in any layout 'clip-fer evaluate --data' reads: a "
         "folder of class/*.jpg, a folder of split/class/*.jpg, or FER2013's Kaggle CSV.",
     )
+    add_layout_option(parser, "SHOTS")
     parser.add_argument("--split", nargs="+", metavar="NAME", help="Keep only these splits of SHOTS.")
     parser.add_argument(
         "--k",
@@ -81,7 +82,7 @@ def _shots(args):
 
     from ..datasets import sample_k_shot
 
-    data = load_data(argparse.Namespace(data=args.shots, split=args.split))
+    data = load_data(argparse.Namespace(data=args.shots, split=args.split, layout=args.layout))
     index, rest = np.arange(len(data.target)), np.array([], dtype=int)
     if args.k is not None:
         index, rest, _, _ = sample_k_shot(index, data.target, args.k, random_state=args.seed)

@@ -84,6 +84,7 @@ def evaluate(args):
     """Run the command for parsed ``args``; raises on failure."""
     from .. import metrics
     from .._abstention import confidence
+    from ..datasets import check_bank_classes
     from ..exceptions import SkippedImagesWarning
 
     if args.out:
@@ -91,7 +92,17 @@ def evaluate(args):
     start = time.perf_counter()
     data = load_data(args)
     clf = command_classifier(
-        args, len(data.images), y=data.target, on_error=args.on_error, own_abstention=True
+        args,
+        len(data.images),
+        y=data.target,
+        on_error=args.on_error,
+        own_abstention=True,
+        # a benchmark's class table: the bank must score exactly its classes
+        check_classes=(
+            lambda classes: check_bank_classes(classes, data.target_names, f"{args.data} ({data.layout})")
+        )
+        if "layout" in data
+        else None,
     )
     with warnings.catch_warnings():  # skipped images are in decision.errors, named below
         warnings.simplefilter("ignore", SkippedImagesWarning)
