@@ -14,7 +14,8 @@ The package is laid out by what each part does:
 - :mod:`clip_fer.backends`: loading models, reading images, the encoding loop,
   quantisation and the embedding caches;
 - :mod:`clip_fer.faces`: face detection, cropping and drawing (the ``faces`` extra);
-- :mod:`clip_fer.experiments`: the report's experiment and its tables and figures;
+- :mod:`clip_fer.experiments`: the report's experiment, benchmarks of models x banks x
+  data sets, and their tables and figures;
 - :mod:`clip_fer.distributed`: scoring on Ray Data across machines (the ``ray`` extra);
 - :mod:`clip_fer.cli`: the ``clip-fer`` command, one module per command.
 
@@ -61,9 +62,11 @@ _EXPORTS = {
     "iter_video_faces": ".video._predict",
     "predict_video": ".video._predict",
     "read_frames": ".video._reader",
+    "BenchmarkResult": ".experiments._benchmark",
     "ExperimentResult": ".experiments._experiment",
     "report_experiment_banks": ".experiments._experiment",
     "report_experiment_configurations": ".experiments._experiment",
+    "run_benchmark": ".experiments._benchmark",
     "run_experiment": ".experiments._experiment",
     "sample_prompt_banks": ".experiments._experiment",
     "search_results_frame": ".experiments._search",

@@ -5,7 +5,7 @@ scikit-learn or torch; the modules that implement the choices import them from
 here, so each list is written once.
 """
 
-__all__ = ["BUILTIN_BANK_NAMES", "LAYOUT_NAMES", "PRECISIONS", "REDUCTIONS"]
+__all__ = ["BUILTIN_BANK_NAMES", "LAYOUT_NAMES", "MIN_GROUP_SIZE", "PRECISIONS", "REDUCTIONS"]
 
 #: The ways :class:`~clip_fer.SynonymFolder` can fold a class's word scores.
 REDUCTIONS = ("sum", "mean", "max", "logsumexp")
@@ -40,3 +40,6 @@ LAYOUT_NAMES = (
 
 #: The ``precision`` values of :class:`~clip_fer.ZeroShotEmotionClassifier` (``--precision``).
 PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
+
+#: Per-group results flag a group with fewer images as ``small`` (``--min-group-size``).
+MIN_GROUP_SIZE = 30

@@ -56,6 +56,7 @@ from sklearn.metrics import (
 from sklearn.utils import Bunch
 
 from ._abstention import UNSURE, abstain, check_threshold
+from ._options import MIN_GROUP_SIZE
 from .exceptions import SkippedImagesWarning
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "risk_coverage_curve",
     "selective_accuracy",
     "summarize",
+    "summarize_by_group",
     "top_k_accuracy",
     "top_k_predictions",
     "unweighted_average_recall",
@@ -877,3 +879,89 @@ def summarize(
         summary["coverage"] = scores["coverage"]
         summary["selective_accuracy"] = scores["selective_accuracy"]
     return summary
+
+
+def summarize_by_group(
+    y_true,
+    y_ranked,
+    groups,
+    k=3,
+    *,
+    y_proba=None,
+    classes=None,
+    confidence=None,
+    abstain_below=None,
+    min_count=MIN_GROUP_SIZE,
+):
+    """:func:`summarize` over each group of images, with its count: disaggregated results.
+
+    Model cards report each metric per group of the people pictured (gender,
+    age, ...), so that a gap between groups is seen rather than averaged away
+    (Mitchell et al., "Model Cards for Model Reporting", FAT* 2019).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+    y_ranked : array-like of shape (n_samples, n_ranks)
+        Labels, best first; ``n_ranks >= k``.
+    groups : mapping of str to array-like of shape (n_samples,)
+        Per grouping (e.g. ``"gender"``), each sample's group (e.g. ``"female"``),
+        as a data set's ``groups`` holds them. A missing value (None or NaN) is a
+        group of its own, ``"unknown"``.
+    k : int, default=3
+    y_proba : array-like of shape (n_samples, n_classes), default=None
+        Adds ``ece``, ``nll`` and ``brier``, as in :func:`summarize`.
+    classes : array-like of shape (n_classes,), default=None
+        The class of each column of ``y_proba``.
+    confidence : array-like of shape (n_samples,), default=None
+    abstain_below : float, default=None
+        As in :func:`summarize`.
+    min_count : int, default=30
+        A group with fewer images scored is flagged ``small``: its numbers
+        are shown, but they vary much from one sample of people to the next.
+
+    Returns
+    -------
+    rows : list of dict
+        One per grouping and group (groupings in the order given, groups sorted):
+        ``group_name``, ``group_value``, ``n`` (images scored), ``small``,
+        then :func:`summarize`'s keys computed on that group's images alone.
+
+    Examples
+    --------
+    >>> rows = summarize_by_group(["a", "b", "b"], [["a", "b"], ["a", "b"], ["b", "a"]],
+    ...                           {"site": ["x", "x", "y"]}, k=2, min_count=2)
+    >>> [(r["group_value"], r["n"], r["small"], r["uar"]) for r in rows]
+    [('x', 2, False, 0.5), ('y', 1, True, 1.0)]
+    """
+    y_true, y_ranked = _check_ranked(y_true, y_ranked, k)
+    proba = None if y_proba is None else np.asarray(y_proba, dtype=np.float64)
+    sure = None if confidence is None else np.asarray(confidence, dtype=np.float64)
+    rows = []
+    for name, values in groups.items():
+        values = np.asarray([("unknown" if _is_missing(v) else str(v)) for v in values], dtype=object)
+        if len(values) != len(y_true):
+            raise ValueError(
+                f"summarize_by_group: the grouping {name!r} has {len(values)} values for "
+                f"{len(y_true)} samples; give one group per sample."
+            )
+        for value in sorted(set(values.tolist())):
+            member = values == value
+            with warnings.catch_warnings():  # skipped images were counted in the overall summary
+                warnings.simplefilter("ignore", SkippedImagesWarning)
+                # sklearn's note that k >= the classes of a small group is moot: the score is right.
+                warnings.filterwarnings("ignore", message="'k' .* greater than or equal to 'n_classes'")
+                summary = summarize(
+                    y_true[member],
+                    y_ranked[member],
+                    k,
+                    y_proba=None if proba is None else proba[member],
+                    classes=classes,
+                    confidence=None if sure is None else sure[member],
+                    abstain_below=abstain_below,
+                )
+            n = summary.pop("n_images")
+            rows.append(
+                {"group_name": str(name), "group_value": value, "n": n, "small": n < min_count, **summary}
+            )
+    return rows

@@ -37,7 +37,7 @@ _GROUPS = {
         "Loading models (cached once per process) and the embedding cache.",
     ),
     "faces": ("faces", "Faces", "Face detection, cropping, per-face predictions and drawing."),
-    "experiments": ("experiments", "Experiments", "The report's prompt experiment."),
+    "experiments": ("experiments", "Experiments", "The report's prompt experiment; benchmarks."),
     "exceptions": (
         "exceptions",
         "Exceptions and warnings",

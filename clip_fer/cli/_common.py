@@ -9,13 +9,14 @@ import argparse
 import re
 import sys
 
-from .._options import BUILTIN_BANK_NAMES, LAYOUT_NAMES, PRECISIONS, REDUCTIONS
+from .._options import BUILTIN_BANK_NAMES, LAYOUT_NAMES, MIN_GROUP_SIZE, PRECISIONS, REDUCTIONS
 
 # Nothing heavy at import time: ``clip-fer --help`` builds every parser, so
 # numpy, scikit-learn and torch are imported only when a command runs.
 
 __all__ = [
     "add_data_options",
+    "add_group_size_option",
     "add_layout_option",
     "add_model_options",
     "build_estimator",
@@ -65,17 +66,20 @@ def add_data_options(parser):
     )
 
 
-def add_model_options(parser):
+def add_model_options(parser, many=False):
     """``--model``, ``--reduce``, ``--decider``, ``--batch-size``, ``--device``,
-    ``--precision``, ``--cache-dir``, ``--progress``: the estimator's own parameters."""
+    ``--precision``, ``--cache-dir``, ``--progress``: the estimator's own parameters.
+    With ``many``, ``--model`` may be given several times (a list; None when absent)."""
     parser.add_argument(
         "--model",
-        default="ViT-B/32",
+        action="append" if many else "store",
+        default=None if many else "ViT-B/32",
         metavar="NAME_OR_PATH",
         help="An OpenAI CLIP name (downloaded on first use) or checkpoint path, e.g. "
         "models/my-clip.pt; 'open_clip:ARCH/PRETRAINED' or 'open_clip:ARCH//weights.safetensors' "
         "(open-clip extra); 'hf_clip:NAME_OR_DIR' for Hugging Face CLIP or SigLIP (hf extra). "
-        "Default: ViT-B/32.",
+        + ("Repeat it to compare models. " if many else "")
+        + "Default: ViT-B/32.",
     )
     parser.add_argument(
         "--reduce",
@@ -124,6 +128,18 @@ def add_model_options(parser):
         action=argparse.BooleanOptionalAction,
         default=None,
         help="Progress bars on stderr. Default: only when stderr is a terminal.",
+    )
+
+
+def add_group_size_option(parser):
+    """``--min-group-size``: per-group results flag smaller groups."""
+    parser.add_argument(
+        "--min-group-size",
+        type=positive_int,
+        default=MIN_GROUP_SIZE,
+        metavar="N",
+        help="For data sets that record groups of the people pictured (per-group scores in "
+        f"groups.csv): groups with fewer images are flagged small. Default: {MIN_GROUP_SIZE}.",
     )
 
 

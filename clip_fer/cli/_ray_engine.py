@@ -1,6 +1,7 @@
 """``clip-fer predict --engine ray``: score many images on a Ray cluster into Parquet shards."""
 
 import concurrent.futures
+import contextlib
 import logging
 import os
 import re
@@ -15,20 +16,24 @@ from ._common import (
     show_progress,
 )
 
-__all__ = ["add_ray_options", "predict_on_ray"]
+__all__ = [
+    "add_cluster_options",
+    "add_engine_option",
+    "add_ray_options",
+    "embed_on_ray",
+    "predict_on_ray",
+    "ray_session",
+]
 
 
 def add_ray_options(parser):
     """``--engine``, ``--output``, ``--address``, ``--actors``, ``--gpus-per-actor``."""
     group = parser.add_argument_group("scaling out (--engine ray; needs the ray extra)")
-    group.add_argument(
-        "--engine",
-        choices=("local", "ray"),
-        default="local",
-        help="local: this process, results on stdout. ray: a pool of actors on Ray Data "
+    add_engine_option(
+        group,
+        "local: this process, results on stdout. ray: a pool of actors on Ray Data "
         "(a local cluster, or --address), results as Parquet shards in --output; an "
-        "interrupted run started again with the same --output skips what was written. "
-        "Default: local.",
+        "interrupted run started again with the same --output skips what was written.",
     )
     group.add_argument(
         "--output",
@@ -36,6 +41,23 @@ def add_ray_options(parser):
         help="With --engine ray: the output folder of Parquet shards (one row per image: "
         "path, label, labels, one probability per class, error).",
     )
+    add_cluster_options(group)
+    group.add_argument(
+        "--rows-per-shard",
+        type=positive_int,
+        default=1024,
+        metavar="N",
+        help="With --engine ray: rows per Parquet file. Default: 1024.",
+    )
+
+
+def add_engine_option(group, help):
+    """``--engine local|ray``, with what each engine does for the command (``help``)."""
+    group.add_argument("--engine", choices=("local", "ray"), default="local", help=f"{help} Default: local.")
+
+
+def add_cluster_options(group):
+    """``--address``, ``--actors``, ``--gpus-per-actor``: where ``--engine ray`` runs."""
     group.add_argument(
         "--address",
         metavar="ADDRESS",
@@ -54,13 +76,6 @@ def add_ray_options(parser):
         default=0.0,
         metavar="N",
         help="With --engine ray: GPUs reserved per actor (e.g. 1). Default: 0.",
-    )
-    group.add_argument(
-        "--rows-per-shard",
-        type=positive_int,
-        default=1024,
-        metavar="N",
-        help="With --engine ray: rows per Parquet file. Default: 1024.",
     )
 
 
@@ -114,6 +129,82 @@ def _connect(ray, address):
         configure_logging=True,
     )
     return True
+
+
+def _check_reachable(address):
+    """Refuse an ``--address`` (or RAY_ADDRESS) whose head does not answer, in seconds."""
+    from ..utils._ray import cluster_unreachable
+
+    address = address or os.environ.get("RAY_ADDRESS")
+    reason = cluster_unreachable(address)
+    if reason:
+        from ..exceptions import ClipFerError
+
+        raise ClipFerError(
+            f"the Ray cluster at {address!r} cannot be reached: {reason}. Start it "
+            "(`ray start --head`), or leave out --address (and RAY_ADDRESS) to start "
+            "a local cluster."
+        )
+
+
+@contextlib.contextmanager
+def ray_session(address):
+    """Join the cluster at ``address`` (or start a local one) for the ``with`` block;
+    a cluster started here is stopped after it."""
+    from ..utils._ray import import_ray
+
+    ray = import_ray()
+    _check_reachable(address)
+    started = _connect(ray, address)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    try:
+        yield ray
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def embed_on_ray(args, folder):
+    """An ``embed`` for :func:`clip_fer.experiments.run_benchmark` that encodes on Ray.
+
+    Each model's embeddings of a data set go to ``folder/<model>/<data set>.parquet``
+    (:func:`clip_fer.distributed.embed_to_parquet`: an interrupted run resumes), and
+    are read back in the data set's order. Call it inside :func:`ray_session`.
+    """
+    from pathlib import Path
+
+    def embed(estimator, data, name):
+        import numpy as np
+
+        from ..distributed import embed_to_parquet, read_embeddings
+        from ..exceptions import ClipFerError
+        from ..utils._ray import import_ray
+
+        paths = list(data.images)
+        if not all(isinstance(p, str) for p in paths):
+            raise ClipFerError(
+                f"--engine ray reads image files, and the data set {name!r} holds its images in "
+                "memory (a CSV, or faces cropped from larger images); score it with --engine local."
+            )
+        model = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(str(estimator.model)).name)
+        output = Path(folder) / model / f"{re.sub(r'[^A-Za-z0-9._-]+', '-', name)}.parquet"
+        rows = import_ray().data.from_items([{"path": p} for p in dict.fromkeys(paths)])
+        embed_to_parquet(
+            rows,
+            estimator,
+            output,
+            column="path",
+            progress=show_progress(args),
+            total=len(paths),
+            concurrency=args.actors,
+            num_gpus=args.gpus_per_actor or None,
+        )
+        keys, vectors = read_embeddings(output)
+        row = {key: i for i, key in enumerate(keys)}
+        return vectors[np.asarray([row[p] for p in paths], dtype=np.intp)]
+
+    return embed
 
 
 def _each_file_once(paths, written):
@@ -172,20 +263,11 @@ def predict_on_ray(args, parser):
     2 s each on a 2-core machine, one after the other.
     """
     _check_args(args, parser)
-    from ..utils._ray import cluster_unreachable, import_ray  # neither torch nor scikit-learn
+    from ..utils._ray import import_ray  # neither torch nor scikit-learn
 
     try:
         ray = import_ray()  # before the thread starts importing: the two share no module then
-        address = args.address or os.environ.get("RAY_ADDRESS")
-        reason = cluster_unreachable(address)  # before the thread: nothing to wait for
-        if reason:
-            from ..exceptions import ClipFerError
-
-            raise ClipFerError(
-                f"the Ray cluster at {address!r} cannot be reached: {reason}. Start it "
-                "(`ray start --head`), or leave out --address (and RAY_ADDRESS) to start "
-                "a local cluster."
-            )
+        _check_reachable(args.address)  # before the thread: nothing to wait for
         inputs = _in_background(_inputs, args)
         started = _connect(ray, args.address)
         try:

@@ -11,6 +11,7 @@ from ..utils._install import install_hint
 from ._abstain import add_abstain_option
 from ._common import (
     add_data_options,
+    add_group_size_option,
     add_model_options,
     bank_help,
     load_data,
@@ -30,12 +31,18 @@ probabilities and confidence (see docs/calibration.md):
   coverage, selective_accuracy  with --abstain-below: the share answered and the
                              accuracy over it; top-1 scores count "unsure" as wrong
 
+groups: a data set that records groups of the people pictured (data.groups, e.g.
+  gender or age group) also gets every score per group, with its count n, as
+  model cards ask; groups of fewer than --min-group-size images are flagged small.
+
 outputs (with --out DIR):
   metrics.json               the numbers above, per_class, confusion_matrix, run settings
   predictions.csv            path, true_label, (answer: the label or "unsure", with
                              --abstain-below), label_1..label_3 (best first), one
                              probability column per class (proba_<class>), error
                              (why an image was skipped with --on-error skip)
+  groups.csv                 per group (data sets with groups): group_name,
+                             group_value, n, small and the scores above
   classification_report.txt  per-class precision/recall/F1 of the top-1 prediction
                              and of the report's top-3 rule
   confusion_matrix.png       top-1 confusion matrix; reliability_diagram.png and
@@ -75,6 +82,7 @@ def add_parser(commands):
         "of the scores, names it on stderr and gives it an error in predictions.csv. "
         "Default: raise.",
     )
+    add_group_size_option(parser)
     add_abstain_option(parser)
     add_classifier_option(parser)
     parser.set_defaults(run=lambda args: run_safely(evaluate, args))
@@ -118,6 +126,17 @@ def evaluate(args):
             confidence=confidence(decision.proba),
             abstain_below=args.abstain_below,
         )
+        groups = metrics.summarize_by_group(
+            data.target,
+            ranked,
+            data.get("groups") or {},
+            k,
+            y_proba=decision.proba,
+            classes=clf.classes_,
+            confidence=confidence(decision.proba),
+            abstain_below=args.abstain_below,
+            min_count=args.min_group_size,
+        )
     elapsed = time.perf_counter() - start
     for index, reason in decision.errors:
         print(f"clip-fer: skipped: {data.filenames[index]}: {reason}", file=sys.stderr)
@@ -130,8 +149,10 @@ def evaluate(args):
 
     print(f"clip-fer evaluate: {summary['n_images']} images from {args.data}, {described(args)}\n")
     print(_summary_table(summary, k))
+    if groups:
+        print(_groups_table(groups, k, args.min_group_size))
     if args.out:
-        for note in _write_outputs(Path(args.out), args, data, clf, decision, ranked, summary, k):
+        for note in _write_outputs(Path(args.out), args, data, clf, decision, ranked, summary, k, groups):
             print(note)
     print(f"\ndone in {elapsed:.1f} s")
 
@@ -157,7 +178,25 @@ def _summary_table(summary, k):
     return "\n".join(["| metric | value |", "|---|---:|", *(f"| {m} | {v:.3f} |" for m, v in rows)])
 
 
-def _write_outputs(out, args, data, clf, decision, ranked, summary, k):
+def _groups_table(groups, k, min_count):
+    """The per-group scores as a Markdown table, small groups flagged."""
+    lines = [
+        "",
+        f"per group (groups of fewer than {min_count} images flagged *small*: read them with care)",
+        "",
+        f"| group | value | n | top-1 accuracy | UAR | top-{k} accuracy | macro F1 | ECE |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in groups:
+        flag = " *small*" if row["small"] else ""
+        lines.append(
+            f"| {row['group_name']} | {row['group_value']} | {row['n']}{flag} | {row['top1_accuracy']:.3f} "
+            f"| {row['uar']:.3f} | {row[f'top{k}_accuracy']:.3f} | {row['macro_f1']:.3f} | {row['ece']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def _write_outputs(out, args, data, clf, decision, ranked, summary, k, groups):
     """Write the files; returns the lines to print about them."""
     from sklearn.metrics import classification_report
 
@@ -184,6 +223,7 @@ def _write_outputs(out, args, data, clf, decision, ranked, summary, k):
             y, metrics.top_k_predictions(y, ranked_kept, k), labels
         ),
         "confusion_matrix": {"labels": labels + unsure, "counts": matrix.tolist()},
+        "groups": groups,
         "run": {
             "data": str(args.data),
             "split": args.split,
@@ -218,6 +258,9 @@ def _write_outputs(out, args, data, clf, decision, ranked, summary, k):
         encoding="utf-8",
     )
     written = ["metrics.json", "predictions.csv", "classification_report.txt"]
+    if groups:
+        pd.DataFrame(groups).to_csv(out / "groups.csv", index=False)
+        written.append("groups.csv")
     notes = []
     if has_matplotlib():
         plot_confusion_matrix(

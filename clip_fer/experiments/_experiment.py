@@ -170,6 +170,20 @@ def report_experiment_configurations(random_state=0):
     return dictionaries
 
 
+def check_banks(banks, parameter, item, owner, also=""):
+    """Refuse anything but a non-empty dict of name to PromptBank, naming the bad entry."""
+    if not isinstance(banks, dict) or not banks:
+        raise InvalidParameterError(
+            f"The '{parameter}' parameter of {owner} must be {also}a non-empty dict "
+            f"of name to PromptBank. Got {banks!r} instead."
+        )
+    for name, bank in banks.items():
+        if not isinstance(bank, PromptBank):
+            raise InvalidParameterError(
+                f"The {item} {name!r} of {owner} must be a PromptBank. Got {type(bank).__name__} instead."
+            )
+
+
 @dataclass(frozen=True, eq=False)
 class ExperimentResult:
     """What :func:`run_experiment` measured.
@@ -311,17 +325,7 @@ def run_experiment(estimator, embeddings, y, configurations=None, *, k=3, rank_b
     rank_by = check_option(scores[1] if rank_by is None else rank_by, "rank_by", owner, scores)
     if configurations is None:
         configurations = report_experiment_configurations()
-    if not isinstance(configurations, dict) or not configurations:
-        raise InvalidParameterError(
-            f"The 'configurations' parameter of {owner} must be None or a non-empty dict "
-            f"of name to PromptBank. Got {configurations!r} instead."
-        )
-    for name, bank in configurations.items():
-        if not isinstance(bank, PromptBank):
-            raise InvalidParameterError(
-                f"The configuration {name!r} of {owner} must be a PromptBank. "
-                f"Got {type(bank).__name__} instead."
-            )
+    check_banks(configurations, "configurations", "configuration", owner, "None or ")
     check_consistent_length(embeddings, y)
     y = np.asarray(y, dtype=object)
 
