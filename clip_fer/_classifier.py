@@ -6,12 +6,13 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d
 
-from ._abstention import abstain, check_classes, check_reserved, confidence, threshold_of
-from ._deciders import Decision, MeanProbaDecider, RankVoteDecider
+from ._abstention import check_classes, check_reserved
+from ._base import EmotionClassifierBase, warn_skipped
+from ._deciders import MeanProbaDecider, RankVoteDecider
 from ._display import with_fitted_summary
 from ._folding import SynonymFolder
 from ._prompt_bank import PromptBank
@@ -19,7 +20,6 @@ from ._records import check_class_names
 from .backends._base import LoadedModel, ModelReference
 from .backends._cache import check_cache_dir
 from .backends._encoding import embed_images
-from .backends._images import check_image_sequence
 from .backends._loading import encode_text, resolve_model
 from .exceptions import (
     ClipFerDeprecationWarning,
@@ -27,12 +27,10 @@ from .exceptions import (
     InvalidParameterError,
     ModelChangedError,
     PromptBankError,
-    SkippedImagesWarning,
 )
 from .scoring import MAX_LOGIT_SCALE, ScoringCore
 from .utils._param_validation import (
     Choices,
-    ParamsValidationMixin,
     Protocol,
     check_device,
     check_int,
@@ -44,28 +42,6 @@ __all__ = ["ZeroShotEmotionClassifier"]
 
 _OWNER = "ZeroShotEmotionClassifier"
 _ZERO_EMBEDDING = "embedding is all zeros; it has no direction to compare with the prompts"
-
-
-def _warn_skipped(errors, n_items, items=None, limit=5, stacklevel=3):
-    """One warning naming how many items were skipped and which.
-
-    Items are named only from a list or tuple: a lazy sequence (such as
-    ``load_fer2013_csv``'s) would read the bad item again, and fail again.
-    """
-    named = items if isinstance(items, (list, tuple)) else None
-
-    def name(i):
-        item = named[i] if named is not None else None
-        return f"{i} ({item})" if isinstance(item, (str, os.PathLike)) else f"{i}"
-
-    shown = "; ".join(f"index {name(i)}: {reason}" for i, reason in errors[:limit])
-    more = f"; and {len(errors) - limit} more" if len(errors) > limit else ""
-    message = (
-        f"{len(errors)} of {n_items} inputs were skipped (on_error='skip') and have no "
-        f"prediction: {shown}{more}"
-    )
-    # The default stacklevel names the line that called the public method.
-    warnings.warn(SkippedImagesWarning(message, errors), stacklevel=stacklevel)
 
 
 # The component protocols: any object with these methods plugs in.
@@ -185,7 +161,7 @@ def fitted_component(component, default, *fit_args):
     return copied
 
 
-class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstimator):
+class ZeroShotEmotionClassifier(EmotionClassifierBase):
     """Zero-shot facial emotion recognition with CLIP, after the C.U report.
 
     Each image is scored against every sentence of the prompt bank (templates x
@@ -315,12 +291,35 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
     n_features_in_ : int
         Embedding width; set only when ``precomputed=True``.
 
+    Notes
+    -----
+    ``predict``, ``predict_proba``, ``predict_topk``, ``score``, ``decide``,
+    ``embed`` and ``labels_of`` are the one prediction front that
+    :class:`FewShotEmotionClassifier` shares (``clip_fer._base``).
+
+    Each number of ``predict_proba`` is about its column's class: the prompt
+    ensemble's probability (for each template, a softmax over classes of its
+    folded scores, ``logit_scale * cosine + logit_bias``; then the mean over
+    templates). With :class:`RankVoteDecider`, when the vote's first class is not
+    the ensemble's first, that class is lifted to the top as its Notes describe
+    and the other columns shrink by one factor. Values are in [0, 1], rows sum to
+    1 and ``argmax`` gives ``predict``. They are relative scores among the bank's
+    classes, not calibrated frequencies. For a sigmoid-trained model (SigLIP)
+    they are still this softmax over classes of its logits, not SigLIP's own
+    per-sentence sigmoid probabilities. With ``SynonymFolder("mean")`` the bias
+    shifts every class alike and cancels in the softmax; with ``"sum"`` a class
+    gets it once per word. ``predict_topk``'s scores are, with
+    :class:`RankVoteDecider`, the share of templates that put the class at that
+    rank; with :class:`MeanProbaDecider` the class probability.
+
     Examples
     --------
     >>> clf = ZeroShotEmotionClassifier(model="ViT-B/32").fit()   # doctest: +SKIP
     >>> clf.predict(["face.jpg"])                                  # doctest: +SKIP
     array(['happy'], dtype=object)
     """
+
+    _fitted_attribute = "text_features_"
 
     def __init__(
         self,
@@ -563,28 +562,6 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         norms = np.linalg.norm(X, axis=1, keepdims=True)
         return X / np.where(norms > 0, norms, 1)  # zero rows stay zero, NaN rows NaN
 
-    def embed(self, X):
-        """L2-normalised CLIP image embeddings.
-
-        Parameters
-        ----------
-        X : sequence of images
-            File paths, PIL images, arrays or tensors (see the README), or a
-            stacked array of images.
-
-        Returns
-        -------
-        embeddings : ndarray of float32, shape (n_samples, dim)
-            Unit-length rows (cosine geometry; dim is the model's embedding
-            width); a row of NaN for an input skipped with ``on_error="skip"``.
-            Accepted as ``X`` by an estimator with ``precomputed=True``.
-        """
-        images = check_image_sequence(X)
-        embeddings, errors = self._embed(images)
-        if errors:
-            _warn_skipped(errors, len(images), images)
-        return embeddings
-
     def _embed(self, images):
         """Embeddings and the ``(index, reason)`` of every skipped image; no warning."""
         batch_size, num_workers, on_error = self._check_encoding_params()
@@ -611,13 +588,15 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         check_cache_dir(self.cache_dir, _OWNER)
         return self.batch_size, self.num_workers, self.on_error
 
-    def _embeddings(self, X):
-        """Unit embeddings of ``X`` (NaN rows for skipped inputs), the ``(index,
-        reason)`` of each skipped input, and the input items (None when precomputed)."""
-        check_is_fitted(self, "text_features_")
-        if not self.precomputed:
-            items = check_image_sequence(X)
-            return (*self._embed(items), items)
+    def _takes_embeddings(self):
+        return bool(self.precomputed)
+
+    def _embed_images(self, images):
+        return self._embed(images)
+
+    def _precomputed_embeddings(self, X):
+        """Unit rows of embeddings given as ``X`` (NaN rows for bad ones under
+        ``on_error="skip"``) and the ``(index, reason)`` of each bad row."""
         skip = self._check_encoding_params()[2] == "skip"
         embeddings = self._check_embeddings(X, self.text_features_.shape[1], allow_nan=skip)
         # An all-zero row has no direction: every class scores alike, and the first
@@ -631,46 +610,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         ]
         embeddings[zero] = np.nan
         errors = sorted(errors + [(int(i), _ZERO_EMBEDDING) for i in zero])
-        return embeddings, errors, None
-
-    def _decision(self, X):
-        """The Decision for ``X`` (skipped inputs in ``errors``, no warning) and the items."""
-        embeddings, errors, items = self._embeddings(X)
-        valid = ~np.isnan(embeddings).any(axis=1)
-        if valid.all():
-            return self._decide_embeddings(embeddings), items
-        n, n_classes = len(embeddings), len(self.classes_)
-        ranking = np.full((n, n_classes), -1, dtype=np.intp)
-        scores, proba = np.full((n, n_classes), np.nan), np.full((n, n_classes), np.nan)
-        if valid.any():
-            decided = self._decide_embeddings(embeddings[valid])
-            ranking[valid], scores[valid], proba[valid] = decided.ranking, decided.scores, decided.proba
-        return Decision(ranking, scores, proba, errors=list(errors)), items
-
-    def _warned_decision(self, X):
-        decision, items = self._decision(X)
-        if decision.errors:
-            _warn_skipped(decision.errors, len(decision.ranking), items, stacklevel=4)
-        return decision
-
-    def decide(self, X):
-        """The full decision for each image: ranking, per-rank scores, probabilities.
-
-        Parameters
-        ----------
-        X : sequence of images, or embeddings when ``precomputed=True``
-            Images as :meth:`embed` takes them.
-
-        Returns
-        -------
-        decision : Decision
-            ``ranking`` (class indices into ``classes_``, best first), ``scores``
-            (the score behind each rank, in [0, 1], see :meth:`predict_topk`),
-            ``proba`` (as :meth:`predict_proba`) and ``errors`` (the
-            ``(index, reason)`` of every input skipped with ``on_error="skip"``;
-            a :class:`SkippedImagesWarning` says the same).
-        """
-        return self._warned_decision(X)
+        return embeddings, errors
 
     def scoring_core(self):
         """The scoring core of this fit: embeddings -> word scores -> class scores -> Decision.
@@ -698,99 +638,6 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
 
     def _decide_embeddings(self, embeddings):
         return self.scoring_core().decide(embeddings)
-
-    def labels_of(self, ranking):
-        """Class names for class indices, such as ``decide(X).ranking``.
-
-        Parameters
-        ----------
-        ranking : array-like of int
-            Indices into ``classes_``, of any shape; ``-1`` marks a skipped input.
-
-        Returns
-        -------
-        labels : ndarray, same shape as ``ranking``
-            Class names, of the dtype of ``classes_``; an object array with
-            ``None`` where ``ranking`` is -1.
-        """
-        return self.scoring_core().labels_of(ranking)
-
-    # Prediction -----------------------------------------------------------------
-
-    def predict(self, X):
-        """The top-ranked class of each image.
-
-        Parameters
-        ----------
-        X : sequence of images, or embeddings when ``precomputed=True``
-            Images as :meth:`embed` takes them.
-
-        Returns
-        -------
-        labels : ndarray of object, shape (n_samples,)
-            Class names; ``None`` for inputs skipped with ``on_error="skip"``;
-            ``"unsure"`` where the top probability is below ``abstain_below``.
-        """
-        decision = self._warned_decision(X)
-        labels = self.labels_of(decision.ranking[:, 0])
-        return abstain(labels, confidence(decision.proba), threshold_of(self))
-
-    def predict_proba(self, X):
-        """Class probabilities, columns in ``classes_`` order.
-
-        Each number is about its column's class: the prompt ensemble's
-        probability (for each template, a softmax over classes of its folded
-        scores, ``logit_scale * cosine + logit_bias``; then the mean over templates). With
-        :class:`RankVoteDecider`, when the vote's first class is not the
-        ensemble's first, that class is lifted to the top as its Notes describe
-        and the other columns shrink by one factor. Values are in [0, 1], rows
-        sum to 1 and ``argmax`` gives ``predict``. They are relative scores
-        among the bank's classes, not calibrated frequencies.
-
-        For a sigmoid-trained model (SigLIP) they are still this softmax over
-        classes of its logits, not SigLIP's own per-sentence sigmoid
-        probabilities (which are independent yes/no scores and need not sum to
-        1). With ``SynonymFolder("mean")`` the bias shifts every class alike and
-        cancels in the softmax; with ``"sum"`` a class gets it once per word.
-
-        Parameters
-        ----------
-        X : sequence of images, or embeddings when ``precomputed=True``
-            Images as :meth:`embed` takes them.
-
-        Returns
-        -------
-        proba : ndarray of float64, shape (n_samples, n_classes)
-            A row of NaN for an input skipped with ``on_error="skip"``.
-        """
-        return self._warned_decision(X).proba
-
-    def predict_topk(self, X, k=3, return_scores=False):
-        """The ``k`` best classes of each image, best first.
-
-        Parameters
-        ----------
-        X : sequence of images, or embeddings when ``precomputed=True``
-            Images as :meth:`embed` takes them.
-        k : int, default=3
-            Number of classes per image, in [1, n_classes].
-        return_scores : bool, default=False
-            Also return the score behind each rank, in [0, 1]: with
-            :class:`RankVoteDecider` the share of templates that put the class
-            at that rank; with :class:`MeanProbaDecider` the class probability.
-
-        Returns
-        -------
-        labels : ndarray of object, shape (n_samples, k)
-            Class names; ``None`` for inputs skipped with ``on_error="skip"``.
-        scores : ndarray of float, shape (n_samples, k)
-            Only when ``return_scores`` is True; NaN for skipped inputs.
-        """
-        check_is_fitted(self, "text_features_")
-        k = check_int(k, "k", "predict_topk", 1, len(self.classes_))
-        decision = self._warned_decision(X)
-        labels = self.labels_of(decision.ranking[:, :k])
-        return (labels, decision.scores[:, :k]) if return_scores else labels
 
     def explain(self, X, as_frame="auto"):
         """Why each image got its ranking: what every template ranked, and by which words.
@@ -831,7 +678,7 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
             )
         embeddings, errors, items = self._embeddings(X)
         if errors:
-            _warn_skipped(errors, len(embeddings), items)
+            warn_skipped(errors, len(embeddings), items)
         valid = np.flatnonzero(~np.isnan(embeddings).any(axis=1))
         bank, core = self.prompt_bank_, self.scoring_core()
         word_scores = core.word_scores(embeddings[valid])
@@ -878,67 +725,8 @@ class ZeroShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEsti
         ]
         return pd.DataFrame(flat)
 
-    def score(self, X, y, sample_weight=None):
-        """Accuracy of :meth:`predict` over the inputs that have a prediction.
-
-        With ``abstain_below``, an "unsure" answer counts as wrong (it is
-        never the true class). Inputs skipped with ``on_error="skip"`` have no prediction; they are
-        left out of the score, and a :class:`SkippedImagesWarning` says how many
-        (so ``GridSearchCV`` scores every candidate over the readable images).
-        If no input has a prediction the score is NaN.
-
-        Parameters
-        ----------
-        X : sequence of images, or embeddings when ``precomputed=True``
-            Images as :meth:`embed` takes them.
-        y : array-like of shape (n_samples,)
-            True labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples.
-
-        Returns
-        -------
-        score : float
-            Accuracy in [0, 1] over the predicted inputs, or NaN.
-        """
-        from .metrics import check_no_unsure, predicted_accuracy
-
-        y = column_or_1d(y)
-        check_no_unsure(y, f"{_OWNER}.score")
-        y_pred, skipped = _predict_noting_skipped(self, X)
-        with warnings.catch_warnings():  # one warning below, naming the skipped inputs
-            warnings.simplefilter("ignore", SkippedImagesWarning)
-            accuracy = predicted_accuracy(y, y_pred, self.classes_, sample_weight, f"{_OWNER}.score")
-        if skipped is not None:
-            n, left = len(y_pred), len(skipped.errors)
-            warnings.warn(
-                SkippedImagesWarning(
-                    f"{_OWNER}.score: left out {left} of {n} inputs, scored over the other {n - left}. "
-                    f"{skipped}",
-                    skipped.errors,
-                ),
-                stacklevel=2,
-            )
-        return accuracy
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.poor_score = True  # zero-shot: nothing is learned from y
-        tags.target_tags.required = False
+        tags.target_tags.required = False  # zero-shot: y is only checked against the classes
         tags.input_tags.two_d_array = bool(self.precomputed)
         return tags
-
-
-def _predict_noting_skipped(estimator, X):
-    """``estimator.predict(X)`` and its :class:`SkippedImagesWarning` (or None), caught
-    rather than shown, so that ``score`` warns once; other warnings pass on."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        y_pred = estimator.predict(X)
-    skipped = None
-    for warning in caught:
-        if isinstance(warning.message, SkippedImagesWarning) and skipped is None:
-            skipped = warning.message
-        else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-    return y_pred, skipped

@@ -15,15 +15,17 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from scipy.stats import binomtest
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from ._abstention import abstain, check_classes, confidence, threshold_of
+from ._abstention import check_classes
+from ._base import EmotionClassifierBase, decision_from_proba, warn_skipped
 from ._classifier import ZeroShotEmotionClassifier
-from .exceptions import SkippedImagesWarning
-from .scoring import labels_from_ranking
-from .utils._param_validation import Choices, ParamsValidationMixin, Protocol, check_int
+from .backends._base import ModelReference
+from .backends._images import check_image_sequence
+from .exceptions import ImageInputError, InvalidParameterError
+from .utils._param_validation import Choices, Protocol
 from .utils._sklearn_compat import Hidden, Interval, StrOptions, fit_context
 
 __all__ = ["FewShotEmotionClassifier"]
@@ -53,23 +55,41 @@ def _as_array(X):
     return X
 
 
-def _embed_shots(prior, images):
-    """``prior.embed(images)``; its warning about skipped images says they left the fit."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SkippedImagesWarning)
-        embeddings = prior.embed(images)
-    for warning in caught:
-        message = warning.message
-        if isinstance(message, SkippedImagesWarning):
-            text = str(message).replace("and have no prediction", "and are left out of the fit")
-            message = SkippedImagesWarning(f"{_OWNER}.fit: {text}", message.errors)
-        warnings.warn(message, stacklevel=4)  # _embed_shots, fit, fit_context, the caller
-    return embeddings
-
-
 def _unit_rows(X):
     norms = np.linalg.norm(X, axis=1, keepdims=True)
     return X / np.where(norms > 0, norms, 1)
+
+
+_SAME = 1e-6  # cosines within this of 1: the same image (a batch may move the last bits)
+
+
+def first_copies(embeddings, labels):
+    """Which shots are not a copy of an earlier shot of the same class.
+
+    Two unit embeddings whose cosine is within 1e-6 of 1 are one image seen
+    twice (FER2013 holds such duplicates); kept, the copy would vouch for its
+    original in the leave-one-out rule (a held-out shot finding itself in the
+    cache) and weigh twice in the cache, the probe and the temperature.
+
+    Parameters
+    ----------
+    embeddings : ndarray of shape (n_shots, dim)
+        Unit embeddings.
+    labels : ndarray of int, shape (n_shots,)
+
+    Returns
+    -------
+    keep : ndarray of bool, shape (n_shots,)
+        False for every copy after the first of each class.
+    """
+    keep = np.ones(len(embeddings), dtype=bool)
+    for start in range(0, len(embeddings), _CHUNK):  # bounded memory however many shots
+        rows = np.arange(start, min(start + _CHUNK, len(embeddings)))
+        same = embeddings[rows] @ embeddings.T >= 1 - _SAME
+        same &= labels[rows, None] == labels[None, :]
+        same &= np.arange(len(embeddings))[None, :] < rows[:, None]  # an earlier shot
+        keep[rows] = ~same.any(axis=1)
+    return keep
 
 
 def fit_temperature(log_prior, y):
@@ -197,7 +217,7 @@ def choose_candidate(correct, significance):
     return int(np.argmax(gains)), p_values
 
 
-class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstimator):
+class FewShotEmotionClassifier(EmotionClassifierBase):
     """Adapt a zero-shot classifier with a few labelled faces; the prompts are the prior.
 
     Each image is scored as ``log_softmax(log p_zs / T)``, the wrapped
@@ -368,6 +388,8 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
         -------
         self : FewShotEmotionClassifier
         """
+        from .metrics import check_labels_present
+
         if y is None:
             raise ValueError(
                 f"{_OWNER} requires y to be passed, but the target y is None: give the "
@@ -379,13 +401,25 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
                 f"Got {self.alpha!r} instead."
             )
         base = ZeroShotEmotionClassifier() if self.estimator is None else self.estimator
+        if getattr(base, "abstain_below", None) is not None:
+            raise InvalidParameterError(
+                f"The 'estimator' of {_OWNER} has abstain_below={base.abstain_below!r}, which "
+                f"{_OWNER} would not apply: it answers from its own, adapted probabilities. Set "
+                f"abstain_below on the {_OWNER} instead ({_OWNER}(estimator, "
+                f"abstain_below={base.abstain_below!r})) and leave the estimator's None."
+            )
         takes_embeddings = bool(getattr(base, "precomputed", False))
         prior = clone(base).set_params(precomputed=True)
         y = column_or_1d(y, warn=True)
+        check_labels_present(y, f"{_OWNER}.fit")
         if takes_embeddings:
             embeddings = _as_array(X)
         else:
-            embeddings = _embed_shots(prior, X)  # images; NaN rows for inputs it skips
+            images = check_image_sequence(X)
+            embeddings, errors = prior.embed(images, return_errors=True)  # NaN rows for those it skips
+            if errors:  # stacklevel: warn_skipped, fit, fit_context, the caller
+                what, prefix = "are left out of the fit", f"{_OWNER}.fit: "
+                warn_skipped(errors, len(images), images, what=what, prefix=prefix, stacklevel=4)
             if len(embeddings) != len(y):
                 raise ValueError(
                     f"X has {len(embeddings)} images but y has {len(y)} labels; give one label per image."
@@ -398,7 +432,28 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
         embeddings = _unit_rows(check_array(embeddings, dtype=np.float64))
         index = {label: i for i, label in enumerate(prior.classes_.tolist())}
         labels = np.array([index[label] for label in y.tolist()], dtype=np.intp)
-        log_prior = np.log(np.clip(prior.predict_proba(embeddings), _FLOOR, None))
+        # A shot the prior cannot score (an all-zero embedding, skipped under its
+        # on_error="skip") must not enter the temperature, the cache or the probe.
+        prior_decision = prior.decide(embeddings)
+        if prior_decision.errors:
+            row, reason = prior_decision.errors[0]
+            raise ImageInputError(
+                row,
+                f"{reason}. {_OWNER}.fit needs every shot's embedding (a shot must have an "
+                "input); drop that row.",
+            )
+        log_prior = np.log(np.clip(prior_decision.proba, _FLOOR, None))
+        unique = first_copies(embeddings, labels)
+        if not unique.all():
+            warnings.warn(
+                f"{_OWNER}.fit: {int((~unique).sum())} of {len(unique)} shots are copies of another "
+                "shot of the same class (their embeddings' cosine is within 1e-6 of 1: the same "
+                "image twice) and are left out, so that no shot vouches for its own copy when "
+                f"the shots are held out; {int(unique.sum())} shots remain.",
+                UserWarning,
+                stacklevel=3,  # fit, fit_context, the caller
+            )
+            embeddings, labels, log_prior = embeddings[unique], labels[unique], log_prior[unique]
 
         n_classes = len(prior.classes_)
         if self.method == "tip":
@@ -480,20 +535,31 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
 
     # Scoring --------------------------------------------------------------------
 
-    def _prior_and_embeddings(self, X):
-        """The zero-shot probabilities and unit embeddings of ``X``; NaN rows for skipped inputs."""
+    _fitted_attribute = "estimator_"
+
+    def _takes_embeddings(self):
+        return getattr(self, "n_features_in_", None) is not None
+
+    def _embed_images(self, images):
         check_is_fitted(self, "estimator_")
-        if getattr(self, "n_features_in_", None) is not None:
-            proba = self.estimator_.predict_proba(X)  # validates X as the estimator does
-            embeddings = check_array(_as_array(X), dtype=np.float64, ensure_all_finite=False)
-            embeddings = np.where(np.isnan(proba).any(axis=1, keepdims=True), np.nan, embeddings)
-            return proba, _unit_rows(embeddings)
-        embeddings = self.estimator_.embed(X).astype(np.float64)
-        proba = np.full((len(embeddings), len(self.classes_)), np.nan)
-        valid = ~np.isnan(embeddings).any(axis=1)
-        if valid.any():
-            proba[valid] = self.estimator_.predict_proba(embeddings[valid])
-        return proba, _unit_rows(embeddings)
+        model = self.estimator_.model
+        if isinstance(model, ModelReference):  # before the zero-shot estimator names a call we lack
+            raise model.error(_OWNER, "clf.estimator_.set_params(model=loaded)")
+        return self.estimator_.embed(images, return_errors=True)
+
+    def _precomputed_embeddings(self, X):
+        X = _as_array(X)
+        errors = self.estimator_.decide(X).errors  # validates X as the zero-shot estimator does
+        embeddings = check_array(X, dtype=np.float64, ensure_all_finite=False, copy=bool(errors))
+        if errors:  # on a copy: X is the user's, perhaps read-only
+            embeddings[[i for i, _ in errors]] = np.nan
+        return embeddings, errors
+
+    def _decide_embeddings(self, embeddings):
+        """Ranking and probabilities of finite embeddings: the adapted scores' softmax."""
+        embeddings = _unit_rows(np.asarray(embeddings, dtype=np.float64))
+        proba = self.estimator_.scoring_core().decide(embeddings).proba
+        return decision_from_proba(softmax(self._scores(proba, embeddings), axis=1))
 
     def _scores(self, proba, embeddings):
         """Adapted class scores (log-probabilities up to a constant) for valid rows."""
@@ -509,117 +575,8 @@ class FewShotEmotionClassifier(ClassifierMixin, ParamsValidationMixin, BaseEstim
         probe = _probe_log_proba(self.probe_, embeddings, n_classes)
         return (1 - self.alpha_) * tempered + self.alpha_ * probe
 
-    def predict_proba(self, X):
-        """Class probabilities, columns in ``classes_`` order.
-
-        ``softmax`` of the adapted scores (see the class docstring): the
-        zero-shot probabilities tempered by ``temperature_``, moved by the
-        shots' term. Rows sum to 1 and ``argmax`` gives :meth:`predict`; they
-        are not calibrated frequencies (see ``docs/few-shot.md``).
-
-        Parameters
-        ----------
-        X : sequence of images, or embeddings when the estimator takes them
-            As :meth:`fit` takes them.
-
-        Returns
-        -------
-        proba : ndarray of float64, shape (n_samples, n_classes)
-            A row of NaN for an input the zero-shot estimator skipped.
-        """
-        proba, embeddings = self._prior_and_embeddings(X)
-        out = np.full(proba.shape, np.nan)
-        valid = ~np.isnan(proba).any(axis=1)
-        if valid.any():
-            out[valid] = softmax(self._scores(proba[valid], embeddings[valid]), axis=1)
-        return out
-
-    def _ranking(self, X):
-        proba = self.predict_proba(X)
-        ranking = np.argsort(-np.nan_to_num(proba, nan=0.0), axis=1, kind="stable")
-        ranking[np.isnan(proba).any(axis=1)] = -1
-        return ranking, proba
-
-    def predict(self, X):
-        """The most probable class of each image.
-
-        Parameters
-        ----------
-        X : sequence of images, or embeddings when the estimator takes them
-            As :meth:`fit` takes them.
-
-        Returns
-        -------
-        labels : ndarray, shape (n_samples,)
-            Class names; ``None`` (object array) for inputs the zero-shot
-            estimator skipped; ``"unsure"`` where the top probability is
-            below ``abstain_below``.
-        """
-        ranking, proba = self._ranking(X)
-        return abstain(
-            labels_from_ranking(self.classes_, ranking[:, 0]), confidence(proba), threshold_of(self)
-        )
-
-    def predict_topk(self, X, k=3, return_scores=False):
-        """The ``k`` most probable classes of each image, best first.
-
-        Parameters
-        ----------
-        X : sequence of images, or embeddings when the estimator takes them
-            As :meth:`fit` takes them.
-        k : int, default=3
-            Number of classes per image, in [1, n_classes].
-        return_scores : bool, default=False
-            Also return each class's probability (from :meth:`predict_proba`).
-
-        Returns
-        -------
-        labels : ndarray, shape (n_samples, k)
-            Class names; ``None`` for skipped inputs.
-        scores : ndarray of float, shape (n_samples, k)
-            Only when ``return_scores`` is True; NaN for skipped inputs.
-        """
-        check_is_fitted(self, "estimator_")
-        k = check_int(k, "k", "predict_topk", 1, len(self.classes_))
-        ranking, proba = self._ranking(X)
-        labels = labels_from_ranking(self.classes_, ranking[:, :k])
-        if not return_scores:
-            return labels
-        scores = np.take_along_axis(proba, np.maximum(ranking[:, :k], 0), axis=1)
-        return labels, scores
-
-    def score(self, X, y, sample_weight=None):
-        """Accuracy of :meth:`predict` over the inputs that have a prediction.
-
-        With ``abstain_below``, an "unsure" answer counts as wrong (it is
-        never the true class). Inputs the zero-shot estimator skipped (its
-        ``on_error="skip"``) are left out, as
-        :meth:`ZeroShotEmotionClassifier.score` does; NaN if none is left.
-
-        Parameters
-        ----------
-        X : sequence of images, or embeddings when the estimator takes them
-            As :meth:`fit` takes them.
-        y : array-like of shape (n_samples,)
-            True labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples.
-
-        Returns
-        -------
-        score : float
-            Accuracy in [0, 1] over the predicted inputs, or NaN.
-        """
-        from .metrics import check_no_unsure, predicted_accuracy
-
-        y = column_or_1d(y)
-        check_no_unsure(y, f"{_OWNER}.score")
-        return predicted_accuracy(y, self.predict(X), self.classes_, sample_weight, f"{_OWNER}.score")
-
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # With few shots the rule may keep the prior, which learns nothing from y.
-        tags.classifier_tags.poor_score = True
+        tags = super().__sklearn_tags__()  # poor_score: the rule may keep the prior
         base = self.estimator
         tags.input_tags.two_d_array = bool(getattr(base, "precomputed", False))
         return tags

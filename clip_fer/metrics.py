@@ -74,6 +74,7 @@ __all__ = [
     "selective_accuracy",
     "summarize",
     "summarize_by_group",
+    "summarize_decision",
     "top_k_accuracy",
     "top_k_predictions",
     "unweighted_average_recall",
@@ -82,6 +83,19 @@ __all__ = [
 
 def _is_missing(value):
     return value is None or (isinstance(value, (float, np.floating)) and np.isnan(value))
+
+
+def check_labels_present(y, owner):
+    """Refuse missing labels (``None``, or the NaN pandas reads for an empty cell),
+    naming their indices, before any comparison of labels fails on them."""
+    missing = [i for i, v in enumerate(np.asarray(y, dtype=object).ravel().tolist()) if _is_missing(v)]
+    if missing:
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        shown = ", ".join(map(str, missing[:10])) + more
+        raise ValueError(
+            f"{owner}: y has no label at index {shown} (None or NaN, which pandas reads for an "
+            "empty cell); every item needs its class. Drop those items or fill in their labels."
+        )
 
 
 def drop_unpredicted(y_true, y_pred, owner="score", stacklevel=3):
@@ -965,3 +979,66 @@ def summarize_by_group(
                 {"group_name": str(name), "group_value": value, "n": n, "small": n < min_count, **summary}
             )
     return rows
+
+
+def summarize_decision(
+    y_true,
+    decision,
+    labels_of,
+    k=3,
+    groups=None,
+    *,
+    abstain_below=None,
+    classes=None,
+    min_count=MIN_GROUP_SIZE,
+):
+    """:func:`summarize` and :func:`summarize_by_group` of a classifier's ``Decision``.
+
+    The inputs it skipped (``decision.errors``, a ranking row of -1) are left out
+    before scoring, and counted in the summary's ``n_skipped``, without a warning:
+    the caller has them as data and names them.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+    decision : Decision
+        As a classifier's ``decide`` returns it.
+    labels_of : callable
+        The classifier's ``labels_of`` (class indices to names).
+    k : int, default=3
+        Capped at the number of classes.
+    groups : mapping of str to array-like of shape (n_samples,), default=None
+        As :func:`summarize_by_group` takes them; None scores no group.
+    abstain_below : float, default=None
+        As :func:`summarize`, on the top probability of ``decision.proba``.
+    classes : array-like of shape (n_classes,), default=None
+        The columns of ``decision.proba``.
+    min_count : int, default=MIN_GROUP_SIZE
+
+    Returns
+    -------
+    summary : dict
+        As :func:`summarize`.
+    by_group : list of dict
+        As :func:`summarize_by_group` (empty without ``groups``).
+    ranked : ndarray of shape (n_samples, k)
+        The top-k labels of every sample (None rows for the skipped).
+    """
+    from ._abstention import confidence
+
+    k = min(k, decision.proba.shape[1])
+    ranked = labels_of(decision.ranking[:, :k])
+    kept = decision.ranking[:, 0] >= 0
+    proba = decision.proba[kept]
+    scored = {
+        "y_proba": proba,
+        "classes": classes,
+        "confidence": confidence(proba),
+        "abstain_below": abstain_below,
+    }
+    target = np.asarray(y_true, dtype=object)[kept]
+    summary = summarize(target, ranked[kept], k, **scored)
+    summary["n_skipped"] = int((~kept).sum())
+    kept_groups = {name: np.asarray(values, dtype=object)[kept] for name, values in (groups or {}).items()}
+    by_group = summarize_by_group(target, ranked[kept], kept_groups, k, min_count=min_count, **scored)
+    return summary, by_group, ranked

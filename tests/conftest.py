@@ -144,3 +144,28 @@ class Payload:
 
     def __reduce__(self):
         return (open, (self.marker, "w"))
+
+
+def adapted_classifiers(model, seed=0):
+    """A few-shot classifier fitted on toy face arrays (3 per class, alpha and beta given so
+    that the shots move it) and a temperature-calibrated one over it (2 more per class)."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    from clip_fer import FewShotEmotionClassifier, ZeroShotEmotionClassifier
+
+    rng = np.random.default_rng(seed)
+    zero_shot = ZeroShotEmotionClassifier(model=model).fit()
+    classes = np.asarray(zero_shot.classes_)
+
+    def faces(n):
+        return [
+            np.kron(rng.integers(0, 256, size=(6, 6)), np.ones((8, 8))).astype(np.uint8) for _ in range(n)
+        ]
+
+    few_shot = FewShotEmotionClassifier(zero_shot, alpha=1.0, beta=5.5).fit(
+        faces(3 * len(classes)), np.repeat(classes, 3)
+    )
+    calibrated = CalibratedClassifierCV(FrozenEstimator(few_shot), method="temperature", cv=2)
+    calibrated.fit(faces(2 * len(classes)), np.repeat(classes, 2))
+    return {"few_shot": few_shot, "calibrated": calibrated}

@@ -252,7 +252,8 @@ def test_load_dataset_dispatches_on_the_path(tmp_path, split_tree, fer_csv):
         ("public-test", "public_test"),
         ("PrivateTest", "private_test"),
         ("val", "val"),
-        ("Validation", "Validation"),
+        ("Validation", "validation"),
+        ("Val", "val"),
     ],
 )
 def test_split_name(name, expected):

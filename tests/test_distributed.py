@@ -493,3 +493,48 @@ def test_cli_ray_engine_says_at_once_that_the_cluster_cannot_be_reached(
     assert f"clip-fer: error: the Ray cluster at '{address}' cannot be reached" in err
     assert "ray start --head" in err
     assert not (tmp_path / "out.parquet").exists()
+
+
+# Any fitted classifier of images (issue 25): a few-shot one and a calibrated one.
+
+
+@pytest.fixture(scope="module")
+def adapted(toy_checkpoint, face_arrays):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    from clip_fer import FewShotEmotionClassifier
+
+    zero_shot = ZeroShotEmotionClassifier(toy_checkpoint, on_error="skip")
+    y = np.array(["happy", "sad", "angry", "neutral"] * 3, dtype=object)
+    few_shot = FewShotEmotionClassifier(zero_shot, alpha=1.0, beta=5.0).fit(face_arrays, y)
+    views = [v for a in face_arrays for v in (a, a[::-1], a[:, ::-1], np.rot90(a).copy())]
+    classes = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+    y_cal = [classes[i % len(classes)] for i in range(len(views))]
+    calibrated = CalibratedClassifierCV(FrozenEstimator(few_shot), method="temperature").fit(views, y_cal)
+    return {"few-shot": few_shot, "calibrated": calibrated}
+
+
+@pytest.mark.parametrize("which", ["few-shot", "calibrated"])
+def test_predict_dataset_takes_any_fitted_classifier(cluster, images, adapted, which, tmp_path):
+    # Before: predict_dataset refused anything but a ZeroShotEmotionClassifier.
+    _, paths = images
+    clf = adapted[which]
+    good = [p for p in paths if "broken" not in p]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkippedImagesWarning)
+        expected = dict(zip(good, clf.predict_proba(good)))  # the classifier in this process
+    threshold = float(np.median([row.max() for row in expected.values()]))
+    dataset = ray.data.from_items([{"path": p} for p in paths])
+    frame = predict_dataset(dataset, clf, batch_size=4, abstain_below=threshold).to_pandas().set_index("path")
+    columns = [f"proba_{c}" for c in clf.classes_]
+    for path in paths:
+        row = frame.loc[path]
+        if "broken" in path:
+            assert _missing(row["label"]) and "not an image format" in row["error"]
+            continue
+        np.testing.assert_allclose(row[columns].to_numpy(dtype=float), expected[path], atol=1e-6)
+        best = str(clf.classes_[int(np.argmax(expected[path]))])
+        assert row["label"] == ("unsure" if expected[path].max() < threshold else best)
+    run = predict_to_parquet(dataset, clf, tmp_path / "out.parquet", batch_size=4)
+    assert run.written == len(paths) and len(run.errors) == 1

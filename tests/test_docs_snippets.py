@@ -138,7 +138,7 @@ def run_page(name, layout, monkeypatch, capsys):
 
 # Ray pages start several actor pools (minutes on 2 shared cores): run with ``-m slow``
 # (.ci/run does), not in the default run.
-SLOW_PAGES = {"distributed.md"}
+SLOW_PAGES = {"distributed.md", "workflow.md"}
 
 
 @needs_tiny_fer_clip

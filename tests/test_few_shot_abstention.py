@@ -93,12 +93,21 @@ class PastedFace:
         return [((4, 4, 44, 44), 0.9)]
 
 
-def test_predict_faces_names_what_it_needs_for_a_few_shot_estimator(toy_checkpoint, face_arrays):
+def test_predict_faces_takes_a_few_shot_estimator_and_its_threshold(toy_checkpoint, face_arrays):
+    # Before: predict_faces refused a FewShotEmotionClassifier.
     y = np.array(["happy", "sad", "angry", "neutral"] * 3, dtype=object)
     zero_shot = ZeroShotEmotionClassifier(model=toy_checkpoint)
-    clf = FewShotEmotionClassifier(zero_shot, alpha=1.0, beta=5.0, abstain_below=0.5).fit(face_arrays, y)
-    images = [Image.fromarray(a).convert("RGB") for a in face_arrays[:2]]
-    with pytest.raises(
-        InvalidParameterError, match="needs a ZeroShotEmotionClassifier.*got FewShotEmotionClassifier"
-    ):
-        predict_faces(clf, images, cropper=FaceCropper(PastedFace(), margin=0.0), as_frame=False)
+    plain = FewShotEmotionClassifier(zero_shot, alpha=1.0, beta=5.0).fit(face_arrays, y)
+    images = [Image.fromarray(a).convert("RGB") for a in face_arrays[:4]]
+    cropper = FaceCropper(PastedFace(), margin=0.0).fit()
+    crops = [cropper.crop(image, (4, 4, 44, 44)) for image in images]
+    proba = plain.predict_proba(crops)  # the reference: the estimator on the crops themselves
+    threshold = float(np.median(proba.max(axis=1)))
+    clf = clone(plain).set_params(abstain_below=threshold).fit(face_arrays, y)
+    rows = predict_faces(clf, images, cropper=cropper, as_frame=False)
+    classes = [str(c) for c in clf.classes_]
+    for row, expected in zip(rows, proba):
+        np.testing.assert_allclose([row["probabilities"][c] for c in classes], expected, atol=1e-9)
+        first = UNSURE if expected.max() < threshold else classes[int(np.argmax(expected))]
+        assert row["labels"][0] == first
+    assert 0 < sum(row["labels"] == [UNSURE] for row in rows) < len(rows)

@@ -21,10 +21,13 @@ def test_skipped_inputs_are_on_the_decision(skipping, face_arrays, tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a png")
     images = [face_arrays[0], str(broken), face_arrays[1]]
-    with pytest.warns(SkippedImagesWarning) as caught:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # decide gives the errors as data, with no warning
         decision = skipping.decide(images)
-    assert len(caught) == 1 and caught[0].filename == __file__  # points at this line's caller
     assert [i for i, _ in decision.errors] == [1] and "broken.png" in decision.errors[0][1]
+    with pytest.warns(SkippedImagesWarning) as caught:  # predict, which cannot return them, warns
+        skipping.predict(images)
+    assert len(caught) == 1 and caught[0].filename == __file__  # points at this line's caller
     assert caught[0].message.errors == decision.errors
     assert (decision.ranking[1] == -1).all() and np.isnan(decision.proba[1]).all()
     clean = skipping.decide([face_arrays[0], face_arrays[1]])
@@ -36,8 +39,7 @@ def test_precomputed_bad_rows_are_errors_too(toy_checkpoint):
     clf = ZeroShotEmotionClassifier(model=toy_checkpoint, precomputed=True, on_error="skip").fit()
     X = np.random.default_rng(0).normal(size=(3, 32))
     X[2, 0] = np.inf
-    with pytest.warns(SkippedImagesWarning):
-        decision = clf.decide(X)
+    decision = clf.decide(X)
     assert decision.errors == [(2, "embedding holds NaN or infinity")]
 
 

@@ -193,12 +193,15 @@ class ModelReference:
     def __hash__(self):
         return hash(self.weights_identity)
 
-    def error(self, owner="the estimator"):
-        """The :class:`ModelLoadError` that using this reference raises."""
+    def error(self, owner="the estimator", give_back="set_params(model=loaded)"):
+        """The :class:`ModelLoadError` that using this reference raises.
+
+        ``give_back`` is the call that gives the owner its model back.
+        """
         return ModelLoadError(
             f"{owner} holds {self.description!r}, a model object that was pickled or sent "
             "to another process: model objects travel without their weights. Give the "
-            "model back with set_params(model=loaded) (the same weights), or use a model "
+            f"model back with {give_back} (the same weights), or use a model "
             "name or checkpoint path, which is loaded in every process."
         )
 

@@ -289,6 +289,7 @@ def predict_on_ray(args, parser):
                 total=todo,
                 concurrency=args.actors,
                 num_gpus=args.gpus_per_actor or None,
+                abstain_below=getattr(args, "abstain_below", None),
             )
         finally:
             if started:

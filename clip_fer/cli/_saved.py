@@ -6,7 +6,7 @@ written by ``clip-fer adapt`` or :func:`clip_fer.save_classifier` (no pickle).
 :func:`command_classifier` is the one place that decides which.
 """
 
-__all__ = ["add_classifier_option", "command_classifier", "decide", "described", "labels_of"]
+__all__ = ["add_classifier_option", "command_classifier", "described"]
 
 # The options that say what the classifier is: a saved classifier already holds them.
 _DEFINING = ("bank", "reduce", "decider", "vote_top_k", "precision")
@@ -31,10 +31,13 @@ def _given(args, name):
     return getattr(args, name, None) != args.defaults_of_saved()[name]
 
 
-def command_classifier(
-    args, n_images=0, *, fit=True, y=None, on_error=None, own_abstention=False, check_classes=None
-):
-    """The classifier of a command, with ``--abstain-below`` (and ``on_error``) set.
+def command_classifier(args, n_images=0, *, fit=True, y=None, on_error=None, check_classes=None):
+    """The classifier of a command: built from the options, or loaded from ``--classifier``.
+
+    A built zero-shot estimator gets ``--abstain-below`` as its ``abstain_below``; a
+    loaded classifier keeps its own, and the command hands ``--abstain-below`` to the
+    entry point (which compares it with the probabilities of the classifier given, the
+    calibrated ones for a calibrated classifier).
 
     Parameters
     ----------
@@ -48,9 +51,6 @@ def command_classifier(
         Labels checked against the bank by ``fit``.
     on_error : {"raise", "skip"}, default=None
         Set on the estimator; None keeps its own.
-    own_abstention : bool, default=False
-        The command applies ``--abstain-below`` to the probabilities itself, so
-        a classifier without ``abstain_below`` (a calibrated one) is accepted.
 
     Returns
     -------
@@ -60,7 +60,6 @@ def command_classifier(
     from ._common import build_estimator, show_progress
 
     settings = {} if on_error is None else {"on_error": on_error}
-    abstain_below = getattr(args, "abstain_below", None)
     if not getattr(args, "classifier", None):
         from .._bank_io import load_prompt_bank
 
@@ -68,7 +67,7 @@ def command_classifier(
         if check_classes is not None:
             check_classes(bank.classes_)
         clf = build_estimator(args, prompt_bank=bank, n_images=n_images)
-        clf.set_params(abstain_below=abstain_below, **settings)
+        clf.set_params(abstain_below=getattr(args, "abstain_below", None), **settings)
         return clf.fit(y=y) if fit else clf
     from .._persistence import load_classifier
     from ..exceptions import ClipFerError
@@ -91,16 +90,6 @@ def command_classifier(
     )
     if check_classes is not None:
         check_classes(clf.classes_)
-    if abstain_below is not None:
-        if "abstain_below" not in clf.get_params(deep=False):
-            if own_abstention:
-                return clf
-            raise ClipFerError(
-                f"--abstain-below needs a classifier that abstains; {args.classifier} holds a "
-                f"{type(clf).__name__}, which has no abstain_below: here, --abstain-below works "
-                "on whole images (clip-fer predict without --faces, clip-fer evaluate)."
-            )
-        clf.set_params(abstain_below=abstain_below)
     return clf
 
 
@@ -109,36 +98,3 @@ def described(args):
     if getattr(args, "classifier", None):
         return f"classifier {args.classifier}"
     return f"model {args.model}, bank {args.bank} (decider {args.decider}, reduce {args.reduce})"
-
-
-def decide(clf, X):
-    """``clf.decide(X)``, or for a classifier without it (a calibrated one) the
-    :class:`~clip_fer.Decision` of its ``predict_proba``: classes ranked by probability,
-    skipped inputs (``on_error="skip"``, a row of NaN) ranked ``-1`` with their reasons."""
-    if hasattr(clf, "decide"):
-        return clf.decide(X)
-    import warnings
-
-    import numpy as np
-
-    from .._deciders import Decision
-    from ..exceptions import SkippedImagesWarning
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SkippedImagesWarning)
-        proba = np.asarray(clf.predict_proba(X), dtype=np.float64)
-    errors = [e for w in caught if isinstance(w.message, SkippedImagesWarning) for e in w.message.errors]
-    skipped = np.isnan(proba).any(axis=1)
-    ranking = np.argsort(-np.nan_to_num(proba, nan=0.0), axis=1, kind="stable")
-    ranking[skipped] = -1
-    scores = np.take_along_axis(proba, np.maximum(ranking, 0), axis=1)
-    return Decision(ranking, scores, proba, errors=errors)
-
-
-def labels_of(clf, ranking):
-    """The class names of a ranking (``None`` for ``-1``), as ``clf.labels_of`` makes them."""
-    if hasattr(clf, "labels_of"):
-        return clf.labels_of(ranking)
-    from ..scoring import labels_from_ranking
-
-    return labels_from_ranking(clf.classes_, ranking)

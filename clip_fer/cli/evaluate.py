@@ -4,7 +4,6 @@ import argparse
 import json
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from ..utils._install import install_hint
@@ -17,7 +16,7 @@ from ._common import (
     load_data,
     run_safely,
 )
-from ._saved import add_classifier_option, command_classifier, decide, described, labels_of
+from ._saved import add_classifier_option, command_classifier, described
 
 K = 3
 
@@ -91,9 +90,8 @@ def add_parser(commands):
 def evaluate(args):
     """Run the command for parsed ``args``; raises on failure."""
     from .. import metrics
-    from .._abstention import confidence
+    from .._front import classifier_front
     from ..datasets import check_bank_classes
-    from ..exceptions import SkippedImagesWarning
 
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)  # fail before the long part
@@ -104,7 +102,6 @@ def evaluate(args):
         len(data.images),
         y=data.target,
         on_error=args.on_error,
-        own_abstention=True,
         # a benchmark's class table: the bank must score exactly its classes
         check_classes=(
             lambda classes: check_bank_classes(classes, data.target_names, f"{args.data} ({data.layout})")
@@ -112,31 +109,19 @@ def evaluate(args):
         if "layout" in data
         else None,
     )
-    with warnings.catch_warnings():  # skipped images are in decision.errors, named below
-        warnings.simplefilter("ignore", SkippedImagesWarning)
-        decision = decide(clf, data.images)
-        k = min(K, len(clf.classes_))
-        ranked = labels_of(clf, decision.ranking[:, :k])
-        summary = metrics.summarize(
-            data.target,
-            ranked,
-            k=k,
-            y_proba=decision.proba,
-            classes=clf.classes_,
-            confidence=confidence(decision.proba),
-            abstain_below=args.abstain_below,
-        )
-        groups = metrics.summarize_by_group(
-            data.target,
-            ranked,
-            data.get("groups") or {},
-            k,
-            y_proba=decision.proba,
-            classes=clf.classes_,
-            confidence=confidence(decision.proba),
-            abstain_below=args.abstain_below,
-            min_count=args.min_group_size,
-        )
+    front = classifier_front(clf, abstain_below=args.abstain_below, owner="clip-fer evaluate")
+    decision = front.decide(data.images)  # skipped images in decision.errors, named below
+    k = min(K, len(clf.classes_))
+    summary, groups, ranked = metrics.summarize_decision(
+        data.target,
+        decision,
+        front.labels_of,
+        k,
+        data.get("groups"),
+        abstain_below=front.abstain_below,
+        classes=clf.classes_,
+        min_count=args.min_group_size,
+    )
     elapsed = time.perf_counter() - start
     for index, reason in decision.errors:
         print(f"clip-fer: skipped: {data.filenames[index]}: {reason}", file=sys.stderr)
@@ -152,7 +137,9 @@ def evaluate(args):
     if groups:
         print(_groups_table(groups, k, args.min_group_size))
     if args.out:
-        for note in _write_outputs(Path(args.out), args, data, clf, decision, ranked, summary, k, groups):
+        for note in _write_outputs(
+            Path(args.out), args, data, clf, decision, ranked, summary, k, groups, front.abstain_below
+        ):
             print(note)
     print(f"\ndone in {elapsed:.1f} s")
 
@@ -196,7 +183,7 @@ def _groups_table(groups, k, min_count):
     return "\n".join(lines)
 
 
-def _write_outputs(out, args, data, clf, decision, ranked, summary, k, groups):
+def _write_outputs(out, args, data, clf, decision, ranked, summary, k, groups, abstain_below):
     """Write the files; returns the lines to print about them."""
     from sklearn.metrics import classification_report
 
@@ -209,12 +196,12 @@ def _write_outputs(out, args, data, clf, decision, ranked, summary, k, groups):
     errors = dict(decision.errors)
     predicted = decision.ranking[:, 0] >= 0  # the images skipped with --on-error skip have no label
     sure = confidence(decision.proba)
-    answers = abstain(ranked[:, 0], sure, args.abstain_below)  # "unsure" with --abstain-below
-    kind = str if args.abstain_below is not None else clf.classes_.dtype
+    answers = abstain(ranked[:, 0], sure, abstain_below)  # "unsure" with --abstain-below
+    kind = str if abstain_below is not None else clf.classes_.dtype
     y, y_pred = data.target[predicted], answers[predicted].astype(kind)
     ranked_kept = ranked[predicted]
     labels = list(clf.classes_)
-    unsure = [UNSURE] if args.abstain_below is not None else []  # a column of the matrix
+    unsure = [UNSURE] if abstain_below is not None else []  # a column of the matrix
     matrix, _ = metrics.confusion(y, y_pred, labels + unsure)
     report = {
         **summary,
@@ -233,13 +220,13 @@ def _write_outputs(out, args, data, clf, decision, ranked, summary, k, groups):
             "decider": args.decider,
             "reduce": args.reduce,
             "k": k,
-            "abstain_below": args.abstain_below,
+            "abstain_below": abstain_below,
         },
     }
     (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
     predictions = pd.DataFrame({"path": data.filenames, "true_label": data.target})
-    if args.abstain_below is not None:
+    if abstain_below is not None:
         predictions["answer"] = answers
     for rank in range(k):
         predictions[f"label_{rank + 1}"] = ranked[:, rank]

@@ -13,7 +13,7 @@ from ._common import (
     show_progress,
 )
 from ._ray_engine import add_ray_options
-from ._saved import add_classifier_option, command_classifier, decide, labels_of
+from ._saved import add_classifier_option, command_classifier
 
 # Nothing heavy at import time: ``clip-fer --help`` builds every parser.
 
@@ -232,12 +232,11 @@ def failure_reason(record):
     return reason
 
 
-def _chunk_records(clf, paths, start, args, top_k):
-    """The records of ``paths``, which are images ``start, start + 1, ...`` of the run."""
-    import warnings
-
+def _chunk_records(clf, front, paths, start, args, top_k):
+    """The records of ``paths``, which are images ``start, start + 1, ...`` of the run, by
+    ``clf`` (through ``front``, its :func:`~clip_fer._front.classifier_front`, for whole images)."""
     from .._records import as_records, image_records
-    from ..exceptions import ImageInputError, SkippedImagesWarning
+    from ..exceptions import ImageInputError
 
     if args.faces:
         from ..faces._cropping import FaceCropper, predict_faces  # torchvision: only with --faces
@@ -248,18 +247,17 @@ def _chunk_records(clf, paths, start, args, top_k):
             cropper=FaceCropper(grayscale=args.grayscale),
             top_k=top_k,
             as_frame=False,
+            abstain_below=args.abstain_below,
         )
         records = as_records(rows)
     else:
         try:
-            with warnings.catch_warnings():  # skipped images are in decision.errors,
-                warnings.simplefilter("ignore", SkippedImagesWarning)  # printed at the end
-                decision = decide(clf, paths)
+            decision = front.decide(paths)  # skipped images in decision.errors, printed at the end
         except ImageInputError as exc:
             raise ImageInputError(exc.index + start, exc.reason) from None
-        labels = labels_of(clf, decision.ranking[:, :top_k])
+        labels = front.labels_of(decision.ranking[:, :top_k])
         records = image_records(
-            paths, decision, clf.classes_, top_k, labels=labels, abstain_below=args.abstain_below
+            paths, decision, clf.classes_, top_k, labels=labels, abstain_below=front.abstain_below
         )
     for record in records:
         if record.error:
@@ -315,6 +313,7 @@ class _LocalRun:
     def __call__(self, args):
         from tqdm.auto import tqdm
 
+        from .._front import classifier_front
         from ..exceptions import ClipFerError
 
         skipped = []
@@ -323,7 +322,8 @@ class _LocalRun:
             print(_skipped_note(skipped), file=sys.stderr)
         if not paths:
             raise ClipFerError(f"no image files found in {args.paths}")
-        clf = command_classifier(args, on_error=args.on_error, own_abstention=not args.faces)
+        clf = command_classifier(args, on_error=args.on_error)
+        front = classifier_front(clf, abstain_below=args.abstain_below, owner="clip-fer predict")
         top_k = min(args.top_k, len(clf.classes_))
         self.writer = _Writer(
             args.format,
@@ -340,7 +340,7 @@ class _LocalRun:
                 total=len(paths), unit="img", desc="Encoding images", disable=not show, file=sys.stderr
             ) as progress:
                 for start in range(0, len(paths), chunk):
-                    done = _chunk_records(clf, paths[start : start + chunk], start, args, top_k)
+                    done = _chunk_records(clf, front, paths[start : start + chunk], start, args, top_k)
                     self.writer.write(done)
                     self.records.extend(done)
                     progress.update(len(paths[start : start + chunk]))

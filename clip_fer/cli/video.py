@@ -158,6 +158,7 @@ def video(args):
             smoothing=args.smoothing,
             grayscale=args.grayscale,
             format=args.input_format,
+            abstain_below=args.abstain_below,
         )
         out.mkdir(parents=True, exist_ok=True)
         rows, summary = FaceRowWriter(out / "faces.csv", classes), TrackSummary(classes)

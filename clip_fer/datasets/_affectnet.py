@@ -48,8 +48,12 @@ _OWNER = "load_dataset(layout='affectnet')"
 
 
 def _columns(first_row):
-    """Column positions, from the header when the file has one (``validation.csv`` may not)."""
-    has_header = bool(first_row) and first_row[0].strip() == _COLUMNS[0]
+    """Column positions, from the header when the file has one (``validation.csv`` may not).
+
+    A header is a first row naming any of AffectNet's columns, in any order (a
+    copy re-saved by pandas has an unnamed index column first).
+    """
+    has_header = any(name.strip() in _COLUMNS for name in first_row)
     names = [name.strip() for name in first_row] if has_header else list(_COLUMNS)
     missing = [name for name in _COLUMNS if name not in names]
     if missing:
@@ -125,8 +129,10 @@ def load_affectnet(path, split=None, *, on_error="raise", classes=8):
     data : sklearn.utils.Bunch
         ``images`` (:class:`FaceCrops`, each face cropped when it is used),
         ``target``, ``target_names`` (7 or 8 classes), ``filenames``,
-        ``split``, ``layout``, ``boxes`` (``(x0, y0, x1, y1)`` per image) and
-        ``groups`` (empty: AffectNet gives none).
+        ``split``, ``layout`` (``"affectnet"``, or ``"affectnet-7"`` with
+        ``classes=7``, so results name which of the two was scored),
+        ``boxes`` (``(x0, y0, x1, y1)`` per image) and ``groups`` (empty:
+        AffectNet gives none).
     """
     if classes not in (7, 8):
         raise DatasetError(f"The 'classes' parameter of {_OWNER} must be 7 or 8. Got {classes!r} instead.")
@@ -150,6 +156,6 @@ def load_affectnet(path, split=None, *, on_error="raise", classes=8):
         sorted(AFFECTNET_CODES[code] for code in keep_codes),
         paths,
         [row[3] for row in rows],
-        layout="affectnet",
+        layout="affectnet" if classes == 8 else "affectnet-7",
         boxes=crops.boxes,
     )

@@ -41,16 +41,17 @@ def split_name(name):
     -------
     name : str
         ``"train"``, ``"public_test"`` or ``"private_test"`` for FER2013's three
-        splits, however they are spelled; any other name unchanged.
+        splits, however they are spelled; any other name in lower case, so that
+        SFEW's ``Val`` folder is ``split="val"`` as its ``Train`` is ``"train"``.
 
     Examples
     --------
-    >>> split_name("PublicTest"), split_name("Training"), split_name("val")
+    >>> split_name("PublicTest"), split_name("Training"), split_name("Val")
     ('public_test', 'train', 'val')
     """
     key = "".join(ch for ch in name.lower() if ch not in "_- ")
     key = "training" if key == "train" else key
-    return _USAGE_FOLDERS.get(key, name)
+    return _USAGE_FOLDERS.get(key, name.lower())
 
 
 def check_split(split, owner):
@@ -162,7 +163,10 @@ class ItemErrors:
         """Raise, or note the item at ``where`` (a file, and its line) as left out."""
         message = f"{where}: {reason}"
         if self.on_error == "raise":
-            raise DatasetError(f"{message} Fix the item, or pass on_error='skip' to leave such items out.")
+            raise DatasetError(
+                f"{message} Fix the item, or pass on_error='skip' (clip-fer: --on-error skip) "
+                "to leave such items out."
+            )
         self.skipped.append(message)
 
     def warn(self):

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from ..exceptions import DatasetError
 from ._common import (
     ItemErrors,
     check_split,
@@ -32,6 +33,12 @@ RAFDB_ATTRIBUTES = (
     ("gender", {"0": "male", "1": "female", "2": "unsure"}),
     ("race", {"0": "Caucasian", "1": "African-American", "2": "Asian"}),
     ("age", {"0": "0-3", "1": "4-19", "2": "20-39", "3": "40-69", "4": "70+"}),
+)
+#: The compound subset's codes beyond the basic table (its 1-7 are two-emotion classes too).
+_COMPOUND_ONLY = ("8", "9", "10", "11")
+_COMPOUND_HINT = (
+    " Codes 8-11 are those of RAF-DB's compound subset (11 two-emotion classes), whose 1-7 "
+    "are not the basic emotions either: point at RAF-DB's basic folder."
 )
 _LANDMARK_LINES = 5
 _SPLITS = ("train", "test")
@@ -82,9 +89,14 @@ def load_rafdb(path, split=None, *, on_error="raise", images="aligned"):
         ``race``, ``age`` from the manual attributes; empty without them).
     """
     root = Path(path)
+    if root.resolve().name.lower() == "compound":
+        raise DatasetError(
+            f"{root} is RAF-DB's compound subset: its codes 1-11 are two-emotion classes "
+            f"(1 Happily Surprised ...), not the basic ones; {_OWNER} reads the basic folder."
+        )
     labels = require_file(root / "EmoLabel" / "list_patition_label.txt", _OWNER, "RAF-DB's basic folder")
     if images not in ("aligned", "original"):
-        raise ValueError(
+        raise DatasetError(
             f"The 'images' parameter of {_OWNER} must be 'aligned' or 'original'. Got {images!r}."
         )
     wanted = check_split(split, _OWNER)
@@ -102,6 +114,9 @@ def load_rafdb(path, split=None, *, on_error="raise", images="aligned"):
         part = stem.split("_", 1)[0]
         if part not in _SPLITS:
             errors.refuse(where, f"the image name {name!r} starts with neither 'train_' nor 'test_'.")
+            continue
+        if code in _COMPOUND_ONLY:
+            errors.refuse(where, f"the RAF-DB label code {code!r} is not one of 1-7.{_COMPOUND_HINT}")
             continue
         if code not in RAFDB_CODES:
             refuse_code(errors, where, code, "RAF-DB label code", RAFDB_CODES)

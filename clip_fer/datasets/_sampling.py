@@ -57,6 +57,8 @@ def sample_k_shot(X, y, k, random_state=None, *, max_fraction=1.0):
     from sklearn.utils import _safe_indexing, check_random_state
     from sklearn.utils.validation import column_or_1d
 
+    from ..metrics import check_labels_present
+
     if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
         raise ValueError(
             f"The 'k' parameter of sample_k_shot must be an int >= 1 (shots per class). Got {k!r} instead."
@@ -67,6 +69,7 @@ def sample_k_shot(X, y, k, random_state=None, *, max_fraction=1.0):
             f"Got {max_fraction!r} instead."
         )
     y = column_or_1d(y if hasattr(y, "dtype") else np.asarray(y, dtype=object))
+    check_labels_present(y, "sample_k_shot")
     if len(y) != len(X):
         raise ValueError(f"X has {len(X)} items but y has {len(y)} labels; give one label per item.")
     rng = np.random.default_rng(random_state) if not isinstance(random_state, np.random.RandomState) else None

@@ -1,7 +1,8 @@
 """Scale out on Ray Data: classify or embed millions of images across machines.
 
-:func:`predict_dataset` and :func:`embed_dataset` map a
-:class:`~clip_fer.ZeroShotEmotionClassifier` over a ``ray.data.Dataset`` on a
+:func:`predict_dataset` maps a :class:`~clip_fer.ZeroShotEmotionClassifier`, a
+:class:`~clip_fer.FewShotEmotionClassifier` or a calibrated classifier over one, and
+:func:`embed_dataset` the zero-shot estimator's ``embed``, over a ``ray.data.Dataset`` on a
 pool of actors (one model per actor, GPUs when asked for), with the same
 encoding loop and results as a local ``predict``. :func:`predict_to_parquet` and
 :func:`embed_to_parquet` write the results as Parquet shards as they finish,

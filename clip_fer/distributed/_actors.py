@@ -1,10 +1,12 @@
 """The callable classes Ray Data runs in its actor pool: one estimator per actor.
 
-Each actor receives the estimator pickled (a fitted one carries its text
-features, never CLIP's weights), fits it if it is not fitted, loads the model
-once through the process-wide cache, and then scores the batches Ray hands it
-with the estimator's own ``decide``/``embed``: the same encoding loop as a local
-``predict``. Batches arrive and leave as ``pyarrow.Table``: every input column is
+Each actor receives the classifier pickled (a fitted one carries its text
+features, shots or calibration, never CLIP's weights), fits a zero-shot estimator
+if it is not fitted, loads the model of the zero-shot estimator inside once
+through the process-wide cache (``resolve_model``), and then scores the batches
+Ray hands it through :func:`~clip_fer._front.classifier_front` (the estimator's own
+``decide``, skipped items as data) or ``embed(return_errors=True)``: the same
+encoding loop as a local ``predict``. Batches arrive and leave as ``pyarrow.Table``: every input column is
 passed through and the results are appended.
 
 The fit and the model's load start in a thread as the actor is constructed, so
@@ -15,16 +17,17 @@ raised where it happened.
 """
 
 import threading
-import warnings
 
 import numpy as np
 import pyarrow as pa
 from sklearn.base import clone
 
-from .._abstention import abstain_ranked, threshold_of
+from .._abstention import abstain_ranked
+from .._classifier import ZeroShotEmotionClassifier
+from .._front import classifier_front, streaming_copy
 from .._records import proba_column
 from ..backends import resolve_model
-from ..exceptions import ImageInputError, InvalidParameterError, SkippedImagesWarning
+from ..exceptions import ImageInputError, InvalidParameterError
 
 __all__ = ["Embedder", "Predictor", "result_columns"]
 
@@ -41,8 +44,10 @@ def result_columns(classes, mode):
     return ["label", "labels", *[proba_column(c) for c in classes], "error"]
 
 
-def _is_fitted(estimator):
-    return hasattr(estimator, "text_features_")
+def _one_pass(zero_shot):
+    """Every item is seen once: no in-memory embedding cache (a ``cache_dir`` is shared
+    on disk), no progress bar."""
+    return {"verbose": False, **({"cache": False} if zero_shot.cache_dir is None else {})}
 
 
 def _column_items(batch, column):
@@ -74,9 +79,9 @@ class _Scorer:
 
     mode = None
 
-    def __init__(self, estimator, column, key):
-        self.column, self.key = column, key
-        self.estimator = self.names = self._failure = None
+    def __init__(self, estimator, column, key, abstain_below=None):
+        self.column, self.key, self.abstain_below = column, key, abstain_below
+        self.estimator = self.front = self.names = self._failure = None
         # Fit and load while Ray hands out the first batch; __call__ waits for it. Not a
         # daemon: an actor that ends before its first batch (a pool larger than the
         # work) waits for it at exit, where a daemon thread inside torch was aborted
@@ -87,24 +92,29 @@ class _Scorer:
         self._warming.start()
 
     def _warm(self, estimator):
-        """Fit ``estimator`` if it is not fitted and load its model (the process-wide cache)."""
+        """Fit a zero-shot ``estimator`` if it is not fitted and load its model (the
+        process-wide cache); any other classifier arrives fitted."""
         try:
-            if self.mode == "predict" and not _is_fitted(estimator):
-                estimator = clone(estimator).fit()
-            params = {"verbose": False}
-            if estimator.cache_dir is None:
-                # Every item is seen once: an in-memory cache would only hold memory.
-                params["cache"] = False
-            estimator = estimator.set_params(**params)
+            if isinstance(estimator, ZeroShotEmotionClassifier) and not hasattr(estimator, "text_features_"):
+                estimator = clone(estimator).fit() if self.mode == "predict" else estimator
+            if self.mode == "predict":
+                self.front = classifier_front(
+                    estimator, abstain_below=self.abstain_below, owner="predict_dataset", streaming=_one_pass
+                )
+                estimator, zero_shot = self.front.classifier, self.front.zero_shot
+                classes = self.front.classes
+            else:
+                estimator = zero_shot = streaming_copy(estimator, _one_pass)
+                classes = ()
             # The model the first encoding loads, into the process-wide cache it reads.
             resolve_model(
-                estimator.model,
-                estimator.device,
-                estimator.precision,
-                estimator.download_root,
-                type(estimator).__name__,  # named in its errors, as the estimator's own load names it
+                zero_shot.model,
+                zero_shot.device,
+                zero_shot.precision,
+                zero_shot.download_root,
+                type(zero_shot).__name__,  # named in its errors, as the estimator's own load names it
             )
-            self.names = result_columns(getattr(estimator, "classes_", ()), self.mode)
+            self.names = result_columns(classes, self.mode)
             self.estimator = estimator
         except BaseException as exc:  # raised again by each batch, in the actor's own thread
             self._failure = exc
@@ -130,22 +140,13 @@ class _Scorer:
             )
 
     def _run(self, batch, method):
-        """``method(items)`` and ``{row: reason}`` of the items it skipped."""
+        """``method(items)``, an error of an item named by the row's key."""
         self._check_columns(batch)
         items = _column_items(batch, self.column)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", SkippedImagesWarning)
-            try:
-                result = method(items)
-            except ImageInputError as exc:
-                raise self._named(exc, batch) from None
-        errors = {
-            index: reason
-            for w in caught
-            if isinstance(w.message, SkippedImagesWarning)
-            for index, reason in w.message.errors
-        }
-        return result, errors
+        try:
+            return method(items)
+        except ImageInputError as exc:
+            raise self._named(exc, batch) from None
 
     def _named(self, exc, batch):
         """The error again, naming the row by its key rather than its place in a batch."""
@@ -168,17 +169,18 @@ class Predictor(_Scorer):
 
     mode = "predict"
 
-    def __init__(self, estimator, column, key, k):
-        super().__init__(estimator, column, key)
+    def __init__(self, estimator, column, key, k, abstain_below=None):
+        super().__init__(estimator, column, key, abstain_below)
         self.k = k
 
     def __call__(self, batch):
         self._ready()
-        decision, errors = self._run(batch, self.estimator.decide)
+        decision = self._run(batch, self.front.decide)  # skipped items in decision.errors
+        errors = dict(decision.errors)
         n = batch.num_rows
-        top = self.estimator.labels_of(decision.ranking[:, : self.k])
+        top = self.front.labels_of(decision.ranking[:, : self.k])
         failed = decision.ranking[:, 0] < 0
-        abstain_below = threshold_of(self.estimator)  # ["unsure"] below it, as the records
+        abstain_below = self.front.abstain_below  # ["unsure"] below it, as the records
         labels = [
             None if bad else abstain_ranked([str(c) for c in row], proba, abstain_below)
             for row, proba, bad in zip(top, decision.proba, failed)
@@ -204,7 +206,8 @@ class Embedder(_Scorer):
 
     def __call__(self, batch):
         self._ready()
-        embeddings, errors = self._run(batch, self.estimator.embed)
+        embeddings, errors = self._run(batch, lambda items: self.estimator.embed(items, return_errors=True))
+        errors = dict(errors)
         flat = pa.array(np.ascontiguousarray(embeddings, dtype=np.float32).ravel())
         column = pa.FixedSizeListArray.from_arrays(flat, embeddings.shape[1])
         batch = batch.append_column("embedding", column)

@@ -3,7 +3,9 @@
 import numbers
 import warnings
 
+from .._abstention import check_threshold
 from .._classifier import ZeroShotEmotionClassifier, fitted_component
+from .._front import classifier_front
 from .._prompt_bank import PromptBank
 from ..exceptions import InvalidParameterError
 from ..utils._param_validation import check_int
@@ -17,8 +19,9 @@ def classes_of(estimator):
 
     Parameters
     ----------
-    estimator : ZeroShotEmotionClassifier
-        Fitted or not.
+    estimator : classifier of images
+        A fitted one (any :func:`predict_dataset` takes), or a
+        ``ZeroShotEmotionClassifier`` not fitted.
 
     Returns
     -------
@@ -31,17 +34,27 @@ def classes_of(estimator):
     return list(fitted_component(estimator.prompt_bank, PromptBank).classes_)
 
 
-def _check_estimator(estimator, owner):
-    if not isinstance(estimator, ZeroShotEmotionClassifier):
+def _check_estimator(estimator, owner, mode="predict"):
+    """A zero-shot estimator (fitted or not), or, for ``"predict"``, any fitted classifier
+    of images (:func:`~clip_fer._front.classifier_front` checks it)."""
+    if isinstance(estimator, ZeroShotEmotionClassifier):
+        if estimator.precomputed:
+            raise InvalidParameterError(
+                f"{owner} scores images; the estimator has precomputed=True. Pass one with "
+                "precomputed=False (a precomputed estimator needs no cluster: call its "
+                "predict_proba on the embeddings directly)."
+            )
+        return
+    if mode != "predict":
         raise InvalidParameterError(
-            f"The 'estimator' parameter of {owner} must be a ZeroShotEmotionClassifier. "
-            f"Got {type(estimator).__name__} instead."
+            f"The 'estimator' parameter of {owner} must be a ZeroShotEmotionClassifier (its "
+            f"embed gives the embeddings). Got {type(estimator).__name__} instead."
         )
-    if estimator.precomputed:
+    front = classifier_front(estimator, owner=owner)
+    if front.zero_shot is None:
         raise InvalidParameterError(
-            f"{owner} scores images; the estimator has precomputed=True. Pass one with "
-            "precomputed=False (a precomputed estimator needs no cluster: call its "
-            "predict_proba on the embeddings directly)."
+            f"{owner} needs a classifier over a clip-fer estimator (its model is what the actors "
+            f"load); {type(estimator).__name__} wraps none."
         )
 
 
@@ -115,6 +128,7 @@ def predict_dataset(
     concurrency=1,
     num_gpus=None,
     num_cpus=None,
+    abstain_below=None,
 ):
     """Classify the images of a Ray Dataset on a pool of actors.
 
@@ -127,10 +141,14 @@ def predict_dataset(
     ----------
     dataset : ray.data.Dataset
         One row per image.
-    estimator : ZeroShotEmotionClassifier
-        Fitted or not; ``precomputed=False``. Its ``model`` must be a CLIP name or
-        a checkpoint path readable on every node. Its ``on_error`` decides what an
-        unreadable image does: ``"raise"`` stops the run with an
+    estimator : classifier of images
+        A :class:`ZeroShotEmotionClassifier`, fitted or not, with
+        ``precomputed=False``; or any fitted classifier :func:`predict_faces`
+        takes (a :class:`FewShotEmotionClassifier`, a temperature-calibrated
+        ``CalibratedClassifierCV`` over one), pickled to each actor. Its model
+        (the innermost zero-shot estimator's) must be a CLIP name or a checkpoint
+        path readable on every node. Its (innermost clip-fer estimator's)
+        ``on_error`` decides what an unreadable image does: ``"raise"`` stops the run with an
         :class:`ImageInputError` naming the image; ``"skip"`` gives it a row with
         a null ``label`` and ``labels``, NaN probabilities and its reason in
         ``error``, and costs no other row.
@@ -152,6 +170,11 @@ def predict_dataset(
     num_cpus : float, default=None
         CPUs reserved per actor; None is Ray's default (1). Ray sets each actor's
         torch threads to it.
+    abstain_below : float in [0, 1], default=None
+        ``label`` and ``labels`` are ``"unsure"`` where the top probability (of
+        the estimator's ``predict_proba``, the calibrated one for a calibration
+        wrapper) is below it; None takes the outermost clip-fer estimator's
+        ``abstain_below``, compared with the same probabilities.
 
     Returns
     -------
@@ -179,11 +202,12 @@ def predict_dataset(
     owner = "predict_dataset"
     _check_estimator(estimator, owner)
     k = check_int(k, "k", owner, 1, len(classes_of(estimator)))
+    abstain_below = check_threshold(abstain_below, owner)
     return _map(
         dataset,
         "predict",
         estimator,
-        (k,),
+        (k, abstain_below),
         column=column,
         key=key,
         batch_size=batch_size,
@@ -226,7 +250,7 @@ def embed_dataset(
         float32; NaN for a skipped image) and ``error`` (str, null when read).
     """
     owner = "embed_dataset"
-    _check_estimator(estimator, owner)
+    _check_estimator(estimator, owner, "embed")
     return _map(
         dataset,
         "embed",

@@ -22,8 +22,10 @@ renamed ``.damaged-<name>`` with a :class:`DamagedShardWarning`, and its rows ar
 scored again.
 """
 
+import hashlib
 import json
 import os
+import pickle
 import time
 import uuid
 import warnings
@@ -32,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._classifier import ZeroShotEmotionClassifier
+from .._front import nested_estimators
 from ..backends import LoadedModel, ModelReference, model_identity
 from ..exceptions import ClipFerError, DamagedShardWarning, InvalidParameterError, ModelChangedError
 from ..utils._param_validation import check_int
@@ -161,6 +165,11 @@ def _resume_keys(output, key):
     return keys
 
 
+def _zero_shot(estimator):
+    """The zero-shot estimator whose model encodes (``estimator`` itself, or the innermost)."""
+    return next(c for c in nested_estimators(estimator) if isinstance(c, ZeroShotEmotionClassifier))
+
+
 def _settings(estimator, mode, column, key, k):
     params = estimator.get_params(deep=True)
     fixed = {
@@ -168,8 +177,12 @@ def _settings(estimator, mode, column, key, k):
         for name, value in sorted(params.items())
         if name not in _FREE and not hasattr(value, "get_params")  # components: by their params
     }
+    zero_shot = _zero_shot(estimator)
     # What the model is, from its files' bytes (hashed once per process while unchanged).
-    fixed["model_identity"] = model_identity(estimator.model, estimator.download_root)
+    fixed["model_identity"] = model_identity(zero_shot.model, zero_shot.download_root)
+    if not isinstance(estimator, ZeroShotEmotionClassifier):
+        # What was learned (shots, temperature) is no parameter: the fit's own bytes.
+        fixed["fitted"] = hashlib.sha256(pickle.dumps(estimator, protocol=4)).hexdigest()
     settings = {"clip_fer": mode, "column": column, "key": key, "estimator": fixed}
     if mode == "predict":  # outputs of 0.1 had bare class columns: not resumable into these
         settings["columns"] = "label, labels, proba_<class>, error"
@@ -261,6 +274,7 @@ def _typed_key(table, key):
 def _check_model(estimator, owner):
     """A model object cannot reach Ray's actors; a fitted estimator's model must be the one
     it was fitted with."""
+    estimator = _zero_shot(estimator)
     if isinstance(estimator.model, (LoadedModel, ModelReference)):
         raise InvalidParameterError(
             f"The estimator given to {owner} holds a model object ({estimator.model!r}); Ray's "
@@ -283,7 +297,7 @@ def _to_parquet(
 
     import_ray()
     owner = f"{mode}_to_parquet"
-    _check_estimator(estimator, owner)
+    _check_estimator(estimator, owner, mode)
     rows_per_shard = check_int(rows_per_shard, "rows_per_shard", owner, 1)
     key = column if key is None else key
     if not isinstance(key, str):
@@ -291,7 +305,10 @@ def _to_parquet(
             f"The 'key' parameter of {owner} must be a column name. Got {key!r} instead."
         )
     _check_model(estimator, owner)
-    out = _prepare(output, _settings(estimator, mode, column, key, k))
+    settings = _settings(estimator, mode, column, key, k)
+    if options.get("abstain_below") is not None:  # changes the labels (absent: as before)
+        settings["abstain_below"] = float(options["abstain_below"])
+    out = _prepare(output, settings)
     done = _resume_keys(out, key)
     if done:
         dataset = dataset.map_batches(
@@ -343,13 +360,15 @@ def predict_to_parquet(
     ----------
     dataset : ray.data.Dataset
         One row per image; the ``key`` values must be unique (file paths are).
-    estimator : ZeroShotEmotionClassifier
+    estimator : classifier of images
         As in :func:`predict_dataset`.
     output : str or path-like
         A folder (e.g. ``"predictions.parquet"``), created if needed. If it holds
         shards of an earlier run with the same settings, the inputs whose key is
         in them are not scored again. Settings that change results (model,
-        precision, prompt bank, folder, decider, ``k``, ...) must match; device,
+        precision, prompt bank, folder, decider, ``k``, ``abstain_below``, and for
+        a classifier other than the zero-shot estimator what its fit learned,
+        by the bytes of its pickle, ...) must match; device,
         batch sizes and ``on_error`` may change.
     column : str, default="path"
         The column holding the images (paths, or decoded images).
@@ -368,8 +387,8 @@ def predict_to_parquet(
         The number of rows the progress bar counts to (those not written yet),
         when the caller knows it; None shows a count without a total.
     **options
-        ``batch_size``, ``concurrency``, ``num_gpus``, ``num_cpus`` of
-        :func:`predict_dataset`.
+        ``batch_size``, ``concurrency``, ``num_gpus``, ``num_cpus``,
+        ``abstain_below`` of :func:`predict_dataset`.
 
     Returns
     -------

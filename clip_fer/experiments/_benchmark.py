@@ -11,7 +11,6 @@ grid at the end of every run.
 import hashlib
 import json
 import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,8 +19,8 @@ from sklearn.base import clone
 from .._bank_io import bank_to_dict
 from .._classifier import ZeroShotEmotionClassifier
 from .._prompt_bank import PromptBank
-from ..exceptions import ClipFerError, DatasetError, InvalidParameterError, SkippedImagesWarning
-from ..metrics import MIN_GROUP_SIZE, summarize, summarize_by_group
+from ..exceptions import ClipFerError, DatasetError, InvalidParameterError
+from ..metrics import MIN_GROUP_SIZE, summarize_decision
 from ..utils._param_validation import check_int
 from ._experiment import check_banks
 
@@ -181,14 +180,11 @@ def _score_cell(estimator, bank, embeddings, data, k):
     """The cell's row of scores and its per-group rows."""
     scorer = clone(estimator).set_params(prompt_bank=bank, precomputed=True, verbose=False)
     scorer.fit(y=data.target)
-    with warnings.catch_warnings():  # skipped images are counted in n_skipped
-        warnings.simplefilter("ignore", SkippedImagesWarning)
-        decision = scorer.decide(embeddings)
-        k = min(k, len(scorer.classes_))
-        ranked = scorer.labels_of(decision.ranking[:, :k])
-        common = dict(y_proba=decision.proba, classes=scorer.classes_)
-        summary = summarize(data.target, ranked, k, **common)
-        groups = summarize_by_group(data.target, ranked, data.get("groups") or {}, k, **common)
+    decision = scorer.decide(embeddings)  # skipped images: in decision.errors, counted in n_skipped
+    summary, groups, _ = summarize_decision(
+        data.target, decision, scorer.labels_of, k, data.get("groups"), classes=scorer.classes_
+    )
+    k = min(k, len(scorer.classes_))
     named = [{"group_name": g["group_name"], "group_value": g["group_value"]} for g in groups]
     return _scores(summary, summary["n_images"], k), [
         {**name, **_scores(g, g["n"], k)} for name, g in zip(named, groups)
@@ -197,9 +193,7 @@ def _score_cell(estimator, bank, embeddings, data, k):
 
 def embed_locally(estimator, data, dataset):
     """The default ``embed`` of :func:`run_benchmark`: ``estimator.embed(data.images)``."""
-    with warnings.catch_warnings():  # a skipped image is a NaN row, counted per cell
-        warnings.simplefilter("ignore", SkippedImagesWarning)
-        return estimator.embed(data.images)
+    return estimator.embed(data.images, return_errors=True)[0]  # a skipped image: a NaN row, counted per cell
 
 
 def _check_inputs(datasets, models, banks, estimator):

@@ -2,7 +2,8 @@
 
 A thin composition of the parts, for people coming from one-call libraries
 (deepface's ``analyze``, py-feat's ``detect_image``): it builds and fits a
-:class:`~clip_fer.ZeroShotEmotionClassifier`, builds a
+:class:`~clip_fer.ZeroShotEmotionClassifier` (or takes the fitted classifier given as
+``classifier``: a few-shot one, a calibrated one), builds a
 :class:`~clip_fer.FaceCropper`, and returns what :func:`~clip_fer.predict_faces`
 returns. Nothing is computed here that those do not compute.
 """
@@ -17,8 +18,9 @@ __all__ = ["analyze"]
 
 def analyze(
     images,
-    model="ViT-B/32",
+    model=None,
     *,
+    classifier=None,
     detector=None,
     margin=0.1,
     grayscale=False,
@@ -35,6 +37,9 @@ def analyze(
         predict_faces(clf, images, cropper=FaceCropper(detector, margin=margin,
                       grayscale=grayscale), top_k=top_k, as_frame=as_frame)
 
+    With ``classifier=clf`` (any fitted classifier :func:`predict_faces` takes),
+    ``predict_faces(clf, images, ...)`` with the same cropper.
+
     The model is loaded once per process and prompts are encoded once per model,
     so calling ``analyze`` again costs the new images only. To classify whole
     images (already cropped faces), or to search prompt configurations, use the
@@ -46,9 +51,16 @@ def analyze(
         One image path, or a list of paths, PIL images, arrays or tensors (as
         :meth:`ZeroShotEmotionClassifier.predict` takes them; a single array must
         be wrapped in a list).
-    model : str, default="ViT-B/32"
+    model : str, default=None
         The model, as ``ZeroShotEmotionClassifier(model=...)``: a CLIP name, a
-        checkpoint path, ``"open_clip:..."`` or ``"hf_clip:..."``.
+        checkpoint path, ``"open_clip:..."`` or ``"hf_clip:..."``; None is
+        ``"ViT-B/32"``. Not with ``classifier``.
+    classifier : fitted classifier of images, default=None
+        Use this classifier instead of building a zero-shot one: a
+        :class:`FewShotEmotionClassifier`, a temperature-calibrated
+        ``CalibratedClassifierCV``, or anything :func:`predict_faces` takes.
+        Then ``model`` and the estimator's ``**options`` are refused, except
+        ``abstain_below`` (passed to :func:`predict_faces`).
     detector : object with ``detect(rgb_image)``, default=None
         The face detector; None is :class:`BlazeFaceDetector` (the ``faces`` extra).
     margin : float, default=0.1
@@ -89,17 +101,35 @@ def analyze(
     from .._classifier import ZeroShotEmotionClassifier
     from ._cropping import FaceCropper, predict_faces
 
+    if isinstance(images, (str, os.PathLike)):
+        images = [images]
+    cropper = FaceCropper(detector, margin=margin, grayscale=grayscale)
+    if classifier is not None:
+        given = sorted(set(options) - {"abstain_below"}) + (["model"] if model is not None else [])
+        if given:
+            raise InvalidParameterError(
+                f"analyze got classifier= and {', '.join(map(repr, given))}, which set up the "
+                "zero-shot classifier that analyze builds without one; set them on your "
+                "classifier (before fitting it), or leave classifier=None."
+            )
+        return predict_faces(
+            classifier,
+            images,
+            cropper=cropper,
+            top_k=top_k,
+            as_frame=as_frame,
+            verbose=verbose,
+            abstain_below=options.get("abstain_below"),
+        )
     allowed = set(signature(ZeroShotEmotionClassifier).parameters) - {"model"}
     unknown = sorted(set(options) - allowed)
     if unknown:
         raise InvalidParameterError(
             f"analyze got {', '.join(map(repr, unknown))}, which "
             f"{'is not a parameter' if len(unknown) == 1 else 'are not parameters'} of "
-            f"ZeroShotEmotionClassifier or FaceCropper. Known: detector, margin, grayscale, "
+            f"ZeroShotEmotionClassifier or FaceCropper. Known: classifier, detector, margin, grayscale, "
             f"top_k, as_frame, verbose, {', '.join(sorted(allowed))}."
         )
-    if isinstance(images, (str, os.PathLike)):
-        images = [images]
+    model = "ViT-B/32" if model is None else model
     estimator = ZeroShotEmotionClassifier(model=model, **options).fit()
-    cropper = FaceCropper(detector, margin=margin, grayscale=grayscale)
     return predict_faces(estimator, images, cropper=cropper, top_k=top_k, as_frame=as_frame, verbose=verbose)

@@ -9,8 +9,9 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from .._abstention import abstain_ranked, threshold_of
+from .._abstention import abstain_ranked
 from .._boxes import clip_detections
+from .._front import classifier_front
 from .._records import PredictionRecord, records_to_frame
 from ..backends._images import UnreadableImage, check_image_sequence, to_rgb_image
 from ..exceptions import (
@@ -18,7 +19,6 @@ from ..exceptions import (
     ImageInputError,
     InvalidParameterError,
     MissingDependencyError,
-    SkippedImagesWarning,
 )
 from ..utils._param_validation import (
     Choices,
@@ -33,6 +33,7 @@ from ._detectors import BlazeFaceDetector
 __all__ = ["FaceCropper", "predict_faces", "faces_to_frame"]
 
 _OWNER = "FaceCropper"
+_CHUNK = 32  # images whose faces share a call, when the classifier has no batch_size
 
 
 _DETECTOR = Protocol(["detect"], (BlazeFaceDetector,), "a detector", "detect(image) -> [(box, score), ...]")
@@ -247,27 +248,24 @@ def _detect_chunk(cropper, images, start):
     return rows, crops
 
 
-def _classify_faces(estimator, rows, crops, classes, top_k):
+def _classify_faces(front, rows, crops, top_k):
     """Fill the labels and probabilities of the face rows from one ``decide`` of their crops.
 
-    A crop the estimator skipped (``on_error="skip"``) makes its row ``"failed"``
-    with the reason, never a label.
+    A crop the classifier skipped (``on_error="skip"``) makes its row ``"failed"``
+    with the reason (read from ``Decision.errors``), never a label.
     """
-    with warnings.catch_warnings():  # skipped crops become failed rows, with their reason
-        warnings.simplefilter("ignore", SkippedImagesWarning)
-        decision = estimator.decide(crops)
+    decision = front.decide(crops)
     errors = dict(decision.errors)
-    labels = estimator.labels_of(decision.ranking[:, :top_k])  # the one place labels are made
-    abstain_below = threshold_of(estimator)  # "unsure" below it, as predict
+    labels = front.labels_of(decision.ranking[:, :top_k])  # the one place labels are made
     face_rows = [row for row in rows if row.status == "face"]
     for position, row in enumerate(face_rows):
         if decision.ranking[position, 0] < 0:
             row.status = "failed"
             row.error = f"Face {row.face} of image {row.image_index}: {errors.get(position, 'skipped')}"
             continue
-        row.probabilities = {c: float(p) for c, p in zip(classes, decision.proba[position])}
+        row.probabilities = {c: float(p) for c, p in zip(front.classes, decision.proba[position])}
         ranked = [str(label) for label in labels[position]]
-        row.labels = abstain_ranked(ranked, row.probabilities, abstain_below)
+        row.labels = abstain_ranked(ranked, row.probabilities, front.abstain_below)
 
 
 @validate_args(
@@ -278,13 +276,18 @@ def _classify_faces(estimator, rows, crops, classes, top_k):
     },
     {"cropper": "None or a FaceCropper", "as_frame": "True, False or 'auto'"},
 )
-def predict_faces(estimator, X, *, cropper=None, top_k=3, as_frame="auto", verbose=False):
+def predict_faces(estimator, X, *, cropper=None, top_k=3, as_frame="auto", verbose=False, abstain_below=None):
     """Find every face in each image and predict its emotions.
 
     Parameters
     ----------
-    estimator : ZeroShotEmotionClassifier
-        Fitted, with ``precomputed=False``.
+    estimator : classifier of images
+        Fitted, taking images: a :class:`ZeroShotEmotionClassifier`, a
+        :class:`FewShotEmotionClassifier`, or any scikit-learn classifier whose
+        ``X`` is images, with ``predict_proba`` and ``classes_`` (such as
+        ``CalibratedClassifierCV(FrozenEstimator(clf), method="temperature")``).
+        Its innermost clip-fer estimator's ``on_error`` decides what a crop it
+        cannot classify does (see ``clip_fer._front``).
     X : sequence of images
         File paths, PIL images, arrays or tensors, as the classifier takes.
     cropper : FaceCropper, default=None
@@ -297,6 +300,11 @@ def predict_faces(estimator, X, *, cropper=None, top_k=3, as_frame="auto", verbo
         pandas can be imported, else returns the list of records.
     verbose : bool, default=False
         Show a progress bar over the images (on stderr).
+    abstain_below : float in [0, 1], default=None
+        A face whose top probability (of ``estimator``'s ``predict_proba``, the
+        calibrated one for a calibration wrapper) is below it is labelled
+        ``"unsure"``. None takes the outermost clip-fer estimator's
+        ``abstain_below``, compared with the same probabilities.
 
     Returns
     -------
@@ -319,30 +327,19 @@ def predict_faces(estimator, X, *, cropper=None, top_k=3, as_frame="auto", verbo
        image_index      image  face   x0   y0   x1   y1  score label_1 ...
     0            0  group.jpg     0  412   97  470  155   0.93   happy ...
     """
-    if not hasattr(estimator, "decide"):
-        raise InvalidParameterError(
-            f"predict_faces needs a ZeroShotEmotionClassifier (it scores crops with decide()); "
-            f"got {type(estimator).__name__}. For a FewShotEmotionClassifier, crop the faces with "
-            "FaceCropper and call its predict, or use predict_video, which takes any estimator."
-        )
-    check_is_fitted(estimator, "text_features_")
-    if estimator.precomputed:
-        raise InvalidParameterError(
-            "predict_faces needs an estimator that takes images; this one has "
-            "precomputed=True. Fit one with precomputed=False."
-        )
-    # The bound depends on the estimator's classes: checked by hand.
-    top_k = check_int(top_k, "top_k", "predict_faces", 1, len(estimator.classes_))
+    front = classifier_front(estimator, abstain_below=abstain_below, owner="predict_faces")
+    # The bound depends on the classifier's classes: checked by hand.
+    top_k = check_int(top_k, "top_k", "predict_faces", 1, len(front.classes))
     cropper = _fitted_cropper(cropper)
     images = check_image_sequence(X)
-    classes = [str(c) for c in estimator.classes_]
+    classes = front.classes
     records = []
-    chunk = max(int(estimator.batch_size), 1)
+    chunk = max(int(getattr(front.zero_shot, "batch_size", _CHUNK)), 1)
     with tqdm(total=len(images), unit="img", desc="Faces", disable=not verbose) as progress:
         for start in range(0, len(images), chunk):
             rows, crops = _detect_chunk(cropper, images[start : start + chunk], start)
             if crops:
-                _classify_faces(estimator, rows, crops, classes, top_k)
+                _classify_faces(front, rows, crops, top_k)
             records.extend(rows)
             progress.update(min(chunk, len(images) - start))
     if not as_frame:

@@ -1,18 +1,16 @@
 """Emotions of every face of a video, tracked and smoothed over time."""
 
-import copy
 import math
 import numbers
-import warnings
 
 import numpy as np
 from PIL import Image
-from sklearn.utils.validation import check_is_fitted
 
-from .._abstention import abstain_ranked, threshold_of
+from .._abstention import abstain_ranked
 from .._boxes import clip_detections
+from .._front import classifier_front
 from .._records import PredictionRecord, flat_columns, records_to_frame
-from ..exceptions import InvalidParameterError, SkippedImagesWarning
+from ..exceptions import InvalidParameterError
 from ..faces._cropping import FaceCropper
 from ._reader import check_sampling, is_live_source, read_frames
 from ._smoothing import EmotionSmoother
@@ -25,14 +23,8 @@ _FILE_BATCH = 8  # frames whose crops go through one encoder call, for files
 _REMEMBER = 1.0  # seconds a face missed by detection is still looked for around its box
 
 
-def _check(estimator, detector, tracker, detect_every, smoothing, batch_frames):
-    check_is_fitted(estimator, "classes_")  # any fitted classifier with predict_proba
-    # A FewShotEmotionClassifier fitted on embeddings has n_features_in_; on images, none.
-    if getattr(estimator, "precomputed", False) or getattr(estimator, "n_features_in_", None) is not None:
-        raise InvalidParameterError(
-            f"{_OWNER} needs an estimator that takes images; this one takes embeddings "
-            "(precomputed=True). Fit one with precomputed=False."
-        )
+def _check(estimator, detector, tracker, detect_every, smoothing, batch_frames, abstain_below):
+    """The classifier's front (checked to take images), after the parameters' checks."""
     if isinstance(detect_every, bool) or not isinstance(detect_every, numbers.Integral) or detect_every < 1:
         raise InvalidParameterError(
             f"The 'detect_every' parameter of {_OWNER} must be an int >= 1 (detect faces in "
@@ -63,6 +55,12 @@ def _check(estimator, detector, tracker, detect_every, smoothing, batch_frames):
             f"update(boxes, time) -> ids and predict(time) -> {{id: box}}. Got "
             f"{type(tracker).__name__} instead."
         )
+    # Crops never repeat: no in-memory embedding cache, which would grow with the video.
+    return classifier_front(estimator, abstain_below=abstain_below, owner=_OWNER, streaming=_streaming)
+
+
+def _streaming(zero_shot):
+    return {"cache": False, "verbose": False, "num_workers": 0}
 
 
 def iter_video_faces(
@@ -81,6 +79,7 @@ def iter_video_faces(
     batch_frames="auto",
     frame_rate=30.0,
     format=None,
+    abstain_below=None,
 ):
     """Faces of each processed frame of a video, with track ids and smoothed emotions.
 
@@ -93,6 +92,8 @@ def iter_video_faces(
     estimator, source, detector, tracker, every, fps, detect_every : object
         As for :func:`predict_video`.
     rescan, smoothing, margin, grayscale, batch_frames, frame_rate, format : object
+        As for :func:`predict_video`.
+    abstain_below : float, default=None
         As for :func:`predict_video`.
 
     Yields
@@ -111,7 +112,7 @@ def iter_video_faces(
         could not be classified and the estimator has ``on_error="skip"``).
     """
     check_sampling(every, fps, _OWNER)
-    _check(estimator, detector, tracker, detect_every, smoothing, batch_frames)
+    front = _check(estimator, detector, tracker, detect_every, smoothing, batch_frames, abstain_below)
     if isinstance(rescan, bool) or not isinstance(rescan, numbers.Real) or not rescan >= 0:
         raise InvalidParameterError(
             f"The 'rescan' parameter of {_OWNER} must be a number of seconds >= 0. Got {rescan!r} instead."
@@ -119,7 +120,7 @@ def iter_video_faces(
     cropper = FaceCropper(detector, margin=margin, grayscale=grayscale).fit()
     # Checked above, when called; the frames come from a generator, when iterated.
     return _faces(
-        estimator,
+        front,
         source,
         cropper,
         tracker,
@@ -135,7 +136,7 @@ def iter_video_faces(
 
 
 def _faces(
-    estimator,
+    front,
     source,
     cropper,
     tracker,
@@ -155,7 +156,6 @@ def _faces(
     smoother = EmotionSmoother(smoothing)
     if batch_frames == "auto":
         batch_frames = 1 if is_live_source(source) else _FILE_BATCH
-    classify = _classifier(estimator)
     pending, crops = [], []  # frames waiting for the encoder, and their crops
     known, last_scan = {}, -math.inf  # track -> (last detected box, time); last full scan
     for processed, frame in enumerate(
@@ -188,9 +188,9 @@ def _faces(
             crops.append(cropper.crop(picture, face.box))
         pending.append((frame, faces))
         if len(pending) >= batch_frames:
-            yield from _decide(classify, smoother, pending, crops)
+            yield from _decide(front, smoother, pending, crops)
             pending, crops = [], []
-    yield from _decide(classify, smoother, pending, crops)
+    yield from _decide(front, smoother, pending, crops)
 
 
 def _face(frame, number, track, box, score, detected):
@@ -219,46 +219,6 @@ def _forget_ended_tracks(smoother, tracker, time):
     smoother.forget(smoother.tracks() - alive)
 
 
-class _Classify:
-    """Probabilities and labels of face crops, with the estimator's error policy.
-
-    clip-fer's estimator is used through its public ``decide`` on a shallow copy
-    with no embedding cache: video crops never repeat, and caching them would
-    grow memory with the video. Labels come from its ``labels_of``, the one
-    place where labels are made. Any other estimator with ``classes_`` and
-    ``predict_proba`` works too.
-    """
-
-    def __init__(self, estimator):
-        self.classes = [str(c) for c in estimator.classes_]
-        self.abstain_below = threshold_of(estimator)  # "unsure" below it, as predict
-        self.ours = hasattr(estimator, "scoring_core") and hasattr(estimator, "decide")
-        if self.ours:
-            estimator = copy.copy(estimator).set_params(cache=False, verbose=False, num_workers=0)
-        self.estimator = estimator
-
-    def __call__(self, crops):
-        """``(proba, errors)``: probabilities in ``classes`` order (NaN rows for
-        crops skipped under ``on_error="skip"``) and ``{index: reason}``."""
-        if not self.ours:
-            return np.asarray(self.estimator.predict_proba(crops), dtype=float), {}
-        with warnings.catch_warnings():  # the skipped crops are in decision.errors
-            warnings.simplefilter("ignore", SkippedImagesWarning)
-            decision = self.estimator.decide(crops)
-        return decision.proba, dict(decision.errors)
-
-    def labels(self, proba):
-        """Class names of ``proba``'s classes, best first."""
-        ranking = np.argsort(-np.asarray(proba, dtype=float), kind="stable")
-        if self.ours:
-            return [str(c) for c in self.estimator.labels_of(ranking)]
-        return [self.classes[i] for i in ranking]
-
-
-def _classifier(estimator):
-    return _Classify(estimator)
-
-
 def _detect_around(detector, picture, boxes):
     """Detections in squares of 2.5 face sides around ``boxes``, in picture pixels."""
     from ..faces._detectors import merge_detections
@@ -282,9 +242,12 @@ def _detect_around(detector, picture, boxes):
     return [(tuple(map(float, b)), float(sc)) for b, sc in zip(merged, merged_scores)]
 
 
-def _decide(classify, smoother, pending, crops):
+def _decide(front, smoother, pending, crops):
     """Classify the crops of ``pending`` frames in one call; yield each frame, smoothed."""
-    proba, errors = classify(crops) if crops else (np.zeros((0, len(classify.classes))), {})
+    n_classes = len(front.classes)
+    decision = front.decide(crops) if crops else None
+    proba = decision.proba if crops else np.zeros((0, n_classes))
+    errors = dict(decision.errors) if crops else {}
     if len(proba) != len(crops):
         raise ValueError(
             f"The estimator gave {len(proba)} rows of probabilities for {len(crops)} face crops; "
@@ -298,11 +261,17 @@ def _decide(classify, smoother, pending, crops):
                 face.status, face.error = "failed", str(errors[position])
             else:
                 smoothed = smoother.update(face.track, frame.time, raw)
-                face.labels = abstain_ranked(classify.labels(smoothed), smoothed, classify.abstain_below)
-                face.raw_label = classify.labels(raw)[0]
-                face.probabilities = {c: float(p) for c, p in zip(classify.classes, smoothed)}
+                face.labels = abstain_ranked(_ranked(front, smoothed), smoothed, front.abstain_below)
+                face.raw_label = _ranked(front, raw)[0]
+                face.probabilities = {c: float(p) for c, p in zip(front.classes, smoothed)}
             position += 1
         yield frame, faces
+
+
+def _ranked(front, proba):
+    """Class names of ``proba``'s classes, best first (ties to the earlier class)."""
+    ranking = np.argsort(-np.asarray(proba, dtype=float), kind="stable")
+    return [str(c) for c in front.labels_of(ranking)]
 
 
 def predict_video(
@@ -321,6 +290,7 @@ def predict_video(
     batch_frames="auto",
     frame_rate=30.0,
     format=None,
+    abstain_below=None,
 ):
     """Track every face of a video and predict its emotions over time.
 
@@ -332,8 +302,12 @@ def predict_video(
 
     Parameters
     ----------
-    estimator : ZeroShotEmotionClassifier
-        Fitted, with ``precomputed=False``.
+    estimator : classifier of images
+        Fitted, taking images: a :class:`ZeroShotEmotionClassifier`, a
+        :class:`FewShotEmotionClassifier`, or any scikit-learn classifier whose
+        ``X`` is images, with ``predict_proba`` and ``classes_`` (such as a
+        temperature-calibrated ``CalibratedClassifierCV``), as
+        :func:`predict_faces` takes.
     source : str, Path, int or iterable
         A video file (mp4, webm, avi, mov, ...), a camera number, a stream URL,
         or an iterable of frames (RGB arrays or PIL images, or ``(time, image)``
@@ -372,6 +346,10 @@ def predict_video(
         Frames per second of an iterable of plain images.
     format : str, default=None
         FFmpeg input format (``"dshow"``, ``"x11grab"``, ...); None guesses.
+    abstain_below : float in [0, 1], default=None
+        A face whose top smoothed probability is below it is labelled
+        ``"unsure"``; None takes the outermost clip-fer estimator's
+        ``abstain_below`` (see :func:`predict_faces`).
 
     Returns
     -------
@@ -410,6 +388,7 @@ def predict_video(
         batch_frames=batch_frames,
         frame_rate=frame_rate,
         format=format,
+        abstain_below=abstain_below,
     ):
         records.extend(faces)
     return video_faces_to_frame(records, classes)

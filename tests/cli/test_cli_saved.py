@@ -19,7 +19,7 @@ from clip_fer import (
 )
 from clip_fer.cli import main
 from clip_fer.datasets import load_image_folder
-from tests.conftest import TwoFaces
+from tests.conftest import TwoFaces, adapted_classifiers
 
 CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 
@@ -192,11 +192,28 @@ def test_options_a_saved_classifier_already_holds_are_refused(toy_checkpoint, fo
     assert "clip-fer: error: --bank, --decider cannot be used with --classifier" in err
 
 
-def test_calibrated_abstention_on_faces_is_refused_with_the_reason(toy_checkpoint, folders, tmp_path, capsys):
-    shots, cal, test = folders
-    saved = save_classifier(_reference(toy_checkpoint, shots, cal), tmp_path / "c.clipfer")
-    assert main(["predict", str(test), "--faces", "--classifier", str(saved), "--abstain-below", "0.5"]) == 1
-    assert "holds a CalibratedClassifierCV, which has no abstain_below" in capsys.readouterr().err
+@pytest.mark.parametrize("kind", ["few_shot", "calibrated"])
+def test_faces_with_an_adapted_classifier_equal_predict_faces(
+    toy_checkpoint, tmp_path, monkeypatch, capsys, kind
+):
+    from clip_fer import predict_faces
+
+    monkeypatch.setattr("clip_fer.faces._cropping.BlazeFaceDetector", TwoFaces)
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, size=(80, 120, 3), dtype=np.uint8)).save(photo)
+    clf = adapted_classifiers(toy_checkpoint)[kind]
+    saved = save_classifier(clf, tmp_path / "c.clipfer")
+    expected = predict_faces(clf, [str(photo)], top_k=7)
+    columns = [f"proba_{c}" for c in clf.classes_]
+    top = expected[columns].to_numpy().max(axis=1)
+    threshold = float(top.max())  # the other face is below it: one "unsure", one answer
+    command = ["predict", str(photo), "--faces", "--format", "json", "--top-k", "7"]
+    assert main([*command, "--classifier", str(saved), "--abstain-below", str(threshold)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    got = np.array([[r["probabilities"][c] for c in clf.classes_] for r in rows])
+    np.testing.assert_allclose(got, expected[columns].to_numpy(), atol=1e-6)
+    unsure = [r["labels"] == ["unsure"] for r in rows]
+    assert unsure == (top < threshold).tolist() and sum(unsure) == 1  # on the edge: answered
 
 
 def test_adapt_refuses_calibration_faces_that_are_shots(toy_checkpoint, folders, tmp_path, capsys):
