@@ -403,19 +403,29 @@ def test_cli_ray_engine_resumes_and_equals_local(
     _check_against_reference(pd.read_parquet(out), paths, local)
 
 
-def test_cli_ray_engine_takes_a_saved_classifier(cluster, images, toy_checkpoint, tmp_path, capsys):
+@pytest.mark.parametrize("kind", ["zero_shot", "few_shot", "calibrated"])
+def test_cli_ray_engine_takes_a_saved_classifier(cluster, images, toy_checkpoint, tmp_path, capsys, kind):
+    from conftest import adapted_classifiers
+
     from clip_fer import MeanProbaDecider, save_classifier
 
     _, paths = images
     good = [p for p in paths if "broken" not in p][:4]
-    clf = ZeroShotEmotionClassifier(toy_checkpoint, decider=MeanProbaDecider()).fit()  # not the CLI's default
+    if kind == "zero_shot":
+        clf = ZeroShotEmotionClassifier(
+            toy_checkpoint, decider=MeanProbaDecider()
+        ).fit()  # not the CLI's default
+    else:
+        clf = adapted_classifiers(toy_checkpoint)[kind]
     saved = save_classifier(clf, tmp_path / "zs.clipfer")
     out = tmp_path / "saved.parquet"
     assert main(["predict", "--engine", "ray", "--output", str(out), "--classifier", str(saved), *good]) == 0
+    proba = clf.predict_proba(good)
+    top = np.asarray(clf.classes_)[np.argsort(-proba, axis=1, kind="stable")[:, :3]]
     reference = {
         "classes": [str(c) for c in clf.classes_],
-        "proba": dict(zip(good, clf.predict_proba(good))),
-        "top": dict(zip(good, clf.predict_topk(good, k=3).tolist())),
+        "proba": dict(zip(good, proba)),
+        "top": dict(zip(good, top.tolist())),
     }
     _check_against_reference(pd.read_parquet(out), good, reference)
 
