@@ -55,12 +55,14 @@ def clustered(width, n_per_class, classes, seed=0):
 
 def fitted_classifiers(model):
     """One of each savable kind over embeddings, and the inputs to compare them on."""
-    zero_shot = ZeroShotEmotionClassifier(model=model, precomputed=True, abstain_below=0.3).fit()
+    zero_shot = ZeroShotEmotionClassifier(model=model, precomputed=True).fit()
     X, y = clustered(zero_shot.text_features_.shape[1], 8, zero_shot.classes_)
     tip = FewShotEmotionClassifier(zero_shot, significance=1.0).fit(X, y)
-    probe = FewShotEmotionClassifier(zero_shot, method="interpolation", alpha=0.6).fit(X, y)
+    probe = FewShotEmotionClassifier(zero_shot, method="interpolation", alpha=0.6, abstain_below=0.3).fit(
+        X, y
+    )
     calibrated = CalibratedClassifierCV(FrozenEstimator(probe), method="temperature").fit(X, y)
-    mean = clone(zero_shot).set_params(decider=MeanProbaDecider(), abstain_below=None).fit()
+    mean = clone(zero_shot).set_params(decider=MeanProbaDecider(), abstain_below=0.2).fit()
     calibrated_zero_shot = CalibratedClassifierCV(FrozenEstimator(mean), method="temperature").fit(X, y)
     X_new, _ = clustered(zero_shot.text_features_.shape[1], 3, zero_shot.classes_, seed=1)
     classifiers = {
@@ -134,7 +136,7 @@ def test_round_trip_keeps_parameters_and_fitted_values(fitted, tmp_path):
         and probe.temperature_ == classifiers["probe"].temperature_
     )
     np.testing.assert_array_equal(probe.probe_.coef_, classifiers["probe"].probe_.coef_)
-    assert probe.estimator_.abstain_below == 0.3
+    assert probe.abstain_below == 0.3
     calibrated = load_classifier(tmp_path / "calibrated.clipfer")
     assert calibrated.calibrated_classifiers_[0].estimator is calibrated.estimator  # shared, as fitted
 
