@@ -147,12 +147,14 @@ class Payload:
 
 
 def adapted_classifiers(model, seed=0):
-    """A few-shot classifier fitted on toy face arrays (3 per class, alpha and beta given so
-    that the shots move it) and a temperature-calibrated one over it (2 more per class)."""
+    """A zero-shot classifier with a decider other than the default (so that a command
+    that ignored it would differ), a few-shot classifier fitted on toy face arrays (3 per
+    class, alpha and beta given so that the shots move it) and a temperature-calibrated
+    one over it (2 more per class)."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator
 
-    from clip_fer import FewShotEmotionClassifier, ZeroShotEmotionClassifier
+    from clip_fer import FewShotEmotionClassifier, MeanProbaDecider, ZeroShotEmotionClassifier
 
     rng = np.random.default_rng(seed)
     zero_shot = ZeroShotEmotionClassifier(model=model).fit()
@@ -168,4 +170,5 @@ def adapted_classifiers(model, seed=0):
     )
     calibrated = CalibratedClassifierCV(FrozenEstimator(few_shot), method="temperature", cv=2)
     calibrated.fit(faces(2 * len(classes)), np.repeat(classes, 2))
-    return {"few_shot": few_shot, "calibrated": calibrated}
+    mean = ZeroShotEmotionClassifier(model=model, decider=MeanProbaDecider()).fit()
+    return {"zero_shot": mean, "few_shot": few_shot, "calibrated": calibrated}

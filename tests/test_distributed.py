@@ -407,16 +407,11 @@ def test_cli_ray_engine_resumes_and_equals_local(
 def test_cli_ray_engine_takes_a_saved_classifier(cluster, images, toy_checkpoint, tmp_path, capsys, kind):
     from conftest import adapted_classifiers
 
-    from clip_fer import MeanProbaDecider, save_classifier
+    from clip_fer import save_classifier
 
     _, paths = images
     good = [p for p in paths if "broken" not in p][:4]
-    if kind == "zero_shot":
-        clf = ZeroShotEmotionClassifier(
-            toy_checkpoint, decider=MeanProbaDecider()
-        ).fit()  # not the CLI's default
-    else:
-        clf = adapted_classifiers(toy_checkpoint)[kind]
+    clf = adapted_classifiers(toy_checkpoint)[kind]
     saved = save_classifier(clf, tmp_path / "zs.clipfer")
     out = tmp_path / "saved.parquet"
     assert main(["predict", "--engine", "ray", "--output", str(out), "--classifier", str(saved), *good]) == 0

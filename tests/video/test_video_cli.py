@@ -141,7 +141,7 @@ def test_bad_settings_fail_before_any_output_and_name_the_option(tmp_path, toy_c
 def test_a_saved_classifier_runs_the_video(tmp_path, toy_checkpoint, monkeypatch, kind):
     """``--classifier FILE``: the rows are those of predict_video with the saved classifier."""
     import clip_fer.video._predict as predict_module
-    from clip_fer import MeanProbaDecider, ZeroShotEmotionClassifier, predict_video, save_classifier
+    from clip_fer import predict_video, save_classifier
 
     real = predict_module.iter_video_faces
     monkeypatch.setattr(
@@ -151,12 +151,7 @@ def test_a_saved_classifier_runs_the_video(tmp_path, toy_checkpoint, monkeypatch
     )
     frames, _ = render(colour_people(6), 6)
     path = write_video(tmp_path / "v.mp4", frames)
-    if kind == "zero_shot":
-        clf = ZeroShotEmotionClassifier(
-            toy_checkpoint, decider=MeanProbaDecider()
-        ).fit()  # not the CLI's default
-    else:
-        clf = adapted_classifiers(toy_checkpoint)[kind]
+    clf = adapted_classifiers(toy_checkpoint)[kind]
     saved = save_classifier(clf, tmp_path / "c.clipfer")
     out = tmp_path / "out"
     assert main(["video", str(path), "--classifier", str(saved), "--out", str(out), "--quiet"]) == 0
