@@ -25,6 +25,8 @@ does not import torch until a model is needed.
 
 import importlib
 
+from .utils import _fork  # noqa: F401  (registers the fork guard: a forked child runs torch on one thread)
+
 __version__ = "0.1.0"
 
 # Public name -> the module that defines it.

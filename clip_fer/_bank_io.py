@@ -8,6 +8,7 @@ from sklearn.base import clone
 
 from ._prompt_bank import BUILTIN_VOCABULARIES, PromptBank
 from .exceptions import PromptBankError
+from .utils._json import strict_json
 
 __all__ = ["BUILTIN_BANKS", "load_prompt_bank", "save_prompt_bank", "bank_from_report_dict"]
 
@@ -148,5 +149,5 @@ def save_prompt_bank(bank, path):
         The file to write; replaced if it exists.
     """
     Path(path).write_text(
-        json.dumps(bank_to_dict(bank), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        strict_json(bank_to_dict(bank), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )

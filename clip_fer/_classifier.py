@@ -28,7 +28,7 @@ from .exceptions import (
     ModelChangedError,
     PromptBankError,
 )
-from .scoring import MAX_LOGIT_SCALE, ScoringCore
+from .scoring import MAX_LOGIT_SCALE, ScoringCore, first_bad_row, from_tensor
 from .utils._param_validation import (
     Choices,
     Protocol,
@@ -91,18 +91,15 @@ def _model_name(model):
 def _unit_text_features(features, sentences, source, normalise=True):
     """Unit rows of ``features``; a row with NaN, infinity or no direction is refused."""
     features = np.asarray(features, dtype=np.float32)
-    bad = ~np.isfinite(features).all(axis=1)
-    norms = np.linalg.norm(np.where(bad[:, None], 0, features), axis=1, keepdims=True)
-    zero = ~bad & (norms[:, 0] == 0)
-    for rows, what in ((bad, "holds NaN or infinity"), (zero, "is all zeros (no direction)")):
-        if rows.any():
-            row = int(np.flatnonzero(rows)[0])
-            raise InvalidParameterError(
-                f"The 'prompt_bank' parameter of {_OWNER}: in {source}, the row of sentence "
-                f"{row} ({sentences[row]!r}) {what}; every sentence needs a finite embedding "
-                "with a direction, as every image does. Re-encode that sentence, or remove it."
-            )
-    return features / norms if normalise else features
+    bad = first_bad_row(features)
+    if bad is not None:
+        row, what = bad
+        raise InvalidParameterError(
+            f"The 'prompt_bank' parameter of {_OWNER}: in {source}, the row of sentence "
+            f"{row} ({sentences[row]!r}) {what}; every sentence needs a finite embedding "
+            "with a direction, as every image does. Re-encode that sentence, or remove it."
+        )
+    return features / np.linalg.norm(features, axis=1, keepdims=True) if normalise else features
 
 
 def _check_distinct_words(features, bank):
@@ -545,12 +542,7 @@ class ZeroShotEmotionClassifier(EmotionClassifierBase):
         return loaded
 
     def _check_embeddings(self, X, width, allow_nan=False):
-        if type(X).__module__.startswith("torch") and hasattr(X, "detach"):
-            import torch
-
-            X = X.detach().cpu()  # a tensor that requires grad cannot become an array
-            X = X if X.dtype in (torch.float32, torch.float64) else X.float()  # bfloat16: no numpy
-        X = check_array(X, dtype=[np.float32, np.float64], ensure_all_finite=not allow_nan)
+        X = check_array(from_tensor(X), dtype=[np.float32, np.float64], ensure_all_finite=not allow_nan)
         if X.shape[1] != width:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {_OWNER} is expecting {width} "

@@ -41,6 +41,7 @@ items by a confidence instead, from the predictions made without abstention.
 """
 
 import warnings
+from numbers import Real
 
 import numpy as np
 from sklearn.metrics import (
@@ -164,12 +165,24 @@ def predicted_accuracy(y_true, y_pred, classes, sample_weight=None, owner="score
     return float(accuracy_score(y_true[keep], y_pred, sample_weight=weights))
 
 
+def _check_true_labels(owner, y_true):
+    """Every sample has a true label: None or NaN there is a missing label, not a class."""
+    missing = [i for i, label in enumerate(y_true.tolist()) if _is_missing(label)]
+    if missing:
+        raise ValueError(
+            f"{owner}: y_true has no label (None or NaN) at sample {missing[0]}"
+            f"{f' and {len(missing) - 1} others' if len(missing) > 1 else ''}; every sample "
+            "needs its true class. Leave those samples out of y_true and the predictions."
+        )
+
+
 def _scored(owner, y_true, *predictions):
     """``y_true`` and each prediction array without the unpredicted samples (or None)."""
     y_true = np.asarray(y_true, dtype=object).ravel()
     arrays = [np.asarray(p, dtype=object) for p in predictions]
     if any(len(a) != len(y_true) for a in arrays):
         return (y_true, *arrays)  # sklearn names the length mismatch
+    _check_true_labels(owner, y_true)
     stacked = np.column_stack([a.reshape(len(a), -1) for a in arrays]) if len(y_true) else arrays[0]
     kept = drop_unpredicted(y_true, stacked, owner, stacklevel=4)
     if kept is None:
@@ -178,7 +191,7 @@ def _scored(owner, y_true, *predictions):
     return (y_true[keep], *[a[keep] for a in arrays])
 
 
-def _check_ranked(y_true, y_ranked, k):
+def _check_ranked(y_true, y_ranked, k, owner):
     """``y_true`` as a 1-D object array and ``y_ranked`` as 2-D, checked against ``k``."""
     y_true = np.asarray(y_true, dtype=object)
     y_ranked = np.asarray(y_ranked, dtype=object)
@@ -191,6 +204,7 @@ def _check_ranked(y_true, y_ranked, k):
         )
     if len(y_true) == 0:
         raise ValueError("y_true is empty; give at least one sample.")
+    _check_true_labels(owner, y_true)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= y_ranked.shape[1]:
         raise ValueError(
             f"k must be an int in [1, {y_ranked.shape[1]}], the number of ranked "
@@ -200,9 +214,42 @@ def _check_ranked(y_true, y_ranked, k):
     return y_true, y_ranked
 
 
+def _label_order(label):
+    """Sort key for labels of any type: numbers, then strings, then anything else by its
+    repr (integer classes and "unsure" sort together; numpy's sort would raise)."""
+    if isinstance(label, Real) and not isinstance(label, (bool, np.bool_)):
+        return (0, float(label), "")
+    if isinstance(label, str):
+        return (1, 0.0, label)
+    return (2, 0.0, repr(label))
+
+
 def _union_labels(*label_arrays):
-    """Every label found in the arrays, sorted."""
-    return np.unique(np.concatenate([np.asarray(a, dtype=object).ravel() for a in label_arrays]))
+    """Every label found in the arrays, once, sorted by :func:`_label_order`, as an object array."""
+    found = {}
+    for array in label_arrays:
+        for label in np.asarray(array, dtype=object).ravel().tolist():
+            found.setdefault(label, label)
+    labels = sorted(found, key=_label_order)
+    out = np.empty(len(labels), dtype=object)
+    out[:] = labels
+    return out
+
+
+def _encoded(labels, *arrays):
+    """Each array's labels as their index in ``labels`` (int), for scikit-learn.
+
+    scikit-learn reads an object array of numbers as labels of an unknown type and
+    refuses numbers mixed with strings (integer classes with "unsure"); the indices
+    are labels of one type it always takes, and keep every distinction.
+    """
+    index = {label: code for code, label in enumerate(np.asarray(labels, dtype=object).tolist())}
+    return [
+        np.array([index[v] for v in np.asarray(a, dtype=object).ravel().tolist()], dtype=np.intp).reshape(
+            np.shape(a)
+        )
+        for a in arrays
+    ]
 
 
 def _class_labels(y_true, y_pred):
@@ -210,7 +257,19 @@ def _class_labels(y_true, y_pred):
     labels = _union_labels(y_true, y_pred)
     if UNSURE in set(np.asarray(y_true, dtype=object).ravel().tolist()):
         return labels
-    return labels[labels != UNSURE]
+    return labels[[label != UNSURE for label in labels.tolist()]]
+
+
+def _scored_labels(y_true, y_pred, labels):
+    """``y_true``, ``y_pred`` and ``labels`` (None: :func:`_class_labels`) as indices
+    (:func:`_encoded`), and ``labels`` as given."""
+    labels = _class_labels(y_true, y_pred) if labels is None else np.asarray(labels, dtype=object)
+    return (*_encoded(_union_labels(y_true, y_pred, labels), y_true, y_pred, labels), labels)
+
+
+def _accuracy(y_true, y_pred):
+    """:func:`sklearn.metrics.accuracy_score` of labels of any type."""
+    return float(accuracy_score(*_encoded(_union_labels(y_true, y_pred), y_true, y_pred)))
 
 
 def top_k_accuracy(y_true, y_ranked, k=3):
@@ -239,7 +298,7 @@ def top_k_accuracy(y_true, y_ranked, k=3):
     >>> top_k_accuracy(["a", "b"], [["a", "b"], ["c", "a"]], k=2)
     0.5
     """
-    y_true, y_ranked = _check_ranked(y_true, y_ranked, k)
+    y_true, y_ranked = _check_ranked(y_true, y_ranked, k, "top_k_accuracy")
     kept = _scored("top_k_accuracy", y_true, y_ranked)
     if kept is None:
         return float("nan")
@@ -249,12 +308,12 @@ def top_k_accuracy(y_true, y_ranked, k=3):
         return 1.0
     # Score n_ranks for the first label, n_ranks - 1 for the second, ..., 0 for unranked.
     n_ranks = y_ranked.shape[1]
+    y_true, columns = _encoded(labels, y_true, y_ranked)
     scores = np.zeros((len(y_true), len(labels)))
-    columns = np.searchsorted(labels, y_ranked)
     np.put_along_axis(scores, columns, np.arange(n_ranks, 0, -1, dtype=float)[None, :], axis=1)
     if len(labels) == 2:
         scores = scores[:, 1] - scores[:, 0]  # sklearn's binary form: > 0 ranks the second first
-    return float(top_k_accuracy_score(y_true, scores, k=k, labels=labels))
+    return float(top_k_accuracy_score(y_true, scores, k=k, labels=np.arange(len(labels))))
 
 
 def top_k_predictions(y_true, y_ranked, k=3):
@@ -281,7 +340,7 @@ def top_k_predictions(y_true, y_ranked, k=3):
     >>> top_k_predictions(["a", "b"], [["c", "a", "b"], ["c", "a", "d"]], k=2)
     array(['a', 'c'], dtype=object)
     """
-    y_true, y_ranked = _check_ranked(y_true, y_ranked, k)
+    y_true, y_ranked = _check_ranked(y_true, y_ranked, k, "top_k_predictions")
     hit = (y_ranked[:, :k] == y_true[:, None]).any(axis=1)
     hit &= ~np.array([_is_missing(v) for v in y_ranked[:, 0]], dtype=bool)
     return np.where(hit, y_true, y_ranked[:, 0])  # no prediction stays None
@@ -305,8 +364,7 @@ def macro_f1(y_true, y_pred, labels=None):
     kept = _scored("macro_f1", y_true, y_pred)
     if kept is None:
         return float("nan")
-    y_true, y_pred = kept
-    labels = _class_labels(y_true, y_pred) if labels is None else labels
+    y_true, y_pred, labels, _ = _scored_labels(*kept, labels)
     return float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
 
 
@@ -328,7 +386,7 @@ def unweighted_average_recall(y_true, y_pred):
     kept = _scored("unweighted_average_recall", y_true, y_pred)
     if kept is None:
         return float("nan")
-    y_true, y_pred = kept
+    y_true, y_pred = _encoded(_union_labels(*kept), *kept)
     with warnings.catch_warnings():
         # A predicted class absent from y_true is expected in zero-shot use.
         warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
@@ -357,10 +415,9 @@ def per_class_metrics(y_true, y_pred, labels=None):
     kept = _scored("per_class_metrics", y_true, y_pred)
     if kept is None:
         raise ValueError("per_class_metrics: no sample has a prediction (every input was skipped).")
-    y_true, y_pred = kept
-    labels = _class_labels(y_true, y_pred) if labels is None else labels
+    y_true, y_pred, codes, labels = _scored_labels(*kept, labels)
     precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0
+        y_true, y_pred, labels=codes, zero_division=0
     )
     return {
         str(label): {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
@@ -386,11 +443,11 @@ def confusion(y_true, y_pred, labels=None):
     kept = _scored("confusion", y_true, y_pred)
     if kept is None:
         raise ValueError("confusion: no sample has a prediction (every input was skipped).")
-    y_true, y_pred = kept
-    labels = np.asarray(_union_labels(y_true, y_pred) if labels is None else labels, dtype=object)
+    labels = _union_labels(*kept) if labels is None else labels
+    y_true, y_pred, codes, labels = _scored_labels(*kept, labels)
     with warnings.catch_warnings():  # one label (a one-class bank) is a 1x1 matrix, as asked
         warnings.filterwarnings("ignore", message="A single label was found")
-        return confusion_matrix(y_true, y_pred, labels=labels), labels
+        return confusion_matrix(y_true, y_pred, labels=codes), labels
 
 
 # Probabilities -----------------------------------------------------------------
@@ -404,8 +461,8 @@ SUM_TOLERANCE = 1e-3
 
 
 def _checked_proba(owner, y_true, y_proba, classes):
-    """``y_true``, ``y_proba`` (columns sorted by class) and the sorted classes,
-    without the rows that have no prediction; None when no row has one."""
+    """``y_true``, ``y_proba`` and the class of each column, without the rows that have
+    no prediction; None when no row has one."""
     y_true = np.asarray(y_true, dtype=object)
     try:
         proba = np.asarray(y_proba, dtype=np.float64)
@@ -439,7 +496,7 @@ def _checked_proba(owner, y_true, y_proba, classes):
     proba = np.clip(proba, 0.0, 1.0)
     proba = proba / proba.sum(axis=1, keepdims=True)  # rounding (a CSV's 6 decimals) aside
     if classes is None:
-        classes = np.unique(y_true)
+        classes = _union_labels(y_true)
         if len(classes) != proba.shape[1]:
             raise ValueError(
                 f"{owner}: y_true has {len(classes)} classes but y_proba has {proba.shape[1]} "
@@ -457,8 +514,7 @@ def _checked_proba(owner, y_true, y_proba, classes):
             f"{owner}: y_true has labels {unknown} that are not among the columns' classes "
             f"{classes.tolist()}."
         )
-    order = np.argsort(classes.astype(str), kind="stable")  # sklearn reads columns in sorted order
-    return y_true, proba[:, order], classes[order]
+    return y_true, proba, classes
 
 
 def reliability_curve(y_true, y_proba, *, classes=None, n_bins=15):
@@ -570,7 +626,8 @@ def negative_log_likelihood(y_true, y_proba, *, classes=None):
     y_true, proba, classes = checked
     if len(classes) == 1:  # every probability is 1, on the only class (sklearn needs two)
         return 0.0
-    return float(log_loss(y_true.astype(str), proba, labels=classes.astype(str)))
+    # Column indices as labels: sklearn reads the columns in the sorted order of the labels.
+    return float(log_loss(*_encoded(classes, y_true), proba, labels=np.arange(len(classes))))
 
 
 def brier_score(y_true, y_proba, *, classes=None):
@@ -604,7 +661,8 @@ def brier_score(y_true, y_proba, *, classes=None):
     y_true, proba, classes = checked
     if len(classes) == 1:  # every probability is 1, on the only class (sklearn needs two)
         return 0.0
-    return float(brier_score_loss(y_true.astype(str), proba, labels=classes.astype(str), scale_by_half=False))
+    codes = np.arange(len(classes))  # column indices as labels, as in negative_log_likelihood
+    return float(brier_score_loss(*_encoded(classes, y_true), proba, labels=codes, scale_by_half=False))
 
 
 # Selective prediction ----------------------------------------------------------
@@ -833,17 +891,22 @@ def summarize(
     -------
     summary : dict of str to number
         ``n_images`` (the samples scored) and ``n_skipped`` (those left out,
-        having no prediction); ``top1_accuracy``, ``macro_f1`` and ``uar`` of the best
-        label; ``top{k}_accuracy``; and ``top{k}_macro_f1``, the macro F1 of the
-        report's top-k predictions (:func:`top_k_predictions`); then the keys
-        the optional arguments add, in that order.
+        having no prediction); ``top1_accuracy``, ``macro_f1`` and ``uar`` of the
+        answers (the best label, or "unsure" with ``abstain_below``);
+        ``top{k}_accuracy``, the share whose true class is among the ``k`` best
+        labels (for ``k >= 2``; at ``k=1`` that key is the answers'
+        ``top1_accuracy``, never replaced); and ``top{k}_macro_f1``, the macro F1 of
+        the report's top-k predictions (:func:`top_k_predictions`, which never
+        abstain); then the keys the optional arguments add, in that order. No two
+        scores share a key. NaN where a score is undefined (``clip-fer evaluate``
+        writes it as ``null``).
 
     Examples
     --------
     >>> summarize(["a", "b", "b"], [["a", "b"], ["a", "b"], ["b", "a"]], k=2)["uar"]
     0.75
     """
-    y_true, y_ranked = _check_ranked(y_true, y_ranked, k)
+    y_true, y_ranked = _check_ranked(y_true, y_ranked, k, "summarize")
     abstain_below = check_threshold(abstain_below, "summarize")
     if abstain_below is not None and confidence is None:
         raise ValueError("summarize: abstain_below needs the confidence of each answer (confidence=...).")
@@ -859,7 +922,13 @@ def summarize(
     kept = drop_unpredicted(y_true, np.column_stack([y_ranked, *extra]), "summarize")
     if kept is None:
         nan = float("nan")
-        keys = ["top1_accuracy", f"top{k}_accuracy", "macro_f1", "uar", f"top{k}_macro_f1"]
+        keys = [
+            "top1_accuracy",
+            *([f"top{k}_accuracy"] if k > 1 else []),
+            "macro_f1",
+            "uar",
+            f"top{k}_macro_f1",
+        ]
         keys += ["ece", "nll", "brier"] if y_proba is not None else []
         keys += ["aurc", "selective_accuracy_at_80"] if confidence is not None else []
         keys += ["coverage", "selective_accuracy"] if abstain_below is not None else []
@@ -874,12 +943,13 @@ def summarize(
     summary = {
         "n_images": len(y_true),
         "n_skipped": n_given - len(y_true),
-        "top1_accuracy": float(accuracy_score(y_true, answers)),
-        f"top{k}_accuracy": top_k_accuracy(y_true, y_ranked, k),
-        "macro_f1": macro_f1(y_true, answers, labels),
-        "uar": unweighted_average_recall(y_true, answers),
-        f"top{k}_macro_f1": macro_f1(y_true, top_k_predictions(y_true, y_ranked, k), labels),
+        "top1_accuracy": _accuracy(y_true, answers),  # "unsure" counted wrong
     }
+    if k > 1:  # at k=1 the ranking's accuracy would take the answers' key
+        summary[f"top{k}_accuracy"] = top_k_accuracy(y_true, y_ranked, k)
+    summary["macro_f1"] = macro_f1(y_true, answers, labels)
+    summary["uar"] = unweighted_average_recall(y_true, answers)
+    summary[f"top{k}_macro_f1"] = macro_f1(y_true, top_k_predictions(y_true, y_ranked, k), labels)
     if y_proba is not None:
         proba = np.asarray(y_proba, dtype=np.float64)[keep]
         summary["ece"] = expected_calibration_error(y_true, proba, classes=classes)
@@ -948,7 +1018,7 @@ def summarize_by_group(
     >>> [(r["group_value"], r["n"], r["small"], r["uar"]) for r in rows]
     [('x', 2, False, 0.5), ('y', 1, True, 1.0)]
     """
-    y_true, y_ranked = _check_ranked(y_true, y_ranked, k)
+    y_true, y_ranked = _check_ranked(y_true, y_ranked, k, "summarize_by_group")
     proba = None if y_proba is None else np.asarray(y_proba, dtype=np.float64)
     sure = None if confidence is None else np.asarray(confidence, dtype=np.float64)
     rows = []

@@ -19,6 +19,7 @@ Get one from a fitted estimator with
 """
 
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,8 @@ from .exceptions import ComponentContractError
 __all__ = [
     "MAX_LOGIT_SCALE",
     "ScoringCore",
+    "from_tensor",
+    "first_bad_row",
     "labels_from_ranking",
     "check_class_scores",
     "check_decision",
@@ -45,8 +48,60 @@ PROBA_TOLERANCE = 1e-5
 _SEE = "See the component protocols in docs/architecture.md."
 
 
+#: How far from 1 the norm of a text feature row may be before the core divides the row by
+#: its norm (float32 rounding of unit rows stays within it; their bits are kept).
+UNIT_TOLERANCE = 1e-5
+
+
 def _name(component):
     return type(component).__name__
+
+
+def from_tensor(values):
+    """A torch tensor as a numpy array (detached, on the CPU); anything else as it is.
+
+    A tensor of a dtype numpy lacks (bfloat16) becomes float32. The estimator's
+    ``precomputed=True`` path and the core read tensors through it, so that
+    they take the same ones.
+
+    Parameters
+    ----------
+    values : object
+
+    Returns
+    -------
+    values : ndarray, or ``values`` itself if it is not a tensor
+    """
+    if type(values).__module__.startswith("torch") and hasattr(values, "detach"):
+        import torch
+
+        values = values.detach().cpu()  # a tensor that requires grad cannot become an array
+        if values.is_floating_point() and values.dtype not in (torch.float16, torch.float32, torch.float64):
+            values = values.float()  # bfloat16 (and float8): numpy has no such dtype
+        return values.numpy()
+    return values
+
+
+def first_bad_row(features):
+    """The first row with no direction, and what is wrong with it; None if every row has one.
+
+    Parameters
+    ----------
+    features : ndarray of shape (n_rows, dim)
+        Numeric.
+
+    Returns
+    -------
+    bad : tuple (int, str) or None
+        The row's index and ``"holds NaN or infinity"`` or ``"is all zeros (no direction)"``.
+    """
+    features = np.asarray(features)
+    bad = ~np.isfinite(features).all(axis=1)
+    zero = ~bad & ~np.where(bad[:, None], 1, features).any(axis=1)
+    for rows, what in ((bad, "holds NaN or infinity"), (zero, "is all zeros (no direction)")):
+        if rows.any():
+            return int(np.flatnonzero(rows)[0]), what
+    return None
 
 
 def _broken(role, component, rule, detail):
@@ -229,20 +284,33 @@ class ScoringCore:
     Attributes
     ----------
     text_features : ndarray of shape (n_sentences, dim)
-        Unit-length embeddings of the prompt bank's sentences, template-major
-        (sentence ``s`` is template ``s // n_words``, word ``s % n_words``).
+        Embeddings of the prompt bank's sentences, template-major (sentence
+        ``s`` is template ``s // n_words``, word ``s % n_words``); a tensor
+        (bfloat16 too) is read as an array, and rows that are not unit length
+        are divided by their norms.
     word_class : ndarray of int, shape (n_words,)
-        Class index of each word.
+        Class index of each word, in ``0 .. n_classes - 1``.
     classes : ndarray of shape (n_classes,)
         Class names, in the order of the class indices.
     n_templates : int
-        Number of templates.
+        Number of templates: ``n_templates * n_words == n_sentences``.
+
     logit_scale, logit_bias : float
         Word scores are ``logit_scale * cosine + logit_bias``.
     folder : object
         With ``fold(scores, word_class, n_classes)``.
     decider : object
         With ``decide(class_scores) -> Decision``.
+
+    Raises
+    ------
+    ComponentContractError
+        At construction, naming the field, what was given and the fix: text
+        features that are not a 2-D float array or hold a row with NaN,
+        infinity or all zeros (the row, its template and word named);
+        ``n_templates`` that does not match the text features (both counts
+        named); ``word_class`` indices outside the classes; a logit scale or
+        bias that would make scores infinite.
 
     Examples
     --------
@@ -260,6 +328,7 @@ class ScoringCore:
     decider: Any
 
     def __post_init__(self):
+        self._check_text_side()
         scale, bias = float(self.logit_scale), float(self.logit_bias)
         if not (0 < scale <= MAX_LOGIT_SCALE and np.isfinite(bias) and abs(bias) <= MAX_LOGIT_SCALE):
             raise ComponentContractError(
@@ -271,6 +340,81 @@ class ScoringCore:
                 rule="finite scores",
             )
 
+    def _check_text_side(self):
+        """Check the fields against each other before anything is scored; each error names
+        the field, what was given and the fix. Text features that are not unit rows (a
+        model's raw output) are divided by their norms, as image embeddings are."""
+
+        def refuse(role, message):
+            raise ComponentContractError(f"ScoringCore: {message}", role=role, rule="text side")
+
+        try:
+            features = np.asarray(from_tensor(self.text_features))
+            features = features.astype(np.float32) if features.dtype.kind in "biu" else features
+        except (TypeError, ValueError) as exc:
+            refuse("text_features", f"text_features must be a numeric array ({exc}).")
+        if features.dtype.kind != "f" or features.ndim != 2 or 0 in features.shape:
+            refuse(
+                "text_features",
+                "text_features must be a non-empty float array of shape (n_sentences, dim); got "
+                f"{features.dtype} of shape {features.shape}.",
+            )
+        classes = np.asarray(self.classes, dtype=object)
+        if classes.ndim != 1 or len(classes) == 0:
+            refuse("classes", f"classes must be a non-empty 1-D array of names; got shape {classes.shape}.")
+        word_class = np.asarray(self.word_class)
+        if word_class.dtype.kind == "f" and np.isfinite(word_class).all() and (word_class % 1 == 0).all():
+            word_class = word_class.astype(np.intp)  # whole numbers stored as floats
+            object.__setattr__(self, "word_class", word_class)
+        if word_class.dtype.kind not in "iu" or word_class.ndim != 1 or len(word_class) == 0:
+            refuse(
+                "word_class",
+                "word_class must be a non-empty 1-D array of class indices (int), one per word; "
+                f"got {word_class.dtype} of shape {word_class.shape}.",
+            )
+        outside = (word_class < 0) | (word_class >= len(classes))
+        if outside.any():
+            word = int(np.flatnonzero(outside)[0])
+            refuse(
+                "word_class",
+                f"word {word} has class index {int(word_class[word])}, not among "
+                f"0..{len(classes) - 1} (the {len(classes)} classes).",
+            )
+        n_words, n_sentences = len(word_class), len(features)
+        n_templates = self.n_templates
+        if isinstance(n_templates, bool) or not isinstance(n_templates, Integral) or n_templates < 1:
+            refuse("n_templates", f"n_templates must be an int >= 1; got {n_templates!r}.")
+        if n_templates * n_words != n_sentences:
+            implied = (
+                f"{n_sentences // n_words} templates"
+                if n_sentences % n_words == 0
+                else f"no whole number of templates ({n_sentences} / {n_words})"
+            )
+            refuse(
+                "n_templates",
+                f"n_templates={n_templates} does not match the text features: they have "
+                f"{n_sentences} sentences for {n_words} words (word_class), which is {implied}, "
+                f"not {n_templates} x {n_words} = {n_templates * n_words}. Pass "
+                "n_templates=len(bank.templates_), the templates the features were encoded with "
+                "(sentences are template-major), or get the core from the fitted estimator "
+                "(clf.scoring_core()).",
+            )
+        bad = first_bad_row(features)
+        if bad is not None:
+            row, what = bad
+            refuse(
+                "text_features",
+                f"the text features are bad: the row of sentence {row} (template "
+                f"{row // n_words}, word {row % n_words}) {what}; every sentence needs a finite "
+                "embedding with a direction. Encode the sentences again (fit the estimator "
+                "again), or remove that word.",
+            )
+        norms = np.linalg.norm(features.astype(np.float64), axis=1)
+        if np.abs(norms - 1).max() > UNIT_TOLERANCE:
+            features = features / norms[:, None].astype(features.dtype)
+        if features is not self.text_features:
+            object.__setattr__(self, "text_features", features)  # frozen: set once, here
+
     @property
     def n_classes(self):
         """Number of classes."""
@@ -281,11 +425,11 @@ class ScoringCore:
 
         Parameters
         ----------
-        embeddings : ndarray of shape (n_images, dim)
-            Image embeddings, finite and not all zero; each row is divided by
-            its norm (the cosine needs unit vectors; :meth:`embed` returns them
-            so, a model's raw features are not), as the estimator's
-            ``precomputed=True`` path does.
+        embeddings : ndarray or torch.Tensor of shape (n_images, dim)
+            Image embeddings, finite and not all zero, of any real dtype
+            (bfloat16 tensors too); each row is divided by its norm (the cosine
+            needs unit vectors; :meth:`embed` returns them so, a model's raw
+            features are not), as the estimator's ``precomputed=True`` path does.
 
         Returns
         -------
@@ -296,11 +440,21 @@ class ScoringCore:
         ValueError
             Naming the first row that holds NaN or infinity or is all zeros.
         """
-        embeddings = np.asarray(embeddings)
+        embeddings = np.asarray(from_tensor(embeddings))
+        if embeddings.dtype.kind == "O":  # numbers as Python objects (a pandas frame's values)
+            try:
+                embeddings = embeddings.astype(np.float64)
+            except (TypeError, ValueError):
+                pass
+        if embeddings.dtype.kind not in "biuf":
+            raise ValueError(
+                f"embeddings must be real numbers (float32, float64, float16, bfloat16 tensors "
+                f"included); got dtype {embeddings.dtype}."
+            )
         if embeddings.ndim != 2 or embeddings.shape[1] != self.text_features.shape[1]:
             raise ValueError(
                 f"embeddings must have shape (n_images, {self.text_features.shape[1]}), the "
-                f"model's width; got {embeddings.shape}."
+                f"model's width (its text features'); got {embeddings.shape}."
             )
         if embeddings.dtype.kind not in "f" or embeddings.dtype.itemsize < 4:
             embeddings = embeddings.astype(np.float32)  # ints, bools, float16

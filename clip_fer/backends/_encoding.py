@@ -8,12 +8,12 @@ import torch
 from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm.auto import tqdm
 
-from ..exceptions import ImageInputError
+from ..exceptions import ComponentContractError, ImageInputError
 from ._base import normalized
 from ._cache import content_key, embedding_cache, warn_cache_write
 from ._images import to_rgb_image
 
-__all__ = ["embed_images", "iter_image_embeddings", "resolve_num_workers"]
+__all__ = ["encode_checked", "embed_images", "iter_image_embeddings", "resolve_num_workers"]
 
 
 class _Images(Dataset):
@@ -50,6 +50,51 @@ def _collate(items):
 _NOT_FINITE = "the model gave an embedding holding NaN or infinity for it."
 
 
+def encode_checked(loaded, tower, inputs, n_rows):
+    """``loaded.<tower>(inputs)`` normalised (:func:`normalized`), checked to be a tensor of
+    one row per input and ``loaded.embed_dim`` columns.
+
+    Image and text embeddings meet in one cosine, so both towers must return the
+    model's ``embed_dim``; a registered family whose image tower skips its projection
+    would otherwise fail in a numpy broadcast that names neither.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+    tower : {"encode_image", "encode_text"}
+    inputs : object
+        A preprocessed batch of pixels, or a list of sentences.
+    n_rows : int
+        How many inputs ``inputs`` holds.
+
+    Returns
+    -------
+    features : ndarray of float32, shape (n_rows, loaded.embed_dim)
+    """
+    features = getattr(loaded, tower)(inputs)
+    name = f"{type(loaded).__name__}.{tower}"
+    if not isinstance(features, torch.Tensor):
+        problem = f"{name} returned {type(features).__name__}, not a torch.Tensor"
+    else:
+        features = normalized(features)
+        if features.shape == (n_rows, loaded.embed_dim):
+            return features
+        if features.ndim == 2 and features.shape[1] == loaded.embed_dim:
+            problem = f"{name} returned {features.shape[0]} rows for {n_rows} inputs"
+        else:
+            problem = f"{name} returned {features.shape[-1]} columns (shape {tuple(features.shape)})"
+    other = "encode_text" if tower == "encode_image" else "encode_image"
+    raise ComponentContractError(
+        f"The model family {loaded.family!r} broke its contract: {problem}, but its embed_dim, "
+        f"the width of {other}'s embeddings, is {loaded.embed_dim}. Image and text embeddings "
+        f"meet in one cosine, so both towers must return a tensor of shape (n_inputs, embed_dim): "
+        f"make {tower} return (n, {loaded.embed_dim}) (apply that tower's projection into the "
+        "shared embedding space), or set embed_dim to the width both towers return.",
+        role="model family",
+        rule="one embedding width",
+    )
+
+
 def resolve_num_workers(num_workers, device):
     """``"auto"``: no worker processes on CPU (the model needs the cores), up to 4 on CUDA."""
     if num_workers == "auto":
@@ -82,7 +127,7 @@ def iter_image_embeddings(
                 raise ImageInputError(*errors[0])
             embeddings = np.empty((0, loaded.embed_dim), dtype=np.float32)
             if pixels is not None:
-                embeddings = normalized(loaded.encode_image(pixels))
+                embeddings = encode_checked(loaded, "encode_image", pixels, len(good))
                 finite = np.isfinite(embeddings).all(axis=1)
                 if not finite.all():  # e.g. an fp16 overflow: that image's failure, not a result
                     bad = [i for i, ok in zip(good, finite) if not ok]

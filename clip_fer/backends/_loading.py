@@ -17,9 +17,10 @@ import numpy as np
 import torch
 
 from ..exceptions import InvalidParameterError, ModelLoadError
-from ._base import LoadedModel, ModelReference, describe, normalized
+from ._base import LoadedModel, ModelReference, describe
 from ._cache import sentence_key, text_embedding_cache, warn_cache_write
 from ._device import resolve_device, resolve_precision
+from ._encoding import encode_checked
 from ._families import family as _family
 from ._families import parse_model_name
 from ._identity import digest
@@ -237,7 +238,7 @@ def encode_text(loaded, sentences, batch_size=256, cache_dir=None):
     for start in range(0, len(missing), batch_size):
         chunk = missing[start : start + batch_size]
         with torch.inference_mode(), loaded.autocast():
-            features = normalized(loaded.encode_text([sentences[i] for i in chunk]))
+            features = encode_checked(loaded, "encode_text", [sentences[i] for i in chunk], len(chunk))
         for i, row in zip(chunk, features):
             out[i] = row
             text_embedding_cache.put(identity, keys[i], row)

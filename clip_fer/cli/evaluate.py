@@ -1,12 +1,12 @@
 """``clip-fer evaluate``: score one prompt bank on labelled faces; write tables and a figure."""
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 from ..utils._install import install_hint
+from ..utils._json import strict_json
 from ._abstain import add_abstain_option
 from ._common import (
     add_data_options,
@@ -147,7 +147,7 @@ def evaluate(args):
 def _summary_table(summary, k):
     rows = [
         ("top-1 accuracy", summary["top1_accuracy"]),
-        (f"top-{k} accuracy", summary[f"top{k}_accuracy"]),
+        *([(f"top-{k} accuracy", summary[f"top{k}_accuracy"])] if k > 1 else []),
         ("macro F1", summary["macro_f1"]),
         ("UAR (balanced accuracy)", summary["uar"]),
         (f"macro F1, report's top-{k} rule", summary[f"top{k}_macro_f1"]),
@@ -223,7 +223,7 @@ def _write_outputs(out, args, data, clf, decision, ranked, summary, k, groups, a
             "abstain_below": abstain_below,
         },
     }
-    (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (out / "metrics.json").write_text(strict_json(report, indent=2) + "\n", encoding="utf-8")
 
     predictions = pd.DataFrame({"path": data.filenames, "true_label": data.target})
     if abstain_below is not None:

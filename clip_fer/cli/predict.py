@@ -181,11 +181,12 @@ class _Writer:
         return False
 
     def _json(self, r):
-        import json
         import textwrap
 
+        from ..utils._json import strict_json
+
         shown = {k: v for k, v in r.to_dict(faces=self.faces, ndigits=6).items() if k != "image_index"}
-        text = textwrap.indent(json.dumps(shown, indent=2), "  ")
+        text = textwrap.indent(strict_json(shown, indent=2), "  ")
         self.out.write(("," if self.count else "") + "\n" + text)
 
     def _csv(self, r):

@@ -38,6 +38,7 @@ from .._classifier import ZeroShotEmotionClassifier
 from .._front import nested_estimators
 from ..backends import LoadedModel, ModelReference, model_identity
 from ..exceptions import ClipFerError, DamagedShardWarning, InvalidParameterError, ModelChangedError
+from ..utils._json import strict_json
 from ..utils._param_validation import check_int
 from ._datasets import _check_estimator, embed_dataset, import_ray, predict_dataset
 
@@ -222,7 +223,7 @@ def _prepare(output, settings):
         )
     else:
         out.mkdir(parents=True, exist_ok=True)
-        _replace_atomically(manifest, lambda tmp: tmp.write_text(json.dumps(settings, indent=1)))
+        _replace_atomically(manifest, lambda tmp: tmp.write_text(strict_json(settings, indent=1)))
     for partial in out.glob(_PARTIAL):
         partial.unlink()  # a shard a stopped run was writing: its rows are not done
     return out

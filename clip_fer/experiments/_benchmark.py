@@ -21,6 +21,7 @@ from .._classifier import ZeroShotEmotionClassifier
 from .._prompt_bank import PromptBank
 from ..exceptions import ClipFerError, DatasetError, InvalidParameterError
 from ..metrics import MIN_GROUP_SIZE, summarize_decision
+from ..utils._json import strict_json
 from ..utils._param_validation import check_int
 from ._experiment import check_banks
 
@@ -158,7 +159,7 @@ def _read_cell(path, settings):
 def _write_cell(path, cell):
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".json.part")
-    partial.write_text(json.dumps(cell, indent=1, default=float) + "\n", encoding="utf-8")
+    partial.write_text(strict_json(cell, indent=1, default=float) + "\n", encoding="utf-8")
     partial.replace(path)  # atomic: a cell file is whole or absent
 
 

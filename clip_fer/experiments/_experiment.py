@@ -9,7 +9,6 @@ a single-prompt baseline); :func:`run_experiment` scores any set of banks on
 image embeddings encoded once.
 """
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from .._classifier import ZeroShotEmotionClassifier
 from .._prompt_bank import PromptBank, as_lists
 from ..exceptions import InvalidParameterError
 from ..metrics import per_class_metrics, summarize, top_k_predictions
+from ..utils._json import strict_json
 from ..utils._param_validation import check_int, check_option
 
 __all__ = [
@@ -257,7 +257,7 @@ class ExperimentResult:
         paths[1].write_text(markdown, encoding="utf-8")
         self.per_class.to_csv(paths[2], index=False)
         banks = {name: bank_to_dict(bank) for name, bank in self.banks.items()}
-        paths[3].write_text(json.dumps(banks, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        paths[3].write_text(strict_json(banks, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         if plots:
             best = list(self.table["configuration"][:n_best])
             for prefix, what in (("top1", "top-1 prediction"), (f"top{self.k}", f"top-{self.k} rule")):
