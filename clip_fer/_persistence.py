@@ -54,7 +54,12 @@ _ZERO_SHOT = "clip_fer.ZeroShotEmotionClassifier"
 _MANIFEST = "manifest.json"
 _TREE = "classifier.json"
 _MAX_MEMBER_BYTES = 4 << 30  # no text features or shots come near; a bigger member is not ours
-_NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats: what .npy stores without pickle
+_NUMERIC_KINDS = "biuf"
+_NON_FINITE = (
+    "nan",
+    "inf",
+    "-inf",
+)  # bool, signed and unsigned integers, floats: what .npy stores without pickle
 _PICKLE_MAGIC = (b"\x80", b"(", b"c", b"]", b"}")  # protocol 2+ opcode, and protocol 0/1's usual first bytes
 
 
@@ -195,7 +200,8 @@ class _Writer:
         if isinstance(value, (int, np.integer)):
             return int(value)
         if isinstance(value, (float, np.floating)):
-            return float(value)
+            value = float(value)  # NaN and infinities as tagged strings: the JSON stays strict
+            return value if np.isfinite(value) else {"type": "float", "value": repr(value)}
         if isinstance(value, list):
             return [self.encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
         if isinstance(value, tuple):
@@ -362,7 +368,7 @@ def save_classifier(classifier, path):
     check_is_fitted(classifier)
     writer = _Writer()
     tree = writer.encode(classifier, "the classifier")
-    members = {_TREE: json.dumps(tree, allow_nan=True, sort_keys=True).encode()}
+    members = {_TREE: json.dumps(tree, allow_nan=False, sort_keys=True).encode()}
     for i, array in enumerate(writer.arrays):
         members[f"arrays/{i}.npy"] = _npy_bytes(array)
     import sklearn
@@ -376,7 +382,9 @@ def save_classifier(classifier, path):
         "members": {name: _sha256(data) for name, data in members.items()},
     }
     path = Path(path)
-    _write_atomically(path, {_MANIFEST: json.dumps(manifest, indent=2, sort_keys=True).encode(), **members})
+    _write_atomically(
+        path, {_MANIFEST: json.dumps(manifest, indent=2, sort_keys=True, allow_nan=False).encode(), **members}
+    )
     return path
 
 
@@ -466,9 +474,13 @@ def _checked_members(archive, path):
 
 def _json(data, path, member):
     try:
-        return json.loads(data.decode("utf-8"))
+        return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _refuse(path, f"its {member} is not valid JSON ({type(exc).__name__}: {exc})") from None
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON (RFC 8259)")
 
 
 def _check_manifest(manifest, path):
@@ -516,6 +528,11 @@ class _Reader:
             return tuple(self.decode(v) for v in self._field(node, "items", list))
         if kind == "dict":
             return {k: self.decode(v) for k, v in self._field(node, "items", dict).items()}
+        if kind == "float":
+            value = self._field(node, "value", str)
+            if value not in _NON_FINITE:
+                raise self.bad(f"a float node holds {value[:20]!r}")
+            return float(value)
         if kind == "path":
             return Path(self._field(node, "value", str))
         if kind == "array":

@@ -137,6 +137,8 @@ def test_round_trip_keeps_parameters_and_fitted_values(fitted, tmp_path):
     )
     np.testing.assert_array_equal(probe.probe_.coef_, classifiers["probe"].probe_.coef_)
     assert probe.abstain_below == 0.3
+    with zipfile.ZipFile(tmp_path / "probe.clipfer") as archive:  # strict JSON (RFC 8259), no NaN
+        json.loads(archive.read("classifier.json"), parse_constant=lambda name: pytest.fail(name))
     calibrated = load_classifier(tmp_path / "calibrated.clipfer")
     assert calibrated.calibrated_classifiers_[0].estimator is calibrated.estimator  # shared, as fitted
 
