@@ -23,6 +23,7 @@ __all__ = [
     "CacheWriteWarning",
     "MultiFrameWarning",
     "ComponentContractError",
+    "ClassifierFileError",
 ]
 
 
@@ -74,6 +75,17 @@ class ModelChangedError(ClipFerError, RuntimeError):
     loop rewriting ``best.pt``, a copy restored with ``rsync -t``), or a pickled
     estimator meets other weights in a new process. Its text features belong to
     the old model; refit the estimator (``fit()``) to use the new one.
+    """
+
+
+class ClassifierFileError(ClipFerError, ValueError):
+    """A file given to :func:`clip_fer.load_classifier` is not a classifier it can load.
+
+    A pickle (never opened: it can run code), another kind of file, an archive
+    altered after it was written (a member's hash differs from its manifest),
+    one written by a newer clip-fer, or one holding a type clip-fer does not
+    load. Also raised by :func:`clip_fer.save_classifier` for a classifier it
+    cannot write whole. Nothing in the file is executed before this is raised.
     """
 
 

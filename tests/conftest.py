@@ -134,3 +134,41 @@ class TwoFaces:
         if image.width <= 100:
             return []
         return [((10, 10, 50, 50), 0.95), ((60, 20, 90, 50), 0.8)]
+
+
+class Payload:
+    """Pickles to a call that would create a marker file if it were ever run."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def adapted_classifiers(model, seed=0):
+    """A zero-shot classifier with a decider other than the default (so that a command
+    that ignored it would differ), a few-shot classifier fitted on toy face arrays (3 per
+    class, alpha and beta given so that the shots move it) and a temperature-calibrated
+    one over it (2 more per class)."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    from clip_fer import FewShotEmotionClassifier, MeanProbaDecider, ZeroShotEmotionClassifier
+
+    rng = np.random.default_rng(seed)
+    zero_shot = ZeroShotEmotionClassifier(model=model).fit()
+    classes = np.asarray(zero_shot.classes_)
+
+    def faces(n):
+        return [
+            np.kron(rng.integers(0, 256, size=(6, 6)), np.ones((8, 8))).astype(np.uint8) for _ in range(n)
+        ]
+
+    few_shot = FewShotEmotionClassifier(zero_shot, alpha=1.0, beta=5.5).fit(
+        faces(3 * len(classes)), np.repeat(classes, 3)
+    )
+    calibrated = CalibratedClassifierCV(FrozenEstimator(few_shot), method="temperature", cv=2)
+    calibrated.fit(faces(2 * len(classes)), np.repeat(classes, 2))
+    mean = ZeroShotEmotionClassifier(model=model, decider=MeanProbaDecider()).fit()
+    return {"zero_shot": mean, "few_shot": few_shot, "calibrated": calibrated}

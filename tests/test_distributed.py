@@ -403,6 +403,28 @@ def test_cli_ray_engine_resumes_and_equals_local(
     _check_against_reference(pd.read_parquet(out), paths, local)
 
 
+@pytest.mark.parametrize("kind", ["zero_shot", "few_shot", "calibrated"])
+def test_cli_ray_engine_takes_a_saved_classifier(cluster, images, toy_checkpoint, tmp_path, capsys, kind):
+    from conftest import adapted_classifiers
+
+    from clip_fer import save_classifier
+
+    _, paths = images
+    good = [p for p in paths if "broken" not in p][:4]
+    clf = adapted_classifiers(toy_checkpoint)[kind]
+    saved = save_classifier(clf, tmp_path / "zs.clipfer")
+    out = tmp_path / "saved.parquet"
+    assert main(["predict", "--engine", "ray", "--output", str(out), "--classifier", str(saved), *good]) == 0
+    proba = clf.predict_proba(good)
+    top = np.asarray(clf.classes_)[np.argsort(-proba, axis=1, kind="stable")[:, :3]]
+    reference = {
+        "classes": [str(c) for c in clf.classes_],
+        "proba": dict(zip(good, proba)),
+        "top": dict(zip(good, top.tolist())),
+    }
+    _check_against_reference(pd.read_parquet(out), good, reference)
+
+
 def test_cli_ray_engine_scores_each_file_once_whatever_its_spelling(
     cluster, images, toy_checkpoint, tmp_path, capsys
 ):

@@ -17,6 +17,7 @@ from .._options import BUILTIN_BANK_NAMES, LAYOUT_NAMES, MIN_GROUP_SIZE, PRECISI
 __all__ = [
     "add_data_options",
     "add_group_size_option",
+    "add_layout_option",
     "add_model_options",
     "build_estimator",
     "error_message",
@@ -54,16 +55,7 @@ def add_data_options(parser):
         "A benchmark in its published layout (RAF-DB, AffectNet, FERPlus, ExpW, CK+) is "
         "recognised by its label files; see --layout.",
     )
-    parser.add_argument(
-        "--layout",
-        choices=LAYOUT_NAMES,
-        default=None,
-        metavar="NAME",
-        help="Read --data as this data set's published files: "
-        f"{', '.join(LAYOUT_NAMES)} (see docs/datasets.md; affectnet has 8 classes, "
-        "affectnet-7 leaves contempt out). Default: recognised from the files, else a "
-        "FER2013 CSV or a folder.",
-    )
+    add_layout_option(parser)
     parser.add_argument(
         "--split",
         nargs="+",
@@ -156,6 +148,20 @@ def show_progress(args):
     stderr is a terminal (so piped or logged output carries no bars)."""
     progress = getattr(args, "progress", None)
     return sys.stderr.isatty() if progress is None else progress
+
+
+def add_layout_option(parser, what="--data"):
+    """``--layout``: read the data as a benchmark's published files."""
+    parser.add_argument(
+        "--layout",
+        choices=LAYOUT_NAMES,
+        default=None,
+        metavar="NAME",
+        help=f"Read {what} as this data set's published files: "
+        f"{', '.join(LAYOUT_NAMES)} (see docs/datasets.md; affectnet has 8 classes, "
+        "affectnet-7 leaves contempt out). Default: recognised from the files, else a "
+        "FER2013 CSV or a folder.",
+    )
 
 
 def bank_help():

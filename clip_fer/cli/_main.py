@@ -4,11 +4,11 @@ import os
 import select
 import sys
 
-from . import benchmark, evaluate, experiment, predict, video
+from . import adapt, benchmark, evaluate, experiment, predict, video
 
 __all__ = ["build_parser", "main"]
 
-_COMMANDS = (predict, evaluate, experiment, benchmark, video)
+_COMMANDS = (predict, evaluate, experiment, benchmark, video, adapt)
 
 
 def build_parser():

@@ -9,7 +9,6 @@ import sys
 import threading
 
 from ._common import (
-    build_estimator,
     error_message,
     handled_errors,
     positive_int,
@@ -241,17 +240,16 @@ def _in_background(function, *args):
 def _inputs(args):
     """What the driver needs before scoring: the files (each once), the estimator, k and
     how many files are not written yet. Imports the estimator's libraries (torch)."""
-    from .._bank_io import load_prompt_bank
     from ..distributed import classes_of, written_keys
     from ..exceptions import ClipFerError
+    from ._saved import command_classifier
     from .predict import expand_paths
 
     written = written_keys(args.output, "path")
     paths = _each_file_once(expand_paths(args.paths), written)
     if not paths:
         raise ClipFerError(f"no image files found in {args.paths}")
-    clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank))
-    clf.set_params(on_error=args.on_error, abstain_below=getattr(args, "abstain_below", None))
+    clf = command_classifier(args, fit=False, on_error=args.on_error)
     k = min(args.top_k, len(classes_of(clf)))
     todo = len(set(paths) - set(written))
     return paths, clf, k, todo
@@ -291,6 +289,7 @@ def predict_on_ray(args, parser):
                 total=todo,
                 concurrency=args.actors,
                 num_gpus=args.gpus_per_actor or None,
+                abstain_below=getattr(args, "abstain_below", None),
             )
         finally:
             if started:

@@ -13,10 +13,10 @@ from ._common import (
     add_group_size_option,
     add_model_options,
     bank_help,
-    build_estimator,
     load_data,
     run_safely,
 )
+from ._saved import add_classifier_option, command_classifier, described
 
 K = 3
 
@@ -83,34 +83,42 @@ def add_parser(commands):
     )
     add_group_size_option(parser)
     add_abstain_option(parser)
+    add_classifier_option(parser)
     parser.set_defaults(run=lambda args: run_safely(evaluate, args))
 
 
 def evaluate(args):
     """Run the command for parsed ``args``; raises on failure."""
-
     from .. import metrics
-    from .._bank_io import load_prompt_bank
+    from .._front import classifier_front
     from ..datasets import check_bank_classes
 
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)  # fail before the long part
     start = time.perf_counter()
     data = load_data(args)
-    bank = load_prompt_bank(args.bank)
-    if "layout" in data:  # a benchmark's class table: the bank must score exactly its classes
-        check_bank_classes(bank.classes_, data.target_names, f"{args.data} ({data.layout})")
-    clf = build_estimator(args, bank, len(data.images))
-    clf.set_params(on_error=args.on_error, abstain_below=args.abstain_below).fit(y=data.target)
-    decision = clf.decide(data.images)  # skipped images in decision.errors, named below
+    clf = command_classifier(
+        args,
+        len(data.images),
+        y=data.target,
+        on_error=args.on_error,
+        # a benchmark's class table: the bank must score exactly its classes
+        check_classes=(
+            lambda classes: check_bank_classes(classes, data.target_names, f"{args.data} ({data.layout})")
+        )
+        if "layout" in data
+        else None,
+    )
+    front = classifier_front(clf, abstain_below=args.abstain_below, owner="clip-fer evaluate")
+    decision = front.decide(data.images)  # skipped images in decision.errors, named below
     k = min(K, len(clf.classes_))
     summary, groups, ranked = metrics.summarize_decision(
         data.target,
         decision,
-        clf.labels_of,
+        front.labels_of,
         k,
         data.get("groups"),
-        abstain_below=clf.abstain_below,
+        abstain_below=front.abstain_below,
         classes=clf.classes_,
         min_count=args.min_group_size,
     )
@@ -124,15 +132,14 @@ def evaluate(args):
             file=sys.stderr,
         )
 
-    print(
-        f"clip-fer evaluate: {summary['n_images']} images from {args.data}, model {args.model}, "
-        f"bank {args.bank} (decider {args.decider}, reduce {args.reduce})\n"
-    )
+    print(f"clip-fer evaluate: {summary['n_images']} images from {args.data}, {described(args)}\n")
     print(_summary_table(summary, k))
     if groups:
         print(_groups_table(groups, k, args.min_group_size))
     if args.out:
-        for note in _write_outputs(Path(args.out), args, data, clf, decision, ranked, summary, k, groups):
+        for note in _write_outputs(
+            Path(args.out), args, data, clf, decision, ranked, summary, k, groups, front.abstain_below
+        ):
             print(note)
     print(f"\ndone in {elapsed:.1f} s")
 
@@ -176,7 +183,7 @@ def _groups_table(groups, k, min_count):
     return "\n".join(lines)
 
 
-def _write_outputs(out, args, data, clf, decision, ranked, summary, k, groups):
+def _write_outputs(out, args, data, clf, decision, ranked, summary, k, groups, abstain_below):
     """Write the files; returns the lines to print about them."""
     from sklearn.metrics import classification_report
 
@@ -189,12 +196,12 @@ def _write_outputs(out, args, data, clf, decision, ranked, summary, k, groups):
     errors = dict(decision.errors)
     predicted = decision.ranking[:, 0] >= 0  # the images skipped with --on-error skip have no label
     sure = confidence(decision.proba)
-    answers = abstain(ranked[:, 0], sure, clf.abstain_below)  # "unsure" with --abstain-below
-    kind = str if clf.abstain_below is not None else clf.classes_.dtype
+    answers = abstain(ranked[:, 0], sure, abstain_below)  # "unsure" with --abstain-below
+    kind = str if abstain_below is not None else clf.classes_.dtype
     y, y_pred = data.target[predicted], answers[predicted].astype(kind)
     ranked_kept = ranked[predicted]
     labels = list(clf.classes_)
-    unsure = [UNSURE] if clf.abstain_below is not None else []  # a column of the matrix
+    unsure = [UNSURE] if abstain_below is not None else []  # a column of the matrix
     matrix, _ = metrics.confusion(y, y_pred, labels + unsure)
     report = {
         **summary,
@@ -209,16 +216,17 @@ def _write_outputs(out, args, data, clf, decision, ranked, summary, k, groups):
             "split": args.split,
             "model": str(args.model),
             "bank": args.bank,
+            "classifier": args.classifier,
             "decider": args.decider,
             "reduce": args.reduce,
             "k": k,
-            "abstain_below": clf.abstain_below,
+            "abstain_below": abstain_below,
         },
     }
     (out / "metrics.json").write_text(strict_json(report, indent=2) + "\n", encoding="utf-8")
 
     predictions = pd.DataFrame({"path": data.filenames, "true_label": data.target})
-    if clf.abstain_below is not None:
+    if abstain_below is not None:
         predictions["answer"] = answers
     for rank in range(k):
         predictions[f"label_{rank + 1}"] = ranked[:, rank]

@@ -8,12 +8,12 @@ from ._abstain import add_abstain_option
 from ._common import (
     add_model_options,
     bank_help,
-    build_estimator,
     report_error,
     run_safely,
     show_progress,
 )
 from ._ray_engine import add_ray_options
+from ._saved import add_classifier_option, command_classifier
 
 # Nothing heavy at import time: ``clip-fer --help`` builds every parser.
 
@@ -120,6 +120,7 @@ def add_parser(commands):
         "then 1 with 'raise' and 0 with 'skip'. Default: raise.",
     )
     add_abstain_option(parser, "image (with --faces, a face)")
+    add_classifier_option(parser)
     add_ray_options(parser)
     parser.set_defaults(run=lambda args: predict(args, parser))
 
@@ -232,8 +233,9 @@ def failure_reason(record):
     return reason
 
 
-def _chunk_records(clf, paths, start, args, top_k):
-    """The records of ``paths``, which are images ``start, start + 1, ...`` of the run."""
+def _chunk_records(clf, front, paths, start, args, top_k):
+    """The records of ``paths``, which are images ``start, start + 1, ...`` of the run, by
+    ``clf`` (through ``front``, its :func:`~clip_fer._front.classifier_front`, for whole images)."""
     from .._records import as_records, image_records
     from ..exceptions import ImageInputError
 
@@ -246,16 +248,17 @@ def _chunk_records(clf, paths, start, args, top_k):
             cropper=FaceCropper(grayscale=args.grayscale),
             top_k=top_k,
             as_frame=False,
+            abstain_below=args.abstain_below,
         )
         records = as_records(rows)
     else:
         try:
-            decision = clf.decide(paths)  # skipped images in decision.errors, printed at the end
+            decision = front.decide(paths)  # skipped images in decision.errors, printed at the end
         except ImageInputError as exc:
             raise ImageInputError(exc.index + start, exc.reason) from None
-        labels = clf.labels_of(decision.ranking[:, :top_k])
+        labels = front.labels_of(decision.ranking[:, :top_k])
         records = image_records(
-            paths, decision, clf.classes_, top_k, labels=labels, abstain_below=clf.abstain_below
+            paths, decision, clf.classes_, top_k, labels=labels, abstain_below=front.abstain_below
         )
     for record in records:
         if record.error:
@@ -311,7 +314,7 @@ class _LocalRun:
     def __call__(self, args):
         from tqdm.auto import tqdm
 
-        from .._bank_io import load_prompt_bank
+        from .._front import classifier_front
         from ..exceptions import ClipFerError
 
         skipped = []
@@ -320,8 +323,8 @@ class _LocalRun:
             print(_skipped_note(skipped), file=sys.stderr)
         if not paths:
             raise ClipFerError(f"no image files found in {args.paths}")
-        clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank), n_images=0)
-        clf.set_params(on_error=args.on_error, abstain_below=args.abstain_below).fit()
+        clf = command_classifier(args, on_error=args.on_error)
+        front = classifier_front(clf, abstain_below=args.abstain_below, owner="clip-fer predict")
         top_k = min(args.top_k, len(clf.classes_))
         self.writer = _Writer(
             args.format,
@@ -338,7 +341,7 @@ class _LocalRun:
                 total=len(paths), unit="img", desc="Encoding images", disable=not show, file=sys.stderr
             ) as progress:
                 for start in range(0, len(paths), chunk):
-                    done = _chunk_records(clf, paths[start : start + chunk], start, args, top_k)
+                    done = _chunk_records(clf, front, paths[start : start + chunk], start, args, top_k)
                     self.writer.write(done)
                     self.records.extend(done)
                     progress.update(len(paths[start : start + chunk]))

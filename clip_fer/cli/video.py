@@ -8,11 +8,11 @@ from ._abstain import add_abstain_option
 from ._common import (
     add_model_options,
     bank_help,
-    build_estimator,
     handled_errors,
     positive_int,
     report_error,
 )
+from ._saved import add_classifier_option, command_classifier
 
 
 def _positive_float(text):
@@ -86,6 +86,7 @@ def add_parser(commands):
     )
     parser.add_argument("--quiet", action="store_true", help="No line per second on stdout.")
     add_abstain_option(parser, "face")
+    add_classifier_option(parser)
     parser.set_defaults(run=video)
 
 
@@ -135,7 +136,6 @@ def video(args):
     except handled_errors() as exc:
         return report_error(exc)
 
-    from .._bank_io import load_prompt_bank
     from ..video._outputs import (
         AnnotatedVideoWriter,
         FaceRowWriter,
@@ -146,8 +146,7 @@ def video(args):
 
     out = Path(args.out)
     try:
-        clf = build_estimator(args, prompt_bank=load_prompt_bank(args.bank))
-        clf = clf.set_params(abstain_below=args.abstain_below).fit()
+        clf = command_classifier(args)
         classes = [str(c) for c in clf.classes_]
         frames = iter_video_faces(
             clf,
@@ -159,6 +158,7 @@ def video(args):
             smoothing=args.smoothing,
             grayscale=args.grayscale,
             format=args.input_format,
+            abstain_below=args.abstain_below,
         )
         out.mkdir(parents=True, exist_ok=True)
         rows, summary = FaceRowWriter(out / "faces.csv", classes), TrackSummary(classes)

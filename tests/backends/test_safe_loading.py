@@ -6,25 +6,16 @@ import pickle
 
 import pytest
 import torch
+from conftest import Payload
 
 from clip_fer import ZeroShotEmotionClassifier, load_prompt_bank
 from clip_fer.exceptions import ModelLoadError, PromptBankError
 
 
-class _Payload:
-    """Pickles to a call that would create a marker file if it were ever run."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
-
-
 def test_checkpoint_with_code_is_refused_and_not_run(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pt"
-    torch.save({"visual.proj": _Payload(marker)}, path)
+    torch.save({"visual.proj": Payload(marker)}, path)
     with pytest.raises(ModelLoadError, match="evil.pt' could not be loaded as a CLIP model"):
         ZeroShotEmotionClassifier(model=str(path)).fit()
     assert not marker.exists()
@@ -34,7 +25,7 @@ def test_report_pt_with_code_is_refused_and_not_run(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "3 templates 3 labels 1.pt"
     with open(path, "wb") as f:
-        pickle.dump({"emotions": _Payload(marker)}, f, protocol=2)
+        pickle.dump({"emotions": Payload(marker)}, f, protocol=2)
     with pytest.raises(
         PromptBankError, match=r"could not be read as a plain dictionary with torch.load\(weights_only=True\)"
     ):

@@ -38,7 +38,6 @@ def test_precision_and_cache_dir_reach_the_estimator(toy_checkpoint, face, tmp_p
         return built[-1]
 
     monkeypatch.setattr(common, "build_estimator", spy)
-    monkeypatch.setattr("clip_fer.cli.predict.build_estimator", spy)
     cache = tmp_path / "emb"
     argv = ["predict", face, "--model", toy_checkpoint, "--precision", "bf16", "--cache-dir", str(cache)]
     assert main(argv) == 0

@@ -104,3 +104,16 @@ def test_evaluate_with_a_layout_refuses_a_bank_without_its_classes(toy_checkpoin
     assert "the bank lacks ['contempt']" in capsys.readouterr().err
     assert main([str(a) for a in argv[:3]] + ["--layout", "affectnet-7", "--model", str(toy_checkpoint)]) == 0
     assert "clip-fer evaluate: 7 images from" in capsys.readouterr().out
+
+
+def test_evaluate_with_a_layout_checks_a_saved_classifiers_classes(toy_checkpoint, tmp_path, capsys):
+    from clip_fer import save_classifier
+
+    root = build_affectnet(tmp_path / "affectnet")
+    seven = save_classifier(ZeroShotEmotionClassifier(model=toy_checkpoint).fit(), tmp_path / "seven.clipfer")
+    argv = ["evaluate", "--data", str(root), "--layout", "affectnet", "--classifier", str(seven)]
+    assert main(argv) == 1
+    assert "the bank lacks ['contempt']" in capsys.readouterr().err
+    argv[4] = "affectnet-7"
+    assert main(argv) == 0
+    assert "clip-fer evaluate: 7 images from" in capsys.readouterr().out

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import needs_fer2013
+from conftest import adapted_classifiers, needs_fer2013
 from video_scenes import ColourDetector, colour_people, fer_people, render, write_video
 
 from clip_fer.cli import main
@@ -135,3 +135,27 @@ def test_bad_settings_fail_before_any_output_and_name_the_option(tmp_path, toy_c
     assert main(["video", str(path), "--model", toy_checkpoint, "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert "is a file; pass a folder" in err and out.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("kind", ["zero_shot", "few_shot", "calibrated"])
+def test_a_saved_classifier_runs_the_video(tmp_path, toy_checkpoint, monkeypatch, kind):
+    """``--classifier FILE``: the rows are those of predict_video with the saved classifier."""
+    import clip_fer.video._predict as predict_module
+    from clip_fer import predict_video, save_classifier
+
+    real = predict_module.iter_video_faces
+    monkeypatch.setattr(
+        predict_module,
+        "iter_video_faces",
+        lambda *args, **kwargs: real(*args, **{**kwargs, "detector": ColourDetector()}),
+    )
+    frames, _ = render(colour_people(6), 6)
+    path = write_video(tmp_path / "v.mp4", frames)
+    clf = adapted_classifiers(toy_checkpoint)[kind]
+    saved = save_classifier(clf, tmp_path / "c.clipfer")
+    out = tmp_path / "out"
+    assert main(["video", str(path), "--classifier", str(saved), "--out", str(out), "--quiet"]) == 0
+    rows = pd.read_csv(out / "faces.csv")
+    expected = predict_video(clf, str(path), detector=ColourDetector())
+    columns = [c for c in rows.columns if c.startswith("proba_")]
+    np.testing.assert_allclose(rows[columns].to_numpy(), expected[columns].to_numpy(), atol=1e-5)
