@@ -118,9 +118,7 @@ def analyze(
                 check_image_path(item, index)
     estimator.fit()
     cropper = FaceCropper(detector, margin=margin, grayscale=grayscale)
-    faces = predict_faces(
-        estimator, images, cropper=cropper, top_k=top_k, as_frame=as_frame, verbose=verbose
-    )
+    faces = predict_faces(estimator, images, cropper=cropper, top_k=top_k, as_frame=as_frame, verbose=verbose)
     _warn_failed(faces, len(images))
     return faces
 

@@ -61,7 +61,10 @@ def test_one_image_of_any_kind_is_taken_as_deepface_takes_it(toy_checkpoint, pho
 @pytest.mark.parametrize(
     ("bad", "reason"),
     [
-        ("https://example.org/faces/a.jpg", r"'https://example\.org/faces/a\.jpg' is a URL; .* Download it first"),
+        (
+            "https://example.org/faces/a.jpg",
+            r"'https://example\.org/faces/a\.jpg' is a URL; .* Download it first",
+        ),
         ("folder", r"'.*folder' is a folder, not an image file"),
         ("missing.jpg", r"file '.*missing\.jpg' does not exist"),
     ],
