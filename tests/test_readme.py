@@ -58,6 +58,13 @@ def layout(tmp_path, monkeypatch):
     return work
 
 
+def assert_only_out_was_written(work):
+    """Following the README from the repository root writes under out/ only, which
+    .gitignore covers: the checkout's ``git status`` stays clean."""
+    assert sorted(p.name for p in work.iterdir()) in (["examples"], ["examples", "out"])
+    assert "/out/" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+
+
 def offline(code):
     return code.replace('"ViT-B/32"', repr(str(TINY_FER_CLIP)))
 
@@ -98,8 +105,9 @@ def test_every_python_block_runs(layout):
         except Exception as exc:
             raise AssertionError(f"README python block {index} failed:\n{code}") from exc
     assert checked >= 6  # the quick start, analyze, the search, bad inputs, a decider's errors
-    # What the blocks promise, checked on what they left behind.
-    assert (layout / "group-emotions.png").is_file() and (layout / "bank.json").is_file()
+    # What the blocks promise, checked on what they left behind: under out/ only.
+    assert (layout / "out" / "group-emotions.png").is_file() and (layout / "out" / "bank.json").is_file()
+    assert_only_out_was_written(layout)
 
 
 @needs_tiny_fer_clip
@@ -161,3 +169,21 @@ def test_every_cli_command_runs(layout, command, capsys):
     elif argv[0] == "predict":
         header, *rows = captured.out.splitlines()
         assert header.split()[0] == "image" and rows
+    assert_only_out_was_written(layout)
+
+
+def test_nothing_generated_is_committed():
+    """No tracked file lies where .gitignore says generated files go (out/, results/, ...)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    found = subprocess.run(
+        ["git", "ls-files", "--cached", "--ignored", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert found == []
