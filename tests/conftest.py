@@ -134,3 +134,12 @@ class TwoFaces:
         if image.width <= 100:
             return []
         return [((10, 10, 50, 50), 0.95), ((60, 20, 90, 50), 0.8)]
+
+
+def pytest_collection_modifyitems(items):
+    """A test that needs a local Ray cluster (the ``cluster`` fixture) is slow: starting one
+    takes a minute or more on 2 shared cores. ``python -m pytest -m slow`` runs them, as
+    .ci/run does after the default run."""
+    for item in items:
+        if "cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
