@@ -194,3 +194,17 @@ def test_nothing_generated_is_committed():
         check=True,
     ).stdout.split()
     assert found == []
+
+
+def test_the_two_commands_share_one_set_up_with_cis_extras():
+    """The main job and the test command both go through tools/setup_env.sh (one .venv,
+    one torch build), and the test command installs every extra CI installs, docs
+    included (else test_docs_hooks skips)."""
+    commands = [line for block in blocks("bash") for line in block.splitlines()]
+    main_job = next(c for c in commands if "clip-fer predict --faces" in c and "&&" in c)
+    tests = next(c for c in commands if c.rstrip().endswith("python -m pytest"))
+    assert main_job.startswith("tools/setup_env.sh ") and tests.startswith("tools/setup_env.sh ")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    ci_extras = set(re.search(r'^EXTRAS="([^"]+)"', ci, flags=re.M)[1].split(","))
+    assert set(tests.split()[1].split(",")) == ci_extras and "docs" in ci_extras
+    assert "tools/setup_env.sh" in ci
