@@ -139,9 +139,17 @@ def run_page(name, layout, monkeypatch, capsys):
     return ran
 
 
-# Ray pages start several actor pools (minutes on 2 shared cores): run with ``-m slow``
-# (.ci/run does), not in the default run.
-SLOW_PAGES = {"distributed.md"}
+# Ray pages start several actor pools (minutes on 2 shared cores), and these others took
+# 12 to 25 s each in the default run (``--durations``): run with ``-m slow`` (.ci/run
+# does), not in the default run.
+SLOW_PAGES = {
+    "distributed.md",
+    "video.md",
+    "results.md",
+    "getting-started.md",
+    "calibration.md",
+    "backbones.md",
+}
 
 
 @needs_tiny_fer_clip
