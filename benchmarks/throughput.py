@@ -19,9 +19,10 @@ FLOPs over the matrix-multiply rate measured here); GridSearchCV over the report
 nine configurations with and without the embedding cache; ``fit`` time; and peak
 memory while predicting many images (in a subprocess, with a small model so that it
 finishes in time). Weights are random: they do not change the cost. The default run
-took 10 min 20 s and peaked at 4.9 GiB RSS (``/usr/bin/time``; ViT-B/32 held at three
-precisions) on 2 AMD EPYC cores shared with other jobs (load average about 20); the
-grid without the cache (``--uncached-grid``) adds about 9 predict passes.
+took 7 min 34 s at load average 5 to 7 and 10 min 20 s at about 20, and peaked at
+4.9 GiB RSS (``/usr/bin/time``; ViT-B/32 held at three precisions), on 2 AMD EPYC
+cores shared with other jobs. The grid without the cache (``--uncached-grid``) adds
+about 9 predict passes (112 s in a run at load 5 to 7).
 
 ``--compare`` prints another table instead: the image tower of one ViT-B/32 in each
 family (OpenAI ``clip``, open_clip, Hugging Face ``CLIPModel``) through its own
