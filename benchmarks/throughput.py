@@ -1,6 +1,7 @@
 """Throughput, cache and memory benchmark for clip-fer; prints one table.
 
     python benchmarks/throughput.py                 # random ViT-B/32, 64 FER2013 images
+    python benchmarks/throughput.py --uncached-grid # also the grid search without the cache
     python benchmarks/throughput.py --n 128 --model ViT-B/16
     python benchmarks/throughput.py --model open_clip:ViT-B-32 --throughput-only
     python benchmarks/throughput.py --model hf_clip:google/siglip-base-patch16-224 --throughput-only
@@ -17,7 +18,11 @@ settings, and of each opt-in precision; the fp32 compute floor (the image tower'
 FLOPs over the matrix-multiply rate measured here); GridSearchCV over the report's
 nine configurations with and without the embedding cache; ``fit`` time; and peak
 memory while predicting many images (in a subprocess, with a small model so that it
-finishes in time). Weights are random: they do not change the cost.
+finishes in time). Weights are random: they do not change the cost. The default run
+took 7 min 34 s at load average 5 to 7 and 10 min 20 s at about 20, and peaked at
+4.9 GiB RSS (``/usr/bin/time``; ViT-B/32 held at three precisions), on 2 AMD EPYC
+cores shared with other jobs. The grid without the cache (``--uncached-grid``) adds
+about 9 predict passes (112 s in a run at load 5 to 7).
 
 ``--compare`` prints another table instead: the image tower of one ViT-B/32 in each
 family (OpenAI ``clip``, open_clip, Hugging Face ``CLIPModel``) through its own
@@ -434,7 +439,11 @@ def main():
         default=str(TINY) if TINY.is_file() else None,
         help="checkpoint for the memory row (default: the small FER2013 model)",
     )
-    parser.add_argument("--skip-uncached-grid", action="store_true", help="skip the slow grid without cache")
+    parser.add_argument(
+        "--uncached-grid",
+        action="store_true",
+        help="also time the grid search without the embedding cache (about 9x one predict pass: slow)",
+    )
     parser.add_argument(
         "--compare", action="store_true", help="only the side-by-side table of peers and precisions"
     )
@@ -509,7 +518,7 @@ def main():
     clip_fer.clear_embedding_cache()
     one_pass, _ = timed(lambda: fp32.predict(grid_paths))
     for cache in (True, False):
-        if not cache and args.skip_uncached_grid:
+        if not cache and not args.uncached_grid:
             continue
         clip_fer.clear_embedding_cache()
         search = GridSearchCV(

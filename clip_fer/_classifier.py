@@ -502,7 +502,7 @@ class ZeroShotEmotionClassifier(EmotionClassifierBase):
                 "deprecated name of 'synonym_folder': give only synonym_folder."
             )
         warnings.warn(
-            f"The 'folder' parameter of {_OWNER} was renamed 'synonym_folder' in 0.2 "
+            f"The 'folder' parameter of {_OWNER} was renamed 'synonym_folder' after 0.1.0 "
             "and will be removed in 0.3; pass synonym_folder=... instead.",
             ClipFerDeprecationWarning,
             stacklevel=4,  # _chosen_folder, fit, fit_context's wrapper, the caller

@@ -97,7 +97,7 @@ class PromptBank(BaseEstimator):
         Class name to the words that stand for it, e.g.
         ``{"angry": ["annoyed", "furious", "frown"], ...}``. A word may belong to
         one class only. None takes the synonyms of the built-in bank ``name``
-        (the default bank when ``name`` is None).
+        (the default bank when ``name`` is None); :meth:`vocabulary` gives them.
     name : str, default=None
         The bank's name, shown first in its ``repr`` and so in ``GridSearchCV``'s
         ``cv_results_`` and ``best_params_`` (:func:`clip_fer.search_results_frame`
@@ -236,6 +236,30 @@ class PromptBank(BaseEstimator):
             templates if self.templates is None else self.templates,
             synonyms if self.synonyms is None else self.synonyms,
         )
+
+    def vocabulary(self):
+        """The bank's templates and synonyms as fresh lists, to edit into a bank of your own.
+
+        A built-in bank (``PromptBank.default()``, ``PromptBank(name="openai")``)
+        keeps ``templates`` and ``synonyms`` None and reads its words by name; this
+        gives them, whichever way the bank was made.
+
+        Returns
+        -------
+        templates : list of str
+        synonyms : dict of str to list of str
+
+        Examples
+        --------
+        >>> from clip_fer import PromptBank
+        >>> templates, synonyms = PromptBank.default().vocabulary()
+        >>> synonyms["happy"].append("joyful")
+        >>> mine = PromptBank(templates, synonyms, name="default+joyful").fit()
+        >>> "joyful" in mine.words_
+        True
+        """
+        templates, synonyms = self._resolved_vocabulary()
+        return as_lists(templates), as_lists(synonyms)
 
     # Built-in banks -------------------------------------------------------------
 

@@ -194,7 +194,8 @@ def plot_reliability_diagram(
 
     Bars are each bin's accuracy (:func:`clip_fer.metrics.reliability_curve`);
     the diagonal is perfect calibration, so bars below it are over-confident.
-    Each bar's width is its bin; empty bins have none.
+    Each bar's width is its bin, and the number above it its images; empty bins
+    have none.
 
     Parameters
     ----------
@@ -227,7 +228,10 @@ def plot_reliability_diagram(
     (axes,) = _axes(ax, 5, 5)
     filled = curve.count > 0
     left, widths = curve.edges[:-1][filled], np.diff(curve.edges)[filled]
-    axes.bar(left, curve.accuracy[filled], width=widths, align="edge", color="#0072B2", edgecolor="white")
+    bars = axes.bar(
+        left, curve.accuracy[filled], width=widths, align="edge", color="#0072B2", edgecolor="white"
+    )
+    axes.bar_label(bars, labels=[str(n) for n in curve.count[filled]], fontsize="x-small")  # images
     axes.plot([0, 1], [0, 1], linestyle="--", color="#555555", label="calibrated")
     axes.plot(curve.confidence[filled], curve.accuracy[filled], "o", color="#D55E00", label="bin mean")
     axes.set(xlim=(0, 1), ylim=(0, 1), xlabel="top probability", ylabel="accuracy")

@@ -172,3 +172,12 @@ def adapted_classifiers(model, seed=0):
     calibrated.fit(faces(2 * len(classes)), np.repeat(classes, 2))
     mean = ZeroShotEmotionClassifier(model=model, decider=MeanProbaDecider()).fit()
     return {"zero_shot": mean, "few_shot": few_shot, "calibrated": calibrated}
+
+
+def pytest_collection_modifyitems(items):
+    """A test that needs a local Ray cluster (the ``cluster`` fixture) is slow: starting one
+    takes a minute or more on 2 shared cores. ``python -m pytest -m slow`` runs them, as
+    .ci/run does after the default run."""
+    for item in items:
+        if "cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

@@ -139,10 +139,17 @@ def test_predict_faces_abstains_like_predict(toy_checkpoint, face_arrays):
         assert row["labels"] == ([UNSURE] if top < threshold else plain["labels"])
 
 
-def test_cli_predict_and_evaluate_abstain(toy_checkpoint, face_arrays, tmp_path, capsys):
+def test_cli_predict_and_evaluate_abstain(toy_checkpoint, face_arrays, tmp_path, capsys, monkeypatch):
     import json
 
     from clip_fer.cli import main
+    from clip_fer.experiments import _reports
+
+    drawn = {}
+    draw = _reports.plot_confusion_matrix
+    monkeypatch.setattr(
+        _reports, "plot_confusion_matrix", lambda *a, **kw: drawn.update(args=a, kw=kw) or draw(*a, **kw)
+    )
 
     root = tmp_path / "faces"
     for i, array in enumerate(face_arrays[:6]):
@@ -194,6 +201,11 @@ def test_cli_predict_and_evaluate_abstain(toy_checkpoint, face_arrays, tmp_path,
     assert report["top1_accuracy"] == pytest.approx(np.mean(expected == np.array(y)))
     assert report["run"]["abstain_below"] == threshold and "ece" in report and "aurc" in report
     assert (tmp_path / "out" / "reliability_diagram.png").is_file()
+    # The figure counts "unsure" in a column of its own and says how many were answered.
+    assert drawn["kw"]["columns"] == [*clf.classes_, UNSURE]
+    answered = int(np.sum(expected != UNSURE))
+    assert drawn["args"][4].startswith(f"Top-1 confusion, {answered} of {len(paths)} images answered")
+    assert report["confusion_matrix"]["labels"][-1] == UNSURE
     with pytest.raises(SystemExit) as exit_info:
         main(["predict", paths[0], "--model", toy_checkpoint, "--abstain-below", "1.5"])
     assert exit_info.value.code == 2

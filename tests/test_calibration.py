@@ -66,6 +66,7 @@ def clf(request, cache_dir):
     return few_shot(zero_shot).fit(list(paths[shots]), y[shots])
 
 
+@pytest.mark.slow  # 40 s on 2 shared cores: the whole FER2013 PublicTest split, encoded
 @needs_fer2013
 @needs_tiny_fer_clip
 def test_temperature_scaling_lowers_the_ece_on_held_out_faces(faces, clf):

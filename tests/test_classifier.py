@@ -136,7 +136,10 @@ def test_labels_must_be_known_classes(toy_checkpoint):
             {"decider": RankVoteDecider(top_k=0)},
             r"The 'top_k' parameter of RankVoteDecider must be an int in \[1, inf\]. Got 0 instead.",
         ),
-        ({"folder": SynonymFolder("median")}, "The 'reduce' parameter of SynonymFolder must be one of"),
+        (
+            {"synonym_folder": SynonymFolder("median")},
+            "The 'reduce' parameter of SynonymFolder must be one of",
+        ),
     ],
 )
 def test_bad_parameters_fail_in_fit_with_a_clear_message(toy_checkpoint, params, message):

@@ -392,6 +392,20 @@ def test_cli_ray_engine_resumes_and_equals_local(
     assert captured.err.count(_broken(paths)) == 1  # the path named once
     assert "Scoring images" not in captured.err  # stderr is no terminal: no progress bar
 
+    # Run again with every row written: no Ray work at all, the settings still checked.
+    def no_ray(*args, **kwargs):
+        raise AssertionError("a complete output must not start Ray work")
+
+    monkeypatch.setattr(ray.data, "from_items", no_ray)
+    monkeypatch.setattr(ray, "init", no_ray)
+    assert main(command) == 0
+    assert f"0 images scored into {out} ({len(paths)} already there; {len(paths)} inputs)" in (
+        capsys.readouterr().out
+    )
+    assert main([*command, "--top-k", "2"]) == 1
+    assert "holds results made with other settings (differing: k)" in capsys.readouterr().err
+    monkeypatch.undo()
+
     clf = ZeroShotEmotionClassifier(toy_checkpoint, on_error="skip").fit()  # the CLI's defaults
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SkippedImagesWarning)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FER2013, TINY_FER_CLIP, lay_out_clone, needs_fer2013, needs_tiny_fer_clip
+from shown_outputs import run_and_check
 
 from clip_fer.exceptions import ClipFerDeprecationWarning
 
@@ -111,10 +112,12 @@ def run_page(name, layout, monkeypatch, capsys):
             with warnings.catch_warnings():
                 warnings.simplefilter("error", ClipFerDeprecationWarning)
                 try:
-                    exec(compile(offline(code), where, "exec"), namespace)
+                    run_and_check(offline(code), namespace, where)  # and the values its comments show
                 except ImportError as exc:
                     if "extra" in str(exc) or getattr(exc, "name", None) in ("open_clip", "cv2", "av"):
                         pytest.skip(f"{where} needs an extra: {exc}")
+                    raise
+                except AssertionError:
                     raise
                 except Exception as exc:
                     raise AssertionError(f"{where} failed:\n{code}") from exc
@@ -136,9 +139,18 @@ def run_page(name, layout, monkeypatch, capsys):
     return ran
 
 
-# Ray pages start several actor pools (minutes on 2 shared cores): run with ``-m slow``
-# (.ci/run does), not in the default run.
-SLOW_PAGES = {"distributed.md", "workflow.md"}
+# Ray pages start several actor pools (minutes on 2 shared cores), and these others took
+# 12 to 25 s each in the default run (``--durations``): run with ``-m slow`` (.ci/run
+# does), not in the default run.
+SLOW_PAGES = {
+    "distributed.md",
+    "workflow.md",
+    "video.md",
+    "results.md",
+    "getting-started.md",
+    "calibration.md",
+    "backbones.md",
+}
 
 
 @needs_tiny_fer_clip

@@ -18,6 +18,8 @@ pytest.importorskip("matplotlib")
 pytest.importorskip("pandas")
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+# A notebook runs in its own kernel (10 to 50 s on 2 shared cores): with ``-m slow``.
+pytestmark = pytest.mark.slow
 
 
 # Run first in the kernel, and removed before the notebook is returned (or saved):

@@ -24,6 +24,40 @@ def test_confusion_matrix_shows_sklearns_counts_and_shares():
     np.testing.assert_allclose(shares.axes[0].images[0].get_array(), expected)
 
 
+def test_unsure_is_a_column_of_its_own_and_rows_are_shared_over_every_answer(tmp_path):
+    from matplotlib.figure import Figure
+
+    from clip_fer.experiments._reports import draw_confusion_matrix, plot_confusion_matrix
+
+    y_true = ["happy", "sad", "sad", "angry", "happy", "sad", "angry"]
+    y_pred = ["happy", "unsure", "happy", "unsure", "unsure", "sad", "angry"]
+    labels, columns = ["angry", "happy", "sad"], ["angry", "happy", "sad", "unsure"]
+    counts = draw_confusion_matrix(Figure().subplots(), y_true, y_pred, labels, columns=columns)
+    square = confusion_matrix(y_true, y_pred, labels=columns)  # with an "unsure" row, all zeros
+    np.testing.assert_array_equal(counts.images[0].get_array(), square[:3])
+    assert [t.get_text() for t in counts.get_xticklabels()] == columns
+    assert [t.get_text() for t in counts.get_yticklabels()] == labels
+    shares = draw_confusion_matrix(Figure().subplots(), y_true, y_pred, labels, None, "true", columns)
+    np.testing.assert_allclose(
+        shares.images[0].get_array(), square[:3] / square[:3].sum(axis=1, keepdims=True)
+    )
+    plot_confusion_matrix(y_true, y_pred, labels, tmp_path / "c.png", "title", columns=columns)
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_reliability_diagram_counts_the_images_of_each_bin():
+    from clip_fer.metrics import reliability_curve
+    from clip_fer.plotting import plot_reliability_diagram
+
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet(np.ones(3), size=40)
+    y = rng.choice(["a", "b", "c"], size=40)
+    curve = reliability_curve(y, proba, classes=["a", "b", "c"], n_bins=5)
+    ax = plot_reliability_diagram(y, proba, classes=["a", "b", "c"], n_bins=5).axes[0]
+    shown = [t.get_text() for t in ax.texts]
+    assert shown == [str(n) for n in curve.count if n > 0] and sum(map(int, shown)) == 40
+
+
 def test_confusion_matrix_draws_into_a_given_axes():
     from matplotlib.figure import Figure
 

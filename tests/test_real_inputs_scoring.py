@@ -80,15 +80,15 @@ def test_score_leaves_skipped_items_out(toy_checkpoint, labelled):
 )
 def test_grid_search_with_one_bad_path(toy_checkpoint, labelled):
     paths, y = labelled
-    clf = ZeroShotEmotionClassifier(model=toy_checkpoint, on_error="skip", folder=SynonymFolder())
+    clf = ZeroShotEmotionClassifier(model=toy_checkpoint, on_error="skip", synonym_folder=SynonymFolder())
     cv = KFold(3)
     with pytest.warns(SkippedImagesWarning):
-        search = GridSearchCV(clf, {"folder__reduce": ["mean", "max"]}, cv=cv).fit(paths, y)
+        search = GridSearchCV(clf, {"synonym_folder__reduce": ["mean", "max"]}, cv=cv).fit(paths, y)
     for c, params in enumerate(search.cv_results_["params"]):
         for s, (_, test) in enumerate(cv.split(paths)):
             readable = [i for i in test if i != 4]
             fitted = ZeroShotEmotionClassifier(
-                model=toy_checkpoint, folder=SynonymFolder(params["folder__reduce"])
+                model=toy_checkpoint, synonym_folder=SynonymFolder(params["synonym_folder__reduce"])
             ).fit()
             expected = accuracy_score(y[readable], fitted.predict([paths[i] for i in readable]))
             assert search.cv_results_[f"split{s}_test_score"][c] == pytest.approx(expected)

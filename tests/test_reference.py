@@ -89,7 +89,7 @@ def _compare(model_path, images, reduce, top_k=3, precomputed=False):
         model=model_path,
         precomputed=precomputed,
         prompt_bank=PromptBank(BANK["templates"], BANK["synonyms"]),
-        folder=SynonymFolder(reduce),
+        synonym_folder=SynonymFolder(reduce),
         decider=RankVoteDecider(top_k=top_k),
         batch_size=5,
     ).fit()

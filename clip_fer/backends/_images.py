@@ -16,6 +16,7 @@ The rules (also in ``docs/bad-inputs.md``):
 """
 
 import os
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -30,8 +31,10 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "MAX_ASPECT_RATIO",
     "UnreadableImage",
+    "check_image_path",
     "check_image_sequence",
     "exif_orientation",
+    "one_image",
     "to_rgb_image",
 ]
 
@@ -45,6 +48,7 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".
 MAX_ASPECT_RATIO = 100
 
 _EXIF_ORIENTATION = 0x0112
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 class UnreadableImage:
@@ -177,9 +181,23 @@ def _check_aspect(size, index, what="image"):
         )
 
 
-def _open_path(path, index):
+def one_image(X):
+    """Whether ``X`` is one image rather than a sequence of them: a path, a PIL image,
+    a 2-D array or tensor, or a 3-D one with 1, 3 or 4 along its first or last axis."""
+    if isinstance(X, (str, bytes, os.PathLike, Image.Image)):
+        return True
+    if isinstance(X, np.ndarray) or _is_tensor(X):
+        shape = tuple(X.shape)
+        return len(shape) == 2 or _looks_like_one_image(shape)
+    return False
+
+
+def check_image_path(path, index):
+    """Raise :class:`ImageInputError` naming ``path`` as given (a URL's ``//`` intact)
+    if it is a URL, a folder, missing or not a regular file; return its size in bytes."""
+    given = os.fspath(path)
+    name = repr(given)
     path = Path(path)
-    name = repr(str(path))
     try:
         if path.is_dir():
             raise ImageInputError(index, f"{name} is a folder, not an image file.")
@@ -189,10 +207,22 @@ def _open_path(path, index):
                     index,
                     f"{name} is not a regular file (a device, pipe or socket); save the image to a file.",
                 )
+            if isinstance(given, str) and _URL.match(given):
+                raise ImageInputError(
+                    index,
+                    f"{name} is a URL; clip-fer reads local files only. Download it first, "
+                    "e.g. urllib.request.urlretrieve(url, 'photo.jpg').",
+                )
             raise ImageInputError(index, f"file {name} does not exist.")
-        size = path.stat().st_size
+        return path.stat().st_size
     except OSError as exc:  # a name too long, a permission, a broken mount ...
         raise ImageInputError(index, f"file {name} cannot be read ({exc.strerror or exc}).") from None
+
+
+def _open_path(path, index):
+    name = repr(os.fspath(path))
+    size = check_image_path(path, index)
+    path = Path(path)
     if size == 0:
         raise ImageInputError(index, f"file {name} is empty (0 bytes).")
     try:

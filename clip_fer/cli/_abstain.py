@@ -13,12 +13,12 @@ def _probability(text):
     return value
 
 
-def add_abstain_option(parser, what="image"):
+def add_abstain_option(parser, what="an image"):
     """Add ``--abstain-below P`` (default None: always answer a class)."""
     parser.add_argument(
         "--abstain-below",
         type=_probability,
         metavar="P",
-        help=f'Label a {what} "unsure" when its top probability is below P (in [0, 1]); '
+        help=f'Label {what} "unsure" when its top probability is below P (in [0, 1]); '
         "see docs/calibration.md. Default: always give the top class.",
     )

@@ -237,18 +237,26 @@ def _in_background(function, *args):
     return future
 
 
-def _inputs(args):
-    """What the driver needs before scoring: the files (each once), the estimator, k and
-    how many files are not written yet. Imports the estimator's libraries (torch)."""
-    from ..distributed import classes_of, written_keys
+def _files(args):
+    """The input files (each once) and the keys the output holds. Imports pyarrow only."""
+    from ..distributed import written_keys
     from ..exceptions import ClipFerError
-    from ._saved import command_classifier
     from .predict import expand_paths
 
     written = written_keys(args.output, "path")
     paths = _each_file_once(expand_paths(args.paths), written)
     if not paths:
         raise ClipFerError(f"no image files found in {args.paths}")
+    return paths, written
+
+
+def _inputs(args, files=None):
+    """What the driver needs before scoring: the files (each once), the estimator, k and
+    how many files are not written yet. Imports the estimator's libraries (torch)."""
+    from ..distributed import classes_of
+    from ._saved import command_classifier
+
+    paths, written = _files(args) if files is None else files
     clf = command_classifier(args, fit=False, on_error=args.on_error)
     k = min(args.top_k, len(classes_of(clf)))
     todo = len(set(paths) - set(written))
@@ -268,7 +276,10 @@ def predict_on_ray(args, parser):
     try:
         ray = import_ray()  # before the thread starts importing: the two share no module then
         _check_reachable(args.address)  # before the thread: nothing to wait for
-        inputs = _in_background(_inputs, args)
+        files = _files(args)
+        if set(files[0]) <= set(files[1]):  # every input has its row: no cluster to start
+            return _nothing_left(args, files)
+        inputs = _in_background(_inputs, args, files)
         started = _connect(ray, args.address)
         try:
             paths, clf, k, todo = inputs.result()
@@ -309,9 +320,26 @@ def predict_on_ray(args, parser):
         return report_error(
             _reason(exc), f" (shards written so far are kept in {args.output}; run again to resume)"
         )
+    return _summary(args, run, len(paths))
+
+
+def _nothing_left(args, files):
+    """A resumed run whose every input is written: check the output's settings (as a
+    run would) and say so, in seconds, without Ray."""
+    from ..distributed import ParquetRun, check_resumable
+
+    paths, clf, k, _ = _inputs(args, files)
+    already = check_resumable(
+        args.output, clf, column="path", k=k, abstain_below=getattr(args, "abstain_below", None)
+    )
+    return _summary(args, ParquetRun(args.output, 0, len(already)), len(paths))
+
+
+def _summary(args, run, n_inputs):
+    """The summary line, and one line per image that could not be read; the exit code."""
     print(
         f"{run.written} images scored into {run.output} ({run.already} already there; "
-        f"{len(paths)} inputs); {len(run.errors)} could not be read."
+        f"{n_inputs} inputs); {len(run.errors)} could not be read."
     )
     # As the local engine: skipping was asked for (--on-error skip), so skipped images
     # are notes and the exit code is 0; each names its file once.

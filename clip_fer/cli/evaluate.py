@@ -44,9 +44,12 @@ outputs (with --out DIR):
                              group_value, n, small and the scores above
   classification_report.txt  per-class precision/recall/F1 of the top-1 prediction
                              and of the report's top-3 rule
-  confusion_matrix.png       top-1 confusion matrix; reliability_diagram.png and
-  risk_coverage.png          the calibration and the risk-coverage curve (these three
-                             need matplotlib; skipped without)
+  confusion_matrix.png       top-1 confusion matrix, counts and shares of each true
+                             class ("unsure" a column of its own with --abstain-below;
+                             the title says how many were answered);
+  reliability_diagram.png    the calibration (images per bin above each bar) and
+  risk_coverage.png          the risk-coverage curve (these three need matplotlib;
+                             skipped without)
 
 example:
   clip-fer evaluate --data fer2013 --split public_test \\
@@ -250,12 +253,15 @@ def _write_outputs(out, args, data, clf, decision, ranked, summary, k, groups, a
         written.append("groups.csv")
     notes = []
     if has_matplotlib():
+        answered = sum(answer != UNSURE for answer in y_pred)
+        counted = f"{answered} of {len(y)} images answered" if unsure else f"{len(y)} images"
         plot_confusion_matrix(
             y,
             y_pred,
             labels,
             out / "confusion_matrix.png",
-            f"Top-1 confusion, {summary['n_images']} images ({Path(str(args.model)).name})",
+            f"Top-1 confusion, {counted} ({Path(str(args.model)).name})",
+            columns=labels + unsure,
         )
         written.append("confusion_matrix.png")
         top = ranked_kept[:, 0].astype(str)  # the curves rank the answers made without abstention

@@ -119,7 +119,7 @@ def add_parser(commands):
         "skip). With --faces, an unreadable image is always a 'failed' row; the exit code is "
         "then 1 with 'raise' and 0 with 'skip'. Default: raise.",
     )
-    add_abstain_option(parser, "image (with --faces, a face)")
+    add_abstain_option(parser, "an image (with --faces, a face)")
     add_classifier_option(parser)
     add_ray_options(parser)
     parser.set_defaults(run=lambda args: predict(args, parser))

@@ -85,7 +85,7 @@ def add_parser(commands):
         help="FFmpeg input format (v4l2, avfoundation, dshow, x11grab, ...).",
     )
     parser.add_argument("--quiet", action="store_true", help="No line per second on stdout.")
-    add_abstain_option(parser, "face")
+    add_abstain_option(parser, "a face")
     add_classifier_option(parser)
     parser.set_defaults(run=video)
 

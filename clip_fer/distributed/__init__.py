@@ -15,6 +15,7 @@ first use, never by ``import clip_fer``. See ``docs/distributed.md``.
 from ._datasets import classes_of, embed_dataset, predict_dataset
 from ._parquet import (
     ParquetRun,
+    check_resumable,
     embed_to_parquet,
     predict_to_parquet,
     read_embeddings,
@@ -23,6 +24,7 @@ from ._parquet import (
 
 __all__ = [
     "ParquetRun",
+    "check_resumable",
     "classes_of",
     "embed_dataset",
     "embed_to_parquet",

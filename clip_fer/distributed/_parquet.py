@@ -42,7 +42,14 @@ from ..utils._json import strict_json
 from ..utils._param_validation import check_int
 from ._datasets import _check_estimator, embed_dataset, import_ray, predict_dataset
 
-__all__ = ["ParquetRun", "embed_to_parquet", "predict_to_parquet", "read_embeddings", "written_keys"]
+__all__ = [
+    "ParquetRun",
+    "check_resumable",
+    "embed_to_parquet",
+    "predict_to_parquet",
+    "read_embeddings",
+    "written_keys",
+]
 
 MANIFEST = "_clip_fer.json"
 _SHARDS = "part-*.parquet"
@@ -192,9 +199,9 @@ def _settings(estimator, mode, column, key, k):
     return settings
 
 
-def _prepare(output, settings):
-    """Check ``output`` against ``settings``, write its manifest, drop partial shards."""
-    out = Path(output)
+def _check_manifest(out, settings):
+    """Raise unless ``out`` is new or holds results made with ``settings``; whether it
+    has a manifest."""
     if out.exists() and not out.is_dir():
         raise ClipFerError(
             f"The output {str(out)!r} is a file; give a folder name such as OUT.parquet "
@@ -216,12 +223,62 @@ def _prepare(output, settings):
                 f"(differing: {', '.join(changed)}). Resume it with the same settings, or "
                 "write to a new output."
             )
-    elif out.is_dir() and any(out.iterdir()):
+        return True
+    if out.is_dir() and any(out.iterdir()):
         raise ClipFerError(
             f"The output {str(out)!r} is a folder that clip-fer did not write (no "
             f"{MANIFEST}); give a new or empty folder."
         )
-    else:
+    return False
+
+
+def check_resumable(output, estimator, *, column="path", key=None, k=3, abstain_below=None):
+    """The keys :func:`predict_to_parquet` would skip, checked without starting Ray.
+
+    Raises as :func:`predict_to_parquet` does when ``output`` holds results made
+    with other settings (or is not clip-fer's), so that a caller can tell that
+    nothing is left to score, and say so, before starting a cluster.
+
+    Parameters
+    ----------
+    output : str or path-like
+    estimator : ZeroShotEmotionClassifier
+        Fitted, as :func:`predict_to_parquet` takes it.
+    column, key, k, abstain_below
+        As :func:`predict_to_parquet` takes them.
+
+    Returns
+    -------
+    keys : list
+        The ``key`` of every row written (empty for a new output).
+
+    Raises
+    ------
+    ClipFerError
+        The output holds other settings, is a file, or is a folder clip-fer did
+        not write.
+    """
+    key = column if key is None else key
+    out = Path(output)
+    if not _check_manifest(out, _run_settings(estimator, "predict", column, key, k, abstain_below)):
+        return []
+    return written_keys(out, key)
+
+
+def _run_settings(estimator, mode, column, key, k, abstain_below):
+    """What a run's manifest holds: the estimator's settings, and the threshold when one
+    was given (it changes the labels; absent, the manifest is as before)."""
+    settings = _settings(estimator, mode, column, key, k)
+    if abstain_below is not None:
+        settings["abstain_below"] = float(abstain_below)
+    return settings
+
+
+def _prepare(output, settings):
+    """Check ``output`` against ``settings``, write its manifest, drop partial shards."""
+    out = Path(output)
+    manifest = out / MANIFEST
+    if not _check_manifest(out, settings):
         out.mkdir(parents=True, exist_ok=True)
         _replace_atomically(manifest, lambda tmp: tmp.write_text(strict_json(settings, indent=1)))
     for partial in out.glob(_PARTIAL):
@@ -306,9 +363,7 @@ def _to_parquet(
             f"The 'key' parameter of {owner} must be a column name. Got {key!r} instead."
         )
     _check_model(estimator, owner)
-    settings = _settings(estimator, mode, column, key, k)
-    if options.get("abstain_below") is not None:  # changes the labels (absent: as before)
-        settings["abstain_below"] = float(options["abstain_below"])
+    settings = _run_settings(estimator, mode, column, key, k, options.get("abstain_below"))
     out = _prepare(output, settings)
     done = _resume_keys(out, key)
     if done:

@@ -103,7 +103,9 @@ def report_experiment_banks(
     Returns
     -------
     banks : dict of str to PromptBank
-        Named as the report named its files, e.g. ``"3 templates 3 labels 1"``.
+        Named as the report named its files, e.g. ``"3 templates 3 labels 1"``;
+        each bank's ``name`` is its key, so ``GridSearchCV``'s ``best_params_``
+        and :func:`search_results_frame` tell the banks apart.
         The draws are this library's, seeded by ``random_state``; they are not
         the report's own files, of which only the best was printed
         (:meth:`PromptBank.report_best`).
@@ -113,7 +115,8 @@ def report_experiment_banks(
     for n in sizes:
         draws = sample_prompt_banks(template_pool, synonym_pool, n, n, n_draws, rng)
         for i, bank in enumerate(draws, start=1):
-            banks[f"{n} templates {n} labels {i}"] = bank
+            name = f"{n} templates {n} labels {i}"
+            banks[name] = bank.set_params(name=name)
     return banks
 
 
@@ -160,7 +163,7 @@ def report_experiment_configurations(random_state=0):
     dictionaries.update({f"draw: {name}": bank for name, bank in draws.items()})
     dictionaries.update(
         {
-            f"draw: {name}, corrected": bank
+            f"draw: {name}, corrected": bank.set_params(name=f"{name}, corrected")
             for name, bank in corrected.items()
             if bank.synonyms != draws[name].synonyms  # only draws with a misspelled word
         }

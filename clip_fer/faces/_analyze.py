@@ -9,9 +9,11 @@ returns. Nothing is computed here that those do not compute.
 """
 
 import os
+import warnings
 from inspect import signature
 
-from ..exceptions import InvalidParameterError
+from ..backends._images import check_image_path, check_image_sequence, one_image
+from ..exceptions import InvalidParameterError, SkippedImagesWarning
 
 __all__ = ["analyze"]
 
@@ -47,10 +49,9 @@ def analyze(
 
     Parameters
     ----------
-    images : str, path-like, or sequence of images
-        One image path, or a list of paths, PIL images, arrays or tensors (as
-        :meth:`ZeroShotEmotionClassifier.predict` takes them; a single array must
-        be wrapped in a list).
+    images : image or sequence of images
+        One image (a path, a PIL image, an array or a tensor), or a list of them
+        (as :meth:`ZeroShotEmotionClassifier.predict` takes them).
     model : str, default=None
         The model, as ``ZeroShotEmotionClassifier(model=...)``: a CLIP name, a
         checkpoint path, ``"open_clip:..."`` or ``"hf_clip:..."``; None is
@@ -76,7 +77,9 @@ def analyze(
     **options
         Any other parameter of :class:`ZeroShotEmotionClassifier`, e.g.
         ``prompt_bank=PromptBank.openai_fer2013()``, ``device="cpu"``,
-        ``precision="int8"``, ``on_error="skip"``, ``cache_dir="emb/"``.
+        ``precision="int8"``, ``on_error="skip"``, ``cache_dir="emb/"``. With
+        ``on_error="raise"`` (the default), a path that is missing, a folder or a
+        URL raises before any work; with ``"skip"`` it gets a ``"failed"`` row.
 
     Returns
     -------
@@ -90,6 +93,15 @@ def analyze(
     ------
     InvalidParameterError
         An option that is not a parameter of ``ZeroShotEmotionClassifier``.
+    ImageInputError
+        With ``on_error="raise"``: a path that is missing, a folder or a URL,
+        named with its index.
+
+    Warns
+    -----
+    SkippedImagesWarning
+        Naming every image whose row is ``"failed"`` (unreadable, or its
+        detection failed), with the reason.
 
     Examples
     --------
@@ -101,8 +113,7 @@ def analyze(
     from .._classifier import ZeroShotEmotionClassifier
     from ._cropping import FaceCropper, predict_faces
 
-    if isinstance(images, (str, os.PathLike)):
-        images = [images]
+    images = check_image_sequence([images] if one_image(images) else images)
     cropper = FaceCropper(detector, margin=margin, grayscale=grayscale)
     if classifier is not None:
         given = sorted(set(options) - {"abstain_below"}) + (["model"] if model is not None else [])
@@ -112,7 +123,7 @@ def analyze(
                 "zero-shot classifier that analyze builds without one; set them on your "
                 "classifier (before fitting it), or leave classifier=None."
             )
-        return predict_faces(
+        faces = predict_faces(
             classifier,
             images,
             cropper=cropper,
@@ -121,6 +132,8 @@ def analyze(
             verbose=verbose,
             abstain_below=options.get("abstain_below"),
         )
+        _warn_failed(faces, len(images))
+        return faces
     allowed = set(signature(ZeroShotEmotionClassifier).parameters) - {"model"}
     unknown = sorted(set(options) - allowed)
     if unknown:
@@ -131,5 +144,28 @@ def analyze(
             f"top_k, as_frame, verbose, {', '.join(sorted(allowed))}."
         )
     model = "ViT-B/32" if model is None else model
-    estimator = ZeroShotEmotionClassifier(model=model, **options).fit()
-    return predict_faces(estimator, images, cropper=cropper, top_k=top_k, as_frame=as_frame, verbose=verbose)
+    estimator = ZeroShotEmotionClassifier(model=model, **options)
+    if estimator.on_error == "raise":  # fail before loading the model, naming the item
+        for index, item in enumerate(images):
+            if isinstance(item, (str, os.PathLike)):
+                check_image_path(item, index)
+    estimator.fit()
+    faces = predict_faces(estimator, images, cropper=cropper, top_k=top_k, as_frame=as_frame, verbose=verbose)
+    _warn_failed(faces, len(images))
+    return faces
+
+
+def _warn_failed(faces, n_images):
+    """One SkippedImagesWarning naming each image whose row says ``"failed"``."""
+    rows = faces.to_dict("records") if hasattr(faces, "to_dict") else faces
+    errors = [(row["image_index"], row["error"]) for row in rows if row["status"] == "failed"]
+    if errors:
+        listed = "; ".join(f"{error}" for _, error in errors)
+        warnings.warn(
+            SkippedImagesWarning(
+                f"analyze: {len(errors)} of {n_images} images failed (their rows say "
+                f"status='failed'): {listed}",
+                errors,
+            ),
+            stacklevel=3,
+        )

@@ -101,6 +101,27 @@ class FaceCropper(TransformerMixin, ParamsValidationMixin, BaseEstimator):
         self.detector_ = clone(detector) if hasattr(detector, "get_params") else detector
         return self
 
+    def fit_transform(self, X=None, y=None):
+        """Fit, then crop ``X``; with ``X=None``, fit only and return None.
+
+        A zero-shot classifier is fitted without images, so a pipeline of the two
+        is too: ``make_pipeline(FaceCropper(), clf).fit(None)``.
+
+        Parameters
+        ----------
+        X : sequence of images or None, default=None
+            As :meth:`transform` takes them; None crops nothing.
+        y : ignored
+            Present for scikit-learn API consistency.
+
+        Returns
+        -------
+        crops : list or None
+            As :meth:`transform` returns them; None when ``X`` is None.
+        """
+        self.fit(X, y)
+        return None if X is None else self.transform(X)
+
     def find_faces(self, image):
         """The faces of one image, best first.
 

@@ -206,7 +206,11 @@ def test_experiment_passes_the_random_state(toy_checkpoint, faces, tmp_path, cap
     assert code == 0 and seeds == [5]
     saved = json.loads((tmp_path / "exp" / "configurations.json").read_text())
     drawn = report_experiment_configurations(random_state=5)["draw: 3 templates 3 labels 2"]
-    assert saved["draw: 3 templates 3 labels 2"] == {"templates": drawn.templates, "synonyms": drawn.synonyms}
+    assert saved["draw: 3 templates 3 labels 2"] == {
+        "templates": drawn.templates,
+        "synonyms": drawn.synonyms,
+        "name": "3 templates 3 labels 2",
+    }
     assert drawn.synonyms != report_experiment_configurations()["draw: 3 templates 3 labels 2"].synonyms
 
 

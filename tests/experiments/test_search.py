@@ -79,3 +79,19 @@ def test_a_single_score_and_an_unfitted_search(search):
     assert table.score.tolist() == sorted(single.cv_results_["mean_test_score"], reverse=True)
     with pytest.raises(ValueError, match="needs a fitted search"):
         search_results_frame(GridSearchCV(search.estimator, {"decider__top_k": [1]}))
+
+
+def test_the_report_experiment_banks_read_by_name(search):
+    """Each drawn bank is named after its key: the table and best_params_ tell them apart."""
+    from clip_fer import report_experiment_banks
+
+    search, embeddings, y = search
+    banks = report_experiment_banks(sizes=(1, 2), n_draws=2)
+    assert [bank.name for bank in banks.values()] == list(banks)
+    drawn = GridSearchCV(search.estimator, {"prompt_bank": list(banks.values())}, cv=KFold(3)).fit(
+        embeddings, y
+    )
+    table = search_results_frame(drawn)
+    assert sorted(table.prompt_bank) == sorted(banks)
+    best = drawn.best_params_["prompt_bank"]
+    assert repr(best).startswith(f"PromptBank(name={best.name!r}") and best.name in banks

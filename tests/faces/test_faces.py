@@ -185,6 +185,15 @@ def test_transform_in_a_pipeline_warns_about_faceless_images(clf, scene):
     assert predicted.tolist() == [clf.predict([faces[0]])[0], clf.predict([empty])[0]]
 
 
+def test_a_pipeline_is_fitted_without_images_as_the_classifier_is(clf, scene):
+    canvas, empty, faces, boxes = scene
+    pipeline = make_pipeline(FaceCropper(PastedFaces({canvas.size: boxes}), margin=0.0), clf)
+    assert pipeline.fit(None) is pipeline
+    assert pipeline.predict([canvas]).tolist() == clf.predict([faces[0]]).tolist()
+    cropper = FaceCropper(PastedFaces({}))
+    assert cropper.fit_transform(None) is None and hasattr(cropper, "detector_")
+
+
 @pytest.mark.parametrize(
     "params, match",
     [
