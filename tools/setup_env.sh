@@ -8,7 +8,8 @@
 # torch is installed only when .venv has none, so a second run (more extras) keeps the
 # build the first one chose. Which build, by CLIP_FER_TORCH:
 #   cpu (default)  the CPU build from https://download.pytorch.org/whl/cpu (no CUDA
-#                  libraries); where that index cannot be reached, say so and stop
+#                  libraries); where that index cannot be reached (or pip's configuration
+#                  mixes builds), say so and install CI's pair from PyPI instead
 #   cuda           PyPI's default build (CUDA libraries on Linux): for an NVIDIA GPU
 #   "SPECS"        pip requirement specs from PyPI, e.g. "torch==2.14.1 torchvision==0.29.1"
 #                  (what .ci/run installs)
@@ -25,8 +26,19 @@ command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 . .venv/bin/activate
 PIP=(python -m pip --disable-pip-version-check)
 
+PINNED=(torch==2.14.1 torchvision==0.29.1)  # CI's pair (.ci/run), from PyPI
+pair_works() { python -c "import torch, torchvision" >/dev/null 2>&1; }
+fall_back() {  # the CPU build could not be had: CI's pair from PyPI instead, said loudly
+    echo "setup_env: $1; installing CI's pair from PyPI instead (${PINNED[*]}; on Linux" \
+        "that is the CUDA build, about 5 GB more). Choose with CLIP_FER_TORCH (see the top of" \
+        "this script)." >&2
+    "${PIP[@]}" install --force-reinstall --no-deps "${PINNED[@]}" >/dev/null 2>&1 || true
+    "${PIP[@]}" install "${PINNED[@]}"
+    ASKED=pinned
+}
+
 ASKED=""  # the build this run installed, if it installed one
-if python -c "import torch, torchvision" >/dev/null 2>&1; then
+if pair_works; then
     echo "torch is already installed in .venv: kept"
 else
     ASKED=$CHOICE
@@ -34,10 +46,9 @@ else
         cpu)
             if ! "${PIP[@]}" install --retries 1 --timeout 15 torch torchvision \
                 --index-url https://download.pytorch.org/whl/cpu; then
-                echo "setup_env: the CPU index (download.pytorch.org) cannot be reached. Install" \
-                    "torch from PyPI instead: CLIP_FER_TORCH=cuda (CUDA libraries included, about" \
-                    "5 GB more) or CLIP_FER_TORCH='torch==2.14.1 torchvision==0.29.1'." >&2
-                exit 1
+                fall_back "the CPU index (download.pytorch.org) cannot be reached"
+            elif ! pair_works; then
+                fall_back "pip took torch and torchvision from different indexes of its configuration (pip config list), and they do not work together"
             fi
             ;;
         cuda) "${PIP[@]}" install torch torchvision ;;
