@@ -2,6 +2,8 @@
 arguments nobody on the project made. Each case here gave a silent wrong answer or a
 raw error before; docs/bad-inputs.md lists every case tried."""
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -145,3 +147,27 @@ def test_few_shot_alpha_zero_with_beta_auto_fits_as_zero_shot(zero_shot, face_ar
         FewShotEmotionClassifier(zero_shot, alpha=0.0), face_arrays, y, cv=2, error_score="raise"
     )
     assert np.isfinite(scores).all()
+
+
+def _grayscale_pipeline(few_shot, image):
+    from sklearn.frozen import FrozenEstimator
+
+    gray = FunctionTransformer(lambda images: [i.convert("L").convert("RGB") for i in images])
+    return make_pipeline(gray, FrozenEstimator(few_shot)).fit([image], ["happy"])
+
+
+def test_a_parquet_output_of_a_pipeline_with_a_lambda_can_be_resumed(zero_shot, face_arrays):
+    # Before: predict_to_parquet's settings pickled the classifier with pickle (a lambda
+    # step: a raw PicklingError, though Ray itself sends it) and wrote the function's
+    # repr, whose address changes in each process (a resumed run was refused).
+    pytest.importorskip("ray")
+    from clip_fer.distributed import _parquet
+
+    y = np.array(["happy", "sad", "angry", "neutral"] * 3, dtype=object)
+    few_shot = FewShotEmotionClassifier(zero_shot, alpha=1.0, beta=5.0).fit(face_arrays, y)
+    image = Image.fromarray(face_arrays[0]).convert("RGB")
+    first, second = _grayscale_pipeline(few_shot, image), _grayscale_pipeline(few_shot, image)
+    assert first.steps[0][1].func is not second.steps[0][1].func  # two functions, two addresses
+    settings = [_parquet._settings(clf, "predict", "path", "path", 3) for clf in (first, second)]
+    assert settings[0] == settings[1]
+    assert "0x" not in json.dumps(settings[0])
