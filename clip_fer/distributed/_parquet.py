@@ -175,8 +175,10 @@ def _stable_repr(value):
     such as for a Pipeline's ``FunctionTransformer(func=...)``), an estimator inside a
     list (a Pipeline's ``steps``) by its type (its parameters are listed on their own)."""
     if isinstance(value, (list, tuple)):
-        inner = ", ".join(_stable_repr(v) for v in value)
-        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+        inner = [_stable_repr(v) for v in value]
+        if isinstance(value, list):
+            return f"[{', '.join(inner)}]"
+        return f"({inner[0]},)" if len(inner) == 1 else f"({', '.join(inner)})"
     if hasattr(value, "get_params"):
         return f"<{type(value).__name__}>"
     if callable(value) and hasattr(value, "__qualname__") and not isinstance(value, type):
