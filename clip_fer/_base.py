@@ -312,7 +312,7 @@ class EmotionClassifierBase(ClassifierMixin, ParamsValidationMixin, BaseEstimato
         check_no_unsure(y, owner)
         decision, items = self._decision(X)
         y_pred = self._answers(decision)
-        check_consistent_length(y_pred, y)
+        check_consistent_length(y_pred, y, sample_weight)
         kept = decision.ranking[:, 0] >= 0
         if decision.errors:
             n, left = len(kept), len(decision.errors)

@@ -480,8 +480,8 @@ class FewShotEmotionClassifier(EmotionClassifierBase):
     def _choose_tip(self, embeddings, labels, log_prior, n_classes):
         alphas = TIP_ALPHAS if self.alpha == "auto" else (float(self.alpha),)
         betas = TIP_BETAS if self.beta == "auto" else (float(self.beta),)
-        if self.alpha != "auto" and self.beta != "auto":
-            return alphas[0], betas[0], {}
+        if self.alpha != "auto" and (self.beta != "auto" or alphas[0] == 0):
+            return alphas[0], betas[0], {}  # alpha 0: no cache, beta chooses nothing
         tempered = log_softmax(log_prior / fit_temperature(log_prior, labels), axis=1)
         candidates = [{"alpha": 0.0, "beta": betas[0]}]
         correct = [tempered.argmax(axis=1) == labels]

@@ -27,16 +27,17 @@ wrapper), which are the ones the rows report.
 import copy
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
+from sklearn.exceptions import NotFittedError
 
 from ._abstention import check_classes, check_threshold, threshold_of
 from ._base import EmotionClassifierBase, decision_from_proba, padded_decision
 from .backends._images import check_image_sequence, to_rgb_image
-from .exceptions import ImageInputError, InvalidParameterError
+from .exceptions import ComponentContractError, ImageInputError, InvalidParameterError
 from .scoring import labels_from_ranking
 
 __all__ = ["ClassifierFront", "classifier_front", "nested_estimators", "streaming_copy"]
 
+_SUM_TOLERANCE = 1e-6  # a row of probabilities sums to 1 within float rounding
 _NO_PROBA = "the classifier gave no probabilities for it (its estimator skipped it)"
 
 
@@ -125,14 +126,7 @@ class ClassifierFront:
         valid = np.array([i not in errors for i in range(len(items))], dtype=bool)
         proba = np.full((len(items), len(self.classes)), np.nan)
         if read:
-            given = np.asarray(self.classifier.predict_proba(read), dtype=np.float64)
-            if given.shape != (len(read), len(self.classes)):
-                raise ValueError(
-                    f"{type(self.classifier).__name__}.predict_proba gave an array of shape "
-                    f"{given.shape} for {len(read)} images and {len(self.classes)} classes; it must "
-                    "give one row per image and one column per class of classes_."
-                )
-            proba[valid] = given
+            proba[valid] = self._checked_proba(read)
         for index in np.flatnonzero(valid & np.isnan(proba).any(axis=1)):
             if self.on_error == "raise":
                 raise ImageInputError(int(index), _NO_PROBA)
@@ -141,6 +135,33 @@ class ClassifierFront:
         return padded_decision(
             valid, lambda rows: decision_from_proba(proba[rows]), len(self.classes), sorted(errors.items())
         )
+
+    def _checked_proba(self, read):
+        """``predict_proba`` of the images read: one row per image and one column per
+        class, each row NaN (skipped) or probabilities (in [0, 1], summing to 1)."""
+        name = f"{type(self.classifier).__name__}.predict_proba"
+        given = np.asarray(self.classifier.predict_proba(read), dtype=np.float64)
+        if given.shape != (len(read), len(self.classes)):
+            raise ComponentContractError(
+                f"{name} gave an array of shape {given.shape} for {len(read)} images and "
+                f"{len(self.classes)} classes; it must give one row per image and one column per "
+                "class of classes_.",
+                role="classifier",
+                rule="shape",
+            )
+        answered = given[~np.isnan(given).any(axis=1)]
+        bad = ~(np.isfinite(answered).all(axis=1) & (answered >= 0).all(axis=1) & (answered <= 1).all(axis=1))
+        bad |= np.abs(answered.sum(axis=1) - 1) > _SUM_TOLERANCE
+        if bad.any():
+            row = int(np.flatnonzero(~np.isnan(given).any(axis=1))[np.argmax(bad)])
+            raise ComponentContractError(
+                f"{name} gave {given[row].tolist()} for image {row} of {len(read)}: not "
+                "probabilities (each in [0, 1], summing to 1). Give a classifier whose predict_proba "
+                "gives probabilities, such as one calibrated with CalibratedClassifierCV.",
+                role="classifier",
+                rule="probabilities",
+            )
+        return given
 
     def labels_of(self, ranking):
         """Class names for class indices; ``None`` where an index is -1."""
@@ -184,7 +205,20 @@ def classifier_front(classifier, *, abstain_below=None, owner, streaming=None):
             "ZeroShotEmotionClassifier, a FewShotEmotionClassifier, or a scikit-learn classifier "
             f"over one, such as CalibratedClassifierCV); got {type(classifier).__name__}."
         )
-    check_is_fitted(classifier, "classes_")  # classes_: the columns of its predict_proba
+    # classes_: the columns of its predict_proba (checked on any object, not only sklearn's)
+    if not hasattr(classifier, "classes_"):
+        raise NotFittedError(
+            f"{owner}: this {type(classifier).__name__} is not fitted (it has no classes_); "
+            "call its fit first."
+        )
+    classes = [str(c) for c in classifier.classes_]
+    repeated = sorted({c for c in classes if classes.count(c) > 1})
+    if repeated:
+        raise InvalidParameterError(
+            f"{owner}: the classes_ of this {type(classifier).__name__} name {repeated} more than once "
+            f"(as text: {np.asarray(classifier.classes_, dtype=object).tolist()}); each probability "
+            "column needs its own name. Fit it with distinct class names."
+        )
     chain = list(nested_estimators(classifier))
     ours = [c for c in chain if isinstance(c, EmotionClassifierBase)]
     if ours and ours[0].takes_embeddings():
@@ -205,5 +239,4 @@ def classifier_front(classifier, *, abstain_below=None, owner, streaming=None):
     zero_shot = next(
         (c for c in nested_estimators(classifier) if isinstance(c, ZeroShotEmotionClassifier)), None
     )
-    classes = [str(c) for c in classifier.classes_]
     return ClassifierFront(classifier, classes, abstain_below, on_error, zero_shot)

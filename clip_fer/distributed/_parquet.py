@@ -25,7 +25,6 @@ scored again.
 import hashlib
 import json
 import os
-import pickle
 import time
 import uuid
 import warnings
@@ -178,10 +177,27 @@ def _zero_shot(estimator):
     return next(c for c in nested_estimators(estimator) if isinstance(c, ZeroShotEmotionClassifier))
 
 
+def _stable_repr(value):
+    """``repr(value)`` without what changes from one process to the next: a function by
+    its module and name (its repr holds its address, and a resumed run would be refused,
+    such as for a Pipeline's ``FunctionTransformer(func=...)``), an estimator inside a
+    list (a Pipeline's ``steps``) by its type (its parameters are listed on their own)."""
+    if isinstance(value, (list, tuple)):
+        inner = [_stable_repr(v) for v in value]
+        if isinstance(value, list):
+            return f"[{', '.join(inner)}]"
+        return f"({inner[0]},)" if len(inner) == 1 else f"({', '.join(inner)})"
+    if hasattr(value, "get_params"):
+        return f"<{type(value).__name__}>"
+    if callable(value) and hasattr(value, "__qualname__") and not isinstance(value, type):
+        return f"<function {getattr(value, '__module__', None)}.{value.__qualname__}>"
+    return repr(value)
+
+
 def _settings(estimator, mode, column, key, k):
     params = estimator.get_params(deep=True)
     fixed = {
-        name: repr(value)
+        name: _stable_repr(value)
         for name, value in sorted(params.items())
         if name not in _FREE and not hasattr(value, "get_params")  # components: by their params
     }
@@ -190,7 +206,9 @@ def _settings(estimator, mode, column, key, k):
     fixed["model_identity"] = model_identity(zero_shot.model, zero_shot.download_root)
     if not isinstance(estimator, ZeroShotEmotionClassifier):
         # What was learned (shots, temperature) is no parameter: the fit's own bytes.
-        fixed["fitted"] = hashlib.sha256(pickle.dumps(estimator, protocol=4)).hexdigest()
+        from ray import cloudpickle  # as Ray sends it: a Pipeline step's lambda pickles too
+
+        fixed["fitted"] = hashlib.sha256(cloudpickle.dumps(estimator, protocol=4)).hexdigest()
     settings = {"clip_fer": mode, "column": column, "key": key, "estimator": fixed}
     if mode == "predict":  # outputs of 0.1 had bare class columns: not resumable into these
         settings["columns"] = "label, labels, proba_<class>, error"
