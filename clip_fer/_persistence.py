@@ -329,6 +329,7 @@ def save_classifier(classifier, path):
         ``SynonymFolder``, ``RankVoteDecider``, ``MeanProbaDecider``).
     path : str or path-like
         The file to write (``.clipfer`` by convention); replaced if it exists.
+        Missing parent folders are made.
 
     Returns
     -------
@@ -390,6 +391,7 @@ def save_classifier(classifier, path):
 
 def _write_atomically(path, members):
     """Write the archive beside ``path`` under a temporary name, then rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)  # as every --out of the CLI
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as file:

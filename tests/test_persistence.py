@@ -481,3 +481,14 @@ def test_few_shot_on_real_faces_in_a_new_process(tmp_path):
         path,
     )
     np.testing.assert_allclose(np.load(f"{path}.proba.npy"), few_shot.predict_proba(test), rtol=0, atol=1e-6)
+
+
+def test_save_makes_missing_parent_folders(toy_checkpoint, tmp_path):
+    """`clip-fer adapt --out out/adapted.clipfer` in a fresh clone (no out/) failed with a
+    raw FileNotFoundError naming the temporary file."""
+    from clip_fer import ZeroShotEmotionClassifier, load_classifier, save_classifier
+
+    clf = ZeroShotEmotionClassifier(model=toy_checkpoint).fit()
+    path = save_classifier(clf, tmp_path / "new" / "deeper" / "clf.clipfer")
+    assert path.is_file()
+    np.testing.assert_array_equal(load_classifier(path).text_features_, clf.text_features_)
