@@ -24,7 +24,7 @@ from ._base import EmotionClassifierBase, decision_from_proba, warn_skipped
 from ._classifier import ZeroShotEmotionClassifier
 from .backends._base import ModelReference
 from .backends._images import check_image_sequence
-from .exceptions import ImageInputError, InvalidParameterError
+from .exceptions import DuplicateShotsWarning, ImageInputError, InvalidParameterError
 from .utils._param_validation import Choices, Protocol
 from .utils._sklearn_compat import Hidden, Interval, StrOptions, fit_context
 
@@ -450,7 +450,7 @@ class FewShotEmotionClassifier(EmotionClassifierBase):
                 "shot of the same class (their embeddings' cosine is within 1e-6 of 1: the same "
                 "image twice) and are left out, so that no shot vouches for its own copy when "
                 f"the shots are held out; {int(unique.sum())} shots remain.",
-                UserWarning,
+                DuplicateShotsWarning,
                 stacklevel=3,  # fit, fit_context, the caller
             )
             embeddings, labels, log_prior = embeddings[unique], labels[unique], log_prior[unique]

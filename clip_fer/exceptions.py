@@ -22,6 +22,7 @@ __all__ = [
     "MissingDependencyError",
     "CacheWriteWarning",
     "MultiFrameWarning",
+    "DuplicateShotsWarning",
     "ComponentContractError",
     "ClassifierFileError",
 ]
@@ -146,6 +147,15 @@ class CacheWriteWarning(UserWarning):
 
 class MultiFrameWarning(UserWarning):
     """An animated GIF or multi-page TIFF was read at its first frame only."""
+
+
+class DuplicateShotsWarning(UserWarning):
+    """Shots that are copies of another shot of the same class were left out of a few-shot fit.
+
+    A copy would vouch for its twin when the shots are held out one at a time
+    (FER2013 itself holds the same image more than once). Filter it by class where
+    repeated shots are expected.
+    """
 
 
 class DamagedShardWarning(UserWarning):

@@ -1,9 +1,14 @@
 """FewShotEmotionClassifier and the estimator contract: sklearn's common checks, clone, pickle."""
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from test_sklearn_compat import DataShapedBank
 
 from clip_fer import FewShotEmotionClassifier, MeanProbaDecider, RankVoteDecider, ZeroShotEmotionClassifier
+
+# scikit-learn's checks fit on repeated rows on purpose: copies of a shot are left out
+# with a DuplicateShotsWarning, which is expected here.
+pytestmark = pytest.mark.filterwarnings("ignore::clip_fer.exceptions.DuplicateShotsWarning")
 
 EXPECTED_FAILED_CHECKS = {
     # The wrapped zero-shot estimator's true limit (see test_sklearn_compat.py): this
