@@ -385,13 +385,7 @@ def save_classifier(classifier, path):
         classifier,
         msg="save_classifier writes fitted classifiers; this %(name)s is not fitted. Call fit first.",
     )
-    path = Path(path)
-    if path.is_dir() or not path.parent.is_dir():
-        raise InvalidParameterError(
-            f"save_classifier cannot write {os.fspath(path)!r}: "
-            + ("it is a folder" if path.is_dir() else f"the folder {os.fspath(path.parent)!r} does not exist")
-            + ". Give the path of a file in an existing folder (e.g. 'adapted.clipfer')."
-        )
+    path = check_output_path(path)
     writer = _Writer()
     tree = writer.encode(classifier, "the classifier")
     members = {_TREE: json.dumps(tree, allow_nan=False, sort_keys=True).encode()}
@@ -410,6 +404,29 @@ def save_classifier(classifier, path):
     _write_atomically(
         path, {_MANIFEST: json.dumps(manifest, indent=2, sort_keys=True, allow_nan=False).encode(), **members}
     )
+    return path
+
+
+def check_output_path(path, owner="save_classifier"):
+    """``path`` as a Path, if a classifier can be written there: not a folder, in a folder that exists.
+
+    Parameters
+    ----------
+    path : str or path-like
+    owner : str, default="save_classifier"
+        Who writes it, for the message.
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    path = Path(path)
+    if path.is_dir() or not path.parent.is_dir():
+        raise InvalidParameterError(
+            f"{owner} cannot write {os.fspath(path)!r}: "
+            + ("it is a folder" if path.is_dir() else f"the folder {os.fspath(path.parent)!r} does not exist")
+            + ". Give the path of a file in an existing folder (e.g. 'adapted.clipfer')."
+        )
     return path
 
 
@@ -449,6 +466,8 @@ def _refuse(path, why, fix="Load only files written by clip_fer.save_classifier.
 def _read_members(path):
     """The archive's members, checked against the manifest's hashes; nothing is interpreted yet."""
     path = Path(path)
+    if path.is_dir():
+        raise _refuse(path, "it is a folder", "Give the path of the file clip_fer.save_classifier wrote.")
     if not path.is_file():
         raise _refuse(path, "there is no such file", "Check the path.")
     with open(path, "rb") as file:

@@ -249,3 +249,45 @@ def test_a_failed_write_keeps_the_old_file(fitted, tmp_path, monkeypatch):
     with pytest.raises(PermissionError):
         save_classifier(classifiers["probe"], path)
     assert path.read_bytes() == before and list(tmp_path.iterdir()) == [path]
+
+
+# The command line ------------------------------------------------------------------------
+
+
+def _faces(folder, classes, seed=0):
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for c in classes:
+        (folder / c).mkdir(parents=True)
+        face = np.kron(rng.integers(0, 256, size=(6, 6)), np.ones((8, 8))).astype(np.uint8)
+        Image.fromarray(face).save(folder / c / f"{c}.png")
+    return folder
+
+
+def test_evaluate_names_the_labels_a_saved_classifier_lacks(toy_checkpoint, tmp_path, capsys):
+    from clip_fer.cli import main
+
+    path = save_classifier(ZeroShotEmotionClassifier(model=toy_checkpoint).fit(), tmp_path / "z.clipfer")
+    data = _faces(tmp_path / "data", ["happy", "contempt"])
+    assert main(["evaluate", "--data", str(data), "--classifier", str(path)]) != 0
+    error = capsys.readouterr().err
+    assert "the data have labels ['contempt'] that the classifier" in error and str(path) in error
+
+
+def test_adapt_refuses_an_out_path_before_the_fit(toy_checkpoint, tmp_path, capsys, monkeypatch):
+    from clip_fer.cli import main
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("adapt fitted before checking --out")
+
+    monkeypatch.setattr(FewShotEmotionClassifier, "fit", no_fit)
+    shots = _faces(tmp_path / "shots", ["happy", "sad"])
+    for out, why in ((tmp_path / "absent" / "x.clipfer", "does not exist"), (tmp_path, "it is a folder")):
+        assert main(["adapt", str(shots), "--model", toy_checkpoint, "--out", str(out)]) != 0
+        assert why in capsys.readouterr().err
+
+
+def test_a_folder_given_as_classifier_is_named(tmp_path):
+    with pytest.raises(ClassifierFileError, match="it is a folder"):
+        load_classifier(tmp_path)

@@ -121,9 +121,10 @@ def adapt(args):
     """Run the command for parsed ``args``; raises on failure."""
     from .._bank_io import load_prompt_bank
     from .._few_shot import FewShotEmotionClassifier
-    from .._persistence import save_classifier
+    from .._persistence import check_output_path, save_classifier
     from ._common import build_estimator
 
+    check_output_path(args.out, "clip-fer adapt --out")  # before the fit, not after
     shots, rest = _shots(args)
     zero_shot = build_estimator(args, prompt_bank=load_prompt_bank(args.bank), n_images=len(shots.images))
     few_shot = FewShotEmotionClassifier(zero_shot, method=args.method).fit(shots.images, shots.target)
