@@ -407,6 +407,14 @@ def save_classifier(classifier, path):
     return path
 
 
+def _as_path(path, owner):
+    if not isinstance(path, (str, os.PathLike)) or not isinstance(os.fspath(path), str):
+        raise InvalidParameterError(
+            f"The 'path' of {owner} must be a str or a path-like object naming a file. Got {path!r} instead."
+        )
+    return Path(path)
+
+
 def check_output_path(path, owner="save_classifier"):
     """``path`` as a Path, if a classifier can be written there: not a folder, in a folder that exists.
 
@@ -420,7 +428,7 @@ def check_output_path(path, owner="save_classifier"):
     -------
     path : pathlib.Path
     """
-    path = Path(path)
+    path = _as_path(path, owner)
     if path.is_dir() or not path.parent.is_dir():
         raise InvalidParameterError(
             f"{owner} cannot write {os.fspath(path)!r}: "
@@ -465,7 +473,7 @@ def _refuse(path, why, fix="Load only files written by clip_fer.save_classifier.
 
 def _read_members(path):
     """The archive's members, checked against the manifest's hashes; nothing is interpreted yet."""
-    path = Path(path)
+    path = _as_path(path, "load_classifier")
     if path.is_dir():
         raise _refuse(path, "it is a folder", "Give the path of the file clip_fer.save_classifier wrote.")
     if not path.is_file():
@@ -484,7 +492,8 @@ def _read_members(path):
     try:
         with zipfile.ZipFile(path) as archive:
             return _checked_members(archive, path)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+        # RuntimeError: zipfile's "is encrypted, password required" (save_classifier never encrypts)
         raise _refuse(path, f"the archive is damaged ({exc})") from None
 
 

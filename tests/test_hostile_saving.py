@@ -291,3 +291,23 @@ def test_adapt_refuses_an_out_path_before_the_fit(toy_checkpoint, tmp_path, caps
 def test_a_folder_given_as_classifier_is_named(tmp_path):
     with pytest.raises(ClassifierFileError, match="it is a folder"):
         load_classifier(tmp_path)
+
+
+def test_an_encrypted_member_is_refused(fitted, tmp_path):
+    classifiers, _ = fitted
+    path = save_classifier(classifiers["tip"], tmp_path / "x.clipfer")
+    data = bytearray(path.read_bytes())
+    data[data.find(b"PK\x03\x04") + 6] |= 1  # the "encrypted" flag of the first member
+    data[data.find(b"PK\x01\x02") + 8] |= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(ClassifierFileError, match="encrypted"):
+        load_classifier(path)
+
+
+@pytest.mark.parametrize("path", [None, b"x.clipfer", 3])
+def test_a_path_that_is_no_path_is_named(fitted, path):
+    classifiers, _ = fitted
+    with pytest.raises(InvalidParameterError, match="The 'path' of load_classifier must be"):
+        load_classifier(path)
+    with pytest.raises(InvalidParameterError, match="The 'path' of save_classifier must be"):
+        save_classifier(classifiers["tip"], path)
