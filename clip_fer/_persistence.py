@@ -568,6 +568,16 @@ def _check_manifest(manifest, path):
         raise _refuse(path, "its manifest does not list its members and their hashes")
 
 
+def _check_params(estimator):
+    """Check an estimator's parameters against its declared constraints, as its ``fit``
+    does, through scikit-learn's ``_validate_params`` protocol (a BaseEstimator method
+    that clip-fer's classes override for their messages); a class without declared
+    constraints has nothing to check."""
+    validate = getattr(estimator, "_validate_params", None)  # scikit-learn's, not clip-fer's privacy
+    if validate is not None and hasattr(estimator, "_parameter_constraints"):
+        validate()
+
+
 class _Reader:
     """Rebuilds a classifier from the tree, trusting only :func:`trusted_types`."""
 
@@ -691,11 +701,10 @@ class _Reader:
                 f"its {cls.__name__} has parameters this version does not take ({exc})",
                 "Load it with the clip-fer and scikit-learn versions named in its manifest.",
             ) from None
-        if hasattr(obj, "_parameter_constraints"):  # scikit-learn's rule for parameters
-            self.check_values(obj, obj._validate_params, "parameters")
+        self.check_values(obj, lambda: _check_params(obj), "parameters")
         if _qualified(cls) == _ZERO_SHOT:  # the caller's settings: their errors are the caller's
             obj.set_params(**self.settings, **({} if self.model is None else {"model": self.model}))
-            obj._validate_params()
+            _check_params(obj)
         for key, value in fitted.items():
             setattr(obj, key, value)
         if fitted and kind.check is not None:

@@ -40,7 +40,7 @@ def _same_classes(classes, expected, name):
 
 def check_zero_shot(clf):
     """A fitted :class:`ZeroShotEmotionClassifier`'s values: a scoring core can be built."""
-    from ._classifier import _check_sorted_classes
+    from ._classifier import check_sorted_classes
     from ._prompt_bank import PromptBank
     from .scoring import ScoringCore
 
@@ -50,7 +50,7 @@ def check_zero_shot(clf):
         raise ValueError(f"its model_identity_ is {clf.model_identity_!r}, not a string")
     _float_matrix(clf.text_features_, "its text_features_")
     bank = clf.prompt_bank_
-    _check_sorted_classes(bank)
+    check_sorted_classes(bank)
     _same_classes(clf.classes_, bank.classes_, "its classes_")
     if len(bank.sentences_) != len(clf.text_features_):
         raise ValueError(

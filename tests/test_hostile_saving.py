@@ -15,8 +15,6 @@ import zipfile
 
 import numpy as np
 import pytest
-import torch
-from conftest import build_toy_clip
 from sklearn.exceptions import NotFittedError
 from test_persistence import fitted_classifiers
 
@@ -25,10 +23,9 @@ from clip_fer.exceptions import ClassifierFileError, InvalidParameterError
 
 
 @pytest.fixture(scope="module")
-def fitted(tmp_path_factory):
-    path = tmp_path_factory.mktemp("models") / "toy.pt"
-    torch.save(build_toy_clip().state_dict(), path)
-    return fitted_classifiers(str(path))
+def fitted(toy_checkpoint):
+    """One of each savable kind (``test_persistence.fitted_classifiers``); tests must not change them."""
+    return fitted_classifiers(toy_checkpoint)
 
 
 def _members(path):
