@@ -39,13 +39,22 @@ def _same_classes(classes, expected, name):
 
 
 def check_zero_shot(clf):
-    """A fitted :class:`ZeroShotEmotionClassifier`'s values: a scoring core can be built."""
+    """A fitted :class:`ZeroShotEmotionClassifier`'s values: a scoring core can be built and
+    decides one row (a text feature, as an image embedding)."""
     from ._classifier import check_sorted_classes
+    from ._deciders import MeanProbaDecider, RankVoteDecider
+    from ._folding import SynonymFolder
     from ._prompt_bank import PromptBank
     from .scoring import ScoringCore
 
-    if not isinstance(clf.prompt_bank_, PromptBank):
-        raise ValueError(f"its prompt_bank_ is a {type(clf.prompt_bank_).__name__}, not a PromptBank")
+    for name, kinds in (
+        ("prompt_bank_", (PromptBank,)),
+        ("synonym_folder_", (SynonymFolder,)),
+        ("decider_", (RankVoteDecider, MeanProbaDecider)),
+    ):
+        if type(getattr(clf, name)) not in kinds:
+            expected = " or ".join(kind.__name__ for kind in kinds)
+            raise ValueError(f"its {name} is a {type(getattr(clf, name)).__name__}, not a {expected}")
     if not isinstance(clf.model_identity_, str):
         raise ValueError(f"its model_identity_ is {clf.model_identity_!r}, not a string")
     _float_matrix(clf.text_features_, "its text_features_")
@@ -61,7 +70,7 @@ def check_zero_shot(clf):
         raise ValueError(
             f"its n_features_in_ is {width!r}, the text features' width {clf.text_features_.shape[1]}"
         )
-    ScoringCore(
+    core = ScoringCore(
         clf.text_features_,
         bank.word_class_,
         bank.classes_,
@@ -71,6 +80,7 @@ def check_zero_shot(clf):
         clf.synonym_folder_,
         clf.decider_,
     )
+    core.decide(clf.text_features_[:1])  # the folder and decider run once, as at the first prediction
 
 
 def check_few_shot(clf):

@@ -94,6 +94,10 @@ def _zero_shot_fitted(tree):
     return _zero_shot(tree)["fitted"]
 
 
+def _bank_fitted(tree):
+    return _zero_shot_fitted(tree)["prompt_bank_"]["fitted"]
+
+
 def _drop_temperature(tree, members):
     del tree["fitted"]["temperature_"]
 
@@ -123,6 +127,12 @@ NAN = {"type": "float", "value": "nan"}
         ("tip", _set(lambda t: _zero_shot(t)["params"], "precomputed", "yes"), "'precomputed' parameter"),
         ("tip", _set(_zero_shot_fitted, "model_identity_", 5), "model_identity_ is 5"),
         ("tip", _reverse_classes, r"classes_ \['surprise'"),
+        ("tip", _set(_zero_shot_fitted, "synonym_folder_", None), "synonym_folder_ is a NoneType"),
+        (
+            "tip",
+            _array(_bank_fitted, "word_class_", np.zeros_like),
+            r"Classes \[1, 2, 3, 4, 5, 6\] have no words",
+        ),
         ("tip", _set(_fitted, "classes_", ["a", "b", "c"]), "differ from the estimator's"),
         ("tip", _drop_temperature, r"partly fitted: it lacks \['temperature_'\]"),
         ("probe", _array(lambda t: t["fitted"]["probe_"]["fitted"], "coef_", lambda a: a[:, :4]), "coef_"),
