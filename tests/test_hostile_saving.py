@@ -282,17 +282,18 @@ def test_evaluate_names_the_labels_a_saved_classifier_lacks(toy_checkpoint, tmp_
     assert "the data have labels ['contempt'] that the classifier" in error and str(path) in error
 
 
-def test_adapt_refuses_an_out_path_before_the_fit(toy_checkpoint, tmp_path, capsys, monkeypatch):
+def test_adapt_checks_its_out_path_before_the_fit(toy_checkpoint, tmp_path, capsys, monkeypatch):
+    """A folder is refused before the fit; a missing parent folder is made (as evaluate's --out)."""
     from clip_fer.cli import main
 
-    def no_fit(*args, **kwargs):
-        raise AssertionError("adapt fitted before checking --out")
-
-    monkeypatch.setattr(FewShotEmotionClassifier, "fit", no_fit)
     shots = _faces(tmp_path / "shots", ["happy", "sad"])
-    for out, why in ((tmp_path / "absent" / "x.clipfer", "does not exist"), (tmp_path, "it is a folder")):
-        assert main(["adapt", str(shots), "--model", toy_checkpoint, "--out", str(out)]) != 0
-        assert why in capsys.readouterr().err
+    with monkeypatch.context() as patched:
+        patched.setattr(FewShotEmotionClassifier, "fit", lambda *a, **k: pytest.fail("fitted before --out"))
+        assert main(["adapt", str(shots), "--model", toy_checkpoint, "--out", str(tmp_path)]) != 0
+        assert "it is a folder" in capsys.readouterr().err
+    out = tmp_path / "absent" / "x.clipfer"
+    assert main(["adapt", str(shots), "--model", toy_checkpoint, "--out", str(out)]) == 0
+    assert type(load_classifier(out)) is FewShotEmotionClassifier
 
 
 def test_a_folder_given_as_classifier_is_named(tmp_path):
