@@ -66,7 +66,7 @@ _DECIDER = Protocol(
 _BANK_ATTRIBUTES = ("classes_", "templates_", "word_class_", "sentences_")
 
 
-def _check_sorted_classes(bank):
+def check_sorted_classes(bank):
     """A bank's ``classes_`` must be unique and sorted, as scikit-learn's are: the columns of
     ``predict_proba`` follow them, and scikit-learn's metrics (``log_loss``), its calibration
     and :mod:`clip_fer.metrics` without ``classes`` read the columns in sorted order."""
@@ -442,7 +442,7 @@ class ZeroShotEmotionClassifier(EmotionClassifierBase):
             self._check_embeddings(X, text_features.shape[1])
         if y is not None:
             _check_labels(y, bank.classes_)
-        _check_sorted_classes(bank)
+        check_sorted_classes(bank)
         check_reserved(bank.classes_, _OWNER)
         check_class_names(bank.classes_, _OWNER)
         if self.abstain_below is not None:

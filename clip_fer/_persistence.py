@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 import zipfile
 import zlib
@@ -52,8 +53,11 @@ SETTINGS = (
 _TOP_LEVEL = ("ZeroShotEmotionClassifier", "FewShotEmotionClassifier", "CalibratedClassifierCV")
 _ZERO_SHOT = "clip_fer.ZeroShotEmotionClassifier"
 _MANIFEST = "manifest.json"
+_ARRAY_NAME = re.compile(r"arrays/(0|[1-9][0-9]{0,8})\.npy")
 _TREE = "classifier.json"
 _MAX_MEMBER_BYTES = 4 << 30  # no text features or shots come near; a bigger member is not ours
+_BOMB_BYTES, _BOMB_RATIO = 64 << 20, 100  # a member over 64 MiB packed over 100 times is not ours
+_MAX_DEPTH = 100  # nesting of classifier.json: a saved classifier needs about 20
 _NUMERIC_KINDS = "biuf"
 _NON_FINITE = (
     "nan",
@@ -75,12 +79,16 @@ class _Kind:
     params : callable, default=None
         The constructor's keyword arguments of an object; None is
         ``get_params(deep=False)``.
+    check : callable, default=None
+        Checks a loaded, fitted object's values (see :mod:`clip_fer._restore_checks`);
+        raises ``ValueError`` naming the rule broken.
     """
 
-    def __init__(self, fitted=(), optional=(), params=None):
+    def __init__(self, fitted=(), optional=(), params=None, check=None):
         self.fitted = tuple(fitted)
         self.optional = tuple(optional)
         self.params = params
+        self.check = check
 
 
 def _calibrated_pipeline_params(pipeline):
@@ -103,6 +111,7 @@ def _trusted_types():
     from ._few_shot import FewShotEmotionClassifier
     from ._folding import SynonymFolder
     from ._prompt_bank import PromptBank
+    from ._restore_checks import check_calibrated, check_few_shot, check_temperature_scaling, check_zero_shot
 
     kinds = {
         ZeroShotEmotionClassifier: _Kind(
@@ -117,6 +126,7 @@ def _trusted_types():
                 "model_identity_",
             ),
             optional=("n_features_in_",),
+            check=check_zero_shot,
         ),
         FewShotEmotionClassifier: _Kind(
             fitted=(
@@ -131,6 +141,7 @@ def _trusted_types():
                 "selection_",
             ),
             optional=("n_features_in_",),
+            check=check_few_shot,
         ),
         PromptBank: _Kind(
             fitted=(
@@ -148,11 +159,13 @@ def _trusted_types():
         MeanProbaDecider: _Kind(),
         LogisticRegression: _Kind(fitted=("classes_", "coef_", "intercept_", "n_iter_", "n_features_in_")),
         CalibratedClassifierCV: _Kind(
-            fitted=("classes_", "calibrated_classifiers_"), optional=("n_features_in_", "feature_names_in_")
+            fitted=("classes_", "calibrated_classifiers_"),
+            optional=("n_features_in_", "feature_names_in_"),
+            check=check_calibrated,
         ),
         FrozenEstimator: _Kind(),
         _CalibratedClassifier: _Kind(params=_calibrated_pipeline_params),
-        _TemperatureScaling: _Kind(fitted=("beta_",)),
+        _TemperatureScaling: _Kind(fitted=("beta_",), check=check_temperature_scaling),
     }
     return {_qualified(cls): (cls, kind) for cls, kind in kinds.items()}
 
@@ -340,10 +353,13 @@ def save_classifier(classifier, path):
     ------
     InvalidParameterError
         A part of the classifier is not of a type the format holds (a custom
-        component, a calibration method other than temperature).
+        component, a calibration method other than temperature), or ``path``
+        is a folder or in a folder that does not exist.
+    NotFittedError
+        The classifier is not fitted.
     ClassifierFileError
-        The classifier is not fitted, or holds a fitted attribute this version
-        does not know how to save.
+        The classifier holds a fitted attribute this version does not know how
+        to save.
 
     Notes
     -----
@@ -366,7 +382,11 @@ def save_classifier(classifier, path):
             f"save_classifier writes CalibratedClassifierCV with method='temperature' only; got "
             f"method={classifier.method!r}. Calibrate with method='temperature' to save it."
         )
-    check_is_fitted(classifier)
+    check_is_fitted(
+        classifier,
+        msg="save_classifier writes fitted classifiers; this %(name)s is not fitted. Call fit first.",
+    )
+    path = check_output_path(path)
     writer = _Writer()
     tree = writer.encode(classifier, "the classifier")
     members = {_TREE: json.dumps(tree, allow_nan=False, sort_keys=True).encode()}
@@ -382,10 +402,40 @@ def save_classifier(classifier, path):
         "written_by": {"clip_fer": __version__, "scikit_learn": sklearn.__version__, "numpy": np.__version__},
         "members": {name: _sha256(data) for name, data in members.items()},
     }
-    path = Path(path)
     _write_atomically(
         path, {_MANIFEST: json.dumps(manifest, indent=2, sort_keys=True, allow_nan=False).encode(), **members}
     )
+    return path
+
+
+def _as_path(path, owner):
+    if not isinstance(path, (str, os.PathLike)) or not isinstance(os.fspath(path), str):
+        raise InvalidParameterError(
+            f"The 'path' of {owner} must be a str or a path-like object naming a file. Got {path!r} instead."
+        )
+    return Path(path)
+
+
+def check_output_path(path, owner="save_classifier"):
+    """``path`` as a Path, if a classifier can be written there: not a folder, in a folder that exists.
+
+    Parameters
+    ----------
+    path : str or path-like
+    owner : str, default="save_classifier"
+        Who writes it, for the message.
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    path = _as_path(path, owner)
+    if path.is_dir() or not path.parent.is_dir():
+        raise InvalidParameterError(
+            f"{owner} cannot write {os.fspath(path)!r}: "
+            + ("it is a folder" if path.is_dir() else f"the folder {os.fspath(path.parent)!r} does not exist")
+            + ". Give the path of a file in an existing folder (e.g. 'adapted.clipfer')."
+        )
     return path
 
 
@@ -425,7 +475,9 @@ def _refuse(path, why, fix="Load only files written by clip_fer.save_classifier.
 
 def _read_members(path):
     """The archive's members, checked against the manifest's hashes; nothing is interpreted yet."""
-    path = Path(path)
+    path = _as_path(path, "load_classifier")
+    if path.is_dir():
+        raise _refuse(path, "it is a folder", "Give the path of the file clip_fer.save_classifier wrote.")
     if not path.is_file():
         raise _refuse(path, "there is no such file", "Check the path.")
     with open(path, "rb") as file:
@@ -442,7 +494,8 @@ def _read_members(path):
     try:
         with zipfile.ZipFile(path) as archive:
             return _checked_members(archive, path)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+        # RuntimeError: zipfile's "is encrypted, password required" (save_classifier never encrypts)
         raise _refuse(path, f"the archive is damaged ({exc})") from None
 
 
@@ -452,6 +505,13 @@ def _checked_members(archive, path):
     too_big = [i.filename for i in infos if i.file_size > _MAX_MEMBER_BYTES]
     if too_big:
         raise _refuse(path, f"its member {too_big[0]!r} says it is over {_MAX_MEMBER_BYTES >> 30} GiB")
+    bombs = [
+        i.filename for i in infos if i.file_size > _BOMB_BYTES and i.file_size > _BOMB_RATIO * i.compress_size
+    ]
+    if bombs:  # arrays of features compress little; this is a "zip bomb", read it would fill memory
+        raise _refuse(
+            path, f"its member {bombs[0]!r} unpacks to over {_BOMB_RATIO} times its packed size (a zip bomb?)"
+        )
     names = archive.namelist()
     if len(names) != len(set(names)):
         raise _refuse(path, "it holds two members of the same name (the file was altered)")
@@ -460,6 +520,9 @@ def _checked_members(archive, path):
     manifest = _json(archive.read(_MANIFEST), path, _MANIFEST)
     _check_manifest(manifest, path)
     listed = manifest["members"]
+    odd = sorted(name for name in listed if name != _TREE and not _ARRAY_NAME.fullmatch(name))
+    if odd:  # nothing is extracted, but a name like '../x' or '/x' is no part of the format
+        raise _refuse(path, f"its manifest lists members the format has not ({odd[:3]})")
     extra, absent = sorted(set(names) - set(listed) - {_MANIFEST}), sorted(set(listed) - set(names))
     if extra or absent:
         raise _refuse(path, f"its members differ from its manifest (extra {extra}, missing {absent})")
@@ -507,6 +570,16 @@ def _check_manifest(manifest, path):
         raise _refuse(path, "its manifest does not list its members and their hashes")
 
 
+def _check_params(estimator):
+    """Check an estimator's parameters against its declared constraints, as its ``fit``
+    does, through scikit-learn's ``_validate_params`` protocol (a BaseEstimator method
+    that clip-fer's classes override for their messages); a class without declared
+    constraints has nothing to check."""
+    validate = getattr(estimator, "_validate_params", None)  # scikit-learn's, not clip-fer's privacy
+    if validate is not None and hasattr(estimator, "_parameter_constraints"):
+        validate()
+
+
 class _Reader:
     """Rebuilds a classifier from the tree, trusting only :func:`trusted_types`."""
 
@@ -518,18 +591,21 @@ class _Reader:
     def bad(self, why):
         return _refuse(self.path, f"{why} (the file was altered or is damaged)")
 
-    def decode(self, node):
+    def decode(self, node, depth=0):
         if node is None or isinstance(node, (bool, int, float, str)):
             return node
+        if depth > _MAX_DEPTH:  # before Python's recursion limit turns it into a RecursionError
+            raise self.bad(f"classifier.json nests values over {_MAX_DEPTH} deep")
+        depth += 1
         if isinstance(node, list):
-            return [self.decode(v) for v in node]
+            return [self.decode(v, depth) for v in node]
         if not isinstance(node, dict) or not isinstance(node.get("type"), str):
             raise self.bad(f"classifier.json holds an untagged value {str(node)[:60]!r}")
         kind = node["type"]
         if kind == "tuple":
-            return tuple(self.decode(v) for v in self._field(node, "items", list))
+            return tuple(self.decode(v, depth) for v in self._field(node, "items", list))
         if kind == "dict":
-            return {k: self.decode(v) for k, v in self._field(node, "items", dict).items()}
+            return {k: self.decode(v, depth) for k, v in self._field(node, "items", dict).items()}
         if kind == "float":
             value = self._field(node, "value", str)
             if value not in _NON_FINITE:
@@ -549,7 +625,7 @@ class _Reader:
                 raise self.bad(f"classifier.json refers to object {node.get('id')!r} before defining it")
             return found
         if kind == "object":
-            return self.object(node)
+            return self.object(node, depth)
         raise self.bad(f"classifier.json holds a node of unknown type {kind!r}")
 
     def _field(self, node, key, kind):
@@ -571,7 +647,9 @@ class _Reader:
 
     def text_array(self, node):
         dtype, shape = self._field(node, "dtype", str), self._field(node, "shape", list)
-        if dtype not in ("|O",) and not (dtype[1:2] == "U" and dtype[2:].isdigit()):
+        if dtype != "|O" and not (
+            dtype[:2] in ("<U", ">U") and dtype[2:].isdigit() and int(dtype[2:]) < 1 << 16
+        ):
             raise self.bad(f"a text array has dtype {dtype!r}")
         items = self._field(node, "items", list)
         array = np.empty(len(items), dtype=object) if len(shape) == 1 else None
@@ -598,7 +676,7 @@ class _Reader:
             )
         return self.model
 
-    def object(self, node):
+    def object(self, node, depth):
         name = self._field(node, "class", str)
         if name not in self.types:
             raise _refuse(
@@ -607,17 +685,16 @@ class _Reader:
                 f"This clip-fer loads {', '.join(sorted(n.rsplit('.', 1)[1] for n in self.types))}.",
             )
         cls, kind = self.types[name]
-        params = {k: self.decode(v) for k, v in self._field(node, "params", dict).items()}
-        fitted = {k: self.decode(v) for k, v in self._field(node, "fitted", dict).items()}
+        params = {k: self.decode(v, depth) for k, v in self._field(node, "params", dict).items()}
+        fitted = {k: self.decode(v, depth) for k, v in self._field(node, "fitted", dict).items()}
         allowed = set(kind.fitted) | set(kind.optional)
         if set(fitted) - allowed:
             raise self.bad(
                 f"a {cls.__name__} has fitted attributes {sorted(set(fitted) - allowed)} it cannot have"
             )
-        if _qualified(cls) == _ZERO_SHOT:
-            params.update(self.settings)
-            if self.model is not None:
-                params["model"] = self.model
+        missing = [a for a in kind.fitted if a not in fitted]
+        if fitted and missing:
+            raise self.bad(f"a {cls.__name__} is partly fitted: it lacks {missing}")
         try:
             obj = cls(**params)
         except TypeError as exc:  # a parameter this version of the class does not take
@@ -626,14 +703,33 @@ class _Reader:
                 f"its {cls.__name__} has parameters this version does not take ({exc})",
                 "Load it with the clip-fer and scikit-learn versions named in its manifest.",
             ) from None
+        self.check_values(obj, lambda: _check_params(obj), "parameters")
+        if _qualified(cls) == _ZERO_SHOT:  # the caller's settings: their errors are the caller's
+            obj.set_params(**self.settings, **({} if self.model is None else {"model": self.model}))
+            _check_params(obj)
         for key, value in fitted.items():
             setattr(obj, key, value)
+        if fitted and kind.check is not None:
+            self.check_values(obj, lambda: kind.check(obj), "fitted values")
         if "model_identity_" in fitted:
             self.check_model(obj)
         number = node.get("id")
         if number is not None:
             self.objects[number] = obj
         return obj
+
+    def check_values(self, obj, check, what):
+        """Run ``check``; a value it refuses makes the file one this version cannot load."""
+        from .exceptions import ClipFerError
+
+        if check is None:
+            return
+        try:
+            check()
+        except (ClipFerError, ValueError, TypeError, AttributeError, IndexError) as exc:
+            raise self.bad(
+                f"its {type(obj).__name__} has {what} that save_classifier never writes: {exc}"
+            ) from None
 
     def check_model(self, estimator):
         from .backends._base import LoadedModel
@@ -704,4 +800,12 @@ def load_classifier(path, *, model=None, **settings):
         )
     manifest, members = _read_members(path)
     tree = _json(members[_TREE], path, _TREE)
-    return _Reader(path, members, model, settings).decode(tree)
+    classifier = _Reader(path, members, model, settings).decode(tree)
+    if type(classifier).__name__ not in _TOP_LEVEL or not hasattr(classifier, "classes_"):
+        state = "" if hasattr(classifier, "classes_") else " not fitted"
+        raise _refuse(
+            path,
+            f"it holds a {type(classifier).__name__}{state}, not a fitted classifier save_classifier "
+            "writes (the file was altered or is damaged)",
+        )
+    return classifier

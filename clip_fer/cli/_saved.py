@@ -48,7 +48,7 @@ def command_classifier(args, n_images=0, *, fit=True, y=None, on_error=None, che
     fit : bool, default=True
         Fit a built estimator (a loaded one is fitted).
     y : array-like, default=None
-        Labels checked against the bank by ``fit``.
+        Labels checked against the bank by ``fit``, or against a saved classifier's classes.
     on_error : {"raise", "skip"}, default=None
         Set on the estimator; None keeps its own.
 
@@ -69,6 +69,8 @@ def command_classifier(args, n_images=0, *, fit=True, y=None, on_error=None, che
         clf = build_estimator(args, prompt_bank=bank, n_images=n_images)
         clf.set_params(abstain_below=getattr(args, "abstain_below", None), **settings)
         return clf.fit(y=y) if fit else clf
+    import numpy as np
+
     from .._persistence import load_classifier
     from ..exceptions import ClipFerError
 
@@ -90,6 +92,16 @@ def command_classifier(args, n_images=0, *, fit=True, y=None, on_error=None, che
     )
     if check_classes is not None:
         check_classes(clf.classes_)
+    if y is not None:  # what fit checks for a built estimator
+        known = set(clf.classes_.tolist())
+        labels = np.asarray(y, dtype=object).ravel().tolist()
+        unknown = sorted({label for label in labels if label not in known}, key=str)
+        if unknown:
+            raise ClipFerError(
+                f"the data have labels {unknown} that the classifier {args.classifier} does not know; "
+                f"its classes are {clf.classes_.tolist()}. Leave the items with those labels out, or "
+                "adapt a classifier with a prompt bank that has them (clip-fer adapt --bank)."
+            )
     return clf
 
 

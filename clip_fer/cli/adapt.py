@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+from pathlib import Path
 
 from ._common import add_layout_option, add_model_options, bank_help, load_data, positive_int, run_safely
 
@@ -121,9 +122,12 @@ def adapt(args):
     """Run the command for parsed ``args``; raises on failure."""
     from .._bank_io import load_prompt_bank
     from .._few_shot import FewShotEmotionClassifier
-    from .._persistence import save_classifier
+    from .._persistence import check_output_path, save_classifier
     from ._common import build_estimator
 
+    if not Path(args.out).is_dir():  # as evaluate's --out: made, and checked, before the long part
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    check_output_path(args.out, "clip-fer adapt --out")
     shots, rest = _shots(args)
     zero_shot = build_estimator(args, prompt_bank=load_prompt_bank(args.bank), n_images=len(shots.images))
     few_shot = FewShotEmotionClassifier(zero_shot, method=args.method).fit(shots.images, shots.target)
