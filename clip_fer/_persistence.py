@@ -354,7 +354,7 @@ def save_classifier(classifier, path):
     InvalidParameterError
         A part of the classifier is not of a type the format holds (a custom
         component, a calibration method other than temperature), or ``path``
-        is a folder or in a folder that does not exist.
+        is a folder or lies under a file.
     NotFittedError
         The classifier is not fitted.
     ClassifierFileError
@@ -413,11 +413,12 @@ def _as_path(path, owner):
         raise InvalidParameterError(
             f"The 'path' of {owner} must be a str or a path-like object naming a file. Got {path!r} instead."
         )
-    return Path(path)
+    return Path(path).expanduser()  # "~/x.clipfer" is the home folder's, not a folder named "~"
 
 
 def check_output_path(path, owner="save_classifier"):
-    """``path`` as a Path, if a classifier can be written there: not a folder, in a folder that exists.
+    """``path`` as a Path, if a classifier can be written there: not a folder, nor under a file
+    (missing folders are made when it is written).
 
     Parameters
     ----------
@@ -430,11 +431,12 @@ def check_output_path(path, owner="save_classifier"):
     path : pathlib.Path
     """
     path = _as_path(path, owner)
-    if path.is_dir() or not path.parent.is_dir():
+    existing = next(parent for parent in path.parents if parent.exists())  # made when missing
+    if path.is_dir() or not existing.is_dir():
         raise InvalidParameterError(
             f"{owner} cannot write {os.fspath(path)!r}: "
-            + ("it is a folder" if path.is_dir() else f"the folder {os.fspath(path.parent)!r} does not exist")
-            + ". Give the path of a file in an existing folder (e.g. 'adapted.clipfer')."
+            + ("it is a folder" if path.is_dir() else f"{os.fspath(existing)!r} is a file, not a folder")
+            + ". Give the path of a file (e.g. 'out/adapted.clipfer')."
         )
     return path
 

@@ -226,13 +226,14 @@ def test_a_zip_bomb_member_is_refused_before_it_is_read(fitted, tmp_path, monkey
     assert reads == []
 
 
-def test_saving_to_a_folder_or_a_missing_folder_is_named(fitted, tmp_path):
+def test_saving_to_a_folder_or_under_a_file_is_named(fitted, tmp_path):
     classifiers, _ = fitted
     with pytest.raises(InvalidParameterError, match="it is a folder"):
         save_classifier(classifiers["tip"], tmp_path)
-    with pytest.raises(InvalidParameterError, match=r"the folder '.*absent' does not exist"):
-        save_classifier(classifiers["tip"], tmp_path / "absent" / "x.clipfer")
-    assert list(tmp_path.iterdir()) == []  # nothing left behind
+    (tmp_path / "plain").write_text("not a folder")
+    with pytest.raises(InvalidParameterError, match=r"'.*plain' is a file, not a folder"):
+        save_classifier(classifiers["tip"], tmp_path / "plain" / "x.clipfer")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain"]  # nothing left behind
 
 
 def test_an_unfitted_classifier_is_named_at_save(tmp_path):
