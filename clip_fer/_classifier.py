@@ -141,8 +141,21 @@ def _check_labels(y, classes):
         raise ValueError(
             f"y has labels {unknown} that the prompt bank does not know; its classes "
             f"are {list(classes)}. Add them to the bank's synonyms{hint}, or leave the "
-            "items with those labels out of y."
+            f"items with those labels out of y.{_layout_hint(unknown, known)}"
         )
+
+
+def _layout_hint(unknown, known):
+    """A data set read as plain folders gives its own codes ('1'..'7') or capitalised
+    names ('Angry'): say that its layout translates them."""
+    lowered = {str(label).lower() for label in unknown}
+    if all(str(label).isdigit() for label in unknown) or lowered & {str(c).lower() for c in known}:
+        return (
+            " These look like a data set's own class codes or names: read it with its "
+            "layout (load_dataset(path, layout=...), or --layout on the command line; "
+            "see docs/datasets.md), which translates them into clip-fer's class names."
+        )
+    return ""
 
 
 def fitted_component(component, default, *fit_args):

@@ -111,6 +111,22 @@ def test_labels_must_be_known_classes(toy_checkpoint):
         clf.fit(None, ["happy", "contempt"])
 
 
+@pytest.mark.parametrize("labels", [["1", "4", "7"], ["Angry", "Happy"]])
+def test_a_data_sets_own_codes_point_to_its_layout(toy_checkpoint, labels):
+    """RAF-DB's Kaggle folders ('1'..'7') and SFEW's ('Angry') read without a layout."""
+    clf = ZeroShotEmotionClassifier(model=toy_checkpoint)
+    with pytest.raises(
+        ValueError, match=r"does not know.*read it with its layout \(load_dataset\(path, layout="
+    ):
+        clf.fit(None, labels)
+
+
+def test_other_unknown_labels_get_no_layout_hint(toy_checkpoint):
+    with pytest.raises(ValueError, match="does not know") as caught:
+        ZeroShotEmotionClassifier(model=toy_checkpoint).fit(None, ["bored"])
+    assert "layout" not in str(caught.value)
+
+
 @pytest.mark.parametrize(
     "params, message",
     [
