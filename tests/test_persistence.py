@@ -492,3 +492,15 @@ def test_save_makes_missing_parent_folders(toy_checkpoint, tmp_path):
     path = save_classifier(clf, tmp_path / "new" / "deeper" / "clf.clipfer")
     assert path.is_file()
     np.testing.assert_array_equal(load_classifier(path).text_features_, clf.text_features_)
+
+
+def test_a_path_under_home_is_the_home_folders(toy_checkpoint, tmp_path, monkeypatch):
+    """'~/x.clipfer' is written in the home folder, not in a new folder named '~'."""
+    from clip_fer import ZeroShotEmotionClassifier, load_classifier, save_classifier
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    clf = ZeroShotEmotionClassifier(model=toy_checkpoint).fit()
+    assert save_classifier(clf, "~/clf.clipfer") == tmp_path / "home" / "clf.clipfer"
+    assert not (tmp_path / "~").exists()
+    np.testing.assert_array_equal(load_classifier("~/clf.clipfer").text_features_, clf.text_features_)
